@@ -1,0 +1,74 @@
+# ipsecsim: build, test, demo, bench.
+#   make          build ./ipsecsim
+#   make demo     install what is missing, build, run the demo scenario
+#   make check    every test: unit, scenarios (twice), interop, sanitizers
+#   make deps     install missing Debian packages (tools/install-deps)
+
+CC       ?= cc
+PKGS     := libpcap openssl
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lssl -lcrypto)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEPCFLAGS) -I.
+
+BUILD    ?= build
+SAN_BUILD := build-san
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c)
+CLI_SRCS := $(wildcard tools/*.c)
+TEST_SRCS := $(wildcard tests/unit/*.c)
+
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps demo check unit scenarios interop sanitize bench clean format
+
+all: ipsecsim
+
+ipsecsim: $(BUILD)/ipsecsim
+	@cp $< $@
+
+$(BUILD)/ipsecsim: $(LIB_OBJS) $(CLI_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/unit-tests: $(LIB_OBJS) $(TEST_OBJS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS) -lcunit
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+deps:
+	@tools/install-deps
+
+demo: deps ipsecsim
+	./ipsecsim run -o out/demo scenarios/demo.scn
+	@echo "demo: pcaps are in out/demo/ (open them with wireshark or tcpdump -r)"
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# The sanitizer build lives in its own tree so both can coexist.
+sanitize-build:
+	$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CFLAGS="$(SAN_FLAGS)" \
+		$(SAN_BUILD)/ipsecsim $(SAN_BUILD)/unit-tests
+
+check: deps all $(BUILD)/unit-tests sanitize-build
+	@tests/run-all.sh $(BUILD) $(SAN_BUILD)
+
+bench: all
+	@tests/bench.sh
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard */*.h tests/unit/*.h)
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD) ipsecsim out

@@ -1,0 +1,469 @@
+/*
+ * Scenario applications: ping (an echo socket, BSD ping's output), UDP
+ * senders, and UDP listeners whose deliveries expectations can count.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../stack/icmp.h"
+#include "../stack/node.h"
+#include "../stack/udp.h"
+#include "../stack/util.h"
+#include "scenario.h"
+
+enum app_kind { APP_PING, APP_UDP };
+
+struct scn_app {
+	enum app_kind kind;
+	struct scenario *sc;
+	struct node *node;
+	struct ipaddr dst;
+	char dststr[ADDR_STRLEN];
+	uint64_t interval, count, sent;
+	size_t size;
+	uint8_t ttl, tos;
+	bool df, quiet;
+	/* ping */
+	struct echo_sock *es;
+	uint8_t *seen; /* one byte per sequence number: replies seen */
+	uint64_t received, dups, errors;
+	uint64_t rtt_min, rtt_max, rtt_sum;
+	/* udp */
+	struct udp_sock *us;
+	uint16_t dport;
+	uint8_t *data;
+	uint64_t send_errors;
+};
+
+struct scn_listener {
+	struct node *node;
+	uint16_t port;
+	bool noread;
+	struct udp_sock *s;
+};
+
+static void app_line(struct scn_app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void app_line(struct scn_app *a, const char *fmt, ...)
+{
+	char t[32];
+	va_list ap;
+	FILE *f = a->sc->out;
+	fprintf(f, "%s %s: ", sim_fmt_time(a->sc->sim->now, t), a->node->name);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+static void fmt_ms(uint64_t ns, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%llu.%03llu", (unsigned long long)(ns / 1000000),
+		 (unsigned long long)(ns % 1000000 / 1000));
+}
+
+static struct scn_app *app_new(struct scenario *sc, enum app_kind kind)
+{
+	struct scn_app *a = xcalloc(1, sizeof(*a));
+	a->kind = kind;
+	a->sc = sc;
+	a->count = 1;
+	a->interval = NS_PER_SEC;
+	sc->apps = xrealloc(sc->apps, (sc->napps + 1) * sizeof(*sc->apps));
+	sc->apps[sc->napps++] = a;
+	return a;
+}
+
+/* Options common to ping and udp, from tok[i..].  `extra` handles the rest. */
+static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+			  struct scn_app *a,
+			  int (*extra)(struct scenario *, const struct scn_stmt *, unsigned *,
+				       struct scn_app *))
+{
+	while (i < st->ntok) {
+		const char *k = st->tok[i];
+		const char *v = i + 1 < st->ntok ? st->tok[i + 1] : NULL;
+		uint64_t u;
+		if (strcmp(k, "df") == 0) {
+			a->df = true;
+			i++;
+			continue;
+		}
+		if (strcmp(k, "quiet") == 0) {
+			a->quiet = true;
+			i++;
+			continue;
+		}
+		if (extra) {
+			int r = extra(sc, st, &i, a);
+			if (r < 0)
+				return -1;
+			if (r > 0)
+				continue;
+		}
+		if (!v) {
+			scn_error(sc, st, "'%s' needs a value", k);
+			return -1;
+		}
+		int bad = 0;
+		if (strcmp(k, "count") == 0) {
+			bad = scn_parse_uint(v, 1000000000, &a->count);
+			bad = bad || a->count == 0;
+		} else if (strcmp(k, "interval") == 0) {
+			bad = scn_parse_time(v, &a->interval);
+		} else if (strcmp(k, "ttl") == 0) {
+			bad = scn_parse_uint(v, 255, &u) || u == 0;
+			a->ttl = (uint8_t)u;
+		} else if (strcmp(k, "tos") == 0) {
+			bad = scn_parse_uint(v, 255, &u);
+			a->tos = (uint8_t)u;
+		} else if (strcmp(k, "size") == 0) {
+			bad = scn_parse_uint(v, 65507, &u);
+			a->size = (size_t)u;
+		} else {
+			scn_error(sc, st, "unknown option '%s'", k);
+			return -1;
+		}
+		if (bad) {
+			scn_error(sc, st, "bad value '%s' for %s", v, k);
+			return -1;
+		}
+		i += 2;
+	}
+	return 0;
+}
+
+/* ---- ping ---- */
+
+static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *arg)
+{
+	struct scn_app *a = arg;
+	struct sim *sim = a->sc->sim;
+	char from[ADDR_STRLEN];
+	(void)s;
+	addr_fmt(&ev->from, from);
+	if (ev->is_error) {
+		a->errors++;
+		if (!a->quiet)
+			app_line(a, "ping: from %s icmp_seq=%u %s", from, ev->seq,
+				 icmp_describe(ev->type, ev->code));
+		return;
+	}
+	if (ev->seq >= a->count) {
+		return; /* not one of ours: the id matched by chance */
+	}
+	bool dup = a->seen[ev->seq];
+	a->seen[ev->seq] = 1;
+	char rtt[32] = "?";
+	if (ev->datalen >= 8) {
+		uint64_t sent = (uint64_t)get_be32(ev->data) << 32 | get_be32(ev->data + 4);
+		uint64_t d = sim->now - sent;
+		fmt_ms(d, rtt, sizeof(rtt));
+		if (!dup) {
+			if (a->received == 0 || d < a->rtt_min)
+				a->rtt_min = d;
+			if (d > a->rtt_max)
+				a->rtt_max = d;
+			a->rtt_sum += d;
+		}
+	}
+	if (dup)
+		a->dups++;
+	else
+		a->received++;
+	if (!a->quiet)
+		app_line(a, "ping: %zu bytes from %s: icmp_seq=%u ttl=%u time=%s ms%s",
+			 ev->datalen + ICMP_MINLEN, from, ev->seq, ev->ttl, rtt,
+			 dup ? " (DUP!)" : "");
+}
+
+static void ping_send_ev(struct sim *sim, void *arg)
+{
+	struct scn_app *a = arg;
+	uint8_t *data = xmalloc(a->size ? a->size : 1);
+	/* BSD ping: a timestamp first (virtual ns here), then a byte pattern. */
+	for (size_t i = 0; i < a->size; i++)
+		data[i] = (uint8_t)i;
+	if (a->size >= 8) {
+		put_be32(data, (uint32_t)(sim->now >> 32));
+		put_be32(data + 4, (uint32_t)sim->now);
+	}
+	uint16_t seq = (uint16_t)a->sent++;
+	int r = icmp_echo_send(a->es, &a->dst, seq, data, a->size, a->ttl, a->df);
+	free(data);
+	if (r < 0 && !a->quiet)
+		app_line(a, "ping: sendto %s: %s", a->dststr, strerror(-r));
+	if (a->sent < a->count)
+		sim_after(sim, a->interval, ping_send_ev, NULL, a);
+}
+
+int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
+{
+	if (st->ntok < i + 2) {
+		scn_error(sc, st, "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
+				  "[ttl N] [tos N] [df] [quiet]");
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[i]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
+		return -1;
+	}
+	struct scn_app *a = app_new(sc, APP_PING);
+	a->node = n;
+	a->size = 56;
+	if (addr_parse(st->tok[i + 1], &a->dst) < 0 || a->dst.af != ADDR_V4) {
+		scn_error(sc, st, "bad IPv4 address '%s'", st->tok[i + 1]);
+		return -1;
+	}
+	addr_fmt(&a->dst, a->dststr);
+	if (parse_app_opts(sc, st, i + 2, a, NULL) < 0)
+		return -1;
+	if (a->count > 65536) {
+		scn_error(sc, st, "ping count is at most 65536 (one sequence space)");
+		return -1;
+	}
+	if (a->size + ICMP_MINLEN + 20 > 65535) {
+		scn_error(sc, st, "ping size too large");
+		return -1;
+	}
+	a->seen = xcalloc(a->count, 1);
+	a->es = icmp_echo_open(n, ping_reply, a);
+	sim_at(sc->sim, at, ping_send_ev, NULL, a);
+	return 0;
+}
+
+/* ---- udp ---- */
+
+static int udp_extra(struct scenario *sc, const struct scn_stmt *st, unsigned *i,
+		     struct scn_app *a)
+{
+	const char *k = st->tok[*i];
+	const char *v = *i + 1 < st->ntok ? st->tok[*i + 1] : NULL;
+	if (strcmp(k, "data") != 0 && strcmp(k, "hex") != 0)
+		return 0;
+	if (!v) {
+		scn_error(sc, st, "'%s' needs a value", k);
+		return -1;
+	}
+	free(a->data);
+	if (strcmp(k, "data") == 0) {
+		a->size = strlen(v);
+		a->data = (uint8_t *)xstrdup(v);
+	} else {
+		size_t len = strlen(v);
+		if (len % 2 || len / 2 > 65507) {
+			scn_error(sc, st, "hex payload needs an even number of digits");
+			return -1;
+		}
+		a->data = xmalloc(len / 2 + 1);
+		for (size_t j = 0; j < len / 2; j++) {
+			unsigned byte;
+			if (sscanf(v + 2 * j, "%2x", &byte) != 1 ||
+			    !strchr("0123456789abcdefABCDEF", v[2 * j]) ||
+			    !strchr("0123456789abcdefABCDEF", v[2 * j + 1])) {
+				scn_error(sc, st, "bad hex payload");
+				return -1;
+			}
+			a->data[j] = (uint8_t)byte;
+		}
+		a->size = len / 2;
+	}
+	*i += 2;
+	return 1;
+}
+
+static void udp_send_ev(struct sim *sim, void *arg)
+{
+	struct scn_app *a = arg;
+	const uint8_t *data = a->data;
+	uint8_t *pattern = NULL;
+	if (!data) {
+		pattern = xmalloc(a->size ? a->size : 1);
+		for (size_t i = 0; i < a->size; i++)
+			pattern[i] = (uint8_t)i;
+		data = pattern;
+	}
+	struct udp_send_opts o = {.ttl = a->ttl, .tos = a->tos, .df = a->df};
+	a->sent++;
+	int r = udp_sendto(a->us, &a->dst, a->dport, data, a->size, &o);
+	free(pattern);
+	if (r < 0) {
+		a->send_errors++;
+		if (!a->quiet)
+			app_line(a, "udp: sendto %s:%u: %s", a->dststr, a->dport, strerror(-r));
+	}
+	if (a->sent < a->count)
+		sim_after(sim, a->interval, udp_send_ev, NULL, a);
+}
+
+int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
+{
+	if (st->ntok < i + 2) {
+		scn_error(sc, st, "usage: at TIME udp NODE[:SPORT] DEST:PORT [size N | data TEXT | "
+				  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet]");
+		return -1;
+	}
+	char buf[128];
+	uint64_t sport = 0, dport;
+	snprintf(buf, sizeof(buf), "%s", st->tok[i]);
+	char *colon = strchr(buf, ':');
+	if (colon) {
+		*colon = '\0';
+		if (scn_parse_uint(colon + 1, 65535, &sport) < 0 || sport == 0) {
+			scn_error(sc, st, "bad source port '%s'", colon + 1);
+			return -1;
+		}
+	}
+	struct node *n = sim_find_node(sc->sim, buf);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", buf);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", st->tok[i + 1]);
+	colon = strrchr(buf, ':');
+	struct scn_app *a = app_new(sc, APP_UDP);
+	a->node = n;
+	if (!colon) {
+		scn_error(sc, st, "destination needs a port: ADDR:PORT");
+		return -1;
+	}
+	*colon = '\0';
+	if (addr_parse(buf, &a->dst) < 0 || a->dst.af != ADDR_V4 ||
+	    scn_parse_uint(colon + 1, 65535, &dport) < 0 || dport == 0) {
+		scn_error(sc, st, "bad destination '%s'", st->tok[i + 1]);
+		return -1;
+	}
+	a->dport = (uint16_t)dport;
+	addr_fmt(&a->dst, a->dststr);
+	if (parse_app_opts(sc, st, i + 2, a, udp_extra) < 0)
+		return -1;
+	a->us = udp_open(n);
+	if (sport) {
+		int r = udp_bind(a->us, NULL, (uint16_t)sport);
+		if (r < 0) {
+			scn_error(sc, st, "cannot bind %s port %llu: %s", n->name,
+				  (unsigned long long)sport, strerror(-r));
+			return -1;
+		}
+	}
+	sim_at(sc->sim, at, udp_send_ev, NULL, a);
+	return 0;
+}
+
+/* ---- listeners ---- */
+
+static void listener_recv(struct udp_sock *s, void *arg)
+{
+	struct scn_listener *l = arg;
+	struct ipaddr src;
+	uint16_t sport;
+	char a[ADDR_STRLEN];
+	if (l->noread)
+		return;
+	ssize_t len;
+	while ((len = udp_recvfrom(s, NULL, 0, &src, &sport)) >= 0)
+		node_trace(l->node, "udp %u: %zd bytes from %s:%u", l->port, len,
+			   addr_fmt(&src, a), sport);
+}
+
+/* listen NODE udp PORT [noread] */
+int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
+{
+	uint64_t port;
+	if (st->ntok < 4 || st->ntok > 5 || strcmp(st->tok[2], "udp") != 0 ||
+	    (st->ntok == 5 && strcmp(st->tok[4], "noread") != 0)) {
+		scn_error(sc, st, "usage: listen NODE udp PORT [noread]");
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[1]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	if (scn_parse_uint(st->tok[3], 65535, &port) < 0 || port == 0) {
+		scn_error(sc, st, "bad port '%s'", st->tok[3]);
+		return -1;
+	}
+	struct scn_listener *l = xcalloc(1, sizeof(*l));
+	l->node = n;
+	l->port = (uint16_t)port;
+	l->noread = st->ntok == 5;
+	l->s = udp_open(n);
+	sc->listeners = xrealloc(sc->listeners, (sc->nlisteners + 1) * sizeof(*sc->listeners));
+	sc->listeners[sc->nlisteners++] = l;
+	int r = udp_bind(l->s, NULL, l->port);
+	if (r < 0) {
+		scn_error(sc, st, "cannot listen on %s udp %llu: %s", n->name,
+			  (unsigned long long)port, strerror(-r));
+		return -1;
+	}
+	l->s->on_recv = listener_recv;
+	l->s->cb_arg = l;
+	return 0;
+}
+
+struct scn_listener *scn_find_listener(struct scenario *sc, struct node *n, uint16_t port)
+{
+	for (unsigned i = 0; i < sc->nlisteners; i++)
+		if (sc->listeners[i]->node == n && sc->listeners[i]->port == port)
+			return sc->listeners[i];
+	return NULL;
+}
+
+uint64_t scn_listener_count(const struct scn_listener *l, bool bytes)
+{
+	return bytes ? l->s->rx_bytes : l->s->rx_packets;
+}
+
+void scn_apps_finish(struct scenario *sc)
+{
+	for (unsigned i = 0; i < sc->napps; i++) {
+		struct scn_app *a = sc->apps[i];
+		if (a->kind != APP_PING)
+			continue;
+		FILE *f = sc->out;
+		uint64_t lost = a->sent - MIN(a->received, a->sent);
+		uint64_t permille = a->sent ? lost * 1000 / a->sent : 0;
+		fprintf(f, "--- %s ping %s statistics ---\n", a->node->name, a->dststr);
+		fprintf(f, "%llu packets transmitted, %llu packets received, ",
+			(unsigned long long)a->sent, (unsigned long long)a->received);
+		if (a->dups)
+			fprintf(f, "+%llu duplicates, ", (unsigned long long)a->dups);
+		if (a->errors)
+			fprintf(f, "+%llu errors, ", (unsigned long long)a->errors);
+		fprintf(f, "%llu.%llu%% packet loss\n", (unsigned long long)(permille / 10),
+			(unsigned long long)(permille % 10));
+		if (a->received) {
+			char mn[32], av[32], mx[32];
+			fmt_ms(a->rtt_min, mn, sizeof(mn));
+			fmt_ms(a->rtt_sum / a->received, av, sizeof(av));
+			fmt_ms(a->rtt_max, mx, sizeof(mx));
+			fprintf(f, "round-trip min/avg/max = %s/%s/%s ms\n", mn, av, mx);
+		}
+	}
+}
+
+void scn_apps_free(struct scenario *sc)
+{
+	/* Sockets belong to nodes, which are still alive here. */
+	for (unsigned i = 0; i < sc->napps; i++) {
+		struct scn_app *a = sc->apps[i];
+		if (a->es)
+			icmp_echo_close(a->es);
+		if (a->us)
+			udp_close(a->us);
+		free(a->seen);
+		free(a->data);
+		free(a);
+	}
+	for (unsigned i = 0; i < sc->nlisteners; i++) {
+		udp_close(sc->listeners[i]->s);
+		free(sc->listeners[i]);
+	}
+	free(sc->apps);
+	free(sc->listeners);
+	sc->apps = NULL;
+	sc->listeners = NULL;
+	sc->napps = sc->nlisteners = 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * Expectations: `expect TARGET OP VALUE`, checked at the end of the run or,
+ * after `at TIME`, at that instant.
+ *   TARGET  NODE COUNTER            a node counter (docs/counters.md)
+ *           LINK COUNTER            link.sent, link.lost, ...
+ *           NODE udp PORT packets   datagrams delivered to a listener
+ *           NODE udp PORT bytes     payload bytes delivered to it
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "link.h"
+#include "scenario.h"
+
+static const char *const op_words[] = {"==", "!=", "<", "<=", ">", ">="};
+
+static int parse_op(const char *w, enum scn_op *op)
+{
+	for (size_t i = 0; i < ARRAY_LEN(op_words); i++)
+		if (strcmp(w, op_words[i]) == 0) {
+			*op = (enum scn_op)i;
+			return 0;
+		}
+	return -1;
+}
+
+int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+		    uint64_t at)
+{
+	struct scn_expect e = {.file = st->file, .line = st->line, .timed = timed, .at = at};
+	unsigned n = st->ntok - i;
+	if (n != 4 && n != 6) {
+		scn_error(sc, st, "usage: expect NODE|LINK COUNTER OP VALUE, or "
+				  "expect NODE udp PORT packets|bytes OP VALUE");
+		return -1;
+	}
+	const char *owner = st->tok[i];
+	e.node = sim_find_node(sc->sim, owner);
+	e.link = e.node ? NULL : sim_find_link(sc->sim, owner);
+	if (!e.node && !e.link) {
+		scn_error(sc, st, "unknown node or link '%s'", owner);
+		return -1;
+	}
+	unsigned opi;
+	if (n == 6) {
+		uint64_t port;
+		if (!e.node || strcmp(st->tok[i + 1], "udp") != 0 ||
+		    scn_parse_uint(st->tok[i + 2], 65535, &port) < 0 ||
+		    (strcmp(st->tok[i + 3], "packets") != 0 && strcmp(st->tok[i + 3], "bytes") != 0)) {
+			scn_error(sc, st, "usage: expect NODE udp PORT packets|bytes OP VALUE");
+			return -1;
+		}
+		e.kind = TGT_SOCKET;
+		e.sock = scn_find_listener(sc, e.node, (uint16_t)port);
+		if (!e.sock) {
+			scn_error(sc, st, "no 'listen %s udp %llu' before this line", owner,
+				  (unsigned long long)port);
+			return -1;
+		}
+		e.bytes = strcmp(st->tok[i + 3], "bytes") == 0;
+		opi = i + 4;
+	} else if (e.node) {
+		e.kind = TGT_NODE_STAT;
+		e.stat = stat_lookup(st->tok[i + 1]);
+		if (e.stat < 0) {
+			scn_error(sc, st, "unknown counter '%s' (see docs/counters.md)",
+				  st->tok[i + 1]);
+			return -1;
+		}
+		opi = i + 2;
+	} else {
+		e.kind = TGT_LINK_STAT;
+		e.stat = link_stat_lookup(st->tok[i + 1]);
+		if (e.stat < 0) {
+			scn_error(sc, st, "unknown link counter '%s'", st->tok[i + 1]);
+			return -1;
+		}
+		opi = i + 2;
+	}
+	if (parse_op(st->tok[opi], &e.op) < 0) {
+		scn_error(sc, st, "unknown comparison '%s' (== != < <= > >=)", st->tok[opi]);
+		return -1;
+	}
+	if (scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value) < 0) {
+		scn_error(sc, st, "bad value '%s'", st->tok[opi + 1]);
+		return -1;
+	}
+	/* The text a report shows: the statement as written. */
+	size_t len = 0;
+	for (unsigned k = 0; k < st->ntok; k++)
+		len += strlen(st->tok[k]) + 1;
+	e.text = xmalloc(len + 1);
+	e.text[0] = '\0';
+	for (unsigned k = 0; k < st->ntok; k++) {
+		if (k)
+			strcat(e.text, " ");
+		strcat(e.text, st->tok[k]);
+	}
+	sc->expects = xrealloc(sc->expects, (sc->nexpects + 1) * sizeof(*sc->expects));
+	sc->expects[sc->nexpects++] = e;
+	return 0;
+}
+
+void scn_expect_check(struct scn_expect *e)
+{
+	uint64_t v = 0;
+	switch (e->kind) {
+	case TGT_NODE_STAT: v = e->node->stats[e->stat]; break;
+	case TGT_LINK_STAT: v = e->link->stats[e->stat]; break;
+	case TGT_SOCKET: v = scn_listener_count(e->sock, e->bytes); break;
+	}
+	bool ok = false;
+	switch (e->op) {
+	case OP_EQ: ok = v == e->value; break;
+	case OP_NE: ok = v != e->value; break;
+	case OP_LT: ok = v < e->value; break;
+	case OP_LE: ok = v <= e->value; break;
+	case OP_GT: ok = v > e->value; break;
+	case OP_GE: ok = v >= e->value; break;
+	}
+	e->checked = true;
+	e->held = ok;
+	e->actual = v;
+}

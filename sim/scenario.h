@@ -1,0 +1,121 @@
+/*
+ * Scenario files (language version 1, docs/scenario-language.md): load one,
+ * build the simulation it describes, run it, and report its expectations.
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim.h"
+
+struct scn_define {
+	const char *name, *value;
+};
+
+struct scn_options {
+	const char *outdir;     /* NULL: out/<scenario name> */
+	bool seed_set;          /* --seed given */
+	uint64_t seed;
+	const struct scn_define *defines; /* -D NAME=VALUE, which win over the file */
+	unsigned ndefines;
+	FILE *out;              /* where the run tells its story (stdout) */
+	FILE *err;              /* where file:line errors go (stderr) */
+};
+
+/* One parsed statement: its words after macro expansion, and where it was. */
+struct scn_stmt {
+	const char *file;
+	unsigned line;
+	char **tok;
+	unsigned ntok;
+};
+
+enum scn_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+
+enum scn_target_kind { TGT_NODE_STAT, TGT_LINK_STAT, TGT_SOCKET };
+
+struct scn_listener;
+
+struct scn_expect {
+	const char *file;
+	unsigned line;
+	char *text;       /* the statement as written, for reports */
+	enum scn_target_kind kind;
+	struct node *node;
+	struct link *link;
+	int stat;         /* stat_id or link_stat */
+	struct scn_listener *sock;
+	bool bytes;       /* socket: bytes rather than packets */
+	enum scn_op op;
+	uint64_t value;
+	bool timed;       /* checked at `at`, not at the end */
+	uint64_t at;
+	bool checked, held;
+	uint64_t actual;
+};
+
+struct scn_app; /* pings and UDP senders, sim/apps.c */
+
+struct scenario {
+	char *name;
+	char *path;
+	char *outdir;
+	uint64_t seed;
+	bool has_end;
+	uint64_t end;
+	struct sim *sim;
+	FILE *out, *err, *trace;
+
+	struct scn_stmt *stmts;
+	unsigned nstmts;
+	char **files; /* every file read, owned here */
+	unsigned nfiles;
+
+	struct scn_expect *expects;
+	unsigned nexpects;
+	struct scn_app **apps;
+	unsigned napps;
+	struct scn_listener **listeners;
+	unsigned nlisteners;
+	char **written; /* files the run writes, relative to the cwd */
+	unsigned nwritten;
+};
+
+/* Load and build; NULL after printing file:line errors to opts->err. */
+struct scenario *scenario_load(const char *path, const struct scn_options *opts);
+/* Run to the end time (or until idle); returns the exit status: 0 when every
+ * expectation held, 1 otherwise. */
+typedef void (*scn_progress_fn)(uint64_t now, uint64_t end, bool has_end, void *arg);
+int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg);
+/* Write a JUnit XML report; path relative to the output directory. */
+int scenario_write_junit(struct scenario *sc, const char *path);
+/* Print every node's non-zero counters, and every link's. */
+void scenario_print_stats(struct scenario *sc, FILE *f);
+void scenario_free(struct scenario *sc);
+
+/* Report a file:line error for a statement (printf-style). */
+void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Value parsers shared by statements; 0 or -1. */
+int scn_parse_time(const char *s, uint64_t *ns);
+int scn_parse_uint(const char *s, uint64_t max, uint64_t *v);
+int scn_parse_percent(const char *s, uint32_t *ppb);
+int scn_parse_rate(const char *s, uint64_t *bps);
+
+/* Statements implemented in sim/apps.c and sim/expect.c. */
+int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st);
+struct scn_listener *scn_find_listener(struct scenario *sc, struct node *n, uint16_t port);
+uint64_t scn_listener_count(const struct scn_listener *l, bool bytes);
+void scn_apps_finish(struct scenario *sc);
+void scn_apps_free(struct scenario *sc);
+int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+		    uint64_t at);
+void scn_expect_check(struct scn_expect *e);
+
+#endif

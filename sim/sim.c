@@ -1,0 +1,103 @@
+#include "sim.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "capture.h"
+#include "link.h"
+
+struct sim *sim_new(uint64_t seed)
+{
+	struct sim *s = xcalloc(1, sizeof(*s));
+	s->seed = seed;
+	return s;
+}
+
+void sim_free(struct sim *s)
+{
+	if (!s)
+		return;
+	evheap_clear(&s->heap);
+	for (unsigned i = 0; i < s->nlinks; i++)
+		link_free(s->links[i]);
+	for (unsigned i = 0; i < s->nnodes; i++)
+		node_free(s->nodes[i]);
+	for (unsigned i = 0; i < s->ncaps; i++)
+		capture_close(s->caps[i]);
+	free(s->links);
+	free(s->nodes);
+	free(s->caps);
+	free(s);
+}
+
+void sim_at(struct sim *s, uint64_t when, event_fn fn, event_dtor dtor, void *arg)
+{
+	if (when < s->now)
+		when = s->now;
+	evheap_push(&s->heap, when, fn, dtor, arg);
+}
+
+void sim_after(struct sim *s, uint64_t delay, event_fn fn, event_dtor dtor, void *arg)
+{
+	uint64_t when = s->now + delay;
+	if (when < s->now) /* saturate rather than wrap */
+		when = UINT64_MAX;
+	evheap_push(&s->heap, when, fn, dtor, arg);
+}
+
+uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *arg)
+{
+	uint64_t ran = 0;
+	struct event ev;
+
+	while (s->heap.n && evheap_peek_time(&s->heap) <= until) {
+		evheap_pop(&s->heap, &ev);
+		s->now = ev.time;
+		ev.fn(s, ev.arg);
+		ran++;
+		if (progress && (ran & 0xfff) == 0)
+			progress(s, until, arg);
+	}
+	if (s->heap.n)
+		s->now = until;
+	s->events_run += ran;
+	return ran;
+}
+
+bool sim_idle(const struct sim *s)
+{
+	return s->heap.n == 0;
+}
+
+struct node *sim_add_node(struct sim *s, const char *name)
+{
+	struct node *n = node_new(s, name);
+	s->nodes = xrealloc(s->nodes, (s->nnodes + 1) * sizeof(*s->nodes));
+	s->nodes[s->nnodes++] = n;
+	return n;
+}
+
+struct node *sim_find_node(struct sim *s, const char *name)
+{
+	for (unsigned i = 0; i < s->nnodes; i++)
+		if (strcmp(s->nodes[i]->name, name) == 0)
+			return s->nodes[i];
+	return NULL;
+}
+
+struct link *sim_find_link(struct sim *s, const char *name)
+{
+	for (unsigned i = 0; i < s->nlinks; i++)
+		if (strcmp(s->links[i]->name, name) == 0)
+			return s->links[i];
+	return NULL;
+}
+
+const char *sim_fmt_time(uint64_t t, char *buf)
+{
+	snprintf(buf, 32, "%" PRIu64 ".%09" PRIu64, t / NS_PER_SEC, t % NS_PER_SEC);
+	return buf;
+}

@@ -1,0 +1,62 @@
+/*
+ * The simulation: one virtual clock, one event heap, and the nodes, links and
+ * captures it owns.  There is no global state: two struct sim can run
+ * interleaved in one process and each gives what it gives alone.
+ */
+#ifndef SIM_SIM_H
+#define SIM_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "event.h"
+
+struct node;
+struct link;
+struct capture;
+
+#define NS_PER_SEC UINT64_C(1000000000)
+
+struct sim {
+	uint64_t now;  /* virtual nanoseconds */
+	uint64_t seed;
+	struct evheap heap;
+	uint64_t events_run;
+
+	struct node **nodes;
+	unsigned nnodes;
+	struct link **links;
+	unsigned nlinks;
+	struct capture **caps;
+	unsigned ncaps;
+
+	FILE *out;   /* what a run tells its user (ping lines, verdicts) */
+	FILE *trace; /* one line per notable stack event, drops included; may be NULL */
+};
+
+struct sim *sim_new(uint64_t seed);
+/* Free everything: pending events (through their destructors), nodes, links,
+ * and captures (which closes their files). */
+void sim_free(struct sim *s);
+
+/* Schedule fn(arg) at an absolute time (not before now). */
+void sim_at(struct sim *s, uint64_t when, event_fn fn, event_dtor dtor, void *arg);
+void sim_after(struct sim *s, uint64_t delay, event_fn fn, event_dtor dtor, void *arg);
+
+/* Run events up to and including time `until`; returns the number run.
+ * The clock is left at `until` if events remain beyond it, else at the time
+ * of the last event.  progress, when set, is called now and then. */
+typedef void (*sim_progress_fn)(struct sim *s, uint64_t until, void *arg);
+uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *arg);
+/* True when no event is pending. */
+bool sim_idle(const struct sim *s);
+
+struct node *sim_add_node(struct sim *s, const char *name);
+struct node *sim_find_node(struct sim *s, const char *name);
+struct link *sim_find_link(struct sim *s, const char *name);
+
+/* Format a virtual time as seconds with nine decimals into buf (32 bytes). */
+const char *sim_fmt_time(uint64_t t, char *buf);
+
+#endif

@@ -1,0 +1,100 @@
+#include "iface.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/capture.h"
+#include "../sim/link.h"
+#include "../sim/sim.h"
+#include "arp.h"
+#include "ether.h"
+#include "node.h"
+#include "util.h"
+
+struct iface *iface_new(struct node *n, const char *name)
+{
+	struct iface *ifp = xcalloc(1, sizeof(*ifp));
+	char key[128];
+
+	ifp->node = n;
+	snprintf(ifp->name, sizeof(ifp->name), "%s", name);
+	ifp->mtu = 1500;
+	/* A locally administered unicast MAC from a hash of node and interface
+	 * names: stable when other nodes are added to the scenario. */
+	snprintf(key, sizeof(key), "%s.%s", n->name, name);
+	uint64_t h = hash64(key);
+	ifp->mac[0] = 0x02;
+	for (int i = 1; i < 6; i++)
+		ifp->mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+	n->ifaces = xrealloc(n->ifaces, (n->nifaces + 1) * sizeof(*n->ifaces));
+	n->ifaces[n->nifaces++] = ifp;
+	return ifp;
+}
+
+void iface_free(struct iface *ifp)
+{
+	arp_free_all(ifp);
+	free(ifp->caps);
+	free(ifp);
+}
+
+int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen)
+{
+	if (ifp->naddrs == IFACE_MAX_ADDRS)
+		return -1;
+	for (unsigned i = 0; i < ifp->naddrs; i++)
+		if (addr_eq(&ifp->addrs[i].addr, a))
+			return -1;
+	ifp->addrs[ifp->naddrs++] = (struct ifaddr){*a, plen};
+	struct route r = {.dst = *a, .plen = plen, .ifp = ifp};
+	route_add(&ifp->node->rt, &r); /* a second address on the net adds nothing */
+	return 0;
+}
+
+const struct ifaddr *iface_addr(const struct iface *ifp, uint8_t af)
+{
+	for (unsigned i = 0; i < ifp->naddrs; i++)
+		if (ifp->addrs[i].addr.af == af)
+			return &ifp->addrs[i];
+	return NULL;
+}
+
+int iface_is_bcast(const struct iface *ifp, const struct ipaddr *a)
+{
+	if (a->af != ADDR_V4)
+		return 0;
+	if (addr_is_v4_limited_bcast(a))
+		return 1;
+	for (unsigned i = 0; i < ifp->naddrs; i++) {
+		const struct ifaddr *ia = &ifp->addrs[i];
+		if (ia->addr.af != ADDR_V4 || ia->plen >= 31)
+			continue;
+		struct ipaddr b = addr_v4_broadcast(&ia->addr, ia->plen);
+		if (addr_eq(&b, a))
+			return 1;
+	}
+	return 0;
+}
+
+void iface_receive(struct iface *ifp, struct pkt *frame)
+{
+	struct sim *s = ifp->node->sim;
+	for (unsigned i = 0; i < ifp->ncaps; i++)
+		capture_write(ifp->caps[i], s->now, frame->data, frame->len);
+	frame->rcvif = ifp;
+	ether_input(ifp, frame);
+}
+
+void iface_transmit(struct iface *ifp, struct pkt *frame)
+{
+	struct node *n = ifp->node;
+	if (!ifp->port) {
+		node_drop(n, frame, STAT_ETHER_NOLINK);
+		return;
+	}
+	for (unsigned i = 0; i < ifp->ncaps; i++)
+		capture_write(ifp->caps[i], n->sim->now, frame->data, frame->len);
+	node_count(n, STAT_ETHER_OPACKETS);
+	link_send(ifp->port, frame);
+}

@@ -1,0 +1,51 @@
+/* Network interfaces: an Ethernet MAC, addresses, an MTU and a link port. */
+#ifndef STACK_IFACE_H
+#define STACK_IFACE_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "pkt.h"
+
+#define IFACE_MAX_ADDRS 8
+#define IFACE_NAME_MAX 16
+
+struct node;
+struct link_port;
+struct arp_entry;
+struct capture;
+
+struct ifaddr {
+	struct ipaddr addr;
+	unsigned plen;
+};
+
+struct iface {
+	struct node *node;
+	char name[IFACE_NAME_MAX];
+	uint8_t mac[6];
+	uint32_t mtu; /* IP MTU: bytes after the Ethernet header */
+	struct ifaddr addrs[IFACE_MAX_ADDRS];
+	unsigned naddrs;
+	struct link_port *port;  /* NULL when not attached */
+	struct arp_entry *arp;   /* ARP cache of this interface, insertion order */
+	struct capture **caps;   /* captures of this interface */
+	unsigned ncaps;
+};
+
+/* Create an interface on the node; the MAC is derived from node and name. */
+struct iface *iface_new(struct node *n, const char *name);
+void iface_free(struct iface *ifp);
+/* Add an address and its connected route; 0 or -1 when full or a duplicate. */
+int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen);
+/* The first address of this family, or NULL. */
+const struct ifaddr *iface_addr(const struct iface *ifp, uint8_t af);
+/* True when a is the directed broadcast of one of the interface's IPv4 nets. */
+int iface_is_bcast(const struct iface *ifp, const struct ipaddr *a);
+
+/* A frame arrives from the link (the iface takes the packet). */
+void iface_receive(struct iface *ifp, struct pkt *frame);
+/* Put a finished frame on the link (the iface takes the packet). */
+void iface_transmit(struct iface *ifp, struct pkt *frame);
+
+#endif

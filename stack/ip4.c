@@ -1,0 +1,325 @@
+#include "ip4.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../sim/sim.h"
+#include "arp.h"
+#include "cksum.h"
+#include "icmp.h"
+#include "iface.h"
+#include "node.h"
+#include "route.h"
+#include "udp.h"
+#include "util.h"
+
+#define IPOPT_EOL 0
+#define IPOPT_NOP 1
+#define IPOPT_COPIED(o) ((o) & 0x80)
+
+int ip4_parse(const uint8_t *b, size_t len, struct ip4_hdr *h, enum stat_id *why)
+{
+	if (len < IP4_HDR_LEN) {
+		*why = STAT_IP_TOOSMALL;
+		return -1;
+	}
+	if (b[0] >> 4 != 4) {
+		*why = STAT_IP_BADVERS;
+		return -1;
+	}
+	h->hlen = (uint8_t)((b[0] & 0x0f) * 4);
+	if (h->hlen < IP4_HDR_LEN || h->hlen > len) {
+		*why = STAT_IP_BADHLEN;
+		return -1;
+	}
+	if (in_cksum(b, h->hlen) != 0) {
+		*why = STAT_IP_BADSUM;
+		return -1;
+	}
+	h->tos = b[1];
+	h->len = get_be16(b + 2);
+	if (h->len < h->hlen) {
+		*why = STAT_IP_BADLEN;
+		return -1;
+	}
+	if (h->len > len) {
+		*why = STAT_IP_TOOSHORT;
+		return -1;
+	}
+	h->id = get_be16(b + 4);
+	h->off = get_be16(b + 6);
+	h->ttl = b[8];
+	h->proto = b[9];
+	h->sum = get_be16(b + 10);
+	h->src = addr_v4(b + 12);
+	h->dst = addr_v4(b + 16);
+	h->opts = b + IP4_HDR_LEN;
+	h->optlen = h->hlen - IP4_HDR_LEN;
+	return 0;
+}
+
+size_t ip4_emit(uint8_t *b, const struct ip4_hdr *h)
+{
+	size_t hlen = IP4_HDR_LEN + ((h->optlen + 3) & ~(size_t)3);
+	b[0] = (uint8_t)(0x40 | (hlen / 4));
+	b[1] = h->tos;
+	put_be16(b + 2, h->len);
+	put_be16(b + 4, h->id);
+	put_be16(b + 6, h->off);
+	b[8] = h->ttl;
+	b[9] = h->proto;
+	put_be16(b + 10, 0);
+	memcpy(b + 12, h->src.a, 4);
+	memcpy(b + 16, h->dst.a, 4);
+	if (h->optlen) {
+		memmove(b + IP4_HDR_LEN, h->opts, h->optlen);
+		memset(b + IP4_HDR_LEN + h->optlen, IPOPT_EOL, hlen - IP4_HDR_LEN - h->optlen);
+	}
+	put_be16(b + 10, in_cksum(b, hlen));
+	return hlen;
+}
+
+int ip4_check_options(const uint8_t *opts, size_t optlen, unsigned *ptr)
+{
+	size_t i = 0;
+	while (i < optlen) {
+		uint8_t type = opts[i];
+		if (type == IPOPT_EOL)
+			break;
+		if (type == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		/* RFC 791: every other option is type, length, data. */
+		if (i + 1 >= optlen || opts[i + 1] < 2 || opts[i + 1] > optlen - i) {
+			*ptr = (unsigned)(IP4_HDR_LEN + i + (i + 1 < optlen ? 1 : 0));
+			return -1;
+		}
+		i += opts[i + 1];
+	}
+	return 0;
+}
+
+size_t ip4_copied_options(const uint8_t *opts, size_t optlen, uint8_t *out)
+{
+	size_t i = 0, o = 0;
+	while (i < optlen && opts[i] != IPOPT_EOL) {
+		if (opts[i] == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		size_t olen = opts[i + 1]; /* validated on input or built by us */
+		if (IPOPT_COPIED(opts[i])) {
+			memcpy(out + o, opts + i, olen);
+			o += olen;
+		}
+		i += olen;
+	}
+	while (o % 4)
+		out[o++] = IPOPT_EOL;
+	return o;
+}
+
+/* Is this destination ours: one of our addresses, or a broadcast of the
+ * receiving interface's networks? */
+static bool ip4_is_ours(struct node *n, const struct ipaddr *dst, struct iface *rcvif, bool *bcast)
+{
+	*bcast = false;
+	if (node_owns_addr(n, dst))
+		return true;
+	if (rcvif && iface_is_bcast(rcvif, dst)) {
+		*bcast = true;
+		return true;
+	}
+	return false;
+}
+
+/* Route and transmit a complete IP packet: fragment it or refuse it by DF,
+ * then hand each piece to ARP.  `forwarded` changes who hears of an MTU
+ * problem: the source by ICMP, or the local caller by -EMSGSIZE. */
+static int ip4_send(struct node *n, struct pkt *p, const struct route *rt, const struct ip4_hdr *h)
+{
+	struct iface *ifp = rt->ifp;
+	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst;
+
+	if (p->len <= ifp->mtu) {
+		arp_output(ifp, p, &nexthop);
+		return 0;
+	}
+	if (h->off & IP4_DF) {
+		if (p->flags & PKT_FORWARDED)
+			/* RFC 1191: need-frag carries the next-hop MTU. */
+			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, ifp->mtu);
+		node_drop(n, p, STAT_IP_CANTFRAG);
+		return -EMSGSIZE;
+	}
+	struct pktq frags = {0};
+	ip4_fragment(n, p, ifp->mtu, &frags);
+	if (!frags.len)
+		return -EMSGSIZE;
+	node_count(n, STAT_IP_FRAGMENTED);
+	while ((p = pktq_pop(&frags))) {
+		node_count(n, STAT_IP_OFRAGMENTS);
+		arp_output(ifp, p, &nexthop);
+	}
+	return 0;
+}
+
+int ip4_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)
+{
+	const struct route *rt = route_lookup(&n->rt, dst);
+	if (!rt)
+		return -ENETUNREACH;
+	const struct ifaddr *ia = iface_addr(rt->ifp, ADDR_V4);
+	if (!ia)
+		return -EADDRNOTAVAIL;
+	*src = ia->addr;
+	return 0;
+}
+
+/* Local delivery of a packet we sent to ourselves. */
+static void ip4_loop_ev(struct sim *s, void *arg)
+{
+	struct pkt *p = arg;
+	struct node *n = p->rcvif->node;
+	(void)s;
+	p->rcvif = NULL;
+	ip4_input(n, p);
+}
+
+static void pkt_dtor(void *arg)
+{
+	pkt_free(arg);
+}
+
+int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
+{
+	struct ip4_hdr h = {0};
+	const struct route *rt = route_lookup(&n->rt, &o->dst);
+
+	if (!rt) {
+		node_drop(n, p, STAT_IP_NOROUTE);
+		return -ENETUNREACH;
+	}
+	h.src = o->src;
+	if (h.src.af == ADDR_NONE) {
+		const struct ifaddr *ia = iface_addr(rt->ifp, ADDR_V4);
+		if (!ia) {
+			node_drop(n, p, STAT_IP_ODROPPED);
+			return -EADDRNOTAVAIL;
+		}
+		h.src = ia->addr;
+	}
+	if (p->len + IP4_HDR_LEN > IP4_MAXPACKET) {
+		node_drop(n, p, STAT_IP_ODROPPED);
+		return -EMSGSIZE;
+	}
+	h.dst = o->dst;
+	h.tos = o->tos;
+	h.len = (uint16_t)(p->len + IP4_HDR_LEN);
+	/* OpenBSD draws IP ids at random (ip_randomid); from the node's stream. */
+	h.id = (uint16_t)rng_next(&n->rng);
+	h.off = o->df ? IP4_DF : 0;
+	h.ttl = o->ttl ? o->ttl : (uint8_t)n->sysctl[SYSCTL_IP_DEFTTL];
+	h.proto = o->proto;
+	ip4_emit(pkt_push(p, IP4_HDR_LEN), &h);
+	p->flags &= ~(unsigned)PKT_FORWARDED;
+	node_count(n, STAT_IP_LOCALOUT);
+
+	struct iface *self = node_owns_addr(n, &h.dst);
+	if (self) {
+		p->rcvif = self;
+		sim_after(n->sim, 0, ip4_loop_ev, pkt_dtor, p);
+		return 0;
+	}
+	return ip4_send(n, p, rt, &h);
+}
+
+/* RFC 1812 5.2: forward a packet that is not for us. */
+static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
+{
+	if ((p->flags & PKT_LINKBCAST) || addr_is_multicast(&h->dst) ||
+	    addr_is_v4_limited_bcast(&h->dst)) {
+		node_drop(n, p, STAT_IP_CANTFORWARD);
+		return;
+	}
+	if (h->ttl <= 1) {
+		icmp_error(n, p, ICMP_TIMXCEED, ICMP_TIMXCEED_INTRANS, 0);
+		node_drop(n, p, STAT_IP_TTLEXCEEDED);
+		return;
+	}
+	const struct route *rt = route_lookup(&n->rt, &h->dst);
+	if (!rt) {
+		icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_NET, 0);
+		node_drop(n, p, STAT_IP_NOROUTE);
+		return;
+	}
+	/* Decrement TTL and patch the checksum (RFC 1624 incremental update). */
+	p->data[8]--;
+	uint32_t sum = (uint32_t)(~get_be16(p->data + 10) & 0xffff) + (uint32_t)(~0x0100 & 0xffff);
+	put_be16(p->data + 10, cksum_fold(sum));
+	h->ttl--;
+	p->flags |= PKT_FORWARDED;
+	p->flags &= ~(unsigned)PKT_LINKBCAST;
+	node_count(n, STAT_IP_FORWARD);
+	ip4_send(n, p, rt, h);
+}
+
+static void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+{
+	switch (h->proto) {
+	case IPPROTO_ICMP:
+		node_count(n, STAT_IP_DELIVERED);
+		icmp_input(n, p, h, bcast);
+		break;
+	case IPPROTO_UDP:
+		node_count(n, STAT_IP_DELIVERED);
+		udp_input(n, p, h, bcast);
+		break;
+	default:
+		if (!bcast && !(p->flags & PKT_LINKBCAST))
+			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);
+		node_drop(n, p, STAT_IP_NOPROTO);
+		break;
+	}
+}
+
+void ip4_input(struct node *n, struct pkt *p)
+{
+	struct ip4_hdr h;
+	enum stat_id why;
+	unsigned ptr;
+	bool bcast;
+
+	node_count(n, STAT_IP_TOTAL);
+	if (ip4_parse(p->data, p->len, &h, &why) < 0) {
+		node_drop(n, p, why);
+		return;
+	}
+	pkt_trim(p, h.len); /* drop link padding beyond the datagram */
+	if (addr_is_multicast(&h.src) || addr_is_v4_limited_bcast(&h.src)) {
+		node_drop(n, p, STAT_IP_BADADDR);
+		return;
+	}
+	if (ip4_check_options(h.opts, h.optlen, &ptr) < 0) {
+		icmp_error(n, p, ICMP_PARAMPROB, 0, ptr);
+		node_drop(n, p, STAT_IP_BADOPTIONS);
+		return;
+	}
+	if (!ip4_is_ours(n, &h.dst, p->rcvif, &bcast)) {
+		if (addr_is_multicast(&h.dst) || !n->sysctl[SYSCTL_IP_FORWARDING]) {
+			node_drop(n, p, STAT_IP_CANTFORWARD);
+			return;
+		}
+		ip4_forward(n, p, &h);
+		return;
+	}
+	if (h.off & (IP4_MF | IP4_OFFMASK)) {
+		node_count(n, STAT_IP_FRAGMENTS);
+		p = ip4_reass(n, p, &h);
+		if (!p)
+			return;
+		ip4_parse(p->data, p->len, &h, &why); /* rebuilt by us: valid */
+	}
+	ip4_deliver(n, p, &h, bcast);
+}

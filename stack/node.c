@@ -1,0 +1,130 @@
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/sim.h"
+#include "arp.h"
+#include "icmp.h"
+#include "iface.h"
+#include "ip4.h"
+#include "udp.h"
+#include "util.h"
+
+struct node *node_new(struct sim *sim, const char *name)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+	char stream[128];
+
+	n->sim = sim;
+	n->name = xstrdup(name);
+	snprintf(stream, sizeof(stream), "node/%s", name);
+	rng_seed(&n->rng, sim->seed, stream);
+	sysctl_init(n->sysctl);
+	n->timer_at = UINT64_MAX;
+	return n;
+}
+
+void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	ip4_reass_free(n);
+	udp_free_all(n);
+	icmp_echo_free_all(n);
+	for (unsigned i = 0; i < n->nifaces; i++)
+		iface_free(n->ifaces[i]);
+	free(n->ifaces);
+	route_free(&n->rt);
+	free(n->name);
+	free(n);
+}
+
+void node_trace(struct node *n, const char *fmt, ...)
+{
+	FILE *f = n->sim->trace;
+	char t[32];
+	va_list ap;
+
+	if (!f)
+		return;
+	fprintf(f, "%s %s ", sim_fmt_time(n->sim->now, t), n->name);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+void node_drop(struct node *n, struct pkt *p, enum stat_id why)
+{
+	node_count(n, why);
+	if (p)
+		node_trace(n, "drop %s len %zu%s%s", stat_name(why), p->len,
+			   p->rcvif ? " on " : "", p->rcvif ? p->rcvif->name : "");
+	else
+		node_trace(n, "drop %s", stat_name(why));
+	pkt_free(p);
+}
+
+struct iface *node_iface(struct node *n, const char *name)
+{
+	for (unsigned i = 0; i < n->nifaces; i++)
+		if (strcmp(n->ifaces[i]->name, name) == 0)
+			return n->ifaces[i];
+	return NULL;
+}
+
+struct iface *node_owns_addr(struct node *n, const struct ipaddr *a)
+{
+	for (unsigned i = 0; i < n->nifaces; i++) {
+		struct iface *ifp = n->ifaces[i];
+		for (unsigned j = 0; j < ifp->naddrs; j++)
+			if (addr_eq(&ifp->addrs[j].addr, a))
+				return ifp;
+	}
+	return NULL;
+}
+
+/*
+ * The slow timer: ARP retries and expiry, reassembly timeouts.  Armed only
+ * while some state needs it, so an idle network leaves the event heap empty
+ * and the run can end.  A superseded timer event finds timer_at changed and
+ * does nothing.
+ */
+struct node_timer_ev {
+	struct node *n;
+	uint64_t when;
+};
+
+static void node_timer_fire(struct sim *s, void *arg)
+{
+	struct node_timer_ev *ev = arg;
+	struct node *n = ev->n;
+	uint64_t when = ev->when;
+
+	free(ev);
+	if (n->timer_at != when)
+		return;
+	n->timer_at = UINT64_MAX;
+	uint64_t next = UINT64_MAX;
+	uint64_t t = arp_timer(n);
+	if (t < next)
+		next = t;
+	t = ip4_reass_timer(n);
+	if (t < next)
+		next = t;
+	if (next != UINT64_MAX)
+		node_timer_arm(n, next > s->now ? next : s->now);
+}
+
+void node_timer_arm(struct node *n, uint64_t when)
+{
+	if (when >= n->timer_at)
+		return;
+	struct node_timer_ev *ev = xmalloc(sizeof(*ev));
+	ev->n = n;
+	ev->when = when;
+	n->timer_at = when;
+	sim_at(n->sim, when, node_timer_fire, free, ev);
+}

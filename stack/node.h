@@ -1,0 +1,71 @@
+/*
+ * A simulated node: one complete IP stack.  Every piece of mutable stack state
+ * hangs off struct node, so any number of nodes (and simulations) coexist in
+ * one process.
+ */
+#ifndef STACK_NODE_H
+#define STACK_NODE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../sim/rng.h"
+#include "addr.h"
+#include "pkt.h"
+#include "route.h"
+#include "stats.h"
+#include "sysctl.h"
+
+struct sim;
+struct iface;
+struct ip4_reasq;
+struct udp_sock;
+struct echo_sock;
+
+struct node {
+	struct sim *sim;
+	char *name;
+	struct rng rng; /* this node's stream: IP ids, ports, later IVs and SPIs */
+
+	struct iface **ifaces;
+	unsigned nifaces;
+	struct rtable rt;
+
+	struct ip4_reasq *reasq; /* reassembly queues, oldest first */
+	unsigned nfrags;         /* fragments held in all queues */
+
+	struct udp_sock *udp_socks;
+	struct echo_sock *echo_socks;
+
+	int64_t sysctl[SYSCTL__COUNT];
+	uint64_t stats[STAT__COUNT];
+
+	uint64_t timer_at; /* when the armed slow timer fires; UINT64_MAX if none */
+	uint64_t icmp_err_second; /* rate limit window (virtual seconds) */
+	int64_t icmp_err_count;
+};
+
+struct node *node_new(struct sim *sim, const char *name);
+void node_free(struct node *n);
+
+/* Increment a counter. */
+static inline void node_count(struct node *n, enum stat_id id)
+{
+	n->stats[id]++;
+}
+
+/* Drop a packet for a named reason: count it, trace it, free it.  p may be
+ * NULL when the thing dropped is not a buffer of ours. */
+void node_drop(struct node *n, struct pkt *p, enum stat_id why);
+/* Write "time node message" to the simulation's trace. */
+void node_trace(struct node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct iface *node_iface(struct node *n, const char *name);
+/* The interface owning this address, or NULL when it is not ours. */
+struct iface *node_owns_addr(struct node *n, const struct ipaddr *a);
+
+/* Ask for node_timer() to run no later than `when` (virtual ns). */
+void node_timer_arm(struct node *n, uint64_t when);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * Packet buffer.  One contiguous buffer with headroom in front of the data so
+ * that each layer prepends its header without copying (an mbuf cluster or an
+ * sk_buff in miniature).  A packet has exactly one owner; whoever drops it
+ * frees it.
+ */
+#ifndef STACK_PKT_H
+#define STACK_PKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_HEADROOM 128 /* room for Ethernet + IP + IPsec headers */
+
+enum {
+	PKT_LINKBCAST = 1 << 0, /* arrived as a link-layer broadcast or multicast */
+	PKT_FORWARDED = 1 << 1, /* being forwarded, not locally originated */
+};
+
+struct iface;
+
+struct pkt {
+	uint8_t *buf;   /* start of the allocation */
+	size_t cap;     /* size of the allocation */
+	uint8_t *data;  /* first byte of the packet */
+	size_t len;     /* bytes from data */
+	struct iface *rcvif; /* interface the packet came in on, or NULL */
+	unsigned flags;      /* PKT_* */
+	struct pkt *next;    /* for queues; NULL when not queued */
+};
+
+/* A packet of len bytes (contents undefined) with the given headroom. */
+struct pkt *pkt_alloc(size_t headroom, size_t len);
+/* A packet holding a copy of the bytes. */
+struct pkt *pkt_from(const void *bytes, size_t len, size_t headroom);
+struct pkt *pkt_clone(const struct pkt *p);
+void pkt_free(struct pkt *p);
+
+/* Make room for n bytes in front of the data and return a pointer to them;
+ * grows the buffer when the headroom is short. */
+uint8_t *pkt_push(struct pkt *p, size_t n);
+/* Remove n bytes from the front; the caller has checked n <= len. */
+void pkt_pull(struct pkt *p, size_t n);
+/* Cut the packet to len bytes; the caller has checked len <= p->len. */
+void pkt_trim(struct pkt *p, size_t len);
+/* Add n bytes at the end and return a pointer to them. */
+uint8_t *pkt_put(struct pkt *p, size_t n);
+
+/* A FIFO of packets linked through pkt->next. */
+struct pktq {
+	struct pkt *head, *tail;
+	size_t len;
+};
+void pktq_push(struct pktq *q, struct pkt *p);
+struct pkt *pktq_pop(struct pktq *q);
+void pktq_purge(struct pktq *q);
+
+#endif

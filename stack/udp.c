@@ -1,0 +1,250 @@
+#include "udp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/sim.h"
+#include "cksum.h"
+#include "icmp.h"
+#include "ip4.h"
+#include "node.h"
+#include "util.h"
+
+int udp_parse(const uint8_t *b, size_t len, struct udp_hdr *h)
+{
+	if (len < UDP_HDR_LEN)
+		return -1;
+	h->sport = get_be16(b);
+	h->dport = get_be16(b + 2);
+	h->len = get_be16(b + 4);
+	h->sum = get_be16(b + 6);
+	return 0;
+}
+
+void udp_emit(uint8_t *b, const struct udp_hdr *h)
+{
+	put_be16(b, h->sport);
+	put_be16(b + 2, h->dport);
+	put_be16(b + 4, h->len);
+	put_be16(b + 6, h->sum);
+}
+
+struct udp_sock *udp_open(struct node *n)
+{
+	struct udp_sock *s = xcalloc(1, sizeof(*s));
+	struct udp_sock **tail = &n->udp_socks;
+	s->node = n;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = s;
+	return s;
+}
+
+static bool udp_port_used(struct node *n, const struct ipaddr *laddr, uint16_t port)
+{
+	for (struct udp_sock *s = n->udp_socks; s; s = s->next)
+		if (s->lport == port && (s->laddr.af == ADDR_NONE || laddr == NULL ||
+					 laddr->af == ADDR_NONE || addr_eq(&s->laddr, laddr)))
+			return true;
+	return false;
+}
+
+int udp_bind(struct udp_sock *s, const struct ipaddr *laddr, uint16_t port)
+{
+	struct node *n = s->node;
+	if (laddr && laddr->af != ADDR_NONE && !node_owns_addr(n, laddr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		/* OpenBSD picks ephemeral ports at random; so do we, seeded. */
+		unsigned span = UDP_EPHEMERAL_LAST - UDP_EPHEMERAL_FIRST + 1;
+		unsigned start = (unsigned)rng_below(&n->rng, span);
+		for (unsigned i = 0; i < span; i++) {
+			uint16_t cand = (uint16_t)(UDP_EPHEMERAL_FIRST + (start + i) % span);
+			if (!udp_port_used(n, laddr, cand)) {
+				port = cand;
+				break;
+			}
+		}
+		if (port == 0)
+			return -EADDRINUSE;
+	} else if (udp_port_used(n, laddr, port)) {
+		return -EADDRINUSE;
+	}
+	if (laddr)
+		s->laddr = *laddr;
+	s->lport = port;
+	return 0;
+}
+
+int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, const void *data,
+	       size_t len, const struct udp_send_opts *o)
+{
+	struct node *n = s->node;
+	struct ipaddr src;
+
+	if (len > IP4_MAXPACKET - IP4_HDR_LEN - UDP_HDR_LEN)
+		return -EMSGSIZE;
+	if (!s->lport) {
+		int r = udp_bind(s, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	if (s->laddr.af != ADDR_NONE) {
+		src = s->laddr;
+	} else {
+		int r = ip4_select_src(n, dst, &src);
+		if (r < 0) {
+			node_drop(n, NULL, STAT_IP_NOROUTE);
+			return r;
+		}
+	}
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, UDP_HDR_LEN + len);
+	struct udp_hdr h = {s->lport, dport, (uint16_t)(UDP_HDR_LEN + len), 0};
+	udp_emit(p->data, &h);
+	if (len)
+		memcpy(p->data + UDP_HDR_LEN, data, len);
+	if (n->sysctl[SYSCTL_UDP_CHECKSUM]) {
+		uint32_t sum = cksum_pseudo(&src, dst, IPPROTO_UDP, h.len);
+		uint16_t c = cksum_fold(cksum_add(sum, p->data, p->len));
+		put_be16(p->data + 6, c ? c : 0xffff); /* RFC 768: zero means none */
+	}
+	node_count(n, STAT_UDP_OPACKETS);
+	struct ip4_out io = {.src = src, .dst = *dst, .proto = IPPROTO_UDP};
+	if (o) {
+		io.ttl = o->ttl;
+		io.tos = o->tos;
+		io.df = o->df;
+	}
+	return ip4_output(n, p, &io);
+}
+
+ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src,
+		     uint16_t *sport)
+{
+	struct udp_dgram *d = s->rq_head;
+	if (!d)
+		return -EAGAIN;
+	s->rq_head = d->next;
+	if (!s->rq_head)
+		s->rq_tail = NULL;
+	s->rq_bytes -= d->p->len;
+	size_t len = d->p->len;
+	if (buf)
+		memcpy(buf, d->p->data, MIN(len, cap));
+	if (src)
+		*src = d->src;
+	if (sport)
+		*sport = d->sport;
+	pkt_free(d->p);
+	free(d);
+	return (ssize_t)len;
+}
+
+void udp_close(struct udp_sock *s)
+{
+	for (struct udp_sock **pp = &s->node->udp_socks; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	while (udp_recvfrom(s, NULL, 0, NULL, NULL) >= 0)
+		;
+	free(s);
+}
+
+void udp_free_all(struct node *n)
+{
+	while (n->udp_socks)
+		udp_close(n->udp_socks);
+}
+
+/* Exact local address first, then the wildcard (in_pcblookup order). */
+static struct udp_sock *udp_lookup(struct node *n, const struct ipaddr *dst, uint16_t port)
+{
+	struct udp_sock *wild = NULL;
+	for (struct udp_sock *s = n->udp_socks; s; s = s->next) {
+		if (s->lport != port)
+			continue;
+		if (s->laddr.af != ADDR_NONE && addr_eq(&s->laddr, dst))
+			return s;
+		if (s->laddr.af == ADDR_NONE && !wild)
+			wild = s;
+	}
+	return wild;
+}
+
+void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+{
+	size_t hlen = h->hlen, iplen = h->len - hlen;
+	struct udp_hdr uh;
+
+	node_count(n, STAT_UDP_IPACKETS);
+	if (udp_parse(p->data + hlen, iplen, &uh) < 0) {
+		node_drop(n, p, STAT_UDP_HDROPS);
+		return;
+	}
+	if (uh.len < UDP_HDR_LEN || uh.len > iplen) {
+		node_drop(n, p, STAT_UDP_BADLEN);
+		return;
+	}
+	if (uh.sum == 0) {
+		node_count(n, STAT_UDP_NOSUM);
+	} else {
+		uint32_t sum = cksum_pseudo(&h->src, &h->dst, IPPROTO_UDP, uh.len);
+		if (cksum_fold(cksum_add(sum, p->data + hlen, uh.len)) != 0) {
+			node_drop(n, p, STAT_UDP_BADSUM);
+			return;
+		}
+	}
+	struct udp_sock *s = udp_lookup(n, &h->dst, uh.dport);
+	if (!s) {
+		if (bcast || (p->flags & PKT_LINKBCAST)) {
+			node_drop(n, p, STAT_UDP_NOPORTBCAST);
+			return;
+		}
+		icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+		node_drop(n, p, STAT_UDP_NOPORT);
+		return;
+	}
+	size_t plen = uh.len - UDP_HDR_LEN;
+	if (s->rq_bytes + plen > (uint64_t)n->sysctl[SYSCTL_UDP_RECVSPACE]) {
+		node_drop(n, p, STAT_UDP_FULLSOCK);
+		return;
+	}
+	struct udp_dgram *d = xcalloc(1, sizeof(*d));
+	d->src = h->src;
+	d->sport = uh.sport;
+	pkt_pull(p, hlen + UDP_HDR_LEN);
+	pkt_trim(p, plen);
+	d->p = p;
+	if (s->rq_tail)
+		s->rq_tail->next = d;
+	else
+		s->rq_head = d;
+	s->rq_tail = d;
+	s->rq_bytes += plen;
+	s->rx_packets++;
+	s->rx_bytes += plen;
+	if (s->on_recv)
+		s->on_recv(s, s->cb_arg);
+}
+
+void udp_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ip4_hdr *inner,
+		  const uint8_t *l4)
+{
+	uint16_t sport = get_be16(l4);
+	for (struct udp_sock *s = n->udp_socks; s; s = s->next) {
+		if (s->lport != sport)
+			continue;
+		if (s->laddr.af != ADDR_NONE && !addr_eq(&s->laddr, &inner->src))
+			continue;
+		if (type == ICMP_UNREACH && code == ICMP_UNREACH_PORT)
+			s->so_error = ECONNREFUSED;
+		else if (type == ICMP_UNREACH && code == ICMP_UNREACH_NEEDFRAG)
+			s->so_error = EMSGSIZE;
+		else if (type == ICMP_UNREACH || type == ICMP_TIMXCEED)
+			s->so_error = EHOSTUNREACH;
+		return;
+	}
+}
