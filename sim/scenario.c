@@ -481,6 +481,21 @@ static bool is_link_param(const char *w)
 	return false;
 }
 
+/* NODE, NODE.IFACE or NODE[.IFACE]=ADDR with NODE declared (or malformed in
+ * a way parse_endpoint will name). */
+static bool looks_like_endpoint(struct scenario *sc, const char *w)
+{
+	char buf[128];
+	size_t n = strcspn(w, ".=");
+	if (w[n] == '.' || w[n] == '=')
+		return true;
+	if (n >= sizeof(buf))
+		return false;
+	memcpy(buf, w, n);
+	buf[n] = '\0';
+	return sim_find_node(sc->sim, buf) != NULL;
+}
+
 /* Parse impairment words from tok[i..]; returns 0 or -1. */
 static int parse_params(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 			struct link_params *p, bool *mtu_set)
@@ -604,7 +619,7 @@ static int stmt_link(struct scenario *sc, const struct scn_stmt *st)
 	}
 	/* Endpoints are the words before the first parameter keyword. */
 	unsigned first = 2, i = 2;
-	while (i < st->ntok && !is_link_param(st->tok[i]))
+	while (i < st->ntok && !is_link_param(st->tok[i]) && looks_like_endpoint(sc, st->tok[i]))
 		i++;
 	unsigned nends = i - first;
 	if (!is_switch && nends != 2) {

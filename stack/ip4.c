@@ -120,6 +120,15 @@ size_t ip4_copied_options(const uint8_t *opts, size_t optlen, uint8_t *out)
 	return o;
 }
 
+void ip4_dec_ttl(uint8_t *hdr)
+{
+	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), where the 16-bit word m
+	 * (TTL, protocol) loses 0x0100, so ~m + m' = 0xfeff. */
+	hdr[8]--;
+	uint32_t sum = (uint32_t)(~get_be16(hdr + 10) & 0xffff) + 0xfeffu;
+	put_be16(hdr + 10, cksum_fold(sum));
+}
+
 /* Is this destination ours: one of our addresses, or a broadcast of the
  * receiving interface's networks? */
 static bool ip4_is_ours(struct node *n, const struct ipaddr *dst, struct iface *rcvif, bool *bcast)
@@ -254,10 +263,7 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 		node_drop(n, p, STAT_IP_NOROUTE);
 		return;
 	}
-	/* Decrement TTL and patch the checksum (RFC 1624 incremental update). */
-	p->data[8]--;
-	uint32_t sum = (uint32_t)(~get_be16(p->data + 10) & 0xffff) + (uint32_t)(~0x0100 & 0xffff);
-	put_be16(p->data + 10, cksum_fold(sum));
+	ip4_dec_ttl(p->data);
 	h->ttl--;
 	p->flags |= PKT_FORWARDED;
 	p->flags &= ~(unsigned)PKT_LINKBCAST;

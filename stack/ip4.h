@@ -45,6 +45,8 @@ struct ip4_hdr {
 int ip4_parse(const uint8_t *b, size_t len, struct ip4_hdr *h, enum stat_id *why);
 /* Write a header (with h->opts) and its checksum; returns bytes written. */
 size_t ip4_emit(uint8_t *b, const struct ip4_hdr *h);
+/* Decrement the TTL of a header (TTL > 0) and patch its checksum. */
+void ip4_dec_ttl(uint8_t *hdr);
 /* Check option TLVs; returns -1 and the offending byte's offset from the
  * start of the header in *ptr when malformed. */
 int ip4_check_options(const uint8_t *opts, size_t optlen, unsigned *ptr);
