@@ -258,6 +258,8 @@ static int tokenize(char *line, char ***toks)
 					*o++ = *p++;
 				}
 				if (*p != '"') {
+					for (int k = 0; k < n; k++)
+						free(v[k]);
 					free(v);
 					return -1;
 				}

@@ -1,0 +1,114 @@
+#!/bin/sh
+# make check: every test in one run, summed into one closing line.
+#   tests/run-all.sh BUILD_DIR SAN_BUILD_DIR
+# Parts: CUnit suites; every scenario (must exit 0); every scenario run twice
+# with byte-identical output, trace and pcaps; the pytest interop suite; and
+# the unit suites and scenarios again under ASan+UBSan.
+set -u
+BUILD=${1:-build}
+SAN=${2:-build-san}
+PY=/usr/bin/python3
+OUT=out/check
+PASSED=0
+FAILED=0
+FAILURES=""
+
+pass() { PASSED=$((PASSED + $1)); }
+fail() { FAILED=$((FAILED + $1)); FAILURES="$FAILURES
+  $2"; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+# CUnit prints "tests  TOTAL RAN PASSED FAILED INACTIVE".
+cunit() { # name binary
+	log="$OUT/$1.log"
+	"$2" >"$log" 2>&1
+	rc=$?
+	line=$(grep -E '^ +tests +[0-9]' "$log")
+	p=$(echo "$line" | awk '{print $4}')
+	f=$(echo "$line" | awk '{print $5}')
+	if [ -z "$p" ]; then
+		fail 1 "$1: no CUnit summary (exit $rc), see $log"
+		return
+	fi
+	pass "$p"
+	[ "$f" -gt 0 ] && fail "$f" "$1: $f failed, see $log"
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "$1: exit $rc, see $log"
+	echo "$1: $p passed, $f failed"
+}
+
+# Run every scenario with one binary into DIR; one test each.
+scenarios() { # label binary dir
+	n_ok=0
+	for s in scenarios/*.scn; do
+		name=$(basename "$s" .scn)
+		d="$3/$name"
+		if "$2" run -o "$d" "$s" >"$3/$name.stdout" 2>"$3/$name.stderr"; then
+			if [ -s "$3/$name.stderr" ]; then
+				fail 1 "$1 $name: wrote to stderr, see $3/$name.stderr"
+			else
+				pass 1
+				n_ok=$((n_ok + 1))
+			fi
+		else
+			fail 1 "$1 $name: exit $?, see $3/$name.stdout"
+		fi
+	done
+	echo "$1: $n_ok of $(ls scenarios/*.scn | wc -l) scenarios held"
+}
+
+echo "== unit tests"
+cunit unit "$BUILD/unit-tests"
+
+echo "== scenarios"
+mkdir -p "$OUT/run1" "$OUT/run2"
+scenarios scenarios "$BUILD/ipsecsim" "$OUT/run1"
+
+echo "== determinism (each scenario twice, compared byte for byte)"
+# Both runs write to the same directory so the printed paths match too.
+same=0
+for s in scenarios/*.scn; do
+	name=$(basename "$s" .scn)
+	d="$OUT/det/$name"
+	mkdir -p "$OUT/det"
+	"$BUILD/ipsecsim" run -o "$d" "$s" >"$OUT/det/$name.first.stdout" 2>&1
+	rm -rf "$d.first"
+	mv "$d" "$d.first"
+	"$BUILD/ipsecsim" run -o "$d" "$s" >"$OUT/det/$name.second.stdout" 2>&1
+	if cmp -s "$OUT/det/$name.first.stdout" "$OUT/det/$name.second.stdout" &&
+	   diff -r "$d.first" "$d" >/dev/null; then
+		pass 1
+		same=$((same + 1))
+	else
+		fail 1 "determinism $name: second run differs (diff -r $d.first $d)"
+	fi
+done
+echo "determinism: $same of $(ls scenarios/*.scn | wc -l) identical"
+
+echo "== interop (pytest)"
+log="$OUT/pytest.log"
+IPSECSIM="$PWD/$BUILD/ipsecsim" "$PY" -m pytest -q -p no:cacheprovider tests/interop >"$log" 2>&1
+rc=$?
+tail -1 "$log"
+# pytest's last line: "N passed, M failed in Xs" (either part may be absent).
+p=$(tail -1 "$log" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+f=$(tail -1 "$log" | grep -oE '[0-9]+ (failed|errors?)' | awk '{s += $1} END {if (NR) print s}')
+pass "${p:-0}"
+[ -n "${f:-}" ] && [ "${f:-0}" -gt 0 ] && fail "$f" "pytest: $f failed, see $log"
+if [ "$rc" -ne 0 ] && [ -z "${f:-}" ]; then fail 1 "pytest: exit $rc, see $log"; fi
+
+echo "== sanitizers (ASan+UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cunit "unit (asan)" "$SAN/unit-tests"
+mkdir -p "$OUT/san"
+scenarios "scenarios (asan)" "$SAN/ipsecsim" "$OUT/san"
+
+if [ "$FAILED" -gt 0 ]; then
+	echo
+	echo "failures:$FAILURES"
+fi
+echo
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
