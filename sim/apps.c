@@ -200,8 +200,9 @@ static void ping_send_ev(struct sim *sim, void *arg)
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
 {
 	if (st->ntok < i + 2) {
-		scn_error(sc, st, "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
-				  "[ttl N] [tos N] [df] [quiet]");
+		scn_error(sc, st,
+			  "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
+			  "[ttl N] [tos N] [df] [quiet]");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[i]);
@@ -235,8 +236,7 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 
 /* ---- udp ---- */
 
-static int udp_extra(struct scenario *sc, const struct scn_stmt *st, unsigned *i,
-		     struct scn_app *a)
+static int udp_extra(struct scenario *sc, const struct scn_stmt *st, unsigned *i, struct scn_app *a)
 {
 	const char *k = st->tok[*i];
 	const char *v = *i + 1 < st->ntok ? st->tok[*i + 1] : NULL;
@@ -300,8 +300,9 @@ static void udp_send_ev(struct sim *sim, void *arg)
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
 {
 	if (st->ntok < i + 2) {
-		scn_error(sc, st, "usage: at TIME udp NODE[:SPORT] DEST:PORT [size N | data TEXT | "
-				  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet]");
+		scn_error(sc, st,
+			  "usage: at TIME udp NODE[:SPORT] DEST:PORT [size N | data TEXT | "
+			  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet]");
 		return -1;
 	}
 	char buf[128];
@@ -363,8 +364,8 @@ static void listener_recv(struct udp_sock *s, void *arg)
 		return;
 	ssize_t len;
 	while ((len = udp_recvfrom(s, NULL, 0, &src, &sport)) >= 0)
-		node_trace(l->node, "udp %u: %zd bytes from %s:%u", l->port, len,
-			   addr_fmt(&src, a), sport);
+		node_trace(l->node, "udp %u: %zd bytes from %s:%u", l->port, len, addr_fmt(&src, a),
+			   sport);
 }
 
 /* listen NODE udp PORT [noread] */

@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #define LINKTYPE_ETHERNET 1
-#define LINKTYPE_RAW 101
-#define LINKTYPE_ENC 109
+#define LINKTYPE_RAW      101
+#define LINKTYPE_ENC      109
 
 struct capture {
 	char *path;

@@ -32,8 +32,9 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	struct scn_expect e = {.file = st->file, .line = st->line, .timed = timed, .at = at};
 	unsigned n = st->ntok - i;
 	if (n != 4 && n != 6) {
-		scn_error(sc, st, "usage: expect NODE|LINK COUNTER OP VALUE, or "
-				  "expect NODE udp PORT packets|bytes OP VALUE");
+		scn_error(sc, st,
+			  "usage: expect NODE|LINK COUNTER OP VALUE, or "
+			  "expect NODE udp PORT packets|bytes OP VALUE");
 		return -1;
 	}
 	const char *owner = st->tok[i];
@@ -48,7 +49,8 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 		uint64_t port;
 		if (!e.node || strcmp(st->tok[i + 1], "udp") != 0 ||
 		    scn_parse_uint(st->tok[i + 2], 65535, &port) < 0 ||
-		    (strcmp(st->tok[i + 3], "packets") != 0 && strcmp(st->tok[i + 3], "bytes") != 0)) {
+		    (strcmp(st->tok[i + 3], "packets") != 0 &&
+		     strcmp(st->tok[i + 3], "bytes") != 0)) {
 			scn_error(sc, st, "usage: expect NODE udp PORT packets|bytes OP VALUE");
 			return -1;
 		}

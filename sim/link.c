@@ -12,13 +12,12 @@
 #include "sim.h"
 
 const struct link_params link_params_default = {
-	.queue = 1000,
-	.reorder_gap = 1000000, /* 1 ms */
+    .queue = 1000, .reorder_gap = 1000000, /* 1 ms */
 };
 
 static const char *const link_stat_names[LINK_STAT__COUNT] = {
 #define LINK_STAT_NAME(id, name) [LINK_STAT_##id] = name,
-	LINK_STATS_LIST(LINK_STAT_NAME)
+    LINK_STATS_LIST(LINK_STAT_NAME)
 #undef LINK_STAT_NAME
 };
 

@@ -19,34 +19,34 @@ struct sim;
 struct iface;
 struct capture;
 
-#define LINK_STATS_LIST(X)                                                     \
-	X(SENT, "link.sent")           /* frames handed to the link */       \
-	X(DELIVERED, "link.delivered") /* frames handed to an interface */  \
-	X(LOST, "link.lost")           /* dropped by the loss draw */       \
-	X(QUEUEDROP, "link.queuedrop") /* transmit queue full */            \
-	X(TOOBIG, "link.toobig")       /* larger than the link MTU */       \
-	X(CORRUPTED, "link.corrupted") /* had one bit flipped */            \
-	X(DUPLICATED, "link.duplicated")                                    \
+#define LINK_STATS_LIST(X)                                                 \
+	X(SENT, "link.sent")           /* frames handed to the link */     \
+	X(DELIVERED, "link.delivered") /* frames handed to an interface */ \
+	X(LOST, "link.lost")           /* dropped by the loss draw */      \
+	X(QUEUEDROP, "link.queuedrop") /* transmit queue full */           \
+	X(TOOBIG, "link.toobig")       /* larger than the link MTU */      \
+	X(CORRUPTED, "link.corrupted") /* had one bit flipped */           \
+	X(DUPLICATED, "link.duplicated")                                   \
 	X(REORDERED, "link.reordered") /* held back by the reorder gap */
 
 enum link_stat {
 #define LINK_STAT_ENUM(id, name) LINK_STAT_##id,
 	LINK_STATS_LIST(LINK_STAT_ENUM)
 #undef LINK_STAT_ENUM
-	LINK_STAT__COUNT
+	    LINK_STAT__COUNT
 };
 
 struct link_params {
-	uint64_t delay;       /* ns */
-	uint64_t jitter;      /* ns, uniform in [-jitter, +jitter] */
-	uint64_t rate;        /* bits per second; 0 = unlimited */
-	uint32_t queue;       /* frames waiting or on the wire, with a rate */
-	uint32_t loss;        /* parts per billion, as every probability */
+	uint64_t delay;  /* ns */
+	uint64_t jitter; /* ns, uniform in [-jitter, +jitter] */
+	uint64_t rate;   /* bits per second; 0 = unlimited */
+	uint32_t queue;  /* frames waiting or on the wire, with a rate */
+	uint32_t loss;   /* parts per billion, as every probability */
 	uint32_t duplicate;
 	uint32_t reorder;
 	uint64_t reorder_gap; /* ns a reordered frame is held back */
 	uint32_t corrupt;
-	uint32_t mtu;         /* bytes after the Ethernet header; 0 = none */
+	uint32_t mtu; /* bytes after the Ethernet header; 0 = none */
 };
 
 struct link_port {

@@ -22,7 +22,7 @@
 #include "link.h"
 
 #define SCN_MAX_INCLUDE_DEPTH 16
-#define SCN_MAX_LINE 4096
+#define SCN_MAX_LINE          4096
 
 struct macro {
 	char *name, *value;
@@ -475,7 +475,7 @@ static int stmt_node(struct scenario *sc, const struct scn_stmt *st)
 
 static bool is_link_param(const char *w)
 {
-	static const char *const words[] = {"delay", "jitter", "rate", "queue", "loss",
+	static const char *const words[] = {"delay",     "jitter",  "rate",    "queue", "loss",
 					    "duplicate", "reorder", "corrupt", "mtu"};
 	for (size_t i = 0; i < ARRAY_LEN(words); i++)
 		if (strcmp(w, words[i]) == 0)
@@ -610,8 +610,9 @@ static int stmt_link(struct scenario *sc, const struct scn_stmt *st)
 {
 	bool is_switch = strcmp(st->tok[0], "switch") == 0;
 	if (st->ntok < (is_switch ? 3u : 4u)) {
-		scn_error(sc, st, is_switch ? "usage: switch NAME ENDPOINT ... [PARAMS]"
-					    : "usage: link NAME ENDPOINT ENDPOINT [PARAMS]");
+		scn_error(sc, st,
+			  is_switch ? "usage: switch NAME ENDPOINT ... [PARAMS]"
+				    : "usage: link NAME ENDPOINT ENDPOINT [PARAMS]");
 		return -1;
 	}
 	const char *name = st->tok[1];
@@ -673,7 +674,8 @@ static int stmt_impair(struct scenario *sc, const struct scn_stmt *st)
 			if (strcmp(ifp->node->name, buf) == 0 &&
 			    (!dot || strcmp(ifp->name, dot + 1) == 0)) {
 				if (only) {
-					scn_error(sc, st, "%s has several ports on %s; name the interface",
+					scn_error(sc, st,
+						  "%s has several ports on %s; name the interface",
 						  buf, l->name);
 					return -1;
 				}
@@ -735,8 +737,8 @@ static int stmt_route(struct scenario *sc, const struct scn_stmt *st)
 }
 
 /* sysctl NODE NAME=VALUE (also NAME VALUE), from tok[i]: resolved, not applied. */
-static int parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned i,
-			struct node **n, int *id, int64_t *value)
+static int parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct node **n,
+			int *id, int64_t *value)
 {
 	char name[128];
 	const char *v;
@@ -903,11 +905,11 @@ static const struct {
 	const char *word;
 	int (*fn)(struct scenario *sc, const struct scn_stmt *st);
 } scn_statements[] = {
-	{"name", stmt_noop},       {"seed", stmt_noop},     {"end", stmt_noop},
-	{"node", stmt_node},       {"link", stmt_link},     {"switch", stmt_link},
-	{"impair", stmt_impair},   {"route", stmt_route},   {"sysctl", stmt_sysctl},
-	{"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
-	{"expect", stmt_expect},
+    {"name", stmt_noop},       {"seed", stmt_noop},         {"end", stmt_noop},
+    {"node", stmt_node},       {"link", stmt_link},         {"switch", stmt_link},
+    {"impair", stmt_impair},   {"route", stmt_route},       {"sysctl", stmt_sysctl},
+    {"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
+    {"expect", stmt_expect},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -926,14 +928,16 @@ static int scn_prescan(struct scenario *sc, const struct scn_options *opts)
 			}
 			for (const char *p = st->tok[1]; *p; p++)
 				if (!is_ident((unsigned char)*p) && *p != '-' && *p != '.') {
-					scn_error(sc, st, "a scenario name is letters, digits, - _ .");
+					scn_error(sc, st,
+						  "a scenario name is letters, digits, - _ .");
 					rc = -1;
 					break;
 				}
 			free(sc->name);
 			sc->name = xstrdup(st->tok[1]);
 		} else if (strcmp(w, "seed") == 0) {
-			if (st->ntok != 2 || scn_parse_uint(st->tok[1], UINT64_MAX, &sc->seed) < 0) {
+			if (st->ntok != 2 ||
+			    scn_parse_uint(st->tok[1], UINT64_MAX, &sc->seed) < 0) {
 				scn_error(sc, st, "usage: seed NUMBER");
 				rc = -1;
 			} else if (seed_seen) {
@@ -1172,7 +1176,8 @@ int scenario_write_junit(struct scenario *sc, const char *name)
 		sc->name, sc->nexpects, failed);
 	for (unsigned i = 0; i < sc->nexpects; i++) {
 		const struct scn_expect *e = &sc->expects[i];
-		fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name, e->file, e->line);
+		fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name, e->file,
+			e->line);
 		for (const char *p = e->text; *p; p++) {
 			switch (*p) {
 			case '<': fputs("&lt;", f); break;

@@ -16,13 +16,13 @@ struct scn_define {
 };
 
 struct scn_options {
-	const char *outdir;     /* NULL: out/<scenario name> */
-	bool seed_set;          /* --seed given */
+	const char *outdir; /* NULL: out/<scenario name> */
+	bool seed_set;      /* --seed given */
 	uint64_t seed;
 	const struct scn_define *defines; /* -D NAME=VALUE, which win over the file */
 	unsigned ndefines;
-	FILE *out;              /* where the run tells its story (stdout) */
-	FILE *err;              /* where file:line errors go (stderr) */
+	FILE *out; /* where the run tells its story (stdout) */
+	FILE *err; /* where file:line errors go (stderr) */
 };
 
 /* One parsed statement: its words after macro expansion, and where it was. */
@@ -42,16 +42,16 @@ struct scn_listener;
 struct scn_expect {
 	const char *file;
 	unsigned line;
-	char *text;       /* the statement as written, for reports */
+	char *text; /* the statement as written, for reports */
 	enum scn_target_kind kind;
 	struct node *node;
 	struct link *link;
-	int stat;         /* stat_id or link_stat */
+	int stat; /* stat_id or link_stat */
 	struct scn_listener *sock;
-	bool bytes;       /* socket: bytes rather than packets */
+	bool bytes; /* socket: bytes rather than packets */
 	enum scn_op op;
 	uint64_t value;
-	bool timed;       /* checked at `at`, not at the end */
+	bool timed; /* checked at `at`, not at the end */
 	uint64_t at;
 	bool checked, held;
 	uint64_t actual;
@@ -98,7 +98,7 @@ void scenario_free(struct scenario *sc);
 
 /* Report a file:line error for a statement (printf-style). */
 void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Value parsers shared by statements; 0 or -1. */
 int scn_parse_time(const char *s, uint64_t *ns);

@@ -19,7 +19,7 @@ struct capture;
 #define NS_PER_SEC UINT64_C(1000000000)
 
 struct sim {
-	uint64_t now;  /* virtual nanoseconds */
+	uint64_t now; /* virtual nanoseconds */
 	uint64_t seed;
 	struct evheap heap;
 	uint64_t events_run;

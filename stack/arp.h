@@ -14,11 +14,11 @@
 #include "addr.h"
 #include "pkt.h"
 
-#define ARP_MAXHOLD 10  /* OpenBSD's arp_maxhold */
-#define ARP_MAXTRIES 5  /* OpenBSD's arp_maxtries */
-#define ARP_HDR_LEN 28  /* Ethernet/IPv4 ARP */
+#define ARP_MAXHOLD   10 /* OpenBSD's arp_maxhold */
+#define ARP_MAXTRIES  5  /* OpenBSD's arp_maxtries */
+#define ARP_HDR_LEN   28 /* Ethernet/IPv4 ARP */
 #define ARPOP_REQUEST 1
-#define ARPOP_REPLY 2
+#define ARPOP_REPLY   2
 
 struct iface;
 struct node;
@@ -30,9 +30,9 @@ struct arp_entry {
 	struct ipaddr ip;
 	uint8_t mac[6];
 	enum arp_state state;
-	uint64_t expire;    /* resolved: when it goes; incomplete: next retry */
-	unsigned tries;     /* requests sent while incomplete */
-	struct pktq hold;   /* IP packets waiting for the address */
+	uint64_t expire;  /* resolved: when it goes; incomplete: next retry */
+	unsigned tries;   /* requests sent while incomplete */
+	struct pktq hold; /* IP packets waiting for the address */
 };
 
 struct arp_msg {

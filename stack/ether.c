@@ -50,15 +50,9 @@ void ether_input(struct iface *ifp, struct pkt *frame)
 	}
 	pkt_pull(frame, ETHER_HDR_LEN);
 	switch (h.type) {
-	case ETHERTYPE_IP:
-		ip4_input(n, frame);
-		break;
-	case ETHERTYPE_ARP:
-		arp_input(ifp, frame);
-		break;
-	default:
-		node_drop(n, frame, STAT_ETHER_NOPROTO);
-		break;
+	case ETHERTYPE_IP: ip4_input(n, frame); break;
+	case ETHERTYPE_ARP: arp_input(ifp, frame); break;
+	default: node_drop(n, frame, STAT_ETHER_NOPROTO); break;
 	}
 }
 

@@ -9,10 +9,10 @@
 #include "pkt.h"
 
 #define ETHER_ADDR_LEN 6
-#define ETHER_HDR_LEN 14
-#define ETHER_MIN_LEN 60 /* without the FCS, which the simulation does not carry */
-#define ETHERTYPE_IP 0x0800
-#define ETHERTYPE_ARP 0x0806
+#define ETHER_HDR_LEN  14
+#define ETHER_MIN_LEN  60 /* without the FCS, which the simulation does not carry */
+#define ETHERTYPE_IP   0x0800
+#define ETHERTYPE_ARP  0x0806
 #define ETHERTYPE_IPV6 0x86dd
 
 struct iface;

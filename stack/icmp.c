@@ -46,11 +46,10 @@ static bool icmp_is_error(uint8_t type)
 
 const char *icmp_describe(uint8_t type, uint8_t code)
 {
-	static const char *const unreach[] = {"Destination net unreachable",
-					      "Destination host unreachable",
-					      "Destination protocol unreachable",
-					      "Destination port unreachable",
-					      "Frag needed and DF set"};
+	static const char *const unreach[] = {
+	    "Destination net unreachable", "Destination host unreachable",
+	    "Destination protocol unreachable", "Destination port unreachable",
+	    "Frag needed and DF set"};
 	switch (type) {
 	case ICMP_UNREACH:
 		return code < ARRAY_LEN(unreach) ? unreach[code] : "Destination unreachable";
@@ -171,9 +170,12 @@ static void icmp_ctlinput(struct node *n, struct pkt *p, const struct ip4_hdr *h
 		   node_owns_addr(n, &inner.src)) {
 		struct echo_sock *s = echo_find(n, get_be16(l4 + 4));
 		if (s) {
-			struct echo_event ev = {.is_error = true, .from = h->src,
-						.seq = get_be16(l4 + 6), .type = icp[0],
-						.code = icp[1], .info = info};
+			struct echo_event ev = {.is_error = true,
+						.from = h->src,
+						.seq = get_be16(l4 + 6),
+						.type = icp[0],
+						.code = icp[1],
+						.info = info};
 			s->cb(s, &ev, s->arg);
 		}
 	}
@@ -222,8 +224,11 @@ void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bca
 			node_drop(n, p, STAT_ICMP_UNHANDLED);
 			return;
 		}
-		struct echo_event ev = {.from = h->src, .seq = get_be16(icp + 6), .ttl = h->ttl,
-					.data = icp + ICMP_MINLEN, .datalen = icmplen - ICMP_MINLEN};
+		struct echo_event ev = {.from = h->src,
+					.seq = get_be16(icp + 6),
+					.ttl = h->ttl,
+					.data = icp + ICMP_MINLEN,
+					.datalen = icmplen - ICMP_MINLEN};
 		s->cb(s, &ev, s->arg);
 		pkt_free(p);
 		return;
@@ -256,9 +261,7 @@ void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bca
 		}
 		icmp_ctlinput(n, p, h, hlen);
 		return;
-	default:
-		node_drop(n, p, STAT_ICMP_UNHANDLED);
-		return;
+	default: node_drop(n, p, STAT_ICMP_UNHANDLED); return;
 	}
 }
 

@@ -9,22 +9,22 @@
 #include "addr.h"
 #include "pkt.h"
 
-#define ICMP_MINLEN 8
-#define ICMP_ECHOREPLY 0
-#define ICMP_UNREACH 3
-#define ICMP_UNREACH_NET 0
-#define ICMP_UNREACH_HOST 1
+#define ICMP_MINLEN           8
+#define ICMP_ECHOREPLY        0
+#define ICMP_UNREACH          3
+#define ICMP_UNREACH_NET      0
+#define ICMP_UNREACH_HOST     1
 #define ICMP_UNREACH_PROTOCOL 2
-#define ICMP_UNREACH_PORT 3
+#define ICMP_UNREACH_PORT     3
 #define ICMP_UNREACH_NEEDFRAG 4
-#define ICMP_SOURCEQUENCH 4
-#define ICMP_REDIRECT 5
-#define ICMP_ECHO 8
-#define ICMP_TIMXCEED 11
+#define ICMP_SOURCEQUENCH     4
+#define ICMP_REDIRECT         5
+#define ICMP_ECHO             8
+#define ICMP_TIMXCEED         11
 #define ICMP_TIMXCEED_INTRANS 0
-#define ICMP_TIMXCEED_REASS 1
-#define ICMP_PARAMPROB 12
-#define ICMP_MAXQUOTE 548 /* RFC 1812 4.3.2.3: the error fits in 576 bytes */
+#define ICMP_TIMXCEED_REASS   1
+#define ICMP_PARAMPROB        12
+#define ICMP_MAXQUOTE         548 /* RFC 1812 4.3.2.3: the error fits in 576 bytes */
 
 struct node;
 struct ip4_hdr;

@@ -8,7 +8,7 @@
 #include "pkt.h"
 
 #define IFACE_MAX_ADDRS 8
-#define IFACE_NAME_MAX 16
+#define IFACE_NAME_MAX  16
 
 struct node;
 struct link_port;
@@ -27,9 +27,9 @@ struct iface {
 	uint32_t mtu; /* IP MTU: bytes after the Ethernet header */
 	struct ifaddr addrs[IFACE_MAX_ADDRS];
 	unsigned naddrs;
-	struct link_port *port;  /* NULL when not attached */
-	struct arp_entry *arp;   /* ARP cache of this interface, insertion order */
-	struct capture **caps;   /* captures of this interface */
+	struct link_port *port; /* NULL when not attached */
+	struct arp_entry *arp;  /* ARP cache of this interface, insertion order */
+	struct capture **caps;  /* captures of this interface */
 	unsigned ncaps;
 };
 

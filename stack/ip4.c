@@ -13,9 +13,9 @@
 #include "udp.h"
 #include "util.h"
 
-#define IPOPT_EOL 0
-#define IPOPT_NOP 1
-#define IPOPT_COPIED(o) ((o) & 0x80)
+#define IPOPT_EOL       0
+#define IPOPT_NOP       1
+#define IPOPT_COPIED(o) ((o)&0x80)
 
 int ip4_parse(const uint8_t *b, size_t len, struct ip4_hdr *h, enum stat_id *why)
 {

@@ -10,14 +10,14 @@
 #include "pkt.h"
 #include "stats.h"
 
-#define IP4_HDR_LEN 20
+#define IP4_HDR_LEN   20
 #define IP4_MAXPACKET 65535
-#define IP4_DF 0x4000
-#define IP4_MF 0x2000
-#define IP4_OFFMASK 0x1fff
+#define IP4_DF        0x4000
+#define IP4_MF        0x2000
+#define IP4_OFFMASK   0x1fff
 
 #define IPPROTO_ICMP 1
-#define IPPROTO_UDP 17
+#define IPPROTO_UDP  17
 
 struct node;
 struct route;

@@ -60,8 +60,8 @@ void node_drop(struct node *n, struct pkt *p, enum stat_id why)
 {
 	node_count(n, why);
 	if (p)
-		node_trace(n, "drop %s len %zu%s%s", stat_name(why), p->len,
-			   p->rcvif ? " on " : "", p->rcvif ? p->rcvif->name : "");
+		node_trace(n, "drop %s len %zu%s%s", stat_name(why), p->len, p->rcvif ? " on " : "",
+			   p->rcvif ? p->rcvif->name : "");
 	else
 		node_trace(n, "drop %s", stat_name(why));
 	pkt_free(p);

@@ -41,7 +41,7 @@ struct node {
 	int64_t sysctl[SYSCTL__COUNT];
 	uint64_t stats[STAT__COUNT];
 
-	uint64_t timer_at; /* when the armed slow timer fires; UINT64_MAX if none */
+	uint64_t timer_at;        /* when the armed slow timer fires; UINT64_MAX if none */
 	uint64_t icmp_err_second; /* rate limit window (virtual seconds) */
 	int64_t icmp_err_count;
 };

@@ -20,10 +20,10 @@ enum {
 struct iface;
 
 struct pkt {
-	uint8_t *buf;   /* start of the allocation */
-	size_t cap;     /* size of the allocation */
-	uint8_t *data;  /* first byte of the packet */
-	size_t len;     /* bytes from data */
+	uint8_t *buf;        /* start of the allocation */
+	size_t cap;          /* size of the allocation */
+	uint8_t *data;       /* first byte of the packet */
+	size_t len;          /* bytes from data */
 	struct iface *rcvif; /* interface the packet came in on, or NULL */
 	unsigned flags;      /* PKT_* */
 	struct pkt *next;    /* for queues; NULL when not queued */

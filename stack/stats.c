@@ -4,14 +4,14 @@
 
 static const char *const stat_names[STAT__COUNT] = {
 #define STATS_NAME(id, name) [STAT_##id] = name,
-	STATS_LIST(STATS_NAME, STATS_NAME)
+    STATS_LIST(STATS_NAME, STATS_NAME)
 #undef STATS_NAME
 };
 
 static const bool stat_drop[STAT__COUNT] = {
 #define STATS_NODROP(id, name) [STAT_##id] = false,
-#define STATS_DROP(id, name) [STAT_##id] = true,
-	STATS_LIST(STATS_NODROP, STATS_DROP)
+#define STATS_DROP(id, name)   [STAT_##id] = true,
+    STATS_LIST(STATS_NODROP, STATS_DROP)
 #undef STATS_NODROP
 #undef STATS_DROP
 };

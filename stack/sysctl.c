@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct sysctl_def {
 	const char *name;
 	int64_t def, min, max;
@@ -12,7 +11,7 @@ struct sysctl_def {
 
 static const struct sysctl_def sysctl_defs[SYSCTL__COUNT] = {
 #define SYSCTL_DEF(id, name, def, min, max) [SYSCTL_##id] = {name, def, min, max},
-	SYSCTL_LIST(SYSCTL_DEF)
+    SYSCTL_LIST(SYSCTL_DEF)
 #undef SYSCTL_DEF
 };
 

@@ -9,23 +9,22 @@
 #include <stdint.h>
 
 /* X(id, name, default, min, max) */
-#define SYSCTL_LIST(X)                                                                 \
-	X(IP_FORWARDING, "net.inet.ip.forwarding", 0, 0, 1)                            \
-	X(IP_DEFTTL, "net.inet.ip.ttl", 64, 1, 255)                                    \
-	X(IP_MAXQUEUE, "net.inet.ip.maxqueue", 300, 0, 100000)                         \
+#define SYSCTL_LIST(X)                                                                   \
+	X(IP_FORWARDING, "net.inet.ip.forwarding", 0, 0, 1)                              \
+	X(IP_DEFTTL, "net.inet.ip.ttl", 64, 1, 255)                                      \
+	X(IP_MAXQUEUE, "net.inet.ip.maxqueue", 300, 0, 100000)                           \
 	X(IP_FRAGTTL, "net.inet.ip.fragttl", 30, 1, 3600) /* ours: IPFRAGTTL, seconds */ \
-	X(IP_ARPTIMEOUT, "net.inet.ip.arptimeout", 1200, 1, 86400)                     \
-	X(IP_ARPDOWN, "net.inet.ip.arpdown", 20, 1, 86400)                             \
-	X(ICMP_ERRPPSLIMIT, "net.inet.icmp.errppslimit", 100, -1, 1000000)             \
-	X(ICMP_BMCASTECHO, "net.inet.icmp.bmcastecho", 0, 0, 1)                        \
-	X(UDP_CHECKSUM, "net.inet.udp.checksum", 1, 0, 1)                              \
+	X(IP_ARPTIMEOUT, "net.inet.ip.arptimeout", 1200, 1, 86400)                       \
+	X(ICMP_ERRPPSLIMIT, "net.inet.icmp.errppslimit", 100, -1, 1000000)               \
+	X(ICMP_BMCASTECHO, "net.inet.icmp.bmcastecho", 0, 0, 1)                          \
+	X(UDP_CHECKSUM, "net.inet.udp.checksum", 1, 0, 1)                                \
 	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)
 
 enum sysctl_id {
 #define SYSCTL_ENUM(id, name, def, min, max) SYSCTL_##id,
 	SYSCTL_LIST(SYSCTL_ENUM)
 #undef SYSCTL_ENUM
-	SYSCTL__COUNT
+	    SYSCTL__COUNT
 };
 
 struct node;

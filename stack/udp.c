@@ -119,8 +119,7 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 	return ip4_output(n, p, &io);
 }
 
-ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src,
-		     uint16_t *sport)
+ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src, uint16_t *sport)
 {
 	struct udp_dgram *d = s->rq_head;
 	if (!d)

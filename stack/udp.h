@@ -10,9 +10,9 @@
 #include "addr.h"
 #include "pkt.h"
 
-#define UDP_HDR_LEN 8
+#define UDP_HDR_LEN         8
 #define UDP_EPHEMERAL_FIRST 49152 /* OpenBSD's ipport_hifirstauto */
-#define UDP_EPHEMERAL_LAST 65535
+#define UDP_EPHEMERAL_LAST  65535
 
 struct node;
 struct ip4_hdr;
@@ -41,7 +41,7 @@ struct udp_sock {
 	uint16_t lport;      /* 0: not bound */
 	struct udp_dgram *rq_head, *rq_tail;
 	size_t rq_bytes;
-	int so_error;        /* last ICMP error, as a positive errno */
+	int so_error; /* last ICMP error, as a positive errno */
 	uint64_t rx_packets, rx_bytes;
 	udp_recv_cb on_recv; /* called after each datagram is queued */
 	void *cb_arg;

@@ -16,34 +16,34 @@
 #define EXIT_USAGE 2
 
 static const char main_usage[] =
-	"usage: ipsecsim COMMAND [OPTIONS] ...\n"
-	"\n"
-	"A user-mode network stack simulator and IPsec conformance testbed.\n"
-	"\n"
-	"commands:\n"
-	"  run       run a scenario file on the virtual clock, write its pcaps\n"
-	"  help      show this text, or `ipsecsim help COMMAND`\n"
-	"\n"
-	"`ipsecsim COMMAND --help` describes each command's options.\n"
-	"Exit status: 0 success, 1 an expectation failed, 2 usage or input error.\n";
+    "usage: ipsecsim COMMAND [OPTIONS] ...\n"
+    "\n"
+    "A user-mode network stack simulator and IPsec conformance testbed.\n"
+    "\n"
+    "commands:\n"
+    "  run       run a scenario file on the virtual clock, write its pcaps\n"
+    "  help      show this text, or `ipsecsim help COMMAND`\n"
+    "\n"
+    "`ipsecsim COMMAND --help` describes each command's options.\n"
+    "Exit status: 0 success, 1 an expectation failed, 2 usage or input error.\n";
 
 static const char run_usage[] =
-	"usage: ipsecsim run [-o DIR] [--seed N] [-D NAME=VALUE] [--junit FILE] [--stats] FILE\n"
-	"\n"
-	"Run the scenario FILE (see docs/scenario-language.md) and check its expectations.\n"
-	"\n"
-	"options:\n"
-	"  -o, --out DIR       write every output under DIR (default out/<scenario name>/);\n"
-	"                      capture and report names are relative to it\n"
-	"  --seed N            use seed N instead of the scenario's `seed`\n"
-	"  -D NAME=VALUE       define macro NAME; wins over a definition in the file\n"
-	"  --junit FILE        write a JUnit XML report, one test case per expectation\n"
-	"  --stats             print every node's and link's non-zero counters at the end\n"
-	"  -q, --quiet         print only failed expectations and the summary line\n"
-	"  -h, --help          show this text\n"
-	"\n"
-	"Writes DIR/trace.log (one line per drop and stack event) and each capture.\n"
-	"Exit status: 0 every expectation held, 1 one failed, 2 bad usage or scenario.\n";
+    "usage: ipsecsim run [-o DIR] [--seed N] [-D NAME=VALUE] [--junit FILE] [--stats] FILE\n"
+    "\n"
+    "Run the scenario FILE (see docs/scenario-language.md) and check its expectations.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR       write every output under DIR (default out/<scenario name>/);\n"
+    "                      capture and report names are relative to it\n"
+    "  --seed N            use seed N instead of the scenario's `seed`\n"
+    "  -D NAME=VALUE       define macro NAME; wins over a definition in the file\n"
+    "  --junit FILE        write a JUnit XML report, one test case per expectation\n"
+    "  --stats             print every node's and link's non-zero counters at the end\n"
+    "  -q, --quiet         print only failed expectations and the summary line\n"
+    "  -h, --help          show this text\n"
+    "\n"
+    "Writes DIR/trace.log (one line per drop and stack event) and each capture.\n"
+    "Exit status: 0 every expectation held, 1 one failed, 2 bad usage or scenario.\n";
 
 /* The progress line is for people at a terminal only: it never goes into an
  * output file, and it is the one place a real clock is read, to wait a second
@@ -60,8 +60,8 @@ static void progress_show(uint64_t now, uint64_t end, bool has_end, void *arg)
 		return;
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	double elapsed = (double)(t.tv_sec - p->start.tv_sec) +
-			 (double)(t.tv_nsec - p->start.tv_nsec) / 1e9;
+	double elapsed =
+	    (double)(t.tv_sec - p->start.tv_sec) + (double)(t.tv_nsec - p->start.tv_nsec) / 1e9;
 	if (elapsed < 1.0)
 		return;
 	if (has_end)
@@ -96,7 +96,8 @@ static int cmd_run(int argc, char **argv)
 			if (!v)
 				goto need_value;
 			if (scn_parse_uint(v, UINT64_MAX, &seed) < 0) {
-				fprintf(stderr, "ipsecsim run: --seed wants a number, not '%s'\n", v);
+				fprintf(stderr, "ipsecsim run: --seed wants a number, not '%s'\n",
+					v);
 				free(defs);
 				return EXIT_USAGE;
 			}

@@ -96,8 +96,9 @@ def test_need_frag_carries_next_hop_mtu(scenario_runs):
 def test_routed_chain_ttls(scenario_runs):
     pkts = [p for p in rdpcap(str(scenario_runs["routed-chain"] / "l2.pcap")) if IP in p]
     echo = [p[IP] for p in pkts if ICMP in p and p[ICMP].type == 8]
-    # Three requests cross r1 with TTL 63; the TTL-2 one crosses with 1.
-    assert [ip.ttl for ip in echo] == [63, 63, 63, 1]
+    # Four requests cross r1 with TTL 63 (three answered, one to a host that
+    # never answers ARP); the TTL-2 one crosses with 1.
+    assert [ip.ttl for ip in echo] == [63, 63, 63, 63, 1]
     exceeded = [p[IP] for p in pkts if ICMP in p and p[ICMP].type == 11]
     assert len(exceeded) == 1 and exceeded[0].src == "10.0.12.2"
     assert exceeded[0][ICMP].code == 0
@@ -118,3 +119,13 @@ def test_switch_floods_broadcast_and_learns(scenario_runs):
     # h3 answered two pings from h1 and two from h2.
     replies = [p for p in pkts if ICMP in p and p[ICMP].type == 0 and p[Ether].src == h3]
     assert len(replies) == 4
+
+
+def test_reordering_and_duplicates_seen_at_the_receiver(scenario_runs):
+    pkts = rdpcap(str(scenario_runs["impairments"] / "b.pcap"))
+    seqs = [p[ICMP].seq for p in pkts if ICMP in p and p[ICMP].type == 8]
+    assert len(seqs) == 217 and len(set(seqs)) == 200
+    # Each request overtaken by a later one is an inversion in arrival order.
+    overtaken = sum(1 for i in range(1, len(seqs)) if seqs[i] < seqs[i - 1])
+    assert overtaken > 5
+    assert seqs != sorted(seqs)

@@ -1,8 +1,8 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "../../sim/link.h"
 #include "../../stack/addr.h"
@@ -61,6 +61,7 @@ int main(void)
 	suite_arp();
 	suite_sim();
 	suite_scenario();
+	suite_input();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -8,13 +8,19 @@
 
 static void test_parse_emit(void)
 {
-	struct arp_msg m = {.htype = 1, .ptype = 0x0800, .hlen = 6, .plen = 4, .op = ARPOP_REPLY,
-			    .sha = {2, 1, 2, 3, 4, 5}, .spa = {10, 0, 0, 1},
-			    .tha = {2, 9, 8, 7, 6, 5}, .tpa = {10, 0, 0, 2}};
+	struct arp_msg m = {.htype = 1,
+			    .ptype = 0x0800,
+			    .hlen = 6,
+			    .plen = 4,
+			    .op = ARPOP_REPLY,
+			    .sha = {2, 1, 2, 3, 4, 5},
+			    .spa = {10, 0, 0, 1},
+			    .tha = {2, 9, 8, 7, 6, 5},
+			    .tpa = {10, 0, 0, 2}};
 	uint8_t b[ARP_HDR_LEN];
 	arp_emit(b, &m);
 	/* RFC 826 layout, checked byte by byte at the fixed offsets. */
-	static const uint8_t want[ARP_HDR_LEN] = {0, 1, 8, 0, 6, 4, 0, 2, 2, 1, 2, 3, 4, 5,
+	static const uint8_t want[ARP_HDR_LEN] = {0,  1, 8, 0, 6, 4, 0, 2, 2, 1, 2,  3, 4, 5,
 						  10, 0, 0, 1, 2, 9, 8, 7, 6, 5, 10, 0, 0, 2};
 	CU_ASSERT_EQUAL(memcmp(b, want, sizeof(b)), 0);
 	struct arp_msg back;
@@ -75,8 +81,8 @@ static void test_unanswered_gives_up(void)
 	static const struct {
 		uint64_t t_ms;
 		unsigned requests, timeouts;
-	} rows[] = {{0, 1, 0}, {999, 1, 0}, {1000, 2, 0}, {4000, 5, 0}, {4999, 5, 0},
-		    {5000, 5, 2}, {60000, 5, 2}};
+	} rows[] = {{0, 1, 0},    {999, 1, 0},  {1000, 2, 0}, {4000, 5, 0},
+		    {4999, 5, 0}, {5000, 5, 2}, {60000, 5, 2}};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		sim_run(s, rows[i].t_ms * 1000000, NULL, NULL);
 		CU_ASSERT_EQUAL(a->stats[STAT_ARP_TXREQUESTS], rows[i].requests);
@@ -114,9 +120,14 @@ static void test_duplicate_address(void)
 	struct node *a, *b;
 	unit_pair(s, &a, &b, 0);
 	/* A request from "10.0.0.1" reaching a, which owns 10.0.0.1. */
-	struct arp_msg m = {.htype = 1, .ptype = 0x0800, .hlen = 6, .plen = 4,
-			    .op = ARPOP_REQUEST, .sha = {2, 0, 0, 0, 0, 9},
-			    .spa = {10, 0, 0, 1}, .tpa = {10, 0, 0, 1}};
+	struct arp_msg m = {.htype = 1,
+			    .ptype = 0x0800,
+			    .hlen = 6,
+			    .plen = 4,
+			    .op = ARPOP_REQUEST,
+			    .sha = {2, 0, 0, 0, 0, 9},
+			    .spa = {10, 0, 0, 1},
+			    .tpa = {10, 0, 0, 1}};
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, ARP_HDR_LEN);
 	arp_emit(p->data, &m);
 	arp_input(a->ifaces[0], p);
@@ -127,11 +138,12 @@ static void test_duplicate_address(void)
 
 void suite_arp(void)
 {
-	static const struct unit_test t[] = {{"parse and emit", test_parse_emit},
-					     {"hold queue is bounded", test_hold_queue_bounded},
-					     {"unanswered requests give up", test_unanswered_gives_up},
-					     {"resolved entries expire", test_entry_expires},
-					     {"duplicate address", test_duplicate_address},
-					     {NULL, NULL}};
+	static const struct unit_test t[] = {
+	    {"parse and emit", test_parse_emit},
+	    {"hold queue is bounded", test_hold_queue_bounded},
+	    {"unanswered requests give up", test_unanswered_gives_up},
+	    {"resolved entries expire", test_entry_expires},
+	    {"duplicate address", test_duplicate_address},
+	    {NULL, NULL}};
 	unit_add_suite("arp", t);
 }

@@ -50,10 +50,11 @@ static void test_pieces_equal_whole(void)
 
 void suite_cksum(void)
 {
-	static const struct unit_test t[] = {{"RFC 1071 example", test_rfc1071_example},
-					     {"IPv4 header of a scapy packet", test_ip_header_of_vector},
-					     {"UDP with pseudo header", test_udp_pseudo_header},
-					     {"pieces equal the whole", test_pieces_equal_whole},
-					     {NULL, NULL}};
+	static const struct unit_test t[] = {
+	    {"RFC 1071 example", test_rfc1071_example},
+	    {"IPv4 header of a scapy packet", test_ip_header_of_vector},
+	    {"UDP with pseudo header", test_udp_pseudo_header},
+	    {"pieces equal the whole", test_pieces_equal_whole},
+	    {NULL, NULL}};
 	unit_add_suite("cksum", t);
 }

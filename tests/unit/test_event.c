@@ -130,11 +130,11 @@ static void test_sim_run_stops_at_until(void)
 void suite_event(void)
 {
 	static const struct unit_test t[] = {
-		{"equal times run in insertion order", test_equal_times_run_in_insertion_order},
-		{"time order then sequence", test_time_order_then_sequence},
-		{"5000 random events come out sorted", test_large_random_heap_is_sorted},
-		{"clear runs destructors", test_clear_runs_destructors},
-		{"sim_run stops at until", test_sim_run_stops_at_until},
-		{NULL, NULL}};
+	    {"equal times run in insertion order", test_equal_times_run_in_insertion_order},
+	    {"time order then sequence", test_time_order_then_sequence},
+	    {"5000 random events come out sorted", test_large_random_heap_is_sorted},
+	    {"clear runs destructors", test_clear_runs_destructors},
+	    {"sim_run stops at until", test_sim_run_stops_at_until},
+	    {NULL, NULL}};
 	unit_add_suite("event", t);
 }

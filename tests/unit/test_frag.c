@@ -71,15 +71,31 @@ static void test_fragment_table(void)
 		unsigned n;
 		struct frag_expect f[6];
 	} rows[] = {
-		/* 1 */ {"3008 bytes at 1500", 3008, 1500, 0, 0, 3,
-			 {{20, 0, 1480, 1}, {20, 1480, 1480, 1}, {20, 2960, 48, 0}}},
-		/* 2 */ {"1008 bytes at 576", 1008, 576, 0, 0, 2,
-			 {{20, 0, 552, 1}, {20, 552, 456, 0}}},
-		/* 3 */ {"options: only copied ones repeat", 100, 60, 1, 0, 4,
-			 {{32, 0, 24, 1}, {24, 24, 32, 1}, {24, 56, 32, 1}, {24, 88, 12, 0}}},
-		/* 4 */ {"a fragment of a fragment keeps MF", 40, 44, 0, IP4_MF | 100, 2,
-			 {{20, 800, 24, 1}, {20, 824, 16, 1}}},
-		/* 5 */ {"exact multiple", 48, 44, 0, 0, 2, {{20, 0, 24, 1}, {20, 24, 24, 0}}},
+	    /* 1 */ {"3008 bytes at 1500",
+		     3008,
+		     1500,
+		     0,
+		     0,
+		     3,
+		     {{20, 0, 1480, 1}, {20, 1480, 1480, 1}, {20, 2960, 48, 0}}},
+	    /* 2 */ {"1008 bytes at 576", 1008, 576, 0, 0, 2, {{20, 0, 552, 1}, {20, 552, 456, 0}}},
+	    /* 3 */
+	    {"options: only copied ones repeat",
+	     100,
+	     60,
+	     1,
+	     0,
+	     4,
+	     {{32, 0, 24, 1}, {24, 24, 32, 1}, {24, 56, 32, 1}, {24, 88, 12, 0}}},
+	    /* 4 */
+	    {"a fragment of a fragment keeps MF",
+	     40,
+	     44,
+	     0,
+	     IP4_MF | 100,
+	     2,
+	     {{20, 800, 24, 1}, {20, 824, 16, 1}}},
+	    /* 5 */ {"exact multiple", 48, 44, 0, 0, 2, {{20, 0, 24, 1}, {20, 24, 24, 0}}},
 	};
 	for (unsigned r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		struct sim *s = sim_new(1);
@@ -165,23 +181,30 @@ static void test_reassembly_table(void)
 		int done;         /* step that completes it, 0 for never */
 		unsigned dropped; /* ip.fragdropped */
 		unsigned badfrags, toolong;
-		unsigned held;    /* fragments still queued at the end */
+		unsigned held; /* fragments still queued at the end */
 	} rows[] = {
-		/* 1 */ {"in order", {{0, 8, 1}, {8, 8, 1}, {16, 4, 0}}, 3, 20, 3, 0, 0, 0, 0},
-		/* 2 */ {"reverse", {{16, 4, 0}, {8, 8, 1}, {0, 8, 1}}, 3, 20, 3, 0, 0, 0, 0},
-		/* 3 */ {"middle first", {{8, 8, 1}, {0, 8, 1}, {16, 4, 0}}, 3, 20, 3, 0, 0, 0, 0},
-		/* 4 */ {"exact duplicate drops itself", {{0, 8, 1}, {0, 8, 1}, {8, 4, 0}}, 3, 12,
-			 3, 1, 0, 0, 0},
-		/* 5 */ {"overlap drops the datagram", {{0, 16, 1}, {8, 16, 1}}, 2, 0, 0, 2, 0, 0, 0},
-		/* 6 */ {"overlap after the last", {{16, 8, 0}, {0, 8, 1}, {4, 16, 1}}, 3, 0, 0, 3,
-			 0, 0, 0},
-		/* 7 */ {"MF with a length not a multiple of 8", {{0, 12, 1}}, 1, 0, 0, 0, 1, 0, 0},
-		/* 8 */ {"fragment past the end", {{16, 8, 0}, {0, 8, 1}, {24, 8, 1}}, 3, 0, 0, 0,
-			 3, 0, 0},
-		/* 9 */ {"two last fragments disagree", {{16, 8, 0}, {8, 8, 0}}, 2, 0, 0, 0, 2, 0,
-			 0},
-		/* 10 */ {"past 65535", {{65512, 16, 1}}, 1, 0, 0, 0, 0, 1, 0},
-		/* 11 */ {"a hole stays held", {{0, 8, 1}, {16, 8, 0}}, 2, 0, 0, 0, 0, 0, 2},
+	    /* 1 */ {"in order", {{0, 8, 1}, {8, 8, 1}, {16, 4, 0}}, 3, 20, 3, 0, 0, 0, 0},
+	    /* 2 */ {"reverse", {{16, 4, 0}, {8, 8, 1}, {0, 8, 1}}, 3, 20, 3, 0, 0, 0, 0},
+	    /* 3 */ {"middle first", {{8, 8, 1}, {0, 8, 1}, {16, 4, 0}}, 3, 20, 3, 0, 0, 0, 0},
+	    /* 4 */
+	    {"exact duplicate drops itself",
+	     {{0, 8, 1}, {0, 8, 1}, {8, 4, 0}},
+	     3,
+	     12,
+	     3,
+	     1,
+	     0,
+	     0,
+	     0},
+	    /* 5 */ {"overlap drops the datagram", {{0, 16, 1}, {8, 16, 1}}, 2, 0, 0, 2, 0, 0, 0},
+	    /* 6 */
+	    {"overlap after the last", {{16, 8, 0}, {0, 8, 1}, {4, 16, 1}}, 3, 0, 0, 3, 0, 0, 0},
+	    /* 7 */ {"MF with a length not a multiple of 8", {{0, 12, 1}}, 1, 0, 0, 0, 1, 0, 0},
+	    /* 8 */
+	    {"fragment past the end", {{16, 8, 0}, {0, 8, 1}, {24, 8, 1}}, 3, 0, 0, 0, 3, 0, 0},
+	    /* 9 */ {"two last fragments disagree", {{16, 8, 0}, {8, 8, 0}}, 2, 0, 0, 0, 2, 0, 0},
+	    /* 10 */ {"past 65535", {{65512, 16, 1}}, 1, 0, 0, 0, 0, 1, 0},
+	    /* 11 */ {"a hole stays held", {{0, 8, 1}, {16, 8, 0}}, 2, 0, 0, 0, 0, 0, 2},
 	};
 	for (unsigned r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		struct sim *s = sim_new(1);
@@ -210,8 +233,8 @@ static void test_reassembly_timeout(void)
 		unsigned nf;
 		unsigned timxceed;
 	} rows[] = {
-		{{{8, 8, 1}}, 1, 0},
-		{{{0, 8, 1}, {16, 8, 0}}, 2, 1},
+	    {{{8, 8, 1}}, 1, 0},
+	    {{{0, 8, 1}, {16, 8, 0}}, 2, 1},
 	};
 	for (unsigned r = 0; r < 2; r++) {
 		struct sim *s = sim_new(1);
@@ -250,11 +273,11 @@ static void test_reassembly_queue_limit(void)
 void suite_frag(void)
 {
 	static const struct unit_test t[] = {
-		{"fragmentation table", test_fragment_table},
-		{"MTU too small to fragment", test_fragment_mtu_too_small},
-		{"reassembly table", test_reassembly_table},
-		{"reassembly timeout", test_reassembly_timeout},
-		{"reassembly queue limit", test_reassembly_queue_limit},
-		{NULL, NULL}};
+	    {"fragmentation table", test_fragment_table},
+	    {"MTU too small to fragment", test_fragment_mtu_too_small},
+	    {"reassembly table", test_reassembly_table},
+	    {"reassembly timeout", test_reassembly_timeout},
+	    {"reassembly queue limit", test_reassembly_queue_limit},
+	    {NULL, NULL}};
 	unit_add_suite("frag", t);
 }

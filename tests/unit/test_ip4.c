@@ -57,15 +57,15 @@ static void test_validation_order(void)
 		int fix;      /* recompute the checksum after the change */
 		int why;
 	} rows[] = {
-		{"valid", -1, 0, 0, 0, 0},
-		{"19 bytes", -1, 0, 19, 0, STAT_IP_TOOSMALL},
-		{"version 6", 0, 0x65, 0, 1, STAT_IP_BADVERS},
-		{"IHL 4", 0, 0x44, 0, 1, STAT_IP_BADHLEN},
-		{"IHL 15 beyond the data", 0, 0x4f, 0, 0, STAT_IP_BADHLEN},
-		{"checksum off by one", 11, 0xcc, 0, 0, STAT_IP_BADSUM},
-		{"total length 10", 3, 10, 0, 1, STAT_IP_BADLEN},
-		{"total length 100", 3, 100, 0, 1, STAT_IP_TOOSHORT},
-		{"version checked before checksum", 0, 0x55, 0, 0, STAT_IP_BADVERS},
+	    {"valid", -1, 0, 0, 0, 0},
+	    {"19 bytes", -1, 0, 19, 0, STAT_IP_TOOSMALL},
+	    {"version 6", 0, 0x65, 0, 1, STAT_IP_BADVERS},
+	    {"IHL 4", 0, 0x44, 0, 1, STAT_IP_BADHLEN},
+	    {"IHL 15 beyond the data", 0, 0x4f, 0, 0, STAT_IP_BADHLEN},
+	    {"checksum off by one", 11, 0xcc, 0, 0, STAT_IP_BADSUM},
+	    {"total length 10", 3, 10, 0, 1, STAT_IP_BADLEN},
+	    {"total length 100", 3, 100, 0, 1, STAT_IP_TOOSHORT},
+	    {"version checked before checksum", 0, 0x55, 0, 0, STAT_IP_BADVERS},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint8_t b[sizeof(vec_udp)];
@@ -98,12 +98,12 @@ static void test_options(void)
 		int ok;
 		unsigned ptr;
 	} rows[] = {
-		{{0x01, 0x01, 0x01, 0x00}, 4, 0, 0},        /* NOPs and EOL */
-		{{0x94, 0x04, 0x00, 0x00}, 4, 0, 0},        /* router alert */
-		{{0x07, 0x00, 0x00, 0x00}, 4, -1, 21},      /* length 0 */
-		{{0x07, 0x09, 0x00, 0x00}, 4, -1, 21},      /* length past the end */
-		{{0x01, 0x01, 0x01, 0x07}, 4, -1, 23},      /* type without length */
-		{{0x00, 0x07, 0x00, 0x00}, 4, 0, 0},        /* garbage after EOL */
+	    {{0x01, 0x01, 0x01, 0x00}, 4, 0, 0},   /* NOPs and EOL */
+	    {{0x94, 0x04, 0x00, 0x00}, 4, 0, 0},   /* router alert */
+	    {{0x07, 0x00, 0x00, 0x00}, 4, -1, 21}, /* length 0 */
+	    {{0x07, 0x09, 0x00, 0x00}, 4, -1, 21}, /* length past the end */
+	    {{0x01, 0x01, 0x01, 0x07}, 4, -1, 23}, /* type without length */
+	    {{0x00, 0x07, 0x00, 0x00}, 4, 0, 0},   /* garbage after EOL */
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		unsigned ptr = 0;
@@ -145,11 +145,11 @@ static void test_ttl_decrement_matches_recompute(void)
 void suite_ip4(void)
 {
 	static const struct unit_test t[] = {
-		{"parse fields", test_parse_fields},
-		{"parse/emit round trip", test_round_trip},
-		{"validation order", test_validation_order},
-		{"options", test_options},
-		{"TTL decrement matches recompute", test_ttl_decrement_matches_recompute},
-		{NULL, NULL}};
+	    {"parse fields", test_parse_fields},
+	    {"parse/emit round trip", test_round_trip},
+	    {"validation order", test_validation_order},
+	    {"options", test_options},
+	    {"TTL decrement matches recompute", test_ttl_decrement_matches_recompute},
+	    {NULL, NULL}};
 	unit_add_suite("ip4", t);
 }

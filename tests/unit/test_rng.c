@@ -70,10 +70,10 @@ static void test_chance_matches_probability(void)
 		uint32_t ppb;
 		unsigned lo, hi;
 	} rows[] = {
-		{0, 0, 0},                     /* never, and draws nothing */
-		{RNG_PPB_ONE, 1000000, 1000000}, /* always */
-		{100000000, 98500, 101500},    /* 10% */
-		{5000000, 4650, 5350},         /* 0.5% */
+	    {0, 0, 0},                       /* never, and draws nothing */
+	    {RNG_PPB_ONE, 1000000, 1000000}, /* always */
+	    {100000000, 98500, 101500},      /* 10% */
+	    {5000000, 4650, 5350},           /* 0.5% */
 	};
 	for (unsigned r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		struct rng g;
@@ -94,12 +94,12 @@ static void test_chance_matches_probability(void)
 void suite_rng(void)
 {
 	static const struct unit_test t[] = {
-		{"same seed, same stream", test_same_seed_same_stream},
-		{"names and seeds differ", test_names_and_seeds_give_different_streams},
-		{"adding a node leaves others alone", test_adding_a_node_leaves_others_alone},
-		{"link ports have their own streams", test_link_ports_have_their_own_streams},
-		{"rng_below stays in range, uniform", test_below_stays_in_range},
-		{"rng_chance matches probability", test_chance_matches_probability},
-		{NULL, NULL}};
+	    {"same seed, same stream", test_same_seed_same_stream},
+	    {"names and seeds differ", test_names_and_seeds_give_different_streams},
+	    {"adding a node leaves others alone", test_adding_a_node_leaves_others_alone},
+	    {"link ports have their own streams", test_link_ports_have_their_own_streams},
+	    {"rng_below stays in range, uniform", test_below_stays_in_range},
+	    {"rng_chance matches probability", test_chance_matches_probability},
+	    {NULL, NULL}};
 	unit_add_suite("rng", t);
 }

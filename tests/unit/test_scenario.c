@@ -13,12 +13,22 @@ static void test_time_parser(void)
 		int ok;
 		uint64_t ns;
 	} rows[] = {
-		{"1s", 0, 1000000000},   {"1.5s", 0, 1500000000}, {"250ms", 0, 250000000},
-		{"1us", 0, 1000},        {"7ns", 0, 7},           {"0", 0, 0},
-		{"0.000000001s", 0, 1},  {"2.5ms", 0, 2500000},   {"5", -1, 0},
-		{"1.0000000001s", -1, 0}, {"0.5ns", -1, 0},       {"-1s", -1, 0},
-		{"1m", -1, 0},           {"s", -1, 0},            {"1.s", -1, 0},
-		{"99999999999999999999s", -1, 0},
+	    {"1s", 0, 1000000000},
+	    {"1.5s", 0, 1500000000},
+	    {"250ms", 0, 250000000},
+	    {"1us", 0, 1000},
+	    {"7ns", 0, 7},
+	    {"0", 0, 0},
+	    {"0.000000001s", 0, 1},
+	    {"2.5ms", 0, 2500000},
+	    {"5", -1, 0},
+	    {"1.0000000001s", -1, 0},
+	    {"0.5ns", -1, 0},
+	    {"-1s", -1, 0},
+	    {"1m", -1, 0},
+	    {"s", -1, 0},
+	    {"1.s", -1, 0},
+	    {"99999999999999999999s", -1, 0},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t v = 12345;
@@ -37,9 +47,9 @@ static void test_percent_and_rate_parsers(void)
 		const char *in;
 		int ok;
 		uint32_t ppb;
-	} pct[] = {{"10%", 0, 100000000}, {"0.5%", 0, 5000000},  {"100%", 0, 1000000000},
-		   {"0%", 0, 0},          {"0.0000001%", 0, 1},   {"101%", -1, 0},
-		   {"10", -1, 0},         {"%", -1, 0},           {"0.00000001%", -1, 0}};
+	} pct[] = {{"10%", 0, 100000000}, {"0.5%", 0, 5000000}, {"100%", 0, 1000000000},
+		   {"0%", 0, 0},          {"0.0000001%", 0, 1}, {"101%", -1, 0},
+		   {"10", -1, 0},         {"%", -1, 0},         {"0.00000001%", -1, 0}};
 	for (unsigned i = 0; i < sizeof(pct) / sizeof(pct[0]); i++) {
 		uint32_t v = 7;
 		CU_ASSERT_EQUAL(scn_parse_percent(pct[i].in, &v), pct[i].ok);
@@ -50,9 +60,9 @@ static void test_percent_and_rate_parsers(void)
 		const char *in;
 		int ok;
 		uint64_t bps;
-	} rate[] = {{"1Mbit", 0, 1000000}, {"1.5Mbit", 0, 1500000}, {"64kbit", 0, 64000},
-		    {"10bit", 0, 10},       {"1Gbit", 0, 1000000000}, {"0bit", -1, 0},
-		    {"1Mbps", -1, 0},       {"fast", -1, 0}};
+	} rate[] = {{"1Mbit", 0, 1000000}, {"1.5Mbit", 0, 1500000},  {"64kbit", 0, 64000},
+		    {"10bit", 0, 10},      {"1Gbit", 0, 1000000000}, {"0bit", -1, 0},
+		    {"1Mbps", -1, 0},      {"fast", -1, 0}};
 	for (unsigned i = 0; i < sizeof(rate) / sizeof(rate[0]); i++) {
 		uint64_t v = 7;
 		CU_ASSERT_EQUAL(scn_parse_rate(rate[i].in, &v), rate[i].ok);
@@ -63,8 +73,7 @@ static void test_percent_and_rate_parsers(void)
 
 /* Load text as a scenario; returns the error output (malloc'd) and whether
  * the load failed. */
-static char *load_text(const char *text, int *failed, const struct scn_define *defs,
-		       unsigned ndefs)
+static char *load_text(const char *text, int *failed, const struct scn_define *defs, unsigned ndefs)
 {
 	const char *path = "out/unit/t.scn";
 	FILE *f = fopen(path, "w");
@@ -74,8 +83,8 @@ static char *load_text(const char *text, int *failed, const struct scn_define *d
 	char *err = NULL, *out = NULL;
 	size_t elen = 0, olen = 0;
 	FILE *ef = open_memstream(&err, &elen), *of = open_memstream(&out, &olen);
-	struct scn_options o = {.outdir = "out/unit/t", .out = of, .err = ef,
-				.defines = defs, .ndefines = ndefs};
+	struct scn_options o = {
+	    .outdir = "out/unit/t", .out = of, .err = ef, .defines = defs, .ndefines = ndefs};
 	struct scenario *sc = scenario_load(path, &o);
 	*failed = sc == NULL;
 	scenario_free(sc);
@@ -91,39 +100,40 @@ static void test_errors_name_file_and_line(void)
 		const char *text;
 		const char *msg; /* the whole first line of the error output */
 	} rows[] = {
-		{"node a\nnode a\n", "out/unit/t.scn:2: 'a' is already defined"},
-		{"link l1 a=10.0.0.1/24 b=10.0.0.2/24\n", "out/unit/t.scn:1: unknown node 'a'"},
-		{"node a\n\n# comment\nfrobnicate 1\n",
-		 "out/unit/t.scn:4: unknown statement 'frobnicate'"},
-		{"seed x\n", "out/unit/t.scn:1: usage: seed NUMBER"},
-		{"end 5\n", "out/unit/t.scn:1: usage: end TIME (such as 10s)"},
-		{"X=$Y\n", "out/unit/t.scn:1: macro 'Y' not defined"},
-		{"node a\ninclude nothere.scn\n",
-		 "out/unit/t.scn:2: cannot open out/unit/nothere.scn: No such file or directory"},
-		{"node \"a\n", "out/unit/t.scn:1: unterminated quote"},
-		{"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24 loss 200%\n",
-		 "out/unit/t.scn:2: bad value '200%' for loss"},
-		{"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24 speed 1\n",
-		 "out/unit/t.scn:2: unknown link parameter 'speed'"},
-		{"node a\nexpect a ip.nosuch == 1\n",
-		 "out/unit/t.scn:2: unknown counter 'ip.nosuch' (see docs/counters.md)"},
-		{"node a\nexpect a ip.total => 1\n",
-		 "out/unit/t.scn:2: unknown comparison '=>' (== != < <= > >=)"},
-		{"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nroute a default via 10.9.9.9\n",
-		 "out/unit/t.scn:3: gateway 10.9.9.9 is not on a network of a"},
-		{"node a\nsysctl a net.inet.ip.forwarding=2\n",
-		 "out/unit/t.scn:2: net.inet.ip.forwarding: sysctl value out of range"},
-		{"node a\nsysctl a net.inet.ip.nosuch=1\n",
-		 "out/unit/t.scn:2: net.inet.ip.nosuch: unknown sysctl"},
-		{"node a\nat 1s ping a 10.0.0.300\n", "out/unit/t.scn:2: bad IPv4 address '10.0.0.300'"},
-		{"node a\nat 1s dance a\n",
-		 "out/unit/t.scn:2: unknown action 'dance' (ping, udp, expect, sysctl)"},
-		/* A continued statement is reported at its first line. */
-		{"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
-		 "out/unit/t.scn:2: bad value 'fast' for delay"},
-		{"node a\nexpect a udp 9 packets == 1\n",
-		 "out/unit/t.scn:2: no 'listen a udp 9' before this line"},
-		{"node a\ncapture a.eth7 x.pcap\n", "out/unit/t.scn:2: node a has no interface eth7"},
+	    {"node a\nnode a\n", "out/unit/t.scn:2: 'a' is already defined"},
+	    {"link l1 a=10.0.0.1/24 b=10.0.0.2/24\n", "out/unit/t.scn:1: unknown node 'a'"},
+	    {"node a\n\n# comment\nfrobnicate 1\n",
+	     "out/unit/t.scn:4: unknown statement 'frobnicate'"},
+	    {"seed x\n", "out/unit/t.scn:1: usage: seed NUMBER"},
+	    {"end 5\n", "out/unit/t.scn:1: usage: end TIME (such as 10s)"},
+	    {"X=$Y\n", "out/unit/t.scn:1: macro 'Y' not defined"},
+	    {"node a\ninclude nothere.scn\n",
+	     "out/unit/t.scn:2: cannot open out/unit/nothere.scn: No such file or directory"},
+	    {"node \"a\n", "out/unit/t.scn:1: unterminated quote"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24 loss 200%\n",
+	     "out/unit/t.scn:2: bad value '200%' for loss"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24 speed 1\n",
+	     "out/unit/t.scn:2: unknown link parameter 'speed'"},
+	    {"node a\nexpect a ip.nosuch == 1\n",
+	     "out/unit/t.scn:2: unknown counter 'ip.nosuch' (see docs/counters.md)"},
+	    {"node a\nexpect a ip.total => 1\n",
+	     "out/unit/t.scn:2: unknown comparison '=>' (== != < <= > >=)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nroute a default via 10.9.9.9\n",
+	     "out/unit/t.scn:3: gateway 10.9.9.9 is not on a network of a"},
+	    {"node a\nsysctl a net.inet.ip.forwarding=2\n",
+	     "out/unit/t.scn:2: net.inet.ip.forwarding: sysctl value out of range"},
+	    {"node a\nsysctl a net.inet.ip.nosuch=1\n",
+	     "out/unit/t.scn:2: net.inet.ip.nosuch: unknown sysctl"},
+	    {"node a\nat 1s ping a 10.0.0.300\n",
+	     "out/unit/t.scn:2: bad IPv4 address '10.0.0.300'"},
+	    {"node a\nat 1s dance a\n",
+	     "out/unit/t.scn:2: unknown action 'dance' (ping, udp, expect, sysctl)"},
+	    /* A continued statement is reported at its first line. */
+	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
+	     "out/unit/t.scn:2: bad value 'fast' for delay"},
+	    {"node a\nexpect a udp 9 packets == 1\n",
+	     "out/unit/t.scn:2: no 'listen a udp 9' before this line"},
+	    {"node a\ncapture a.eth7 x.pcap\n", "out/unit/t.scn:2: node a has no interface eth7"},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int failed = 0;
@@ -172,11 +182,11 @@ static void test_macros_and_command_line(void)
 void suite_scenario(void)
 {
 	static const struct unit_test t[] = {
-		{"time parser", test_time_parser},
-		{"percent and rate parsers", test_percent_and_rate_parsers},
-		{"errors name file and line", test_errors_name_file_and_line},
-		{"every error reported", test_every_error_reported},
-		{"macros and -D", test_macros_and_command_line},
-		{NULL, NULL}};
+	    {"time parser", test_time_parser},
+	    {"percent and rate parsers", test_percent_and_rate_parsers},
+	    {"errors name file and line", test_errors_name_file_and_line},
+	    {"every error reported", test_every_error_reported},
+	    {"macros and -D", test_macros_and_command_line},
+	    {NULL, NULL}};
 	unit_add_suite("scenario", t);
 }

@@ -109,8 +109,8 @@ static void test_same_seed_same_bytes(void)
 void suite_sim(void)
 {
 	static const struct unit_test t[] = {
-		{"two simulations interleaved", test_two_sims_interleaved},
-		{"same seed gives the same bytes", test_same_seed_same_bytes},
-		{NULL, NULL}};
+	    {"two simulations interleaved", test_two_sims_interleaved},
+	    {"same seed gives the same bytes", test_same_seed_same_bytes},
+	    {NULL, NULL}};
 	unit_add_suite("sim", t);
 }
