@@ -51,11 +51,14 @@ void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, 
 
 int scn_parse_uint(const char *s, uint64_t max, uint64_t *v)
 {
+	/* Decimal, or hex with 0x; never octal, so "010" is ten. */
+	int base = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10;
+	const char *digits = base == 16 ? s + 2 : s;
 	char *end;
-	if (!isdigit((unsigned char)*s))
+	if (!isxdigit((unsigned char)*digits) || (base == 10 && !isdigit((unsigned char)*digits)))
 		return -1;
 	errno = 0;
-	unsigned long long x = strtoull(s, &end, 0);
+	unsigned long long x = strtoull(digits, &end, base);
 	if (errno || *end || x > max)
 		return -1;
 	*v = x;
@@ -849,11 +852,25 @@ static void sysctl_ev(struct sim *s, void *arg)
 	free(e);
 }
 
+/* The end statement's time as written, for messages. */
+static const char *scn_end_word(const struct scenario *sc)
+{
+	for (unsigned i = sc->nstmts; i-- > 0;)
+		if (strcmp(sc->stmts[i].tok[0], "end") == 0 && sc->stmts[i].ntok == 2)
+			return sc->stmts[i].tok[1];
+	return "?";
+}
+
 static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t at;
 	if (st->ntok < 3 || scn_parse_time(st->tok[1], &at) < 0) {
 		scn_error(sc, st, "usage: at TIME ACTION ... (TIME such as 1.5s or 250ms)");
+		return -1;
+	}
+	if (sc->has_end && at > sc->end) {
+		scn_error(sc, st, "%s is after the end of the run (end %s)", st->tok[1],
+			  scn_end_word(sc));
 		return -1;
 	}
 	const char *what = st->tok[2];

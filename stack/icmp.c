@@ -44,6 +44,17 @@ static bool icmp_is_error(uint8_t type)
 	       type == ICMP_TIMXCEED || type == ICMP_PARAMPROB;
 }
 
+/* The highest code each error type defines (RFC 792, RFC 1812 5.2.7.1). */
+static uint8_t icmp_error_max_code(uint8_t type)
+{
+	switch (type) {
+	case ICMP_UNREACH: return 15;
+	case ICMP_TIMXCEED: return 1;
+	case ICMP_PARAMPROB: return 2;
+	default: return 0; /* source quench */
+	}
+}
+
 const char *icmp_describe(uint8_t type, uint8_t code)
 {
 	static const char *const unreach[] = {
@@ -234,28 +245,10 @@ void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bca
 		return;
 	}
 	case ICMP_UNREACH:
-		if (code > 15) {
-			node_drop(n, p, STAT_ICMP_BADCODE);
-			return;
-		}
-		icmp_ctlinput(n, p, h, hlen);
-		return;
 	case ICMP_TIMXCEED:
-		if (code > 1) {
-			node_drop(n, p, STAT_ICMP_BADCODE);
-			return;
-		}
-		icmp_ctlinput(n, p, h, hlen);
-		return;
 	case ICMP_PARAMPROB:
-		if (code > 2) {
-			node_drop(n, p, STAT_ICMP_BADCODE);
-			return;
-		}
-		icmp_ctlinput(n, p, h, hlen);
-		return;
 	case ICMP_SOURCEQUENCH:
-		if (code) {
+		if (code > icmp_error_max_code(type)) {
 			node_drop(n, p, STAT_ICMP_BADCODE);
 			return;
 		}

@@ -88,7 +88,7 @@ echo "determinism: $same of $(ls scenarios/*.scn | wc -l) identical"
 
 echo "== interop (pytest)"
 log="$OUT/pytest.log"
-IPSECSIM="$PWD/$BUILD/ipsecsim" "$PY" -m pytest -q -p no:cacheprovider tests/interop >"$log" 2>&1
+IPSECSIM="$PWD/$BUILD/ipsecsim" IPSECSIM_SAN="$PWD/$SAN/ipsecsim" "$PY" -m pytest -q -p no:cacheprovider tests/interop >"$log" 2>&1
 rc=$?
 tail -1 "$log"
 # pytest's last line: "N passed, M failed in Xs" (either part may be absent).

@@ -51,6 +51,7 @@ static const char run_usage[] =
 struct progress {
 	int enabled;
 	struct timespec start;
+	double last; /* seconds since start of the last redraw */
 	int shown;
 };
 static void progress_show(uint64_t now, uint64_t end, bool has_end, void *arg)
@@ -62,8 +63,9 @@ static void progress_show(uint64_t now, uint64_t end, bool has_end, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	double elapsed =
 	    (double)(t.tv_sec - p->start.tv_sec) + (double)(t.tv_nsec - p->start.tv_nsec) / 1e9;
-	if (elapsed < 1.0)
-		return;
+	if (elapsed < 1.0 || (p->shown && elapsed - p->last < 0.1))
+		return; /* after a second, at most ten redraws a second */
+	p->last = elapsed;
 	if (has_end)
 		fprintf(stderr, "\r%10.3f / %.3f s virtual (%3.0f%%)", (double)now / 1e9,
 			(double)end / 1e9, end ? 100.0 * (double)now / (double)end : 100.0);

@@ -41,6 +41,23 @@ static void test_time_parser(void)
 	}
 }
 
+static void test_uint_parser(void)
+{
+	static const struct {
+		const char *in;
+		int ok;
+		uint64_t v;
+	} rows[] = {{"0", 0, 0},         {"010", 0, 10},  {"0x10", 0, 16}, {"65535", 0, 65535},
+		    {"65536", -1, 0},    {"-1", -1, 0},   {"", -1, 0},     {"0x", -1, 0},
+		    {"1e3", -1, 0},      {" 1", -1, 0},   {"0xfg", -1, 0}};
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v = 7;
+		CU_ASSERT_EQUAL(scn_parse_uint(rows[i].in, 65535, &v), rows[i].ok);
+		if (rows[i].ok == 0)
+			CU_ASSERT_EQUAL(v, rows[i].v);
+	}
+}
+
 static void test_percent_and_rate_parsers(void)
 {
 	static const struct {
@@ -134,6 +151,10 @@ static void test_errors_name_file_and_line(void)
 	    {"node a\nexpect a udp 9 packets == 1\n",
 	     "out/unit/t.scn:2: no 'listen a udp 9' before this line"},
 	    {"node a\ncapture a.eth7 x.pcap\n", "out/unit/t.scn:2: node a has no interface eth7"},
+	    {"end 10s\nnode a\nat 20s expect a ip.total == 0\n",
+	     "out/unit/t.scn:3: 20s is after the end of the run (end 10s)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s ping a 10.0.0.2 count 08x\n",
+	     "out/unit/t.scn:3: bad value '08x' for count"},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int failed = 0;
@@ -184,6 +205,7 @@ void suite_scenario(void)
 	static const struct unit_test t[] = {
 	    {"time parser", test_time_parser},
 	    {"percent and rate parsers", test_percent_and_rate_parsers},
+	    {"integer parser", test_uint_parser},
 	    {"errors name file and line", test_errors_name_file_and_line},
 	    {"every error reported", test_every_error_reported},
 	    {"macros and -D", test_macros_and_command_line},
