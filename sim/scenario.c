@@ -1071,6 +1071,19 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 
 static void expect_ev(struct sim *s, void *arg);
 
+struct scn_progress {
+	struct scenario *sc;
+	scn_progress_fn fn;
+	void *arg;
+};
+
+static void scn_progress_hook(struct sim *s, uint64_t until, void *arg)
+{
+	struct scn_progress *p = arg;
+	(void)until;
+	p->fn(s->now, p->sc->end, p->sc->has_end, p->arg);
+}
+
 int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 {
 	struct sim *s = sc->sim;
@@ -1079,21 +1092,8 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	for (unsigned i = 0; i < sc->nexpects; i++)
 		if (sc->expects[i].timed)
 			sim_at(s, sc->expects[i].at, expect_ev, NULL, &sc->expects[i]);
-	uint64_t until = sc->has_end ? sc->end : UINT64_MAX;
-	while (!sim_idle(s) && (s->heap.n && evheap_peek_time(&s->heap) <= until)) {
-		/* Run in slices so a progress display can follow. */
-		uint64_t slice = s->now + NS_PER_SEC / 10;
-		if (slice < s->now || slice > until)
-			slice = until;
-		uint64_t next = evheap_peek_time(&s->heap);
-		if (slice < next)
-			slice = next;
-		sim_run(s, slice, NULL, NULL);
-		if (progress)
-			progress(s->now, sc->end, sc->has_end, arg);
-	}
-	if (sc->has_end)
-		s->now = sc->end;
+	struct scn_progress prog = {sc, progress, arg};
+	sim_run(s, sc->has_end ? sc->end : UINT64_MAX, progress ? scn_progress_hook : NULL, &prog);
 	scn_apps_finish(sc);
 
 	unsigned failed = 0;

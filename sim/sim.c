@@ -61,7 +61,7 @@ uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *
 		if (progress && (ran & 0xfff) == 0)
 			progress(s, until, arg);
 	}
-	if (s->heap.n)
+	if (until != UINT64_MAX && s->now < until)
 		s->now = until;
 	s->events_run += ran;
 	return ran;

@@ -45,8 +45,9 @@ void sim_at(struct sim *s, uint64_t when, event_fn fn, event_dtor dtor, void *ar
 void sim_after(struct sim *s, uint64_t delay, event_fn fn, event_dtor dtor, void *arg);
 
 /* Run events up to and including time `until`; returns the number run.
- * The clock is left at `until` if events remain beyond it, else at the time
- * of the last event.  progress, when set, is called now and then. */
+ * The clock is left at `until`, or with `until` = UINT64_MAX (run until
+ * idle) at the time of the last event.  progress, when set, is called now
+ * and then. */
 typedef void (*sim_progress_fn)(struct sim *s, uint64_t until, void *arg);
 uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *arg);
 /* True when no event is pending. */

@@ -51,9 +51,18 @@ static struct arp_entry *arp_find(const struct iface *ifp, const struct ipaddr *
 	return NULL;
 }
 
+/* A resolved entry past its lifetime is as good as absent.  Expiry is lazy
+ * (checked when the entry is used) so that an idle network holds no timer
+ * and a run without `end` stops when its traffic does. */
+static bool arp_stale(const struct iface *ifp, const struct arp_entry *e)
+{
+	return e->state == ARP_RESOLVED && ifp->node->sim->now >= e->expire;
+}
+
 const struct arp_entry *arp_lookup(const struct iface *ifp, const struct ipaddr *ip)
 {
-	return arp_find(ifp, ip);
+	const struct arp_entry *e = arp_find(ifp, ip);
+	return e && !arp_stale(ifp, e) ? e : NULL;
 }
 
 static struct arp_entry *arp_create(struct iface *ifp, const struct ipaddr *ip)
@@ -117,7 +126,6 @@ static void arp_resolved(struct iface *ifp, struct arp_entry *e, const uint8_t *
 	e->state = ARP_RESOLVED;
 	e->tries = 0;
 	e->expire = n->sim->now + (uint64_t)n->sysctl[SYSCTL_IP_ARPTIMEOUT] * NS_PER_SEC;
-	node_timer_arm(n, e->expire);
 	struct pkt *p;
 	while ((p = pktq_pop(&e->hold)))
 		ether_output(ifp, p, e->mac, ETHERTYPE_IP);
@@ -176,6 +184,11 @@ void arp_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop)
 		return;
 	}
 	struct arp_entry *e = arp_find(ifp, nexthop);
+	if (e && arp_stale(ifp, e)) {
+		node_trace(n, "arp expire %s", ifp->name);
+		arp_remove(ifp, e);
+		e = NULL;
+	}
 	if (e && e->state == ARP_RESOLVED) {
 		ether_output(ifp, p, e->mac, ETHERTYPE_IP);
 		return;
@@ -215,14 +228,13 @@ uint64_t arp_timer(struct node *n)
 		struct arp_entry *e = ifp->arp, *nx;
 		for (; e; e = nx) {
 			nx = e->next;
+			if (e->state == ARP_RESOLVED)
+				continue; /* expires lazily, see arp_stale */
 			if (e->expire > now) {
 				next = MIN(next, e->expire);
 				continue;
 			}
-			if (e->state == ARP_RESOLVED) {
-				node_trace(n, "arp expire %s", ifp->name);
-				arp_remove(ifp, e);
-			} else if (e->tries >= ARP_MAXTRIES) {
+			if (e->tries >= ARP_MAXTRIES) {
 				arp_give_up(ifp, e);
 			} else {
 				arp_request(ifp, e);

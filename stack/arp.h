@@ -3,7 +3,7 @@
  * to ARP_MAXHOLD packets while requests go out once a second; after
  * ARP_MAXTRIES unanswered requests the held packets are dropped (forwarded
  * ones with an ICMP host unreachable) and the entry is removed.  Resolved
- * entries live for net.inet.ip.arptimeout seconds.
+ * entries live for net.inet.ip.arptimeout seconds, checked when used.
  */
 #ifndef STACK_ARP_H
 #define STACK_ARP_H

@@ -116,3 +116,43 @@ def test_outputs_go_under_the_output_directory(ipsecsim, tmp_path):
     r = run(ipsecsim, "run", f.name, cwd=tmp_path)
     assert r.returncode == 0
     assert (tmp_path / "out" / "t" / "l.pcap").exists()
+
+
+def test_full_socket_buffer_and_hex_payload(ipsecsim, tmp_path):
+    # Nobody reads port 7: 41600 bytes of buffer take 41 datagrams of 1000
+    # bytes; the other 9 are udp.fullsock.  Port 8 gets 3 hex bytes.
+    f = write(tmp_path, """node a b
+link l a=10.0.0.1/24 b=10.0.0.2/24 delay 1ms
+listen b udp 7 noread
+listen b udp 8
+capture l l.pcap
+at 1s udp a 10.0.0.2:7 size 1000 count 50 interval 1ms quiet
+at 2s udp a:1234 10.0.0.2:8 hex c0ffee
+expect b udp 7 packets == 41
+expect b udp.fullsock == 9
+expect b udp 8 bytes == 3
+""")
+    r = run(ipsecsim, "run", "-o", tmp_path / "o", f)
+    assert r.returncode == 0, r.stdout
+    from scapy.all import UDP, Raw, rdpcap
+    last = [p for p in rdpcap(str(tmp_path / "o" / "l.pcap")) if UDP in p][-1]
+    assert (last[UDP].sport, last[UDP].len, last[Raw].load) == (1234, 11, b"\xc0\xff\xee")
+
+
+def test_sysctl_at_a_time(ipsecsim, tmp_path):
+    # The router stops forwarding at 2.5 s: the third ping (at 3 s) dies there.
+    f = write(tmp_path, """node a r b
+link l1 a=10.0.1.2/24 r=10.0.1.1/24
+link l2 r=10.0.2.1/24 b=10.0.2.2/24
+sysctl r net.inet.ip.forwarding=1
+route a default via 10.0.1.1
+route b default via 10.0.2.1
+at 1s ping a 10.0.2.2 count 3
+at 2.5s sysctl r net.inet.ip.forwarding=0
+expect a icmp.inhist.echoreply == 2
+expect r ip.cantforward == 1
+""")
+    r = run(ipsecsim, "run", "-o", tmp_path / "o", f)
+    assert r.returncode == 0, r.stdout
+    assert "2.500000000 r sysctl net.inet.ip.forwarding=0" in \
+        (tmp_path / "o" / "trace.log").read_text()

@@ -108,8 +108,16 @@ static void test_entry_expires(void)
 	sim_run(s, 9 * NS_PER_SEC, NULL, NULL);
 	CU_ASSERT_PTR_NOT_NULL(arp_lookup(a->ifaces[0], &dst));
 	sim_run(s, 11 * NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(s->now, 11 * NS_PER_SEC);
 	CU_ASSERT_PTR_NULL(arp_lookup(a->ifaces[0], &dst));
 	CU_ASSERT_EQUAL(replies, 1);
+	/* No timer kept the run alive for the expiry ... */
+	CU_ASSERT_TRUE(sim_idle(s));
+	/* ... and the next packet resolves the address again. */
+	icmp_echo_send(es, &dst, 1, NULL, 0, 0, false);
+	sim_run(s, 12 * NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(a->stats[STAT_ARP_TXREQUESTS], 2);
+	CU_ASSERT_EQUAL(replies, 2);
 	icmp_echo_close(es);
 	sim_free(s);
 }
