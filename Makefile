@@ -24,7 +24,7 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps demo check unit scenarios interop sanitize bench clean format
+.PHONY: all deps demo check unit sanitize-build bench clean format
 
 all: ipsecsim
 
@@ -49,7 +49,9 @@ $(BUILD)/%.o: %.c
 deps:
 	@tools/install-deps
 
-demo: deps ipsecsim
+# deps first, then a fresh make: pkg-config must see the installed packages.
+demo: deps
+	@$(MAKE) --no-print-directory ipsecsim
 	./ipsecsim run -o out/demo scenarios/demo.scn
 	@echo "demo: pcaps are in out/demo/ (open them with wireshark or tcpdump -r)"
 
@@ -61,7 +63,9 @@ sanitize-build:
 	$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CFLAGS="$(SAN_FLAGS)" \
 		$(SAN_BUILD)/ipsecsim $(SAN_BUILD)/unit-tests
 
-check: deps all $(BUILD)/unit-tests sanitize-build
+check: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory sanitize-build
 	@tests/run-all.sh $(BUILD) $(SAN_BUILD)
 
 bench: all

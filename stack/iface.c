@@ -12,6 +12,15 @@
 #include "node.h"
 #include "util.h"
 
+static bool iface_mac_in_use(struct sim *s, const uint8_t *mac)
+{
+	for (unsigned i = 0; i < s->nnodes; i++)
+		for (unsigned j = 0; j < s->nodes[i]->nifaces; j++)
+			if (memcmp(s->nodes[i]->ifaces[j]->mac, mac, 6) == 0)
+				return true;
+	return false;
+}
+
 struct iface *iface_new(struct node *n, const char *name)
 {
 	struct iface *ifp = xcalloc(1, sizeof(*ifp));
@@ -21,12 +30,20 @@ struct iface *iface_new(struct node *n, const char *name)
 	snprintf(ifp->name, sizeof(ifp->name), "%s", name);
 	ifp->mtu = 1500;
 	/* A locally administered unicast MAC from a hash of node and interface
-	 * names: stable when other nodes are added to the scenario. */
-	snprintf(key, sizeof(key), "%s.%s", n->name, name);
-	uint64_t h = hash64(key);
-	ifp->mac[0] = 0x02;
-	for (int i = 1; i < 6; i++)
-		ifp->mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+	 * names: stable when other nodes are added to the scenario.  On the rare
+	 * collision with an existing interface, hash again with a counter. */
+	for (unsigned attempt = 0;; attempt++) {
+		if (attempt == 0)
+			snprintf(key, sizeof(key), "%s.%s", n->name, name);
+		else
+			snprintf(key, sizeof(key), "%s.%s#%u", n->name, name, attempt);
+		uint64_t h = hash64(key);
+		ifp->mac[0] = 0x02;
+		for (int i = 1; i < 6; i++)
+			ifp->mac[i] = (uint8_t)(h >> (8 * (i - 1)));
+		if (!iface_mac_in_use(n->sim, ifp->mac))
+			break;
+	}
 	n->ifaces = xrealloc(n->ifaces, (n->nifaces + 1) * sizeof(*n->ifaces));
 	n->ifaces[n->nifaces++] = ifp;
 	return ifp;

@@ -106,11 +106,50 @@ static void test_same_seed_same_bytes(void)
 	}
 }
 
+static void test_macs_distinct_and_stable(void)
+{
+	/* a.eth0 has the same MAC whatever else the scenario holds. */
+	struct sim *s1 = sim_new(1), *s2 = sim_new(2);
+	struct iface *x = iface_new(sim_add_node(s1, "a"), "eth0");
+	sim_add_node(s2, "zz");
+	iface_new(s2->nodes[0], "eth0");
+	struct iface *y = iface_new(sim_add_node(s2, "a"), "eth0");
+	CU_ASSERT_EQUAL(memcmp(x->mac, y->mac, 6), 0);
+	CU_ASSERT_EQUAL(x->mac[0], 0x02); /* locally administered, unicast */
+
+	/* A collision is resolved: plant a's MAC on another interface first. */
+	struct sim *s3 = sim_new(3);
+	struct iface *squat = iface_new(sim_add_node(s3, "squatter"), "eth0");
+	memcpy(squat->mac, x->mac, 6);
+	struct iface *z = iface_new(sim_add_node(s3, "a"), "eth0");
+	CU_ASSERT_NOT_EQUAL(memcmp(z->mac, x->mac, 6), 0);
+	CU_ASSERT_EQUAL(z->mac[0], 0x02);
+
+	/* Many interfaces, all distinct. */
+	struct sim *s4 = sim_new(4);
+	struct node *n = sim_add_node(s4, "big");
+	char name[16];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		iface_new(n, name);
+	}
+	int dup = 0;
+	for (unsigned i = 0; i < n->nifaces; i++)
+		for (unsigned j = i + 1; j < n->nifaces; j++)
+			dup += memcmp(n->ifaces[i]->mac, n->ifaces[j]->mac, 6) == 0;
+	CU_ASSERT_EQUAL(dup, 0);
+	sim_free(s1);
+	sim_free(s2);
+	sim_free(s3);
+	sim_free(s4);
+}
+
 void suite_sim(void)
 {
 	static const struct unit_test t[] = {
 	    {"two simulations interleaved", test_two_sims_interleaved},
 	    {"same seed gives the same bytes", test_same_seed_same_bytes},
+	    {"MACs distinct and stable", test_macs_distinct_and_stable},
 	    {NULL, NULL}};
 	unit_add_suite("sim", t);
 }
