@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/pfkey.h"
 #include "../sim/sim.h"
 #include "arp.h"
 #include "icmp.h"
@@ -30,6 +31,7 @@ void node_free(struct node *n)
 {
 	if (!n)
 		return;
+	ipsec_state_free(n->ipsec);
 	ip4_reass_free(n);
 	udp_free_all(n);
 	icmp_echo_free_all(n);

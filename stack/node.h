@@ -22,6 +22,7 @@ struct iface;
 struct ip4_reasq;
 struct udp_sock;
 struct echo_sock;
+struct ipsec_state;
 
 struct node {
 	struct sim *sim;
@@ -37,6 +38,7 @@ struct node {
 
 	struct udp_sock *udp_socks;
 	struct echo_sock *echo_socks;
+	struct ipsec_state *ipsec; /* SAD, SPD and PF_KEY sockets; NULL until used */
 
 	int64_t sysctl[SYSCTL__COUNT];
 	uint64_t stats[STAT__COUNT];
