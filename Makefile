@@ -35,6 +35,10 @@ $(BUILD)/ipsecsim: $(LIB_OBJS) $(CLI_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
 
+$(BUILD)/bench-ipsec: $(LIB_OBJS) $(BUILD)/tests/bench/bench_ipsec.o
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
+
 $(BUILD)/unit-tests: $(LIB_OBJS) $(TEST_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS) -lcunit
@@ -68,8 +72,9 @@ check: deps
 	@$(MAKE) --no-print-directory sanitize-build
 	@tests/run-all.sh $(BUILD) $(SAN_BUILD)
 
-bench: all
+bench: all $(BUILD)/bench-ipsec
 	@tests/bench.sh
+	@$(BUILD)/bench-ipsec
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard */*.h tests/unit/*.h)
