@@ -12,8 +12,7 @@
 
 #include "../sim/scenario.h"
 #include "../stack/util.h"
-
-#define EXIT_USAGE 2
+#include "cmds.h"
 
 static const char main_usage[] =
     "usage: ipsecsim COMMAND [OPTIONS] ...\n"
@@ -219,12 +218,16 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "help")) {
 		if (argc > 2 && !strcmp(argv[2], "run"))
 			fputs(run_usage, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "ipsecctl"))
+			fputs(ipsecctl_usage, stdout);
 		else
 			fputs(main_usage, stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ipsecctl"))
+		return cmd_ipsecctl(argc - 1, argv + 1);
 	fprintf(stderr, "ipsecsim: unknown command '%s'\n%s", cmd, main_usage);
 	return EXIT_USAGE;
 }

@@ -1,0 +1,10 @@
+/* Subcommands of the ipsecsim command. */
+#ifndef TOOLS_CMDS_H
+#define TOOLS_CMDS_H
+
+#define EXIT_USAGE 2
+
+int cmd_ipsecctl(int argc, char **argv);
+extern const char ipsecctl_usage[];
+
+#endif
