@@ -44,6 +44,8 @@ static void advance(struct parser *p)
 	lex_next(p->lx, &p->t);
 	if (p->t.str)
 		p->s = xstrdup(p->t.str);
+	if (p->t.tok == TK_ERROR)
+		p->failed = true; /* reported by the lexer, which skipped the line */
 }
 
 static bool at(const struct parser *p, enum conf_tok k)
@@ -1196,9 +1198,8 @@ int conf_parse(const char *path, const struct conf_options *opts, struct conf *c
 		parse_statement(&p);
 		if (at(&p, TK_EOF))
 			break;
-		if (p.failed && !at(&p, TK_NL))
-			lex_skip_line(p.lx);
-		else if (!at(&p, TK_NL) && !at(&p, TK_EOF))
+		/* A lexer error has already skipped the rest of its line. */
+		if (!at(&p, TK_NL) && !at(&p, TK_ERROR))
 			lex_skip_line(p.lx);
 		advance(&p);
 	}

@@ -54,3 +54,40 @@ def test_mangled_scenarios_never_crash(tmp_path):
         seen[r.returncode] += 1
     # The mutants exercised both the error paths and real runs.
     assert seen[2] > 50 and seen[0] + seen[1] > 20, seen
+
+
+def test_mangled_ipsec_conf_never_crashes(tmp_path):
+    binary = os.environ.get("IPSECSIM_SAN") or ipsecsim_path()
+    regress = SCENARIOS[0].parents[2] / "shared" / "reference" / "openbsd-regress-ipsec"
+    text = (regress / "ipsec.conf").read_text()
+    defs = []
+    for line in (regress / "addresses.txt").read_text().split():
+        defs += ["-D", line]
+    odd = ODD + ["{", "}", "(", "0x10000441:", "spi", "bundle", "esp", "to", "from", "any",
+                 "$", "$FROM", "'", "/129", "port 99999", "proto tcp", "udpencap"]
+    rng = random.Random(7)
+    seen = {0: 0, 2: 0}
+    for n in range(120):
+        words = text.split(" ")
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(len(words))
+            op = rng.randrange(3)
+            if op == 0:
+                del words[i]
+            elif op == 1:
+                words.insert(i, rng.choice(odd))
+            else:
+                words[i] = rng.choice(odd)
+        conf = tmp_path / f"m{n}.conf"
+        conf.write_text(" ".join(words))
+        mode = ["-T"] if n % 2 else []
+        r = subprocess.run([binary, "ipsecctl", "-nvk", *mode, *defs, "-f", str(conf)],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "ASAN_OPTIONS": "detect_leaks=1"})
+        assert r.returncode in (0, 2), f"{conf}: exit {r.returncode}\n{r.stderr[-2000:]}"
+        assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr
+        if r.returncode == 2:
+            assert re.search(rf"^{re.escape(str(conf))}: \d+: ", r.stderr, re.M) or \
+                r.stderr.startswith("no IP address found"), r.stderr[:500]
+        seen[r.returncode] += 1
+    assert seen[2] > 30 and seen[0] > 5, seen
