@@ -745,6 +745,7 @@ static void add_sabundle(struct parser *p, struct conf_rule *r, const char *bund
 		g->satype2 = r->satype;
 		g->dst2 = addr_one(&r->dst);
 		g->spi2 = r->spi;
+		g->file = r->file;
 		g->line = r->line;
 		add_rule(p, g);
 	}
@@ -848,9 +849,21 @@ static void expect_end(struct parser *p)
 		syntax_error(p);
 }
 
+/* The name of the file being read, kept by the conf for its rules. */
+static const char *rule_file(struct parser *p)
+{
+	struct conf *c = p->conf;
+	const char *name = lex_name(p->lx);
+	for (unsigned i = c->nfiles; i-- > 0;)
+		if (strcmp(c->files[i], name) == 0)
+			return c->files[i];
+	c->files = xrealloc(c->files, (c->nfiles + 1) * sizeof(*c->files));
+	return c->files[c->nfiles++] = xstrdup(name);
+}
+
 static void parse_flow(struct parser *p)
 {
-	struct conf_rule r = {.type = CR_FLOW, .line = p->t.line};
+	struct conf_rule r = {.type = CR_FLOW, .file = rule_file(p), .line = p->t.line};
 	struct hosts h = {0};
 	struct conf_addr *local = NULL, *peer = NULL;
 	char *srcid = NULL, *dstid = NULL;
@@ -997,7 +1010,7 @@ static void parse_testbed_exts(struct parser *p, struct conf_rule *r)
  * enckeyspec bundlestring, in that fixed order; tcpmd5 rules too. */
 static void parse_sa(struct parser *p, bool tcpmd5)
 {
-	struct conf_rule r = {.type = CR_SA, .line = p->t.line};
+	struct conf_rule r = {.type = CR_SA, .file = rule_file(p), .line = p->t.line};
 	struct hosts h = {0};
 	struct conf_key akey_in = {0}, ekey_in = {0};
 	uint32_t spi_in = 0;
@@ -1227,6 +1240,11 @@ void conf_free(struct conf *conf)
 	}
 	conf->tail = NULL;
 	conf->nrules = 0;
+	for (unsigned i = 0; i < conf->nfiles; i++)
+		free(conf->files[i]);
+	free(conf->files);
+	conf->files = NULL;
+	conf->nfiles = 0;
 }
 
 /* ---- printing: ipsecctl -nv ---- */

@@ -55,6 +55,7 @@ struct conf_lifetime {
 struct conf_rule {
 	struct conf_rule *next;
 	unsigned nr;
+	const char *file; /* where the rule was written (owned by struct conf) */
 	unsigned line;
 	int type; /* CR_* */
 	enum conf_satype satype;
@@ -93,8 +94,9 @@ struct conf_options {
 	bool showkeys;                     /* -k */
 	const struct conf_define *defines; /* -D: win over the file's macros */
 	unsigned ndefines;
-	FILE *out; /* -v output; NULL: none */
-	FILE *err; /* "FILE: LINE: message" */
+	FILE *out;    /* -v output; NULL: none */
+	FILE *err;    /* "FILE: LINE: message" */
+	bool compact; /* "FILE:LINE: message", the scenario runner's style */
 	/* Where a scenario's ipsec block starts, for its line numbers. */
 	const char *text;      /* parse this instead of a file */
 	const char *text_name; /* the name errors use for it */
@@ -105,6 +107,8 @@ struct conf {
 	struct conf_rule *head, *tail;
 	unsigned nrules;
 	unsigned errors;
+	char **files; /* the names rules point to, each once */
+	unsigned nfiles;
 };
 
 /* Parse a file ("-" is stdin) or opts->text; returns 0, or -1 after
@@ -123,8 +127,9 @@ bool conf_xf_group_ok(const char *name);
 struct pfkey_sock;
 /* Load every rule through a PF_KEY socket as ipsecctl does: X_ADDFLOW,
  * ADD, X_GRPSPIS.  Returns the number of rules the kernel refused; each is
- * reported to err as "failed to add rule N: reason". */
-unsigned conf_load(const struct conf *conf, struct pfkey_sock *s, FILE *err);
+ * reported to err as ipsecctl does, "failed to add rule N: reason", or with
+ * `who` as "FILE:LINE: WHO's kernel refused rule N: reason". */
+unsigned conf_load(const struct conf *conf, struct pfkey_sock *s, FILE *err, const char *who);
 
 /* ---- lexer (conf_lex.c) ---- */
 enum conf_tok {

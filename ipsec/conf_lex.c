@@ -47,6 +47,7 @@ struct conf_lexer {
 	unsigned nmacros;
 	enum conf_mode mode;
 	FILE *err;
+	bool compact;
 	unsigned errors;
 	char buf[LEX_MAXBUF];
 };
@@ -168,6 +169,7 @@ struct conf_lexer *lex_open(const char *path, const struct conf_options *opts)
 	struct conf_lexer *lx = xcalloc(1, sizeof(*lx));
 	lx->mode = opts->mode;
 	lx->err = opts->err ? opts->err : stderr;
+	lx->compact = opts->compact;
 	for (unsigned i = 0; i < opts->ndefines; i++) {
 		lex_set_macro(lx, opts->defines[i].name, opts->defines[i].value);
 		lx->macros[lx->nmacros - 1].persist = true;
@@ -231,7 +233,7 @@ static const char *macro_get(struct conf_lexer *lx, const char *name)
 
 static void vreport(struct conf_lexer *lx, unsigned line, const char *fmt, va_list ap)
 {
-	fprintf(lx->err, "%s: %u: ", lx->src ? lx->src->name : "?", line);
+	fprintf(lx->err, lx->compact ? "%s:%u: " : "%s: %u: ", lx->src ? lx->src->name : "?", line);
 	vfprintf(lx->err, fmt, ap);
 	fputc('\n', lx->err);
 }
@@ -262,6 +264,11 @@ unsigned lex_errors(const struct conf_lexer *lx)
 const char *lex_dir(const struct conf_lexer *lx)
 {
 	return lx->src ? lx->src->dir : ".";
+}
+
+const char *lex_name(const struct conf_lexer *lx)
+{
+	return lx->src ? lx->src->name : "";
 }
 
 int lex_include(struct conf_lexer *lx, const char *path)

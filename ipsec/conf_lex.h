@@ -22,6 +22,7 @@ int lex_include(struct conf_lexer *lx, const char *path);
 void lex_set_macro(struct conf_lexer *lx, const char *name, const char *value);
 /* The directory of the file being read ("." for stdin or text). */
 const char *lex_dir(const struct conf_lexer *lx);
+const char *lex_name(const struct conf_lexer *lx); /* the file being read */
 const char *lex_keyword_name(enum conf_tok t);
 
 #endif

@@ -159,7 +159,7 @@ static size_t build_bundle(struct pfkey_buf *pb, const struct conf_rule *r, uint
 	return pfkb_finish(pb);
 }
 
-unsigned conf_load(const struct conf *conf, struct pfkey_sock *s, FILE *err)
+unsigned conf_load(const struct conf *conf, struct pfkey_sock *s, FILE *err, const char *who)
 {
 	unsigned failed = 0;
 	struct pfkey_buf pb;
@@ -171,7 +171,10 @@ unsigned conf_load(const struct conf *conf, struct pfkey_sock *s, FILE *err)
 		memset(pb.b, 0, sizeof(pb.b)); /* it held keys */
 		if (rc < 0) {
 			failed++;
-			if (err)
+			if (err && who)
+				fprintf(err, "%s:%u: %s's kernel refused rule %u: %s\n", r->file,
+					r->line, who, r->nr, strerror(-rc));
+			else if (err)
 				fprintf(err, "failed to add rule %u: %s\n", r->nr, strerror(-rc));
 		}
 	}

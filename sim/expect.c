@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/pfkey.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "link.h"
@@ -31,10 +32,11 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 {
 	struct scn_expect e = {.file = st->file, .line = st->line, .timed = timed, .at = at};
 	unsigned n = st->ntok - i;
-	if (n != 4 && n != 6) {
+	if (n != 4 && n != 5 && n != 6) {
 		scn_error(sc, st,
-			  "usage: expect NODE|LINK COUNTER OP VALUE, or "
-			  "expect NODE udp PORT packets|bytes OP VALUE");
+			  "usage: expect NODE|LINK COUNTER OP VALUE, "
+			  "expect NODE udp PORT packets|bytes OP VALUE, or "
+			  "expect NODE ipsec sas|flows OP VALUE");
 		return -1;
 	}
 	const char *owner = st->tok[i];
@@ -45,7 +47,15 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 		return -1;
 	}
 	unsigned opi;
-	if (n == 6) {
+	if (n == 5) {
+		if (!e.node || strcmp(st->tok[i + 1], "ipsec") != 0 ||
+		    (strcmp(st->tok[i + 2], "sas") != 0 && strcmp(st->tok[i + 2], "flows") != 0)) {
+			scn_error(sc, st, "usage: expect NODE ipsec sas|flows OP VALUE");
+			return -1;
+		}
+		e.kind = strcmp(st->tok[i + 2], "sas") == 0 ? TGT_IPSEC_SAS : TGT_IPSEC_FLOWS;
+		opi = i + 3;
+	} else if (n == 6) {
 		uint64_t port;
 		if (!e.node || strcmp(st->tok[i + 1], "udp") != 0 ||
 		    scn_parse_uint(st->tok[i + 2], 65535, &port) < 0 ||
@@ -112,6 +122,8 @@ void scn_expect_check(struct scn_expect *e)
 	case TGT_NODE_STAT: v = e->node->stats[e->stat]; break;
 	case TGT_LINK_STAT: v = e->link->stats[e->stat]; break;
 	case TGT_SOCKET: v = scn_listener_count(e->sock, e->bytes); break;
+	case TGT_IPSEC_SAS: v = e->node->ipsec ? e->node->ipsec->sad.count : 0; break;
+	case TGT_IPSEC_FLOWS: v = e->node->ipsec ? e->node->ipsec->spd.count : 0; break;
 	}
 	bool ok = false;
 	switch (e->op) {

@@ -375,8 +375,59 @@ static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
 		return rc;
 	}
 	sc->stmts = xrealloc(sc->stmts, (sc->nstmts + 1) * sizeof(*sc->stmts));
-	sc->stmts[sc->nstmts++] = (struct scn_stmt){where->file, where->line, tok, (unsigned)n};
+	sc->stmts[sc->nstmts++] = (struct scn_stmt){
+	    .file = where->file, .line = where->line, .tok = tok, .ntok = (unsigned)n};
 	return 0;
+}
+
+/* An ipsec statement's configuration sees the scenario's macros as they
+ * stand at the statement, not as later lines change them. */
+static void snapshot_macros(struct reader *r, struct scn_stmt *st)
+{
+	st->defs = xcalloc(r->nmacros ? r->nmacros : 1, sizeof(*st->defs));
+	for (unsigned i = 0; i < r->nmacros; i++)
+		st->defs[i] =
+		    (struct scn_define){xstrdup(r->macros[i].name), xstrdup(r->macros[i].value)};
+	st->ndefs = r->nmacros;
+}
+
+/* `ipsec NODE {`: the statement takes the lines up to a lone `}`. */
+static bool is_block_opener(const struct scn_stmt *st)
+{
+	return st->ntok >= 2 && strcmp(st->tok[0], "ipsec") == 0 &&
+	       strcmp(st->tok[st->ntok - 1], "{") == 0;
+}
+
+/* Read a block's lines as they are: they belong to another language (an
+ * ipsec.conf), which has its own macros, quoting and continuations.  The
+ * scenario's macros in force here go with it. */
+static int read_block(struct reader *r, FILE *f, struct scn_stmt *st, unsigned *lineno)
+{
+	char line[SCN_MAX_LINE];
+	size_t cap = 1024, len = 0;
+	char *body = xmalloc(cap);
+	body[0] = '\0';
+	st->body_line = *lineno + 1;
+	while (fgets(line, sizeof(line), f)) {
+		(*lineno)++;
+		const char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (p[0] == '}' && strspn(p + 1, " \t\r\n") == strlen(p + 1)) {
+			st->body = body;
+			return 0;
+		}
+		size_t n = strlen(line);
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			body = xrealloc(body, cap);
+		}
+		memcpy(body + len, line, n + 1);
+		len += n;
+	}
+	free(body);
+	scn_error(r->sc, st, "ipsec block is never closed: a line holding only '}' ends it");
+	return -1;
 }
 
 static int read_file(struct reader *r, const char *path, const struct scn_stmt *from)
@@ -405,7 +456,7 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		size_t len = strlen(line);
-		struct scn_stmt where = {fname, lineno, NULL, 0};
+		struct scn_stmt where = {.file = fname, .line = lineno};
 		if (len && line[len - 1] != '\n' && !feof(f)) {
 			scn_error(sc, &where, "line longer than %d bytes", SCN_MAX_LINE - 2);
 			rc = -1;
@@ -430,12 +481,20 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 		if (cont)
 			continue;
 		where.line = start;
+		unsigned before = sc->nstmts;
 		if (read_line(r, joined, &where) < 0)
 			r->failed = true; /* keep going: report every error in one pass */
 		jlen = 0;
+		struct scn_stmt *added = sc->nstmts > before ? &sc->stmts[sc->nstmts - 1] : NULL;
+		if (added && strcmp(added->tok[0], "ipsec") == 0)
+			snapshot_macros(r, added);
+		if (added && is_block_opener(added) && read_block(r, f, added, &lineno) < 0) {
+			rc = -1;
+			break;
+		}
 	}
 	if (rc == 0 && jlen) {
-		struct scn_stmt where = {fname, start, NULL, 0};
+		struct scn_stmt where = {.file = fname, .line = start};
 		if (read_line(r, joined, &where) < 0)
 			r->failed = true;
 	}
@@ -880,6 +939,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_action_udp(sc, st, 3, at);
 	if (strcmp(what, "expect") == 0)
 		return scn_stmt_expect(sc, st, 3, true, at);
+	if (strcmp(what, "show") == 0)
+		return scn_stmt_show(sc, st, 3, true, at);
 	if (strcmp(what, "sysctl") == 0) {
 		struct scn_sysctl_ev *e = xmalloc(sizeof(*e));
 		if (parse_sysctl(sc, st, 3, &e->n, &e->id, &e->value) < 0) {
@@ -889,7 +950,7 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		sim_at(sc->sim, at, sysctl_ev, free, e);
 		return 0;
 	}
-	scn_error(sc, st, "unknown action '%s' (ping, udp, expect, sysctl)", what);
+	scn_error(sc, st, "unknown action '%s' (ping, udp, expect, show, sysctl)", what);
 	return -1;
 }
 
@@ -918,6 +979,11 @@ static int stmt_expect(struct scenario *sc, const struct scn_stmt *st)
 	return scn_stmt_expect(sc, st, 1, false, 0);
 }
 
+static int stmt_show(struct scenario *sc, const struct scn_stmt *st)
+{
+	return scn_stmt_show(sc, st, 1, false, 0);
+}
+
 static const struct {
 	const char *word;
 	int (*fn)(struct scenario *sc, const struct scn_stmt *st);
@@ -926,7 +992,7 @@ static const struct {
     {"node", stmt_node},       {"link", stmt_link},         {"switch", stmt_link},
     {"impair", stmt_impair},   {"route", stmt_route},       {"sysctl", stmt_sysctl},
     {"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
-    {"expect", stmt_expect},
+    {"expect", stmt_expect},   {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -1047,6 +1113,8 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 
 	sc->sim = sim_new(sc->seed);
 	sc->sim->out = sc->out;
+	sc->defines = opts->defines;
+	sc->ndefines = opts->ndefines;
 	sc->sim->trace = sc->trace;
 	bool failed = false;
 	for (unsigned i = 0; i < sc->nstmts && !failed; i++) {
@@ -1095,6 +1163,7 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	struct scn_progress prog = {sc, progress, arg};
 	sim_run(s, sc->has_end ? sc->end : UINT64_MAX, progress ? scn_progress_hook : NULL, &prog);
 	scn_apps_finish(sc);
+	scn_show_finish(sc);
 
 	unsigned failed = 0;
 	for (unsigned i = 0; i < sc->nexpects; i++) {
@@ -1151,13 +1220,21 @@ void scenario_free(struct scenario *sc)
 	if (!sc)
 		return;
 	scn_apps_free(sc);
+	scn_shows_free(sc);
 	sim_free(sc->sim);
 	if (sc->trace)
 		fclose(sc->trace);
 	for (unsigned i = 0; i < sc->nstmts; i++) {
-		for (unsigned k = 0; k < sc->stmts[i].ntok; k++)
-			free(sc->stmts[i].tok[k]);
-		free(sc->stmts[i].tok);
+		struct scn_stmt *st = &sc->stmts[i];
+		for (unsigned k = 0; k < st->ntok; k++)
+			free(st->tok[k]);
+		free(st->tok);
+		free(st->body);
+		for (unsigned k = 0; k < st->ndefs; k++) {
+			free((char *)st->defs[k].name);
+			free((char *)st->defs[k].value);
+		}
+		free(st->defs);
 	}
 	for (unsigned i = 0; i < sc->nexpects; i++)
 		free(sc->expects[i].text);

@@ -31,11 +31,15 @@ struct scn_stmt {
 	unsigned line;
 	char **tok;
 	unsigned ntok;
+	char *body;              /* the lines of a `{ ... }` block, as written */
+	unsigned body_line;      /* the line the block's first line is on */
+	struct scn_define *defs; /* the macros in force where the block is */
+	unsigned ndefs;
 };
 
 enum scn_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 
-enum scn_target_kind { TGT_NODE_STAT, TGT_LINK_STAT, TGT_SOCKET };
+enum scn_target_kind { TGT_NODE_STAT, TGT_LINK_STAT, TGT_SOCKET, TGT_IPSEC_SAS, TGT_IPSEC_FLOWS };
 
 struct scn_listener;
 
@@ -57,7 +61,8 @@ struct scn_expect {
 	uint64_t actual;
 };
 
-struct scn_app; /* pings and UDP senders, sim/apps.c */
+struct scn_app;  /* pings and UDP senders, sim/apps.c */
+struct scn_show; /* show statements, sim/scn_ipsec.c */
 
 struct scenario {
 	char *name;
@@ -82,6 +87,10 @@ struct scenario {
 	unsigned nlisteners;
 	char **written; /* files the run writes, relative to the cwd */
 	unsigned nwritten;
+	struct scn_show **shows; /* show statements for the end of the run */
+	unsigned nshows;
+	const struct scn_define *defines; /* -D, also seen by ipsec blocks */
+	unsigned ndefines;
 };
 
 /* Load and build; NULL after printing file:line errors to opts->err. */
@@ -106,7 +115,12 @@ int scn_parse_uint(const char *s, uint64_t max, uint64_t *v);
 int scn_parse_percent(const char *s, uint32_t *ppb);
 int scn_parse_rate(const char *s, uint64_t *bps);
 
-/* Statements implemented in sim/apps.c and sim/expect.c. */
+/* Statements implemented in sim/apps.c, sim/expect.c and sim/scn_ipsec.c. */
+int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st);
+int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+		  uint64_t at);
+void scn_show_finish(struct scenario *sc);
+void scn_shows_free(struct scenario *sc);
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st);

@@ -98,7 +98,7 @@ int cmd_ipsecctl(int argc, char **argv)
 		struct sim *sim = sim_new(0);
 		struct node *n = sim_add_node(sim, "ipsecctl");
 		struct pfkey_sock *s = pfkey_open(n);
-		if (conf_load(&conf, s, stderr))
+		if (conf_load(&conf, s, stderr, NULL))
 			rc = 1;
 		sim_free(sim);
 	}

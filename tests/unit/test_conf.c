@@ -243,7 +243,7 @@ static void test_load_through_pfkey(void)
 	struct sim *sim = sim_new(1);
 	struct node *n = sim_add_node(sim, "n");
 	struct pfkey_sock *s = pfkey_open(n);
-	CU_ASSERT_EQUAL(conf_load(&c, s, stderr), 0);
+	CU_ASSERT_EQUAL(conf_load(&c, s, stderr, NULL), 0);
 	struct ipsec_state *st = n->ipsec;
 	CU_ASSERT_EQUAL(st->spd.count, 2);
 	CU_ASSERT_EQUAL(st->sad.count, 4);

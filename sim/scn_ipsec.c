@@ -1,0 +1,172 @@
+/*
+ * Scenario statements for IPsec:
+ *   ipsec NODE { ipsec.conf lines }    load rules in testbed mode
+ *   ipsec NODE file FILE               the same from a file
+ *   show NODE sa|flow|all [keys]       print as ipsecctl -s ... -v does
+ * Rules enter the node's kernel only through a PF_KEY socket, as ipsecctl's
+ * would; anything the kernel refuses stops the scenario with file:line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ipsec/conf.h"
+#include "../ipsec/pfkey.h"
+#include "../ipsec/show.h"
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "scenario.h"
+
+struct scn_show {
+	struct scenario *sc;
+	struct node *node;
+	enum ipsec_show_what what;
+	bool keys;
+	const char *word;
+};
+
+/* The -D definitions first: they win over the scenario's own macros. */
+static struct conf_define *merge_defines(struct scenario *sc, const struct scn_stmt *st,
+					 unsigned *n)
+{
+	*n = sc->ndefines + st->ndefs;
+	struct conf_define *d = xcalloc(*n ? *n : 1, sizeof(*d));
+	for (unsigned i = 0; i < sc->ndefines; i++)
+		d[i] = (struct conf_define){sc->defines[i].name, sc->defines[i].value};
+	for (unsigned i = 0; i < st->ndefs; i++)
+		d[sc->ndefines + i] = (struct conf_define){st->defs[i].name, st->defs[i].value};
+	return d;
+}
+
+int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st)
+{
+	bool block = st->ntok == 3 && strcmp(st->tok[2], "{") == 0;
+	bool file = st->ntok == 4 && strcmp(st->tok[2], "file") == 0;
+	if (!block && !file) {
+		scn_error(sc, st, "usage: ipsec NODE { ... } or ipsec NODE file FILE");
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[1]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	char path[4096];
+	if (file) {
+		const char *slash = strrchr(st->file, '/');
+		if (st->tok[3][0] == '/' || !slash)
+			snprintf(path, sizeof(path), "%s", st->tok[3]);
+		else
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - st->file), st->file,
+				 st->tok[3]);
+	}
+	if (file) {
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			scn_error(sc, st, "cannot open %s: %s", path, strerror(errno));
+			return -1;
+		}
+		fclose(f);
+	}
+	unsigned ndefs;
+	struct conf_define *defs = merge_defines(sc, st, &ndefs);
+	struct conf_options o = {.mode = CONF_TESTBED,
+				 .err = sc->err,
+				 .compact = true,
+				 .defines = defs,
+				 .ndefines = ndefs};
+	if (block) {
+		o.text = st->body;
+		o.text_name = st->file;
+		o.text_line = st->body_line;
+	}
+	struct conf conf;
+	int rc = conf_parse(file ? path : NULL, &o, &conf);
+	free(defs);
+	if (rc < 0) {
+		conf_free(&conf);
+		return -1;
+	}
+	/* Load through a PF_KEY socket of the node, as ipsecctl does; each
+	 * refusal is reported at the rule's own file and line. */
+	struct pfkey_sock *s = pfkey_open(n);
+	unsigned refused = conf_load(&conf, s, sc->err, n->name);
+	pfkey_close(s);
+	if (!refused)
+		node_trace(n, "ipsec: %u rules loaded", conf.nrules);
+	conf_free(&conf);
+	return refused ? -1 : 0;
+}
+
+static void show_print(struct scn_show *sh)
+{
+	char t[32];
+	FILE *f = sh->sc->out;
+	fprintf(f, "--- %s: ipsecctl -s %s -v%s at %s s ---\n", sh->node->name, sh->word,
+		sh->keys ? "k" : "", sim_fmt_time(sh->sc->sim->now, t));
+	ipsec_show(sh->node, f, sh->what, 1, sh->keys);
+}
+
+static void show_ev(struct sim *s, void *arg)
+{
+	(void)s;
+	show_print(arg);
+	free(arg);
+}
+
+/* show NODE sa|flow|all [keys] */
+int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+		  uint64_t at)
+{
+	unsigned n = st->ntok - i;
+	if (n < 2 || n > 3 || (n == 3 && strcmp(st->tok[i + 2], "keys") != 0)) {
+		scn_error(sc, st, "usage: show NODE sa|flow|all [keys]");
+		return -1;
+	}
+	struct node *node = sim_find_node(sc->sim, st->tok[i]);
+	if (!node) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
+		return -1;
+	}
+	static const struct {
+		const char *word;
+		enum ipsec_show_what what;
+	} whats[] = {{"sa", SHOW_SAS}, {"flow", SHOW_FLOWS}, {"all", SHOW_ALL}};
+	struct scn_show *sh = xcalloc(1, sizeof(*sh));
+	size_t k;
+	for (k = 0; k < ARRAY_LEN(whats); k++)
+		if (strcmp(st->tok[i + 1], whats[k].word) == 0)
+			break;
+	if (k == ARRAY_LEN(whats)) {
+		free(sh);
+		scn_error(sc, st, "show what? sa, flow or all, not '%s'", st->tok[i + 1]);
+		return -1;
+	}
+	sh->sc = sc;
+	sh->node = node;
+	sh->what = whats[k].what;
+	sh->word = whats[k].word;
+	sh->keys = n == 3;
+	if (timed) {
+		sim_at(sc->sim, at, show_ev, free, sh);
+		return 0;
+	}
+	sc->shows = xrealloc(sc->shows, (sc->nshows + 1) * sizeof(*sc->shows));
+	sc->shows[sc->nshows++] = sh;
+	return 0;
+}
+
+void scn_show_finish(struct scenario *sc)
+{
+	for (unsigned i = 0; i < sc->nshows; i++)
+		show_print(sc->shows[i]);
+}
+
+void scn_shows_free(struct scenario *sc)
+{
+	for (unsigned i = 0; i < sc->nshows; i++)
+		free(sc->shows[i]);
+	free(sc->shows);
+	sc->shows = NULL;
+	sc->nshows = 0;
+}

@@ -1,0 +1,152 @@
+"""Scenario statements of the IPsec control plane: ipsec blocks and files,
+show (ipsecctl -s ... -v output, byte for byte) and expect ... ipsec."""
+import textwrap
+
+from conftest import run
+
+K20 = "03" * 20
+K20B = "04" * 20
+
+
+def scenario(tmp_path, text, name="t.scn"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def show_block(stdout):
+    """The lines between the scenario banner and the `end at` line."""
+    lines = stdout.splitlines(keepends=True)
+    end = next(i for i, line in enumerate(lines) if line.startswith("end at "))
+    return "".join(lines[1:end])
+
+
+def test_show_all_with_keys_prints_as_pfkdump(ipsecsim, tmp_path):
+    scn = scenario(tmp_path, f"""\
+        node a
+        ipsec a {{
+          flow esp out proto udp from 10.0.0.0/8 port 53 to 192.0.2.0/24 peer 198.51.100.2 type use
+          esp transport from 198.51.100.1 to 198.51.100.2 spi 0x200:0x100 udpencap port 4500 \\
+             enc aes-128-gcm enckey 0x{K20}:0x{K20B} esn replay 32 \\
+             lifetime soft bytes 900 time 50 usetime 20
+        }}
+        show a all keys
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    sa = """\
+        esp transport from {src} to {dst} spi 0x00000{spi} enc aes-128-gcm \\
+        \tenckey 0x{key}
+        \tsa: spi 0x00000{spi} auth gmac-aes-128 enc aes-gcm
+        \t\tstate mature replay 32 flags 0x600<udpencap,esn>
+        \tlifetime_cur: alloc 0 bytes 0 add 0 first 0
+        \tlifetime_soft: alloc 0 bytes 900 add 50 first 20
+        \taddress_src: {src}
+        \taddress_dst: {dst}
+        \tkey_encrypt: bits 160: {key}
+        \tudpencap: udpencap port 4500
+        \tcounter: \n\
+
+        \treplay: rpl 0
+        """
+    a, b = "198.51.100.1", "198.51.100.2"
+    want = ("--- a: ipsecctl -s all -vk at 0.000000000 s ---\n"
+            "FLOWS:\n"
+            "flow esp out proto udp from 10.0.0.0/8 port domain to 192.0.2.0/24 "
+            "peer 198.51.100.2 type use\n"
+            "\n"
+            "SAD:\n"
+            # sorted by SPI: the reverse SA (0x100) comes first
+            + textwrap.dedent(sa).format(src=b, dst=a, spi="100", key=K20B)
+            + textwrap.dedent(sa).format(src=a, dst=b, spi="200", key=K20))
+    assert show_block(r.stdout) == want
+
+
+def test_show_without_keys_and_at_a_time(ipsecsim, tmp_path):
+    scn = scenario(tmp_path, f"""\
+        node a
+        ipsec a {{
+          ah transport from 192.0.2.1 to 192.0.2.2 spi 0x2000 auth hmac-md5 \\
+             authkey 0x{"02" * 16} bundle vpn
+        }}
+        at 2s show a sa
+        at 2500ms show a flow
+        end 3s
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert show_block(r.stdout) == (
+        "--- a: ipsecctl -s sa -v at 2.000000000 s ---\n"
+        "ah transport from 192.0.2.1 to 192.0.2.2 spi 0x00002000 auth hmac-md5\n"
+        "\tsa: spi 0x00002000 auth hmac-md5 enc none\n"
+        "\t\tstate mature replay 0 flags 0<>\n"
+        "\tlifetime_cur: alloc 0 bytes 0 add 0 first 0\n"
+        "\taddress_src: 192.0.2.1\n"
+        "\taddress_dst: 192.0.2.2\n"
+        "\tcounter: \n"
+        "\n"
+        "\treplay: rpl 0\n"
+        "--- a: ipsecctl -s flow -v at 2.500000000 s ---\n")
+    assert "02" * 16 not in r.stdout
+
+
+def test_empty_kernel(ipsecsim, tmp_path):
+    scn = scenario(tmp_path, """\
+        node a
+        show a all
+        expect a ipsec sas == 0
+        expect a ipsec flows == 0
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert show_block(r.stdout).startswith(
+        "--- a: ipsecctl -s all -v at 0.000000000 s ---\n"
+        "FLOWS:\nNo flows\n\nSAD:\nNo entries\n")
+
+
+def test_file_form_sees_scenario_macros_and_defines(ipsecsim, tmp_path):
+    (tmp_path / "a.conf").write_text(
+        "flow esp from $NET to 10.2.0.0/16 peer $PEER\n"
+        "flow esp from 10.3.0.0/16 to 10.4.0.0/16 peer $PEER\n")
+    scn = scenario(tmp_path, """\
+        NET="10.1.0.0/16"
+        PEER="192.0.2.9"
+        node a
+        ipsec a file a.conf
+        show a flow
+        expect a ipsec flows == 4
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "from 10.1.0.0/16 to 10.2.0.0/16 peer 192.0.2.9" in r.stdout
+    # -D wins over the scenario's macro
+    r = run(ipsecsim, "run", "-D", "PEER=192.0.2.77", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "from 10.1.0.0/16 to 10.2.0.0/16 peer 192.0.2.77" in r.stdout
+    assert "192.0.2.9" not in r.stdout
+
+
+def test_a_wrong_count_fails_the_run(ipsecsim, tmp_path):
+    scn = scenario(tmp_path, """\
+        node a
+        ipsec a {
+          flow esp from 10.1.0.0/16 to 10.2.0.0/16 peer 192.0.2.2
+        }
+        expect a ipsec flows == 3
+        expect a ipsec sas < 1
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "FAIL t.scn:5: expect a ipsec flows == 3: got 2" in r.stdout
+    assert "ok   t.scn:6: expect a ipsec sas < 1" in r.stdout
+
+
+def test_a_refused_rule_in_a_file_names_the_file(ipsecsim, tmp_path):
+    (tmp_path / "a.conf").write_text(
+        "# two SAs with one SPI\n"
+        f"ah from 192.0.2.1 to 192.0.2.2 spi 0x100 auth hmac-sha1 authkey 0x{K20}\n"
+        f"ah from 192.0.2.1 to 192.0.2.2 spi 0x100 auth hmac-sha1 authkey 0x{K20}\n")
+    scn = scenario(tmp_path, "node a\nipsec a file a.conf\n")
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == "a.conf:3: a's kernel refused rule 1: File exists\n"
