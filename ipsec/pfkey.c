@@ -113,6 +113,8 @@ static void sock_queue(struct pfkey_sock *s, const uint8_t *msg, size_t len)
 	s->rq_tail = r;
 	s->rq_bytes += len;
 	s->received++;
+	if (s->on_queue)
+		s->on_queue(s, s->on_queue_arg);
 }
 
 static void deliver(struct ipsec_state *st, struct pfkey_sock *sender, enum delivery how,

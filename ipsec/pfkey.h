@@ -43,6 +43,10 @@ struct pfkey_sock {
 	size_t rq_bytes;
 	uint64_t received; /* messages queued */
 	uint64_t dropped;  /* messages that found the buffer full */
+	/* Called after a message is queued, so a reader can take it at once
+	 * (it may pfkey_read, but must not write). */
+	void (*on_queue)(struct pfkey_sock *s, void *arg);
+	void *on_queue_arg;
 };
 
 struct ipsec_state {

@@ -183,7 +183,95 @@ static void print_sockaddr(FILE *f, const struct pfkey_msg *m, int ext)
 		fprintf(f, " port %u", port);
 }
 
-/* pfkdump's print_ext for the extensions an SA dump carries. */
+static const struct idname satype_names[] = {{SADB_SATYPE_UNSPEC, "unspec"},
+					     {SADB_SATYPE_AH, "ah"},
+					     {SADB_SATYPE_ESP, "esp"},
+					     {SADB_SATYPE_RSVP, "rsvp"},
+					     {SADB_SATYPE_OSPFV2, "ospfv2"},
+					     {SADB_SATYPE_RIPV2, "ripv2"},
+					     {SADB_SATYPE_MIP, "mip"},
+					     {SADB_X_SATYPE_IPIP, "ipip"},
+					     {SADB_X_SATYPE_TCPSIGNATURE, "tcpmd5"},
+					     {SADB_X_SATYPE_IPCOMP, "ipcomp"}};
+
+static const struct {
+	const struct idname *t;
+	size_t n;
+} name_tables[] = {
+    [PFN_SATYPE] = {satype_names, ARRAY_LEN(satype_names)},
+    [PFN_AUTH] = {auth_names, ARRAY_LEN(auth_names)},
+    [PFN_ENC] = {enc_names, ARRAY_LEN(enc_names)},
+    [PFN_COMP] = {comp_names, ARRAY_LEN(comp_names)},
+    [PFN_STATE] = {state_names, ARRAY_LEN(state_names)},
+    [PFN_FLAG] = {flag_names, ARRAY_LEN(flag_names)},
+    [PFN_FLOWTYPE] = {flowtype_names, ARRAY_LEN(flowtype_names)},
+};
+
+const char *pfkey_name(enum pfkey_names t, unsigned id)
+{
+	return lookup(name_tables[t].t, name_tables[t].n, id);
+}
+
+int pfkey_name_id(enum pfkey_names t, const char *name)
+{
+	for (size_t i = 0; i < name_tables[t].n; i++)
+		if (strcmp(name_tables[t].t[i].name, name) == 0)
+			return (int)name_tables[t].t[i].id;
+	return -1;
+}
+
+static void print_sa(FILE *f, const struct pfkey_msg *m, int e)
+{
+	struct sadb_sa sa;
+	pfkey_get_sa(m, e, &sa);
+	uint32_t spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
+	if (m->hdr.sadb_msg_satype == SADB_X_SATYPE_IPCOMP)
+		fprintf(f, "cpi 0x%8.8x comp %s\n", spi, LOOKUP(comp_names, sa.sadb_sa_encrypt));
+	else
+		fprintf(f, "spi 0x%8.8x auth %s enc %s\n", spi, LOOKUP(auth_names, sa.sadb_sa_auth),
+			LOOKUP(enc_names, sa.sadb_sa_encrypt));
+	fprintf(f, "\t\tstate %s replay %u flags ", LOOKUP(state_names, sa.sadb_sa_state),
+		sa.sadb_sa_replay);
+	print_flags(f, sa.sadb_sa_flags);
+}
+
+static void print_supported(FILE *f, const struct pfkey_msg *m, int e)
+{
+	struct sadb_alg algs[32];
+	unsigned n = pfkey_get_supported(m, e, algs, ARRAY_LEN(algs));
+	fputc('\n', f);
+	for (unsigned i = 0; i < n && i < ARRAY_LEN(algs); i++) {
+		const struct sadb_alg *a = &algs[i];
+		const char *name = e == SADB_EXT_SUPPORTED_AUTH ? LOOKUP(auth_names, a->sadb_alg_id)
+				   : e == SADB_EXT_SUPPORTED_ENCRYPT
+				       ? LOOKUP(enc_names, a->sadb_alg_id)
+				       : LOOKUP(comp_names, a->sadb_alg_id);
+		fprintf(f, "\t\t%s iv %u min %u max %u%s", name, a->sadb_alg_ivlen,
+			a->sadb_alg_minbits, a->sadb_alg_maxbits, i + 1 < n ? "\n" : "");
+	}
+}
+
+static void print_proposal(FILE *f, const struct pfkey_msg *m)
+{
+	struct sadb_comb c[8];
+	unsigned n = pfkey_get_proposal(m, c, ARRAY_LEN(c));
+	fprintf(f, "replay %u\n", m->ext[SADB_EXT_PROPOSAL][5]); /* sadb_prop_replay */
+	for (unsigned i = 0; i < n && i < ARRAY_LEN(c); i++)
+		fprintf(f,
+			"\t\tauth %s min %u max %u\n"
+			"\t\tenc %s min %u max %u\n"
+			"\t\taddtime hard %llu soft %llu\n"
+			"\t\tusetime hard %llu soft %llu",
+			LOOKUP(auth_names, c[i].sadb_comb_auth), c[i].sadb_comb_auth_minbits,
+			c[i].sadb_comb_auth_maxbits, LOOKUP(enc_names, c[i].sadb_comb_encrypt),
+			c[i].sadb_comb_encrypt_minbits, c[i].sadb_comb_encrypt_maxbits,
+			(unsigned long long)c[i].sadb_comb_hard_addtime,
+			(unsigned long long)c[i].sadb_comb_soft_addtime,
+			(unsigned long long)c[i].sadb_comb_hard_usetime,
+			(unsigned long long)c[i].sadb_comb_soft_usetime);
+}
+
+/* pfkdump's print_ext: one extension, named, on its own line(s). */
 static void print_ext(FILE *f, const struct pfkey_msg *m, int e, int verbose)
 {
 	static const char *const names[SADB_EXT_MAX + 1] = {
@@ -198,41 +286,73 @@ static void print_ext(FILE *f, const struct pfkey_msg *m, int e, int verbose)
 	    [SADB_EXT_KEY_ENCRYPT] = "key_encrypt",
 	    [SADB_EXT_IDENTITY_SRC] = "identity_src",
 	    [SADB_EXT_IDENTITY_DST] = "identity_dst",
+	    [SADB_EXT_SENSITIVITY] = "sensitivity",
+	    [SADB_EXT_PROPOSAL] = "proposal",
+	    [SADB_EXT_SUPPORTED_AUTH] = "supported_auth",
+	    [SADB_EXT_SUPPORTED_ENCRYPT] = "supported_encrypt",
+	    [SADB_EXT_SPIRANGE] = "spirange",
 	    [SADB_X_EXT_SRC_MASK] = "src_mask",
 	    [SADB_X_EXT_DST_MASK] = "dst_mask",
 	    [SADB_X_EXT_PROTOCOL] = "protocol",
 	    [SADB_X_EXT_FLOW_TYPE] = "flow_type",
 	    [SADB_X_EXT_SRC_FLOW] = "src_flow",
 	    [SADB_X_EXT_DST_FLOW] = "dst_flow",
+	    [SADB_X_EXT_SA2] = "sa2",
+	    [SADB_X_EXT_DST2] = "dst2",
+	    [SADB_X_EXT_POLICY] = "policy",
+	    [SADB_X_EXT_SUPPORTED_COMP] = "supported_comp",
 	    [SADB_X_EXT_UDPENCAP] = "udpencap",
+	    [SADB_X_EXT_LIFETIME_LASTUSE] = "lifetime_lastuse",
 	    [SADB_X_EXT_TAG] = "tag",
 	    [SADB_X_EXT_TAP] = "tap",
+	    [SADB_X_EXT_SATYPE2] = "satype2",
 	    [SADB_X_EXT_COUNTER] = "counter",
+	    [SADB_X_EXT_RDOMAIN] = "rdomain",
+	    [SADB_X_EXT_MTU] = "mtu",
 	    [SADB_X_EXT_REPLAY] = "replay",
+	    [SADB_X_EXT_IFACE] = "interface",
 	};
-	if (!names[e])
+	if (!names[e]) {
+		fprintf(f, "unknown ext: type %d len %u\n", e, (unsigned)m->extlen[e] / 8);
 		return;
+	}
 	fprintf(f, "\t%s: ", names[e]);
 	switch (e) {
-	case SADB_EXT_SA: {
-		struct sadb_sa sa;
-		pfkey_get_sa(m, e, &sa);
-		uint32_t spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
-		if (m->hdr.sadb_msg_satype == SADB_X_SATYPE_IPCOMP)
-			fprintf(f, "cpi 0x%8.8x comp %s\n", spi,
-				LOOKUP(comp_names, sa.sadb_sa_encrypt));
-		else
-			fprintf(f, "spi 0x%8.8x auth %s enc %s\n", spi,
-				LOOKUP(auth_names, sa.sadb_sa_auth),
-				LOOKUP(enc_names, sa.sadb_sa_encrypt));
-		fprintf(f, "\t\tstate %s replay %u flags ", LOOKUP(state_names, sa.sadb_sa_state),
-			sa.sadb_sa_replay);
-		print_flags(f, sa.sadb_sa_flags);
+	case SADB_EXT_SA:
+	case SADB_X_EXT_SA2: print_sa(f, m, e); break;
+	case SADB_EXT_SUPPORTED_AUTH:
+	case SADB_EXT_SUPPORTED_ENCRYPT:
+	case SADB_X_EXT_SUPPORTED_COMP: print_supported(f, m, e); break;
+	case SADB_EXT_PROPOSAL: print_proposal(f, m); break;
+	case SADB_EXT_SPIRANGE: {
+		struct sadb_spirange r;
+		pfkey_get_spirange(m, &r);
+		fprintf(f, "min 0x%8.8x max 0x%8.8x", r.sadb_spirange_min, r.sadb_spirange_max);
 		break;
 	}
+	case SADB_X_EXT_POLICY: fprintf(f, "seq %u", pfkey_get_policy_seq(m)); break;
+	case SADB_X_EXT_SATYPE2: {
+		struct sadb_protocol p;
+		pfkey_get_protocol(m, e, &p);
+		fprintf(f, "type %s", LOOKUP(satype_names, p.sadb_protocol_proto));
+		break;
+	}
+	case SADB_X_EXT_RDOMAIN: {
+		uint16_t d1, d2;
+		pfkey_get_rdomain(m, &d1, &d2);
+		fprintf(f, "%d/%d", d1, d2);
+		break;
+	}
+	case SADB_EXT_SENSITIVITY:
+	case SADB_X_EXT_MTU:
+	case SADB_X_EXT_IFACE:
+		/* never generated here: printed as pfkdump prints what it cannot decode */
+		fprintf(f, "type %d len %u", e, (unsigned)m->extlen[e] / 8);
+		break;
 	case SADB_EXT_LIFETIME_CURRENT:
 	case SADB_EXT_LIFETIME_HARD:
-	case SADB_EXT_LIFETIME_SOFT: {
+	case SADB_EXT_LIFETIME_SOFT:
+	case SADB_X_EXT_LIFETIME_LASTUSE: {
 		struct sadb_lifetime lt;
 		pfkey_get_lifetime(m, e, &lt);
 		fprintf(f, "alloc %u bytes %llu add %llu first %llu", lt.sadb_lifetime_allocations,
@@ -260,7 +380,12 @@ static void print_ext(FILE *f, const struct pfkey_msg *m, int e, int verbose)
 	case SADB_X_EXT_PROTOCOL: {
 		struct sadb_protocol p;
 		pfkey_get_protocol(m, e, &p);
-		fprintf(f, "proto %u flags %x", p.sadb_protocol_proto, p.sadb_protocol_flags);
+		if (m->hdr.sadb_msg_type == SADB_X_GRPSPIS) /* overloaded, as pfkdump reads it */
+			fprintf(f, "satype %s flags %x",
+				LOOKUP(satype_names, p.sadb_protocol_proto), p.sadb_protocol_flags);
+		else
+			fprintf(f, "proto %u flags %x", p.sadb_protocol_proto,
+				p.sadb_protocol_flags);
 		break;
 	}
 	case SADB_X_EXT_FLOW_TYPE: {
@@ -463,4 +588,52 @@ void ipsec_show(struct node *n, FILE *f, enum ipsec_show_what what, int verbose,
 		fputc('\n', f);
 	if (what & SHOW_SAS)
 		show_sas(n, f, all, verbose, keys);
+}
+
+/* pfkdump's pfkey_monitor_sa: the header line, the errno, every extension. */
+void ipsec_show_msg(FILE *f, const uint8_t *buf, size_t len, int verbose)
+{
+	static const char *const types[SADB_MAX + 1] = {
+	    [SADB_GETSPI] = "sadb_getspi",
+	    [SADB_UPDATE] = "sadb_update",
+	    [SADB_ADD] = "sadb_add",
+	    [SADB_DELETE] = "sadb_delete",
+	    [SADB_GET] = "sadb_get",
+	    [SADB_ACQUIRE] = "sadb_acquire",
+	    [SADB_REGISTER] = "sadb_register",
+	    [SADB_EXPIRE] = "sadb_expire",
+	    [SADB_FLUSH] = "sadb_flush",
+	    [SADB_DUMP] = "sadb_dump",
+	    [SADB_X_PROMISC] = "sadb_promisc",
+	    [SADB_X_ADDFLOW] = "sadb_addflow",
+	    [SADB_X_DELFLOW] = "sadb_delflow",
+	    [SADB_X_GRPSPIS] = "sadb_grpspis",
+	    [SADB_X_ASKPOLICY] = "sadb_askpolicy",
+	};
+	struct sadb_msg h;
+	if (len < sizeof(h)) {
+		fprintf(f, "short message: %zu bytes\n", len);
+		return;
+	}
+	memcpy(&h, buf, sizeof(h));
+	const char *tn = h.sadb_msg_type <= SADB_MAX ? types[h.sadb_msg_type] : NULL;
+	fprintf(f, "%s: satype %s vers %u len %u seq %u pid %u\n", tn ? tn : "unknown",
+		LOOKUP(satype_names, h.sadb_msg_satype), h.sadb_msg_version, h.sadb_msg_len,
+		h.sadb_msg_seq, h.sadb_msg_pid);
+	if (h.sadb_msg_errno)
+		fprintf(f, "\terrno %u: %s\n", h.sadb_msg_errno, strerror(h.sadb_msg_errno));
+	/* A promiscuous copy carries the message as it was written. */
+	if (h.sadb_msg_type == SADB_X_PROMISC && len > sizeof(h)) {
+		fputs("\t", f);
+		ipsec_show_msg(f, buf + sizeof(h), len - sizeof(h), verbose);
+		return;
+	}
+	struct pfkey_msg m;
+	if (pfkey_parse(buf, len, PFKEY_OUT, 0, &m) != 0) {
+		fprintf(f, "\tmalformed: %zu bytes\n", len);
+		return;
+	}
+	for (int e = 0; e <= SADB_EXT_MAX; e++)
+		if (pfkey_has(&m, e))
+			print_ext(f, &m, e, verbose);
 }

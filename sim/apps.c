@@ -251,23 +251,16 @@ static int udp_extra(struct scenario *sc, const struct scn_stmt *st, unsigned *i
 		a->size = strlen(v);
 		a->data = (uint8_t *)xstrdup(v);
 	} else {
-		size_t len = strlen(v);
-		if (len % 2 || len / 2 > 65507) {
-			scn_error(sc, st, "hex payload needs an even number of digits");
+		size_t cap = strlen(v) / 2;
+		a->data = xmalloc(cap + 1);
+		long n = hex_decode(v, a->data, MIN(cap, 65507));
+		if (n < 0) {
+			scn_error(sc, st,
+				  "bad hex payload: an even number of hex digits, at most "
+				  "65507 bytes");
 			return -1;
 		}
-		a->data = xmalloc(len / 2 + 1);
-		for (size_t j = 0; j < len / 2; j++) {
-			unsigned byte;
-			if (sscanf(v + 2 * j, "%2x", &byte) != 1 ||
-			    !strchr("0123456789abcdefABCDEF", v[2 * j]) ||
-			    !strchr("0123456789abcdefABCDEF", v[2 * j + 1])) {
-				scn_error(sc, st, "bad hex payload");
-				return -1;
-			}
-			a->data[j] = (uint8_t)byte;
-		}
-		a->size = len / 2;
+		a->size = (size_t)n;
 	}
 	*i += 2;
 	return 1;
@@ -372,9 +365,12 @@ static void listener_recv(struct udp_sock *s, void *arg)
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t port;
+	if (st->ntok >= 3 && strcmp(st->tok[2], "pfkey") == 0)
+		return scn_stmt_listen_pfkey(sc, st);
 	if (st->ntok < 4 || st->ntok > 5 || strcmp(st->tok[2], "udp") != 0 ||
 	    (st->ntok == 5 && strcmp(st->tok[4], "noread") != 0)) {
-		scn_error(sc, st, "usage: listen NODE udp PORT [noread]");
+		scn_error(sc, st,
+			  "usage: listen NODE udp PORT [noread], or listen NODE pfkey NAME ...");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[1]);

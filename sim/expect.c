@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../ipsec/pfkey.h"
+#include "../ipsec/show.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "link.h"
@@ -27,75 +28,155 @@ static int parse_op(const char *w, enum scn_op *op)
 	return -1;
 }
 
-int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
-		    uint64_t at)
+/* NODE|LINK COUNTER, NODE udp PORT packets|bytes, NODE ipsec sas|flows */
+static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+			struct scn_expect *e, unsigned *opi)
 {
-	struct scn_expect e = {.file = st->file, .line = st->line, .timed = timed, .at = at};
 	unsigned n = st->ntok - i;
 	if (n != 4 && n != 5 && n != 6) {
 		scn_error(sc, st,
 			  "usage: expect NODE|LINK COUNTER OP VALUE, "
-			  "expect NODE udp PORT packets|bytes OP VALUE, or "
-			  "expect NODE ipsec sas|flows OP VALUE");
+			  "expect NODE udp PORT packets|bytes OP VALUE, "
+			  "expect NODE ipsec sas|flows OP VALUE, "
+			  "expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE, or "
+			  "expect pfkey LABEL errno OP VALUE");
 		return -1;
 	}
 	const char *owner = st->tok[i];
-	e.node = sim_find_node(sc->sim, owner);
-	e.link = e.node ? NULL : sim_find_link(sc->sim, owner);
-	if (!e.node && !e.link) {
+	e->node = sim_find_node(sc->sim, owner);
+	e->link = e->node ? NULL : sim_find_link(sc->sim, owner);
+	if (!e->node && !e->link) {
 		scn_error(sc, st, "unknown node or link '%s'", owner);
 		return -1;
 	}
-	unsigned opi;
 	if (n == 5) {
-		if (!e.node || strcmp(st->tok[i + 1], "ipsec") != 0 ||
+		if (!e->node || strcmp(st->tok[i + 1], "ipsec") != 0 ||
 		    (strcmp(st->tok[i + 2], "sas") != 0 && strcmp(st->tok[i + 2], "flows") != 0)) {
 			scn_error(sc, st, "usage: expect NODE ipsec sas|flows OP VALUE");
 			return -1;
 		}
-		e.kind = strcmp(st->tok[i + 2], "sas") == 0 ? TGT_IPSEC_SAS : TGT_IPSEC_FLOWS;
-		opi = i + 3;
+		e->kind = strcmp(st->tok[i + 2], "sas") == 0 ? TGT_IPSEC_SAS : TGT_IPSEC_FLOWS;
+		*opi = i + 3;
 	} else if (n == 6) {
 		uint64_t port;
-		if (!e.node || strcmp(st->tok[i + 1], "udp") != 0 ||
+		if (!e->node || strcmp(st->tok[i + 1], "udp") != 0 ||
 		    scn_parse_uint(st->tok[i + 2], 65535, &port) < 0 ||
 		    (strcmp(st->tok[i + 3], "packets") != 0 &&
 		     strcmp(st->tok[i + 3], "bytes") != 0)) {
 			scn_error(sc, st, "usage: expect NODE udp PORT packets|bytes OP VALUE");
 			return -1;
 		}
-		e.kind = TGT_SOCKET;
-		e.sock = scn_find_listener(sc, e.node, (uint16_t)port);
-		if (!e.sock) {
+		e->kind = TGT_SOCKET;
+		e->sock = scn_find_listener(sc, e->node, (uint16_t)port);
+		if (!e->sock) {
 			scn_error(sc, st, "no 'listen %s udp %llu' before this line", owner,
 				  (unsigned long long)port);
 			return -1;
 		}
-		e.bytes = strcmp(st->tok[i + 3], "bytes") == 0;
-		opi = i + 4;
-	} else if (e.node) {
-		e.kind = TGT_NODE_STAT;
-		e.stat = stat_lookup(st->tok[i + 1]);
-		if (e.stat < 0) {
+		e->bytes = strcmp(st->tok[i + 3], "bytes") == 0;
+		*opi = i + 4;
+	} else if (e->node) {
+		e->kind = TGT_NODE_STAT;
+		e->stat = stat_lookup(st->tok[i + 1]);
+		if (e->stat < 0) {
 			scn_error(sc, st, "unknown counter '%s' (see docs/counters.md)",
 				  st->tok[i + 1]);
 			return -1;
 		}
-		opi = i + 2;
+		*opi = i + 2;
 	} else {
-		e.kind = TGT_LINK_STAT;
-		e.stat = link_stat_lookup(st->tok[i + 1]);
-		if (e.stat < 0) {
+		e->kind = TGT_LINK_STAT;
+		e->stat = link_stat_lookup(st->tok[i + 1]);
+		if (e->stat < 0) {
 			scn_error(sc, st, "unknown link counter '%s'", st->tok[i + 1]);
 			return -1;
 		}
-		opi = i + 2;
+		*opi = i + 2;
+	}
+	return 0;
+}
+
+/* pfkey LABEL errno OP VALUE */
+static int parse_pfkey_errno(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+			     struct scn_expect *e)
+{
+	if (st->ntok - i != 5 || strcmp(st->tok[i + 2], "errno") != 0) {
+		scn_error(sc, st, "usage: expect pfkey LABEL errno OP VALUE");
+		return -1;
+	}
+	e->kind = TGT_PFKEY_ERRNO;
+	e->pfsend = scn_find_pfsend(sc, st->tok[i + 1]);
+	if (!e->pfsend) {
+		scn_error(sc, st, "no 'pfkey ... as %s' before this line", st->tok[i + 1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE */
+static int parse_pfkey_received(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+				struct scn_expect *e, unsigned *opi)
+{
+	unsigned n = st->ntok - i;
+	if (n < 6 || n > 8 || strcmp(st->tok[i + 3], "received") != 0) {
+		scn_error(sc, st,
+			  "usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE");
+		return -1;
+	}
+	e->kind = TGT_PFKEY_RECEIVED;
+	e->node = sim_find_node(sc->sim, st->tok[i]);
+	if (!e->node) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
+		return -1;
+	}
+	e->pfsock = scn_find_pfsock(sc, e->node, st->tok[i + 2]);
+	if (!e->pfsock) {
+		scn_error(sc, st, "no 'listen %s pfkey %s' before this line", st->tok[i],
+			  st->tok[i + 2]);
+		return -1;
+	}
+	e->pftype = e->pfsatype = -1;
+	if (n >= 7) {
+		e->pftype = scn_pfkey_msg_type(st->tok[i + 4]);
+		if (e->pftype < 0) {
+			scn_error(sc, st, "unknown PF_KEY message '%s'", st->tok[i + 4]);
+			return -1;
+		}
+	}
+	if (n == 8) {
+		e->pfsatype = pfkey_name_id(PFN_SATYPE, st->tok[i + 5]);
+		if (e->pfsatype < 0) {
+			scn_error(sc, st, "unknown SA type '%s'", st->tok[i + 5]);
+			return -1;
+		}
+	}
+	*opi = i + n - 2;
+	return 0;
+}
+
+int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+		    uint64_t at)
+{
+	struct scn_expect e = {.file = st->file, .line = st->line, .timed = timed, .at = at};
+	unsigned n = st->ntok - i;
+	unsigned opi;
+	if (n >= 2 && strcmp(st->tok[i], "pfkey") == 0) {
+		if (parse_pfkey_errno(sc, st, i, &e) < 0)
+			return -1;
+		opi = i + 3;
+	} else if (n >= 2 && strcmp(st->tok[i + 1], "pfkey") == 0) {
+		if (parse_pfkey_received(sc, st, i, &e, &opi) < 0)
+			return -1;
+	} else if (parse_target(sc, st, i, &e, &opi) < 0) {
+		return -1;
 	}
 	if (parse_op(st->tok[opi], &e.op) < 0) {
 		scn_error(sc, st, "unknown comparison '%s' (== != < <= > >=)", st->tok[opi]);
 		return -1;
 	}
-	if (scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value) < 0) {
+	int rc = e.kind == TGT_PFKEY_ERRNO ? scn_parse_errno(st->tok[opi + 1], &e.value)
+					   : scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value);
+	if (rc < 0) {
 		scn_error(sc, st, "bad value '%s'", st->tok[opi + 1]);
 		return -1;
 	}
@@ -124,6 +205,8 @@ void scn_expect_check(struct scn_expect *e)
 	case TGT_SOCKET: v = scn_listener_count(e->sock, e->bytes); break;
 	case TGT_IPSEC_SAS: v = e->node->ipsec ? e->node->ipsec->sad.count : 0; break;
 	case TGT_IPSEC_FLOWS: v = e->node->ipsec ? e->node->ipsec->spd.count : 0; break;
+	case TGT_PFKEY_ERRNO: e->nothing = !scn_pfsend_errno(e->pfsend, &v); break;
+	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, e->pftype, e->pfsatype); break;
 	}
 	bool ok = false;
 	switch (e->op) {
@@ -135,6 +218,22 @@ void scn_expect_check(struct scn_expect *e)
 	case OP_GE: ok = v >= e->value; break;
 	}
 	e->checked = true;
-	e->held = ok;
+	e->held = ok && !e->nothing;
 	e->actual = v;
+}
+
+const char *scn_expect_actual(const struct scn_expect *e, char buf[48])
+{
+	if (e->nothing)
+		return "nothing: the message was not sent yet";
+	if (e->kind == TGT_PFKEY_ERRNO) {
+		const char *name = scn_errno_name((int)e->actual);
+		if (name && e->actual)
+			snprintf(buf, 48, "%s (%llu)", name, (unsigned long long)e->actual);
+		else
+			snprintf(buf, 48, "%llu", (unsigned long long)e->actual);
+		return buf;
+	}
+	snprintf(buf, 48, "%llu", (unsigned long long)e->actual);
+	return buf;
 }

@@ -941,6 +941,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_stmt_expect(sc, st, 3, true, at);
 	if (strcmp(what, "show") == 0)
 		return scn_stmt_show(sc, st, 3, true, at);
+	if (strcmp(what, "pfkey") == 0)
+		return scn_stmt_pfkey(sc, st, 3, true, at);
 	if (strcmp(what, "sysctl") == 0) {
 		struct scn_sysctl_ev *e = xmalloc(sizeof(*e));
 		if (parse_sysctl(sc, st, 3, &e->n, &e->id, &e->value) < 0) {
@@ -950,7 +952,7 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		sim_at(sc->sim, at, sysctl_ev, free, e);
 		return 0;
 	}
-	scn_error(sc, st, "unknown action '%s' (ping, udp, expect, show, sysctl)", what);
+	scn_error(sc, st, "unknown action '%s' (ping, udp, expect, show, pfkey, sysctl)", what);
 	return -1;
 }
 
@@ -984,6 +986,11 @@ static int stmt_show(struct scenario *sc, const struct scn_stmt *st)
 	return scn_stmt_show(sc, st, 1, false, 0);
 }
 
+static int stmt_pfkey(struct scenario *sc, const struct scn_stmt *st)
+{
+	return scn_stmt_pfkey(sc, st, 1, false, 0);
+}
+
 static const struct {
 	const char *word;
 	int (*fn)(struct scenario *sc, const struct scn_stmt *st);
@@ -993,6 +1000,7 @@ static const struct {
     {"impair", stmt_impair},   {"route", stmt_route},       {"sysctl", stmt_sysctl},
     {"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
     {"expect", stmt_expect},   {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
+    {"pfkey", stmt_pfkey},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -1116,6 +1124,10 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	sc->defines = opts->defines;
 	sc->ndefines = opts->ndefines;
 	sc->sim->trace = sc->trace;
+	/* What statements print while the scenario is built (pfkey replies)
+	 * waits for the run, after its banner. */
+	FILE *out = sc->out;
+	sc->out = sc->sim->out = open_memstream(&sc->built_out, &sc->built_len);
 	bool failed = false;
 	for (unsigned i = 0; i < sc->nstmts && !failed; i++) {
 		const struct scn_stmt *st = &sc->stmts[i];
@@ -1130,6 +1142,8 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 			failed = true;
 		}
 	}
+	fclose(sc->out);
+	sc->out = sc->sim->out = out;
 	if (failed) {
 		scenario_free(sc);
 		return NULL;
@@ -1157,6 +1171,8 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	struct sim *s = sc->sim;
 	char t[32];
 	fprintf(sc->out, "scenario %s (seed %llu)\n", sc->name, (unsigned long long)sc->seed);
+	if (sc->built_len)
+		fwrite(sc->built_out, 1, sc->built_len, sc->out);
 	for (unsigned i = 0; i < sc->nexpects; i++)
 		if (sc->expects[i].timed)
 			sim_at(s, sc->expects[i].at, expect_ev, NULL, &sc->expects[i]);
@@ -1175,11 +1191,12 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	}
 	for (unsigned i = 0; i < sc->nexpects; i++) {
 		struct scn_expect *e = &sc->expects[i];
+		char buf[48];
 		if (e->held)
 			fprintf(sc->out, "ok   %s:%u: %s\n", e->file, e->line, e->text);
 		else
-			fprintf(sc->out, "FAIL %s:%u: %s: got %llu\n", e->file, e->line, e->text,
-				(unsigned long long)e->actual);
+			fprintf(sc->out, "FAIL %s:%u: %s: got %s\n", e->file, e->line, e->text,
+				scn_expect_actual(e, buf));
 	}
 	fprintf(sc->out, "end at %s s: %u expectation%s, %u held, %u failed\n",
 		sim_fmt_time(s->now, t), sc->nexpects, sc->nexpects == 1 ? "" : "s",
@@ -1221,6 +1238,8 @@ void scenario_free(struct scenario *sc)
 		return;
 	scn_apps_free(sc);
 	scn_shows_free(sc);
+	scn_pfkey_free(sc);
+	free(sc->built_out);
 	sim_free(sc->sim);
 	if (sc->trace)
 		fclose(sc->trace);
@@ -1270,6 +1289,7 @@ int scenario_write_junit(struct scenario *sc, const char *name)
 		sc->name, sc->nexpects, failed);
 	for (unsigned i = 0; i < sc->nexpects; i++) {
 		const struct scn_expect *e = &sc->expects[i];
+		char buf[48];
 		fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name, e->file,
 			e->line);
 		for (const char *p = e->text; *p; p++) {
@@ -1285,8 +1305,8 @@ int scenario_write_junit(struct scenario *sc, const char *name)
 			fputs("\"/>\n", f);
 			continue;
 		}
-		fprintf(f, "\">\n      <failure message=\"got %llu\"/>\n    </testcase>\n",
-			(unsigned long long)e->actual);
+		fprintf(f, "\">\n      <failure message=\"got %s\"/>\n    </testcase>\n",
+			scn_expect_actual(e, buf));
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	fclose(f);

@@ -39,9 +39,19 @@ struct scn_stmt {
 
 enum scn_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 
-enum scn_target_kind { TGT_NODE_STAT, TGT_LINK_STAT, TGT_SOCKET, TGT_IPSEC_SAS, TGT_IPSEC_FLOWS };
+enum scn_target_kind {
+	TGT_NODE_STAT,
+	TGT_LINK_STAT,
+	TGT_SOCKET,
+	TGT_IPSEC_SAS,
+	TGT_IPSEC_FLOWS,
+	TGT_PFKEY_ERRNO,    /* the reply to a labelled pfkey statement */
+	TGT_PFKEY_RECEIVED, /* messages a pfkey listener received */
+};
 
 struct scn_listener;
+struct scn_pfsock; /* sim/scn_pfkey.c */
+struct scn_pfsend;
 
 struct scn_expect {
 	const char *file;
@@ -53,12 +63,16 @@ struct scn_expect {
 	int stat; /* stat_id or link_stat */
 	struct scn_listener *sock;
 	bool bytes; /* socket: bytes rather than packets */
+	struct scn_pfsend *pfsend;
+	struct scn_pfsock *pfsock;
+	int pftype, pfsatype; /* -1: any */
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
 	uint64_t at;
 	bool checked, held;
 	uint64_t actual;
+	bool nothing; /* there was no value yet: a pfkey message not sent */
 };
 
 struct scn_app;  /* pings and UDP senders, sim/apps.c */
@@ -87,6 +101,12 @@ struct scenario {
 	unsigned nlisteners;
 	char **written; /* files the run writes, relative to the cwd */
 	unsigned nwritten;
+	struct scn_pfsock **pfsocks; /* PF_KEY sockets of listen and pfkey statements */
+	unsigned npfsocks;
+	struct scn_pfsend **pfsends; /* pfkey statements, for their replies */
+	unsigned npfsends;
+	char *built_out; /* printed while the scenario was built, for the run */
+	size_t built_len;
 	struct scn_show **shows; /* show statements for the end of the run */
 	unsigned nshows;
 	const struct scn_define *defines; /* -D, also seen by ipsec blocks */
@@ -120,6 +140,21 @@ int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		  uint64_t at);
 void scn_show_finish(struct scenario *sc);
+int scn_stmt_pfkey(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+		   uint64_t at);
+int scn_stmt_listen_pfkey(struct scenario *sc, const struct scn_stmt *st);
+struct scn_pfsend *scn_find_pfsend(struct scenario *sc, const char *label);
+/* The reply's errno; false when the message has not been sent yet. */
+bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
+struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const char *name);
+/* Messages received of a type and SA type (-1: any). */
+uint64_t scn_pfsock_count(const struct scn_pfsock *ps, int type, int satype);
+int scn_pfkey_msg_type(const char *word); /* "add" -> SADB_ADD; -1 */
+const char *scn_errno_name(int e);        /* "EEXIST"; NULL when unnamed */
+int scn_parse_errno(const char *s, uint64_t *v);
+/* What an expectation saw, for reports: a number, or an errno's name. */
+const char *scn_expect_actual(const struct scn_expect *e, char buf[48]);
+void scn_pfkey_free(struct scenario *sc);
 void scn_shows_free(struct scenario *sc);
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);

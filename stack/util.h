@@ -37,6 +37,10 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Hex digits (an even number, nothing else) to bytes: the byte count, or
+ * -1 when the text is not hex or does not fit in cap bytes. */
+long hex_decode(const char *s, uint8_t *out, size_t cap);
+
 /* FNV-1a, used to derive stable per-name values (PRNG streams, MACs). */
 uint64_t hash64(const char *s);
 

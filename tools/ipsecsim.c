@@ -174,10 +174,11 @@ static int cmd_run(int argc, char **argv)
 		unsigned failed = 0;
 		for (unsigned i = 0; i < sc->nexpects; i++) {
 			const struct scn_expect *e = &sc->expects[i];
+			char buf[48];
 			if (!e->held) {
 				failed++;
-				printf("FAIL %s:%u: %s: got %llu\n", e->file, e->line, e->text,
-				       (unsigned long long)e->actual);
+				printf("FAIL %s:%u: %s: got %s\n", e->file, e->line, e->text,
+				       scn_expect_actual(e, buf));
 			}
 		}
 		printf("%s: %u expectation%s, %u held, %u failed\n", sc->name, sc->nexpects,

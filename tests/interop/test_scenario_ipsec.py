@@ -150,3 +150,75 @@ def test_a_refused_rule_in_a_file_names_the_file(ipsecsim, tmp_path):
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 2
     assert r.stderr == "a.conf:3: a's kernel refused rule 1: File exists\n"
+
+
+def test_pfkey_statements_print_replies_and_monitor(ipsecsim, tmp_path):
+    scn = scenario(tmp_path, f"""\
+        node a
+        listen a pfkey mon print
+        pfkey a as one add ah spi 0x300 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 \\
+            authkey 0x{K20} lifetime hard bytes 1000 add 60
+        at 1s pfkey a as two add ah spi 0x300 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 \\
+            authkey 0x{K20}
+        expect pfkey one errno == 0
+        expect pfkey two errno == EEXIST
+        expect a pfkey mon received add ah == 1
+        expect a pfkey mon received add esp == 0
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert show_block(r.stdout) == (
+        # the broadcast reply, keys stripped, as ipsecctl -m prints it
+        "0.000000000 a: pfkey mon received sadb_add: satype ah vers 2 len 14 seq 0 pid 1001\n"
+        "\tsa: spi 0x00000300 auth hmac-sha1 enc none\n"
+        "\t\tstate mature replay 0 flags 0<>\n"
+        "\tlifetime_hard: alloc 0 bytes 1000 add 60 first 0\n"
+        "\taddress_src: 192.0.2.1\n"
+        "\taddress_dst: 192.0.2.2\n"
+        "0.000000000 a: pfkey add ah: ok\n"
+        # errors go back to the sender alone
+        "1.000000000 a: pfkey add ah: EEXIST (File exists)\n"
+        "ok   t.scn:7: expect pfkey one errno == 0\n"
+        "ok   t.scn:8: expect pfkey two errno == EEXIST\n"
+        "ok   t.scn:9: expect a pfkey mon received add ah == 1\n"
+        "ok   t.scn:10: expect a pfkey mon received add esp == 0\n")
+    assert K20 not in r.stdout
+
+
+def test_pfkey_errno_failures_name_the_errno(ipsecsim, tmp_path):
+    scn = scenario(tmp_path, """\
+        node a
+        pfkey a as d delete esp spi 0x1000 dst 192.0.2.2
+        at 5s pfkey a as late flush
+        expect pfkey d errno == 0
+        at 1s expect pfkey late errno == 0
+        """)
+    r = run(ipsecsim, "run", "--junit", "j.xml", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 1
+    assert "FAIL t.scn:4: expect pfkey d errno == 0: got ESRCH (3)\n" in r.stdout
+    assert ("FAIL t.scn:5: at 1s expect pfkey late errno == 0: "
+            "got nothing: the message was not sent yet\n") in r.stdout
+    assert 'failure message="got ESRCH (3)"' in (tmp_path / "o" / "j.xml").read_text()
+
+
+def test_pfkey_raw_and_malformed_variants(ipsecsim, tmp_path):
+    # Each of these is refused by the parser with EINVAL and changes nothing.
+    variants = {
+        "version1": f"add esp version 1 spi 0x1000 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 enc null authkey 0x{K20}",
+        "dupext": f"add esp spi 0x1000 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 enc null authkey 0x{K20} ext 6 020000000000000000000000000000000000000000000000",
+        "nodst": f"add esp spi 0x1000 src 192.0.2.1 auth hmac-sha1 enc null authkey 0x{K20}",
+        "spirange": f"add esp spi 0x1000 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 enc null authkey 0x{K20} spirange 0x100 0x200",
+        "afmix": f"add esp spi 0x1000 src 2001:db8::1 dst 192.0.2.2 auth hmac-sha1 enc null authkey 0x{K20}",
+        "keylen": "add esp spi 0x1000 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 enc null authkey 0x0011",
+        "satype": f"add satype 99 spi 0x1000 src 192.0.2.1 dst 192.0.2.2 auth hmac-sha1 authkey 0x{K20}",
+        "short": "raw 02030000",
+    }
+    lines = ["node a", "listen a pfkey mon"]
+    for label, text in variants.items():
+        lines.append(f"pfkey a as {label} {text}")
+        lines.append(f"expect pfkey {label} errno == EINVAL")
+    lines += ["expect a ipsec sas == 0", "expect a pfkey mon received == 0"]
+    scn = scenario(tmp_path, "\n".join(lines) + "\n")
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count(": EINVAL (Invalid argument)\n") == len(variants)

@@ -27,8 +27,14 @@ static struct run parse_text(const char *text, enum conf_mode mode, bool keys, b
 	struct run r = {0};
 	size_t ol = 0, el = 0;
 	FILE *out = open_memstream(&r.out, &ol), *err = open_memstream(&r.err, &el);
-	struct conf_options o = {.mode = mode, .verbose = true, .verbose2 = vv, .showkeys = keys,
-				 .out = out, .err = err, .text = text, .text_name = "t"};
+	struct conf_options o = {.mode = mode,
+				 .verbose = true,
+				 .verbose2 = vv,
+				 .showkeys = keys,
+				 .out = out,
+				 .err = err,
+				 .text = text,
+				 .text_name = "t"};
 	struct conf c;
 	r.rc = conf_parse(NULL, &o, &c);
 	r.nrules = c.nrules;
@@ -51,98 +57,98 @@ static void test_valid_configurations(void)
 		enum conf_mode mode;
 		bool keys, vv;
 	} rows[] = {
-		{"a flow with its reverse",
-		 "flow esp from 10.0.1.0/24 to 10.0.2.0/24 peer 192.168.3.2\n",
-		 "flow esp out from 10.0.1.0/24 to 10.0.2.0/24 peer 192.168.3.2 type require\n"
-		 "flow esp in from 10.0.2.0/24 to 10.0.1.0/24 peer 192.168.3.2 type require\n"},
-		{"out only, the peer is the destination host", "flow esp out from 1.1.1.1 to 2.2.2.2\n",
-		 "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type require\n"},
-		{"in only, the peer is the source host; satype defaults to esp",
-		 "flow in from 1.1.1.1 to 2.2.2.2\n",
-		 "flow esp in from 1.1.1.1 to 2.2.2.2 peer 1.1.1.1 type require\n"},
-		{"proto, port by name, any, bypass takes no peer",
-		 "flow esp out proto tcp from 10.0.0.0/8 port 22 to any peer 1.2.3.4 type bypass\n",
-		 "flow esp out proto tcp from 10.0.0.0/8 port ssh to 0.0.0.0/0 type bypass\n"},
-		{"ipcomp flows default to use", "flow ipcomp from 1.1.1.1 to 2.2.2.2\n",
-		 "flow ipcomp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type use\n"
-		 "flow ipcomp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 type use\n"},
-		{"any to any expands to both families", "flow esp from any to any type deny\n",
-		 "flow esp out from 0.0.0.0/0 to 0.0.0.0/0 type deny\n"
-		 "flow esp in from 0.0.0.0/0 to 0.0.0.0/0 type deny\n"
-		 "flow esp out from ::/0 to ::/0 type deny\n"
-		 "flow esp in from ::/0 to ::/0 type deny\n"},
-		{"a host list", "flow esp out from { 1.1.1.1, 1.1.1.2 } to 2.2.2.2 local 1.1.1.9\n",
-		 "flow esp out from 1.1.1.1 to 2.2.2.2 local 1.1.1.9 peer 2.2.2.2 type require\n"
-		 "flow esp out from 1.1.1.2 to 2.2.2.2 local 1.1.1.9 peer 2.2.2.2 type require\n"},
-		{"identities, kept unswapped in the reverse",
-		 "flow esp from 1.1.1.1 to 2.2.2.2 srcid me@example dstid gw.example\n",
-		 "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 srcid me@example dstid gw.example "
-		 "type require\n"
-		 "flow esp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 srcid me@example dstid gw.example "
-		 "type require\n"},
-		{"to ... from ... and peer any",
-		 "flow esp out proto udp to 10.9.0.0/16 port 53 from 10.1.0.0/16 peer any\n",
-		 "flow esp out proto udp from 10.1.0.0/16 to 10.9.0.0/16 port domain type require\n"},
-		{"protocol by number and a v6 flow",
-		 "flow esp out proto 97 from 2001:db8:1::/48 to 2001:db8:2::/48 peer 2001:db8::2\n",
-		 "flow esp out proto etherip from 2001:db8:1::/48 to 2001:db8:2::/48 peer 2001:db8::2 "
-		 "type require\n"},
-		{"an SA pair with the defaults",
-		 "esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0x1001 authkey " K32 ":" K32 " enckey " K16
-		 ":" K16 "\n",
-		 "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 auth hmac-sha2-256 enc aes\n"
-		 "esp tunnel from 2.2.2.2 to 1.1.1.1 spi 0x00001001 auth hmac-sha2-256 enc aes\n"},
-		{"prefix-matched names, keys shown with -k",
-		 "esp transport from 1.1.1.1 to 2.2.2.2 spi 4096 auth hmac-md5 enc 3des authkey " K16
-		 " enckey " K24 "\n",
-		 "esp transport from 1.1.1.1 to 2.2.2.2 spi 0x00001000 auth hmac-md5 enc 3des-cbc \\\n"
-		 "\tauthkey 0x00112233445566778899aabbccddeeff \\\n"
-		 "\tenckey 0x00112233445566778899aabbccddeeff0011223344556677\n",
-		 CONF_STRICT, true},
-		{"ah defaults to hmac-sha2-256", "ah from 1.1.1.1 to 2.2.2.2 spi 0x2000 authkey " K32 "\n",
-		 "ah tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00002000 auth hmac-sha2-256\n"},
-		{"ipcomp defaults to deflate", "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x4000\n",
-		 "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x00004000 comp deflate\n"},
-		{"ipip prints no mode", "ipip from 1.1.1.1 to 2.2.2.2 spi 0x5000:0x5001\n",
-		 "ipip from 1.1.1.1 to 2.2.2.2 spi 0x00005000\n"
-		 "ipip from 2.2.2.2 to 1.1.1.1 spi 0x00005001\n"},
-		{"tcpmd5 keys on the same line",
-		 "tcpmd5 from 1.1.1.1 to 2.2.2.2 spi 0x2000:0x2001 authkey 0xdeadbeef:0xbeefdead\n",
-		 "tcpmd5 from 1.1.1.1 to 2.2.2.2 spi 0x00002000 authkey 0xdeadbeef\n"
-		 "tcpmd5 from 2.2.2.2 to 1.1.1.1 spi 0x00002001 authkey 0xbeefdead\n",
-		 CONF_STRICT, true},
-		{"macros print as they are set",
-		 "A = \"1.1.1.1\"\nB=\"2.2.2.2\"\nesp from $A to $B spi 0x1000 enc null authkey " K32
-		 "\n",
-		 "A = \"1.1.1.1\"\nB = \"2.2.2.2\"\n"
-		 "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 auth hmac-sha2-256 enc null\n"},
-		{"-vv numbers the rules",
-		 "flow esp from 1.1.1.1 to 2.2.2.2\n",
-		 "@0 flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type require\n"
-		 "@1 flow esp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 type require\n",
-		 CONF_STRICT, false, true},
-		{"bundles chain SAs with the same from, to and name",
-		 "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x6441 bundle b\n"
-		 "esp transport from 1.1.1.1 to 2.2.2.2 spi 0x10006441 authkey " K32 " enckey " K16
-		 " bundle b\n",
-		 "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x00006441 comp deflate\n"
-		 "esp transport from 1.1.1.1 to 2.2.2.2 spi 0x10006441 auth hmac-sha2-256 enc aes\n"
-		 "[bundle ipcomp to 2.2.2.2 spi 0x00006441 with esp to 2.2.2.2 spi 0x10006441]\n"},
-		{"a continued statement", "flow esp \\\n\tfrom 1.1.1.1 \\\n\tto 2.2.2.2 type use\n",
-		 "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type use\n"
-		 "flow esp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 type use\n"},
-		{"testbed: gcm with static keys, replay, esn, lifetimes",
-		 "esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-128-gcm enckey " K20
-		 " replay 32 esn lifetime hard bytes 1000000 time 1h lifetime soft time 3000\n",
-		 "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 enc aes-128-gcm replay 32 esn "
-		 "lifetime soft time 3000 lifetime hard bytes 1000000 time 3600\n",
-		 CONF_TESTBED},
+	    {"a flow with its reverse",
+	     "flow esp from 10.0.1.0/24 to 10.0.2.0/24 peer 192.168.3.2\n",
+	     "flow esp out from 10.0.1.0/24 to 10.0.2.0/24 peer 192.168.3.2 type require\n"
+	     "flow esp in from 10.0.2.0/24 to 10.0.1.0/24 peer 192.168.3.2 type require\n"},
+	    {"out only, the peer is the destination host", "flow esp out from 1.1.1.1 to 2.2.2.2\n",
+	     "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type require\n"},
+	    {"in only, the peer is the source host; satype defaults to esp",
+	     "flow in from 1.1.1.1 to 2.2.2.2\n",
+	     "flow esp in from 1.1.1.1 to 2.2.2.2 peer 1.1.1.1 type require\n"},
+	    {"proto, port by name, any, bypass takes no peer",
+	     "flow esp out proto tcp from 10.0.0.0/8 port 22 to any peer 1.2.3.4 type bypass\n",
+	     "flow esp out proto tcp from 10.0.0.0/8 port ssh to 0.0.0.0/0 type bypass\n"},
+	    {"ipcomp flows default to use", "flow ipcomp from 1.1.1.1 to 2.2.2.2\n",
+	     "flow ipcomp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type use\n"
+	     "flow ipcomp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 type use\n"},
+	    {"any to any expands to both families", "flow esp from any to any type deny\n",
+	     "flow esp out from 0.0.0.0/0 to 0.0.0.0/0 type deny\n"
+	     "flow esp in from 0.0.0.0/0 to 0.0.0.0/0 type deny\n"
+	     "flow esp out from ::/0 to ::/0 type deny\n"
+	     "flow esp in from ::/0 to ::/0 type deny\n"},
+	    {"a host list", "flow esp out from { 1.1.1.1, 1.1.1.2 } to 2.2.2.2 local 1.1.1.9\n",
+	     "flow esp out from 1.1.1.1 to 2.2.2.2 local 1.1.1.9 peer 2.2.2.2 type require\n"
+	     "flow esp out from 1.1.1.2 to 2.2.2.2 local 1.1.1.9 peer 2.2.2.2 type require\n"},
+	    {"identities, kept unswapped in the reverse",
+	     "flow esp from 1.1.1.1 to 2.2.2.2 srcid me@example dstid gw.example\n",
+	     "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 srcid me@example dstid gw.example "
+	     "type require\n"
+	     "flow esp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 srcid me@example dstid gw.example "
+	     "type require\n"},
+	    {"to ... from ... and peer any",
+	     "flow esp out proto udp to 10.9.0.0/16 port 53 from 10.1.0.0/16 peer any\n",
+	     "flow esp out proto udp from 10.1.0.0/16 to 10.9.0.0/16 port domain type require\n"},
+	    {"protocol by number and a v6 flow",
+	     "flow esp out proto 97 from 2001:db8:1::/48 to 2001:db8:2::/48 peer 2001:db8::2\n",
+	     "flow esp out proto etherip from 2001:db8:1::/48 to 2001:db8:2::/48 peer 2001:db8::2 "
+	     "type require\n"},
+	    {"an SA pair with the defaults",
+	     "esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0x1001 authkey " K32 ":" K32 " enckey " K16
+	     ":" K16 "\n",
+	     "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 auth hmac-sha2-256 enc aes\n"
+	     "esp tunnel from 2.2.2.2 to 1.1.1.1 spi 0x00001001 auth hmac-sha2-256 enc aes\n"},
+	    {"prefix-matched names, keys shown with -k",
+	     "esp transport from 1.1.1.1 to 2.2.2.2 spi 4096 auth hmac-md5 enc 3des authkey " K16
+	     " enckey " K24 "\n",
+	     "esp transport from 1.1.1.1 to 2.2.2.2 spi 0x00001000 auth hmac-md5 enc 3des-cbc \\\n"
+	     "\tauthkey 0x00112233445566778899aabbccddeeff \\\n"
+	     "\tenckey 0x00112233445566778899aabbccddeeff0011223344556677\n",
+	     CONF_STRICT, true},
+	    {"ah defaults to hmac-sha2-256",
+	     "ah from 1.1.1.1 to 2.2.2.2 spi 0x2000 authkey " K32 "\n",
+	     "ah tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00002000 auth hmac-sha2-256\n"},
+	    {"ipcomp defaults to deflate", "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x4000\n",
+	     "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x00004000 comp deflate\n"},
+	    {"ipip prints no mode", "ipip from 1.1.1.1 to 2.2.2.2 spi 0x5000:0x5001\n",
+	     "ipip from 1.1.1.1 to 2.2.2.2 spi 0x00005000\n"
+	     "ipip from 2.2.2.2 to 1.1.1.1 spi 0x00005001\n"},
+	    {"tcpmd5 keys on the same line",
+	     "tcpmd5 from 1.1.1.1 to 2.2.2.2 spi 0x2000:0x2001 authkey 0xdeadbeef:0xbeefdead\n",
+	     "tcpmd5 from 1.1.1.1 to 2.2.2.2 spi 0x00002000 authkey 0xdeadbeef\n"
+	     "tcpmd5 from 2.2.2.2 to 1.1.1.1 spi 0x00002001 authkey 0xbeefdead\n",
+	     CONF_STRICT, true},
+	    {"macros print as they are set",
+	     "A = \"1.1.1.1\"\nB=\"2.2.2.2\"\nesp from $A to $B spi 0x1000 enc null authkey " K32
+	     "\n",
+	     "A = \"1.1.1.1\"\nB = \"2.2.2.2\"\n"
+	     "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 auth hmac-sha2-256 enc null\n"},
+	    {"-vv numbers the rules", "flow esp from 1.1.1.1 to 2.2.2.2\n",
+	     "@0 flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type require\n"
+	     "@1 flow esp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 type require\n",
+	     CONF_STRICT, false, true},
+	    {"bundles chain SAs with the same from, to and name",
+	     "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x6441 bundle b\n"
+	     "esp transport from 1.1.1.1 to 2.2.2.2 spi 0x10006441 authkey " K32 " enckey " K16
+	     " bundle b\n",
+	     "ipcomp transport from 1.1.1.1 to 2.2.2.2 spi 0x00006441 comp deflate\n"
+	     "esp transport from 1.1.1.1 to 2.2.2.2 spi 0x10006441 auth hmac-sha2-256 enc aes\n"
+	     "[bundle ipcomp to 2.2.2.2 spi 0x00006441 with esp to 2.2.2.2 spi 0x10006441]\n"},
+	    {"a continued statement", "flow esp \\\n\tfrom 1.1.1.1 \\\n\tto 2.2.2.2 type use\n",
+	     "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type use\n"
+	     "flow esp in from 2.2.2.2 to 1.1.1.1 peer 2.2.2.2 type use\n"},
+	    {"testbed: gcm with static keys, replay, esn, lifetimes",
+	     "esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-128-gcm enckey " K20
+	     " replay 32 esn lifetime hard bytes 1000000 time 1h lifetime soft time 3000\n",
+	     "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 enc aes-128-gcm replay 32 esn "
+	     "lifetime soft time 3000 lifetime hard bytes 1000000 time 3600\n",
+	     CONF_TESTBED},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		struct run r = parse_text(rows[i].in, rows[i].mode, rows[i].keys, rows[i].vv);
 		if (r.rc != 0 || strcmp(r.out, rows[i].out) != 0)
-			fprintf(stderr, "\nconf row %zu (%s):\n--- got ---\n%s%s--- want ---\n%s", i + 1,
-				rows[i].what, r.out, r.err, rows[i].out);
+			fprintf(stderr, "\nconf row %zu (%s):\n--- got ---\n%s%s--- want ---\n%s",
+				i + 1, rows[i].what, r.out, r.err, rows[i].out);
 		CU_ASSERT_EQUAL(r.rc, 0);
 		CU_ASSERT_STRING_EQUAL(r.out, rows[i].out);
 		CU_ASSERT_STRING_EQUAL(r.err, "");
@@ -156,71 +162,72 @@ static void test_invalid_configurations(void)
 		const char *in, *err;
 		enum conf_mode mode;
 	} rows[] = {
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 comp deflate\n",
-		 "t: 1: esp does not provide compression\n"},
-		{"\n\nipcomp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes\n",
-		 "t: 3: no encryption or authentication with ipcomp\n"},
-		{"ah from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes authkey " K32 "\n",
-		 "t: 1: ah does not provide encryption\n"},
-		{"ipip from 1.1.1.1 to 2.2.2.2 spi 0x1000 auth hmac-sha1\n",
-		 "t: 1: no encryption, authentication or compression with ipip\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-128-gcm enckey " K20 "\n",
-		 "t: 1: aes-128-gcm is disallowed with static keys\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aesctr enckey " K20 "\n",
-		 "t: 1: aesctr is disallowed with static keys\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc chacha auth hmac-sha1\n",
-		 "t: 1: authentication is implicit for chacha20-poly1305\n", CONF_TESTBED},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K16 " enckey " K16 "\n",
-		 "t: 1: wrong authentication key length, needs to be 256 bits\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-256 authkey " K32 " enckey " K16 "\n",
-		 "t: 1: encryption key too short (128 bits), minimum 256 bits\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc cast authkey " K32 " enckey " K20 "\n",
-		 "t: 1: encryption key too long (160 bits), maximum 128 bits\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 "\n",
-		 "t: 1: no encryption key specified\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enckey " K16 "\n",
-		 "t: 1: no authentication key specified\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 5\n", "t: 1: 5 within reserved spi range\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0xff\n", "t: 1: 255 within reserved spi range\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1ffffffff\n", "t: 1: 8589934591 not a valid spi\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0\n", "t: 1: no SPI specified\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0x1001 authkey " K32 " enckey " K16 "\n",
-		 "t: 1: no authentication key specified\n"},
-		{"flow esp from 1.1.1.1 to 2001:db8::1\n",
-		 "t: 1: source/destination address families do not match\n"},
-		{"flow esp from 10.0.0.0/8 to 10.1.0.0/16\n",
-		 "t: 1: no peer specified for destination 10.1.0.0/16\n"},
-		{"flow esp from 10.0.0.0/8 port 80 to 1.1.1.1\n",
-		 "t: 1: no protocol supplied with source/destination ports\n"},
-		{"flow esp proto foo from 1.1.1.1 to 2.2.2.2\n", "t: 1: unknown protocol: foo\n"},
-		{"flow esp proto 300 from 1.1.1.1 to 2.2.2.2\n", "t: 1: protocol outside range\n"},
-		{"flow esp from 1.1.1.300 to 2.2.2.2\n",
-		 "no IP address found for 1.1.1.300\nt: 1: could not parse host specification\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 auth hmac-sha1 auth hmac-md5\n",
-		 "t: 1: auth already set\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc rot13\n",
-		 "t: 1: rot13 not a valid transform\n"},
-		{"flow esp from $NOWHERE to 2.2.2.2\n", "t: 1: macro 'NOWHERE' not defined\n"},
-		{"ike esp from 1.1.1.1 to 2.2.2.2\n",
-		 "t: 1: ike rules are not supported: ipsecsim has no IKE daemon; use flow rules and "
-		 "manually keyed SA rules\n"},
-		{"bogus line here\n", "t: 1: syntax error\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey 0xzz" K32 "\n",
-		 "t: 1: keys need to be specified in hex digits\n"},
-		/* testbed words are plain strings to the strict parser */
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " esn\n",
-		 "t: 1: syntax error\n"},
-		{"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " replay 65\n",
-		 "t: 1: replay wants a window of 0 to 64 packets\n", CONF_TESTBED},
-		/* every bad statement is reported, and the line of its end */
-		{"flow esp from 1.1.1.1 \\\n to 2001:db8::1\nesp from 1.1.1.1 to 2.2.2.2 spi 0\n",
-		 "t: 2: source/destination address families do not match\nt: 3: no SPI specified\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 comp deflate\n",
+	     "t: 1: esp does not provide compression\n"},
+	    {"\n\nipcomp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes\n",
+	     "t: 3: no encryption or authentication with ipcomp\n"},
+	    {"ah from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes authkey " K32 "\n",
+	     "t: 1: ah does not provide encryption\n"},
+	    {"ipip from 1.1.1.1 to 2.2.2.2 spi 0x1000 auth hmac-sha1\n",
+	     "t: 1: no encryption, authentication or compression with ipip\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-128-gcm enckey " K20 "\n",
+	     "t: 1: aes-128-gcm is disallowed with static keys\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aesctr enckey " K20 "\n",
+	     "t: 1: aesctr is disallowed with static keys\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc chacha auth hmac-sha1\n",
+	     "t: 1: authentication is implicit for chacha20-poly1305\n", CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K16 " enckey " K16 "\n",
+	     "t: 1: wrong authentication key length, needs to be 256 bits\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-256 authkey " K32 " enckey " K16 "\n",
+	     "t: 1: encryption key too short (128 bits), minimum 256 bits\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc cast authkey " K32 " enckey " K20 "\n",
+	     "t: 1: encryption key too long (160 bits), maximum 128 bits\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 "\n",
+	     "t: 1: no encryption key specified\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enckey " K16 "\n",
+	     "t: 1: no authentication key specified\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 5\n", "t: 1: 5 within reserved spi range\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0xff\n",
+	     "t: 1: 255 within reserved spi range\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1ffffffff\n", "t: 1: 8589934591 not a valid spi\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0\n", "t: 1: no SPI specified\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0x1001 authkey " K32 " enckey " K16 "\n",
+	     "t: 1: no authentication key specified\n"},
+	    {"flow esp from 1.1.1.1 to 2001:db8::1\n",
+	     "t: 1: source/destination address families do not match\n"},
+	    {"flow esp from 10.0.0.0/8 to 10.1.0.0/16\n",
+	     "t: 1: no peer specified for destination 10.1.0.0/16\n"},
+	    {"flow esp from 10.0.0.0/8 port 80 to 1.1.1.1\n",
+	     "t: 1: no protocol supplied with source/destination ports\n"},
+	    {"flow esp proto foo from 1.1.1.1 to 2.2.2.2\n", "t: 1: unknown protocol: foo\n"},
+	    {"flow esp proto 300 from 1.1.1.1 to 2.2.2.2\n", "t: 1: protocol outside range\n"},
+	    {"flow esp from 1.1.1.300 to 2.2.2.2\n",
+	     "no IP address found for 1.1.1.300\nt: 1: could not parse host specification\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 auth hmac-sha1 auth hmac-md5\n",
+	     "t: 1: auth already set\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc rot13\n",
+	     "t: 1: rot13 not a valid transform\n"},
+	    {"flow esp from $NOWHERE to 2.2.2.2\n", "t: 1: macro 'NOWHERE' not defined\n"},
+	    {"ike esp from 1.1.1.1 to 2.2.2.2\n",
+	     "t: 1: ike rules are not supported: ipsecsim has no IKE daemon; use flow rules and "
+	     "manually keyed SA rules\n"},
+	    {"bogus line here\n", "t: 1: syntax error\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey 0xzz" K32 "\n",
+	     "t: 1: keys need to be specified in hex digits\n"},
+	    /* testbed words are plain strings to the strict parser */
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " esn\n",
+	     "t: 1: syntax error\n"},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " replay 65\n",
+	     "t: 1: replay wants a window of 0 to 64 packets\n", CONF_TESTBED},
+	    /* every bad statement is reported, and the line of its end */
+	    {"flow esp from 1.1.1.1 \\\n to 2001:db8::1\nesp from 1.1.1.1 to 2.2.2.2 spi 0\n",
+	     "t: 2: source/destination address families do not match\nt: 3: no SPI specified\n"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		struct run r = parse_text(rows[i].in, rows[i].mode, false, false);
 		if (r.rc != -1 || strcmp(r.err, rows[i].err) != 0)
-			fprintf(stderr, "\ninvalid conf row %zu:\n--- got ---\n%s--- want ---\n%s", i + 1,
-				r.err, rows[i].err);
+			fprintf(stderr, "\ninvalid conf row %zu:\n--- got ---\n%s--- want ---\n%s",
+				i + 1, r.err, rows[i].err);
 		CU_ASSERT_EQUAL(r.rc, -1);
 		CU_ASSERT_STRING_EQUAL(r.err, rows[i].err);
 		run_free(&r);
@@ -230,13 +237,14 @@ static void test_invalid_configurations(void)
 static void test_load_through_pfkey(void)
 {
 	const char *text =
-		"flow esp from 10.1.0.0/16 to 10.2.0.0/16 local 192.0.2.1 peer 192.0.2.2\n"
-		"esp from 192.0.2.1 to 192.0.2.2 spi 0x1000:0x1001 authkey " K32 ":" K32
-		" enckey " K16 ":" K16 "\n"
-		"ah transport from 192.0.2.1 to 192.0.2.2 spi 0x2000 authkey " K32 " bundle x\n"
-		"esp transport from 192.0.2.1 to 192.0.2.2 spi 0x3000 authkey " K32 " enckey " K16
-		" bundle x\n";
-	struct conf_options o = {.mode = CONF_STRICT, .err = stderr, .text = text, .text_name = "t"};
+	    "flow esp from 10.1.0.0/16 to 10.2.0.0/16 local 192.0.2.1 peer 192.0.2.2\n"
+	    "esp from 192.0.2.1 to 192.0.2.2 spi 0x1000:0x1001 authkey " K32 ":" K32 " enckey " K16
+	    ":" K16 "\n"
+	    "ah transport from 192.0.2.1 to 192.0.2.2 spi 0x2000 authkey " K32 " bundle x\n"
+	    "esp transport from 192.0.2.1 to 192.0.2.2 spi 0x3000 authkey " K32 " enckey " K16
+	    " bundle x\n";
+	struct conf_options o = {
+	    .mode = CONF_STRICT, .err = stderr, .text = text, .text_name = "t"};
 	struct conf c;
 	CU_ASSERT_EQUAL_FATAL(conf_parse(NULL, &o, &c), 0);
 	CU_ASSERT_EQUAL(c.nrules, 7); /* 2 flows, 4 SAs (a pair and two), 1 bundle link */

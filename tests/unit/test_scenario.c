@@ -147,7 +147,7 @@ static void test_errors_name_file_and_line(void)
 	    {"node a\nat 1s ping a 10.0.0.300\n",
 	     "out/unit/t.scn:2: bad IPv4 address '10.0.0.300'"},
 	    {"node a\nat 1s dance a\n",
-	     "out/unit/t.scn:2: unknown action 'dance' (ping, udp, expect, show, sysctl)"},
+	     "out/unit/t.scn:2: unknown action 'dance' (ping, udp, expect, show, pfkey, sysctl)"},
 	    /* A continued statement is reported at its first line. */
 	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
 	     "out/unit/t.scn:2: bad value 'fast' for delay"},
@@ -189,6 +189,48 @@ static void test_errors_name_file_and_line(void)
 	    {"node a\nshow a sa key\n", "out/unit/t.scn:2: usage: show NODE sa|flow|all [keys]"},
 	    {"node a\nexpect a ipsec policies == 1\n",
 	     "out/unit/t.scn:2: usage: expect NODE ipsec sas|flows OP VALUE"},
+	    /* pfkey statements and their expectations */
+	    {"node a\npfkey a frob esp\n",
+	     "out/unit/t.scn:2: unknown PF_KEY message 'frob' (getspi, update, add, delete, get, "
+	     "acquire, register, expire, flush, dump, x_promisc, x_addflow, x_delflow, x_grpspis, "
+	     "x_askpolicy, or type N)"},
+	    {"node a\npfkey a add esp spi\n", "out/unit/t.scn:2: 'spi' needs a value"},
+	    {"node a\npfkey a add esp spi 0x100000000\n",
+	     "out/unit/t.scn:2: bad value '0x100000000' for spi"},
+	    {"node a\npfkey a add esp enc rot13\n",
+	     "out/unit/t.scn:2: unknown encryption algorithm 'rot13'"},
+	    {"node a\npfkey a add esp authkey 0x123\n",
+	     "out/unit/t.scn:2: bad hex for authkey: an even number of digits, at most 256 bytes"},
+	    {"node a\npfkey a add esp flags tunnel,fast\n",
+	     "out/unit/t.scn:2: unknown SA flag 'fast' (tunnel, udpencap, esn, pfs, chaindel, or a "
+	     "number)"},
+	    {"node a\npfkey a x_addflow esp flow 10.0.0.0/8 any\n",
+	     "out/unit/t.scn:2: bad prefix 'any' for flow"},
+	    {"node a\npfkey a add esp lifetime later bytes 5\n",
+	     "out/unit/t.scn:2: lifetime current|hard|soft|lastuse, not 'later'"},
+	    {"node a\npfkey a add esp color blue\n",
+	     "out/unit/t.scn:2: unknown pfkey item 'color' (see docs/scenario-language.md)"},
+	    {"node a\npfkey a raw 02 03\n", "out/unit/t.scn:2: raw takes one hex string"},
+	    {"node a\npfkey a via km flush\n",
+	     "out/unit/t.scn:2: no 'listen a pfkey km' before this line"},
+	    {"node a\npfkey a as x flush\npfkey a as x flush\n",
+	     "out/unit/t.scn:3: pfkey label 'x' is already used"},
+	    {"node a\nlisten a pfkey km register rsvpx\n",
+	     "out/unit/t.scn:2: unknown SA type 'rsvpx' (ah, esp, ipip, tcpmd5, ipcomp)"},
+	    {"node a\nlisten a pfkey km\nlisten a pfkey km\n",
+	     "out/unit/t.scn:3: a already has a pfkey socket 'km'"},
+	    {"node a\nlisten a pfkey km loud\n", "out/unit/t.scn:2: usage: listen NODE pfkey NAME "
+						 "[register SATYPE]... [promisc] [print]"},
+	    {"node a\nexpect pfkey nolabel errno == 0\n",
+	     "out/unit/t.scn:2: no 'pfkey ... as nolabel' before this line"},
+	    {"node a\npfkey a as x flush\nexpect pfkey x errno == EWHAT\n",
+	     "out/unit/t.scn:3: bad value 'EWHAT'"},
+	    {"node a\nexpect a pfkey km received == 1\n",
+	     "out/unit/t.scn:2: no 'listen a pfkey km' before this line"},
+	    {"node a\nlisten a pfkey km\nexpect a pfkey km received frob == 1\n",
+	     "out/unit/t.scn:3: unknown PF_KEY message 'frob'"},
+	    {"node a\nlisten a pfkey km\nexpect a pfkey km got == 1\n",
+	     "out/unit/t.scn:3: usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE"},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int failed = 0;
