@@ -251,6 +251,14 @@ static struct tdb *build_sa(struct ipsec_state *st, const struct pfkey_msg *m, i
 	*err = pfkey_import_sa(t, m, st->node->sim->now);
 	if (!*err)
 		*err = pfkey_tdb_init(t);
+	if (!*err && (t->sproto == IPPROTO_ESP || t->sproto == IPPROTO_AH)) {
+		/* The transforms are keyed once, here, for the SA's life. */
+		int rc;
+		t->xf = xform_ctx_new(t->encalg, t->enckey, t->enckeylen, t->authalg, t->authkey,
+				      t->authkeylen, &rc);
+		if (!t->xf)
+			*err = EINVAL;
+	}
 	if (*err) {
 		tdb_free(t);
 		return NULL;

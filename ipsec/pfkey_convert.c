@@ -126,8 +126,11 @@ int pfkey_import_sa(struct tdb *t, const struct pfkey_msg *m, uint64_t now)
 		snprintf(t->tag, sizeof(t->tag), "%s", pfkey_get_tag(m));
 	if (pfkey_has(m, SADB_X_EXT_TAP))
 		t->tap = pfkey_get_tap(m);
-	if (pfkey_has(m, SADB_X_EXT_REPLAY))
-		t->rpl = pfkey_get_replay(m);
+	/* A testbed may start the counter anywhere (to reach 2^32 soon); 0
+	 * would make a zero sequence number, so it means the start, 1. */
+	t->replay.rpl = REPLAY_FIRST;
+	if (pfkey_has(m, SADB_X_EXT_REPLAY) && pfkey_get_replay(m))
+		t->replay.rpl = pfkey_get_replay(m);
 	if (pfkey_has(m, SADB_X_EXT_SRC_FLOW)) {
 		uint8_t dir;
 		if (pfkey_import_flow(m, &t->filter, &t->filtermask, &t->filter_type, &dir))
@@ -342,7 +345,7 @@ void pfkey_export_sa(struct pfkey_buf *pb, const struct tdb *t, uint64_t now, bo
 	if (t->tap)
 		pfkb_tap(pb, t->tap);
 	pfkb_counter(pb, t->counters);
-	pfkb_replay(pb, t->rpl);
+	pfkb_replay(pb, t->replay.rpl);
 }
 
 void pfkey_build_expire(struct pfkey_buf *pb, const struct tdb *t, int which, uint32_t seq)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../stack/util.h"
+#include "xform.h"
 
 uint8_t satype_to_sproto(uint8_t satype)
 {
@@ -116,6 +117,7 @@ void tdb_free(struct tdb *t)
 		OPENSSL_cleanse(t->enckey, t->enckeylen);
 		free(t->enckey);
 	}
+	xform_ctx_free(t->xf);
 	free(t->srcid);
 	free(t->dstid);
 	OPENSSL_cleanse(t, sizeof(*t));

@@ -14,7 +14,10 @@
 
 #include "../stack/addr.h"
 #include "pfkeyv2.h"
+#include "replay.h"
 #include "spd.h"
+
+struct xform_ctx;
 
 /* tdb_flags (OpenBSD's values) */
 #define TDBF_UNIQUE           0x00001
@@ -73,10 +76,11 @@ struct tdb {
 	struct tdb_lifetime hard, soft;
 	uint32_t cur_allocations;
 	uint64_t cur_bytes;
-	uint64_t established;   /* virtual ns */
-	uint64_t first_use;     /* virtual ns; 0 while unused */
-	uint64_t rpl;           /* output sequence / highest seen on input */
-	uint16_t udpencap_port; /* host order */
+	uint64_t established;       /* virtual ns */
+	uint64_t first_use;         /* virtual ns; 0 while unused */
+	struct replay_state replay; /* rpl: next to send, or highest seen, and the window */
+	struct xform_ctx *xf;       /* keyed transforms; NULL for IPIP and embryonic SAs */
+	uint16_t udpencap_port;     /* host order */
 	char tag[PF_TAG_NAME_SIZE];
 	uint32_t tap;
 	uint16_t rdomain, rdomain_post;

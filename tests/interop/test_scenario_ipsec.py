@@ -47,7 +47,7 @@ def test_show_all_with_keys_prints_as_pfkdump(ipsecsim, tmp_path):
         \tudpencap: udpencap port 4500
         \tcounter: \n\
 
-        \treplay: rpl 0
+        \treplay: rpl 1
         """
     a, b = "198.51.100.1", "198.51.100.2"
     want = ("--- a: ipsecctl -s all -vk at 0.000000000 s ---\n"
@@ -85,7 +85,7 @@ def test_show_without_keys_and_at_a_time(ipsecsim, tmp_path):
         "\taddress_dst: 192.0.2.2\n"
         "\tcounter: \n"
         "\n"
-        "\treplay: rpl 0\n"
+        "\treplay: rpl 1\n"
         "--- a: ipsecctl -s flow -v at 2.500000000 s ---\n")
     assert "02" * 16 not in r.stdout
 

@@ -63,6 +63,7 @@ int main(void)
 	suite_scenario();
 	suite_input();
 	suite_pfkey();
+	suite_replay();
 	suite_conf();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

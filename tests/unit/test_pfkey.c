@@ -600,7 +600,7 @@ static void test_add_get_delete(void)
 	CU_ASSERT_TRUE(t->flags & TDBF_TUNNELING);
 	CU_ASSERT_FALSE(t->flags & TDBF_INVALID);
 	CU_ASSERT_EQUAL(t->udpencap_port, 4500);
-	CU_ASSERT_EQUAL(t->rpl, 5);
+	CU_ASSERT_EQUAL(t->replay.rpl, 5);
 
 	/* The same ADD again: EEXIST, echoed to the sender alone as a bare header. */
 	CU_ASSERT_EQUAL(pfkey_write(s, pb.b, len), -EEXIST);

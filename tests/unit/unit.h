@@ -20,6 +20,7 @@ void suite_sim(void);
 void suite_scenario(void);
 void suite_input(void);
 void suite_pfkey(void);
+void suite_replay(void);
 void suite_conf(void);
 
 /* Add a suite of tests: NULL-terminated {name, fn} pairs. */
