@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,11 @@ struct ipsec_state *ipsec_state(struct node *n)
 		n->ipsec = xcalloc(1, sizeof(*n->ipsec));
 		n->ipsec->node = n;
 		n->ipsec->next_pid = PFKEY_PID_BASE;
+		/* IVs come from a stream of their own, so that protecting
+		 * traffic does not shift the node's other draws. */
+		char stream[160];
+		snprintf(stream, sizeof(stream), "node/%s/ipsec", n->name);
+		rng_seed(&n->ipsec->rng, n->sim->seed, stream);
 	}
 	return n->ipsec;
 }

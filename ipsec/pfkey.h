@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../sim/rng.h"
 #include "sad.h"
 #include "spd.h"
 
@@ -55,7 +56,8 @@ struct ipsec_state {
 	struct spd spd;
 	struct pfkey_sock *socks; /* in opening order */
 	uint32_t next_pid;
-	uint32_t seq; /* the kernel's own sequence numbers (pfkeyv2_seq) */
+	uint32_t seq;   /* the kernel's own sequence numbers (pfkeyv2_seq) */
+	struct rng rng; /* IVs */
 };
 
 /* The node's IPsec state, created on first use. */

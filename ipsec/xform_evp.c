@@ -32,7 +32,7 @@ struct xform_ctx {
 	const struct auth_xform *auth;
 	enum mode mode;
 	EVP_CIPHER *cipher;
-	EVP_CIPHER_CTX *cctx;
+	EVP_CIPHER_CTX *cctx[2]; /* [0] decrypts, [1] encrypts: each keyed once */
 	EVP_MAC *mac;
 	EVP_MAC_CTX *mctx;
 	uint8_t salt[4]; /* CTR nonce or AEAD salt: the key's last 4 bytes */
@@ -99,7 +99,8 @@ void xform_ctx_free(struct xform_ctx *x)
 {
 	if (!x)
 		return;
-	EVP_CIPHER_CTX_free(x->cctx);
+	EVP_CIPHER_CTX_free(x->cctx[0]);
+	EVP_CIPHER_CTX_free(x->cctx[1]);
 	EVP_CIPHER_free(x->cipher);
 	EVP_MAC_CTX_free(x->mctx);
 	EVP_MAC_free(x->mac);
@@ -116,15 +117,19 @@ static int init_cipher(struct xform_ctx *x, uint8_t id, const uint8_t *key, size
 	}
 	const char *name = cipher_name(id, klen);
 	x->cipher = name ? fetch_cipher(name) : NULL;
-	x->cctx = EVP_CIPHER_CTX_new();
-	if (!x->cipher || !x->cctx)
+	if (!x->cipher)
 		return -EINVAL;
-	/* Blowfish and CAST take a variable key: set its length first. */
-	if (!EVP_CipherInit_ex2(x->cctx, x->cipher, NULL, NULL, 1, NULL) ||
-	    !EVP_CIPHER_CTX_set_key_length(x->cctx, (int)klen) ||
-	    !EVP_CipherInit_ex2(x->cctx, NULL, key, NULL, 1, NULL))
-		return -EINVAL;
-	EVP_CIPHER_CTX_set_padding(x->cctx, 0); /* ESP pads for itself */
+	/* A key schedule per direction: re-initialising one context for the
+	 * other direction without its key would keep the wrong schedule. */
+	for (int enc = 0; enc < 2; enc++) {
+		EVP_CIPHER_CTX *c = x->cctx[enc] = EVP_CIPHER_CTX_new();
+		/* Blowfish and CAST take a variable key: set its length first. */
+		if (!c || !EVP_CipherInit_ex2(c, x->cipher, NULL, NULL, enc, NULL) ||
+		    !EVP_CIPHER_CTX_set_key_length(c, (int)klen) ||
+		    !EVP_CipherInit_ex2(c, NULL, key, NULL, enc, NULL))
+			return -EINVAL;
+		EVP_CIPHER_CTX_set_padding(c, 0); /* ESP pads for itself */
+	}
 	return 0;
 }
 
@@ -223,10 +228,11 @@ int xform_mac(struct xform_ctx *x, const uint8_t *a, size_t alen, const uint8_t 
 /* Run the cipher over len bytes in place (CBC, CTR). */
 static int cipher_inplace(struct xform_ctx *x, const uint8_t *iv, uint8_t *d, size_t len, int enc)
 {
+	EVP_CIPHER_CTX *c = x->cctx[enc];
 	int outl = 0, fin = 0;
-	if (!EVP_CipherInit_ex2(x->cctx, NULL, NULL, iv, enc, NULL) ||
-	    !EVP_CipherUpdate(x->cctx, d, &outl, d, (int)len) ||
-	    !EVP_CipherFinal_ex(x->cctx, d + outl, &fin) || (size_t)(outl + fin) != len)
+	if (!EVP_CipherInit_ex2(c, NULL, NULL, iv, enc, NULL) ||
+	    !EVP_CipherUpdate(c, d, &outl, d, (int)len) || !EVP_CipherFinal_ex(c, d + outl, &fin) ||
+	    (size_t)(outl + fin) != len)
 		return -EIO;
 	return 0;
 }
@@ -254,24 +260,23 @@ static int aead(struct xform_ctx *x, uint8_t *esp, size_t hlen, size_t plen, boo
 	memcpy(nonce, x->salt, 4);
 	memcpy(nonce + 4, esp + 8, 8);
 	size_t aadlen = esp_aad(esp, esn, seqhi, aad);
+	EVP_CIPHER_CTX *c = x->cctx[enc];
 	int outl = 0;
-	if (!EVP_CipherInit_ex2(x->cctx, NULL, NULL, nonce, enc, NULL) ||
-	    !EVP_CipherUpdate(x->cctx, NULL, &outl, aad, (int)aadlen))
+	if (!EVP_CipherInit_ex2(c, NULL, NULL, nonce, enc, NULL) ||
+	    !EVP_CipherUpdate(c, NULL, &outl, aad, (int)aadlen))
 		return -EIO;
-	if (!enc &&
-	    !EVP_CIPHER_CTX_ctrl(x->cctx, EVP_CTRL_AEAD_SET_TAG, (int)x->icvlen, (void *)icv))
+	if (!enc && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, (int)x->icvlen, (void *)icv))
 		return -EIO;
 	if (x->mode == M_GMAC) {
-		if (!EVP_CipherUpdate(x->cctx, NULL, &outl, esp + 8, (int)(8 + plen)))
+		if (!EVP_CipherUpdate(c, NULL, &outl, esp + 8, (int)(8 + plen)))
 			return -EIO;
-	} else if (plen && !EVP_CipherUpdate(x->cctx, payload, &outl, payload, (int)plen)) {
+	} else if (plen && !EVP_CipherUpdate(c, payload, &outl, payload, (int)plen)) {
 		return -EIO;
 	}
 	int fin = 0;
-	if (!EVP_CipherFinal_ex(x->cctx, payload + plen, &fin))
+	if (!EVP_CipherFinal_ex(c, payload + plen, &fin))
 		return enc ? -EIO : -EBADMSG; /* the tag did not match */
-	if (enc &&
-	    !EVP_CIPHER_CTX_ctrl(x->cctx, EVP_CTRL_AEAD_GET_TAG, (int)x->icvlen, (void *)icv))
+	if (enc && !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, (int)x->icvlen, (void *)icv))
 		return -EIO;
 	return 0;
 }

@@ -841,7 +841,40 @@ static void scn_out_path(struct scenario *sc, const char *name, char *out, size_
 		snprintf(out, cap, "%s/%s", sc->outdir, name);
 }
 
-/* capture LINK FILE | capture NODE.IFACE FILE */
+/* Open a capture file the scenario writes; NULL after an error. */
+static struct capture *open_capture(struct scenario *sc, const struct scn_stmt *st, int linktype)
+{
+	char path[4096], err[256];
+	scn_out_path(sc, st->tok[2], path, sizeof(path));
+	for (unsigned i = 0; i < sc->nwritten; i++)
+		if (strcmp(sc->written[i], path) == 0) {
+			scn_error(sc, st, "%s is already written by this scenario", path);
+			return NULL;
+		}
+	struct capture *c = capture_open(path, linktype, err, sizeof(err));
+	if (!c) {
+		scn_error(sc, st, "cannot write %s: %s", path, err);
+		return NULL;
+	}
+	struct sim *s = sc->sim;
+	s->caps = xrealloc(s->caps, (s->ncaps + 1) * sizeof(*s->caps));
+	s->caps[s->ncaps++] = c;
+	scn_add_written(sc, path);
+	return c;
+}
+
+/* capture NODE.enc0 FILE: what IPsec sees in the clear, as LINKTYPE_ENC. */
+static int capture_enc0(struct scenario *sc, const struct scn_stmt *st, struct node *n)
+{
+	struct capture *c = open_capture(sc, st, LINKTYPE_ENC);
+	if (!c)
+		return -1;
+	n->enccaps = xrealloc(n->enccaps, (n->nenccaps + 1) * sizeof(*n->enccaps));
+	n->enccaps[n->nenccaps++] = c;
+	return 0;
+}
+
+/* capture LINK FILE | capture NODE.IFACE FILE | capture NODE.enc0 FILE */
 static int stmt_capture(struct scenario *sc, const struct scn_stmt *st)
 {
 	if (st->ntok != 3) {
@@ -862,28 +895,17 @@ static int stmt_capture(struct scenario *sc, const struct scn_stmt *st)
 		struct node *n = need_node(sc, st, buf);
 		if (!n)
 			return -1;
+		if (strcmp(dot + 1, "enc0") == 0)
+			return capture_enc0(sc, st, n);
 		ifp = node_iface(n, dot + 1);
 		if (!ifp) {
 			scn_error(sc, st, "node %s has no interface %s", buf, dot + 1);
 			return -1;
 		}
 	}
-	char path[4096], err[256];
-	scn_out_path(sc, st->tok[2], path, sizeof(path));
-	for (unsigned i = 0; i < sc->nwritten; i++)
-		if (strcmp(sc->written[i], path) == 0) {
-			scn_error(sc, st, "%s is already written by this scenario", path);
-			return -1;
-		}
-	struct capture *c = capture_open(path, LINKTYPE_ETHERNET, err, sizeof(err));
-	if (!c) {
-		scn_error(sc, st, "cannot write %s: %s", path, err);
+	struct capture *c = open_capture(sc, st, LINKTYPE_ETHERNET);
+	if (!c)
 		return -1;
-	}
-	struct sim *s = sc->sim;
-	s->caps = xrealloc(s->caps, (s->ncaps + 1) * sizeof(*s->caps));
-	s->caps[s->ncaps++] = c;
-	scn_add_written(sc, path);
 	if (l) {
 		l->caps = xrealloc(l->caps, (l->ncaps + 1) * sizeof(*l->caps));
 		l->caps[l->ncaps++] = c;

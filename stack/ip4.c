@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../ipsec/ipsec_io.h"
+#include "../ipsec/sad.h"
 #include "../sim/sim.h"
 #include "arp.h"
 #include "cksum.h"
@@ -201,6 +203,19 @@ static void pkt_dtor(void *arg)
 	pkt_free(arg);
 }
 
+/* A packet for ourselves loops back; any other goes out by the route. */
+static int ip4_route_send(struct node *n, struct pkt *p, const struct route *rt,
+			  const struct ip4_hdr *h)
+{
+	struct iface *self = node_owns_addr(n, &h->dst);
+	if (self) {
+		p->rcvif = self;
+		sim_after(n->sim, 0, ip4_loop_ev, pkt_dtor, p);
+		return 0;
+	}
+	return ip4_send(n, p, rt, h);
+}
+
 int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
 {
 	struct ip4_hdr h = {0};
@@ -235,13 +250,29 @@ int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
 	p->flags &= ~(unsigned)PKT_FORWARDED;
 	node_count(n, STAT_IP_LOCALOUT);
 
-	struct iface *self = node_owns_addr(n, &h.dst);
-	if (self) {
-		p->rcvif = self;
-		sim_after(n->sim, 0, ip4_loop_ev, pkt_dtor, p);
-		return 0;
+	int rc;
+	if (ipsec_output(n, p, &rc))
+		return rc;
+	return ip4_route_send(n, p, rt, &h);
+}
+
+int ip4_output_raw(struct node *n, struct pkt *p)
+{
+	struct ip4_hdr h;
+	enum stat_id why;
+	if (ip4_parse(p->data, p->len, &h, &why) < 0) {
+		node_drop(n, p, STAT_IP_ODROPPED);
+		return -EINVAL;
 	}
-	return ip4_send(n, p, rt, &h);
+	int rc;
+	if (ipsec_output(n, p, &rc))
+		return rc;
+	const struct route *rt = route_lookup(&n->rt, &h.dst);
+	if (!rt) {
+		node_drop(n, p, STAT_IP_NOROUTE);
+		return -ENETUNREACH;
+	}
+	return ip4_route_send(n, p, rt, &h);
 }
 
 /* RFC 1812 5.2: forward a packet that is not for us. */
@@ -263,24 +294,44 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 		node_drop(n, p, STAT_IP_NOROUTE);
 		return;
 	}
+	/* The forwarding policy check: a require flow wants this packet to
+	 * have come out of its SA (ipsec_forward_check). */
+	if (!ipsec_input_check(n, p, h))
+		return;
 	ip4_dec_ttl(p->data);
 	h->ttl--;
 	p->flags |= PKT_FORWARDED;
 	p->flags &= ~(unsigned)PKT_LINKBCAST;
 	node_count(n, STAT_IP_FORWARD);
+	int rc;
+	if (ipsec_output(n, p, &rc))
+		return;
 	ip4_send(n, p, rt, h);
 }
 
-static void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
 {
 	switch (h->proto) {
 	case IPPROTO_ICMP:
+		if (!ipsec_input_check(n, p, h))
+			return;
 		node_count(n, STAT_IP_DELIVERED);
 		icmp_input(n, p, h, bcast);
 		break;
 	case IPPROTO_UDP:
+		if (!ipsec_input_check(n, p, h))
+			return;
 		node_count(n, STAT_IP_DELIVERED);
 		udp_input(n, p, h, bcast);
+		break;
+	case IPPROTO_ESP:
+	case IPPROTO_AH:
+		node_count(n, STAT_IP_DELIVERED);
+		ipsec_input(n, p, h, bcast);
+		break;
+	case IPPROTO_IPIP:
+		node_count(n, STAT_IP_DELIVERED);
+		ipip_input(n, p, h);
 		break;
 	default:
 		if (!bcast && !(p->flags & PKT_LINKBCAST))

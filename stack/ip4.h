@@ -69,6 +69,11 @@ void ip4_input(struct node *n, struct pkt *p);
 /* Send a transport payload; returns 0 or a negative errno (-ENETUNREACH,
  * -EMSGSIZE, -EADDRNOTAVAIL).  The packet is consumed either way. */
 int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o);
+/* Send a complete IPv4 packet as it is (after IPsec): the SPD may apply
+ * another SA; then route, fragment and transmit. */
+int ip4_output_raw(struct node *n, struct pkt *p);
+/* Hand a packet for us to its protocol (ip_deliver). */
+void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast);
 /* The source address ip4_output would choose for dst, if any. */
 int ip4_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src);
 

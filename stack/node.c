@@ -38,6 +38,7 @@ void node_free(struct node *n)
 	for (unsigned i = 0; i < n->nifaces; i++)
 		iface_free(n->ifaces[i]);
 	free(n->ifaces);
+	free(n->enccaps); /* the captures themselves belong to the simulation */
 	route_free(&n->rt);
 	free(n->name);
 	free(n);

@@ -23,6 +23,7 @@ struct ip4_reasq;
 struct udp_sock;
 struct echo_sock;
 struct ipsec_state;
+struct capture;
 
 struct node {
 	struct sim *sim;
@@ -39,6 +40,8 @@ struct node {
 	struct udp_sock *udp_socks;
 	struct echo_sock *echo_socks;
 	struct ipsec_state *ipsec; /* SAD, SPD and PF_KEY sockets; NULL until used */
+	struct capture **enccaps;  /* captures of enc0 (LINKTYPE_ENC) */
+	unsigned nenccaps;
 
 	int64_t sysctl[SYSCTL__COUNT];
 	uint64_t stats[STAT__COUNT];

@@ -28,6 +28,9 @@ struct pkt *pkt_clone(const struct pkt *p)
 	struct pkt *c = pkt_from(p->data, p->len, (size_t)(p->data - p->buf));
 	c->rcvif = p->rcvif;
 	c->flags = p->flags;
+	c->ipsec_flags = p->ipsec_flags;
+	c->in_done = p->in_done;
+	c->out_done = p->out_done;
 	return c;
 }
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
+
 #define PKT_HEADROOM 128 /* room for Ethernet + IP + IPsec headers */
 
 enum {
@@ -19,14 +21,31 @@ enum {
 
 struct iface;
 
+/* Which SA processed a packet (OpenBSD's struct tdb_ident in the
+ * IPSEC_IN_DONE and IPSEC_OUT_DONE tags); proto 0 when none. */
+struct pkt_sa {
+	uint32_t spi;
+	uint8_t proto;
+	struct ipaddr dst;
+};
+
+/* ipsec_flags: what IPsec did to a packet on input (OpenBSD's mbuf flags,
+ * which enc(4) copies into its header). */
+#define PKT_M_CONF   0x0400 /* decrypted */
+#define PKT_M_AUTH   0x0800 /* authenticated */
+#define PKT_M_TUNNEL 0x1000 /* came out of a tunnel */
+
 struct pkt {
-	uint8_t *buf;        /* start of the allocation */
-	size_t cap;          /* size of the allocation */
-	uint8_t *data;       /* first byte of the packet */
-	size_t len;          /* bytes from data */
-	struct iface *rcvif; /* interface the packet came in on, or NULL */
-	unsigned flags;      /* PKT_* */
-	struct pkt *next;    /* for queues; NULL when not queued */
+	uint8_t *buf;           /* start of the allocation */
+	size_t cap;             /* size of the allocation */
+	uint8_t *data;          /* first byte of the packet */
+	size_t len;             /* bytes from data */
+	struct iface *rcvif;    /* interface the packet came in on, or NULL */
+	unsigned flags;         /* PKT_* */
+	struct pkt *next;       /* for queues; NULL when not queued */
+	unsigned ipsec_flags;   /* PKT_M_* */
+	struct pkt_sa in_done;  /* the innermost SA that processed it on input */
+	struct pkt_sa out_done; /* the last SA applied on output */
 };
 
 /* A packet of len bytes (contents undefined) with the given headroom. */

@@ -94,7 +94,65 @@
 	D(UDP_NOPORT, "udp.noport")                                          \
 	D(UDP_NOPORTBCAST, "udp.noportbcast")                                \
 	D(UDP_FULLSOCK, "udp.fullsock")                                      \
-	C(UDP_OPACKETS, "udp.opackets")
+	C(UDP_OPACKETS, "udp.opackets")                                      \
+	/* IPsec, all protocols (struct ipsecstat) */                        \
+	C(IPSEC_IPACKETS, "ipsec.ipackets")                                  \
+	C(IPSEC_OPACKETS, "ipsec.opackets")                                  \
+	C(IPSEC_IBYTES, "ipsec.ibytes")                                      \
+	C(IPSEC_OBYTES, "ipsec.obytes")                                      \
+	C(IPSEC_IDROPS, "ipsec.idrops")                                      \
+	C(IPSEC_ODROPS, "ipsec.odrops")                                      \
+	C(IPSEC_TUNNELS, "ipsec.tunnels")                                    \
+	D(IPSEC_NOSA, "ipsec.nosa")         /* ours */                       \
+	D(IPSEC_DENY, "ipsec.deny")         /* ours */                       \
+	D(IPSEC_INPOLICY, "ipsec.inpolicy") /* ours */                       \
+	D(IPSEC_DISABLED, "ipsec.disabled") /* ours */                       \
+	/* ESP (struct espstat) */                                           \
+	D(ESP_HDROPS, "esp.hdrops")                                          \
+	D(ESP_NOTDB, "esp.notdb")                                            \
+	D(ESP_NOXFORM, "esp.noxform")                                        \
+	D(ESP_BADILEN, "esp.badilen")                                        \
+	D(ESP_WRAP, "esp.wrap")                                              \
+	D(ESP_BADENC, "esp.badenc")                                          \
+	D(ESP_BADAUTH, "esp.badauth")                                        \
+	D(ESP_REPLAY, "esp.replay")                                          \
+	C(ESP_INPUT, "esp.input")                                            \
+	C(ESP_OUTPUT, "esp.output")                                          \
+	D(ESP_INVALID, "esp.invalid")                                        \
+	C(ESP_IBYTES, "esp.ibytes")                                          \
+	C(ESP_OBYTES, "esp.obytes")                                          \
+	D(ESP_TOOBIG, "esp.toobig")                                          \
+	D(ESP_CRYPTO, "esp.crypto")                                          \
+	D(ESP_DUMMY, "esp.dummy") /* ours: next header 59 */                 \
+	/* AH (struct ahstat) */                                             \
+	D(AH_HDROPS, "ah.hdrops")                                            \
+	D(AH_NOTDB, "ah.notdb")                                              \
+	D(AH_NOXFORM, "ah.noxform")                                          \
+	D(AH_BADAUTH, "ah.badauth")                                          \
+	D(AH_BADAUTHL, "ah.badauthl")                                        \
+	D(AH_WRAP, "ah.wrap")                                                \
+	D(AH_REPLAY, "ah.replay")                                            \
+	C(AH_INPUT, "ah.input")                                              \
+	C(AH_OUTPUT, "ah.output")                                            \
+	D(AH_INVALID, "ah.invalid")                                          \
+	C(AH_IBYTES, "ah.ibytes")                                            \
+	C(AH_OBYTES, "ah.obytes")                                            \
+	D(AH_TOOBIG, "ah.toobig")                                            \
+	D(AH_CRYPTO, "ah.crypto")                                            \
+	/* IP-in-IP (struct ipipstat) */                                     \
+	C(IPIP_IPACKETS, "ipip.ipackets")                                    \
+	C(IPIP_OPACKETS, "ipip.opackets")                                    \
+	D(IPIP_HDROPS, "ipip.hdrops")                                        \
+	C(IPIP_IBYTES, "ipip.ibytes")                                        \
+	C(IPIP_OBYTES, "ipip.obytes")                                        \
+	D(IPIP_PDROPS, "ipip.pdrops")                                        \
+	D(IPIP_SPOOF, "ipip.spoof")                                          \
+	D(IPIP_UNSPEC, "ipip.unspec")                                        \
+	/* enc0 (ours: OpenBSD keeps them as interface counters) */          \
+	C(ENC_IPACKETS, "enc.ipackets")                                      \
+	C(ENC_OPACKETS, "enc.opackets")                                      \
+	C(ENC_IBYTES, "enc.ibytes")                                          \
+	C(ENC_OBYTES, "enc.obytes")
 
 enum stat_id {
 #define STATS_ENUM(id, name) STAT_##id,

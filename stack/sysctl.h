@@ -18,7 +18,10 @@
 	X(ICMP_ERRPPSLIMIT, "net.inet.icmp.errppslimit", 100, -1, 1000000)               \
 	X(ICMP_BMCASTECHO, "net.inet.icmp.bmcastecho", 0, 0, 1)                          \
 	X(UDP_CHECKSUM, "net.inet.udp.checksum", 1, 0, 1)                                \
-	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)
+	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)                   \
+	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                    \
+	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                      \
+	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)
 
 enum sysctl_id {
 #define SYSCTL_ENUM(id, name, def, min, max) SYSCTL_##id,

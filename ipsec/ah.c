@@ -1,0 +1,191 @@
+/*
+ * AH (RFC 4302) on IPv4 packets, in OpenBSD's order (ip_ah.c; reference
+ * sections 2.5 to 2.7).  The ICV covers the IP header with its mutable
+ * fields zeroed, the AH header with the ICV zeroed, the payload, and with
+ * ESN the high half of the sequence number after it (RFC 4302 3.3.3.2.1).
+ */
+#include "ah.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "../stack/cksum.h"
+#include "../stack/ip4.h"
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "pfkey.h"
+#include "replay.h"
+#include "sad.h"
+#include "xform.h"
+
+#define AH_RPLEN   12 /* next header, length, reserved, SPI, sequence */
+#define IPOPT_EOL  0
+#define IPOPT_NOP  1
+#define IPOPT_LSRR 0x83
+#define IPOPT_SSRR 0x89
+
+/* Options whose value cannot change in transit: they stay in the ICV
+ * (security, extended and commercial security, router alert, RFC 1770). */
+static bool option_immutable(uint8_t type)
+{
+	return type == 0x82 || type == 0x85 || type == 0x86 || type == 0x94 || type == 0x95;
+}
+
+/* ah_massage_headers for IPv4: zero TOS, TTL, offset and checksum, and the
+ * mutable options.  On output a source route's final address stands in
+ * for the destination (it is what the receiver will see).  -1 when an
+ * option is malformed. */
+static int massage(uint8_t *ip, size_t skip, bool out)
+{
+	ip[1] = 0;
+	ip[6] = ip[7] = 0;
+	ip[8] = 0;
+	ip[10] = ip[11] = 0;
+	size_t i = 20;
+	while (i < skip) {
+		uint8_t type = ip[i];
+		if (type == IPOPT_EOL)
+			break;
+		if (type == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= skip || ip[i + 1] < 2 || ip[i + 1] > skip - i)
+			return -1;
+		size_t len = ip[i + 1];
+		if (!option_immutable(type)) {
+			if (out && (type == IPOPT_LSRR || type == IPOPT_SSRR) && len >= 7)
+				memcpy(ip + 16, ip + i + len - 4, 4);
+			memset(ip + i, 0, len);
+		}
+		i += len;
+	}
+	return 0;
+}
+
+/* The ICV of the packet as it stands (AH's ICV field already zero). */
+static int compute(struct tdb *t, struct pkt *p, size_t skip, bool out, bool esn, uint32_t seqhi,
+		   uint8_t *icv)
+{
+	uint8_t saved[60], hi[4];
+	memcpy(saved, p->data, skip);
+	int rc = massage(p->data, skip, out);
+	if (rc == 0) {
+		put_be32(hi, seqhi);
+		rc = xform_mac(t->xf, p->data, p->len, hi, esn ? 4 : 0, icv);
+		if (rc)
+			rc = -2;
+	}
+	memcpy(p->data, saved, skip);
+	return rc;
+}
+
+static void ip4_fix(struct pkt *p, size_t skip, uint8_t proto)
+{
+	uint8_t *ip = p->data;
+	put_be16(ip + 2, (uint16_t)p->len);
+	ip[9] = proto;
+	put_be16(ip + 10, 0);
+	put_be16(ip + 10, in_cksum(ip, skip));
+}
+
+int ah_output(struct node *n, struct tdb *t, struct pkt *p)
+{
+	size_t skip = (size_t)(p->data[0] & 0x0f) * 4;
+	unsigned alen = xform_icvlen(t->xf), ahlen = AH_RPLEN + alen;
+	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+
+	node_count(n, STAT_AH_OUTPUT);
+	uint64_t seq = t->replay.rpl;
+	if ((!esn && seq > UINT32_MAX) || seq == 0) {
+		node_drop(n, p, STAT_AH_WRAP);
+		t->counters[TDB_ODROPS]++;
+		return -EINVAL;
+	}
+	if (p->len + ahlen > IP4_MAXPACKET) {
+		node_drop(n, p, STAT_AH_TOOBIG);
+		return -EMSGSIZE;
+	}
+	t->replay.rpl++;
+	size_t payload = p->len - skip;
+	t->cur_bytes += payload;
+	t->counters[TDB_OPACKETS]++;
+	t->counters[TDB_OBYTES] += payload;
+	n->stats[STAT_AH_OBYTES] += payload;
+
+	uint8_t nh = p->data[9];
+	uint8_t *front = pkt_push(p, ahlen);
+	memmove(front, front + ahlen, skip);
+	uint8_t *ah = p->data + skip;
+	ah[0] = nh;
+	ah[1] = (uint8_t)(ahlen / 4 - 2); /* RFC 4302 2.2: in words, minus 2 */
+	ah[2] = ah[3] = 0;
+	put_be32(ah + 4, t->spi);
+	put_be32(ah + 8, (uint32_t)seq);
+	memset(ah + AH_RPLEN, 0, alen);
+	ip4_fix(p, skip, IPPROTO_AH);
+	int rc = compute(t, p, skip, true, esn, (uint32_t)(seq >> 32), ah + AH_RPLEN);
+	if (rc) {
+		node_drop(n, p, rc == -1 ? STAT_AH_HDROPS : STAT_AH_CRYPTO);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
+{
+	unsigned alen = xform_icvlen(t->xf);
+	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+	uint8_t *ah = p->data + skip;
+	/* The length field must describe exactly this SA's ICV. */
+	if ((size_t)(ah[1] + 2) * 4 != AH_RPLEN + alen || skip + AH_RPLEN + alen > p->len) {
+		node_drop(n, p, STAT_AH_BADAUTHL);
+		goto dropped;
+	}
+	uint32_t seq = get_be32(ah + 8), seqhi = 0;
+	if (t->wnd) {
+		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, false);
+		if (v != REPLAY_OK) {
+			node_drop(n, p, v == REPLAY_WRAP ? STAT_AH_WRAP : STAT_AH_REPLAY);
+			goto dropped;
+		}
+	}
+	size_t payload = p->len - skip - AH_RPLEN - alen;
+	t->cur_bytes += payload;
+	t->counters[TDB_IBYTES] += payload;
+	n->stats[STAT_AH_IBYTES] += payload;
+
+	uint8_t got[64], calc[64];
+	memcpy(got, ah + AH_RPLEN, alen);
+	memset(ah + AH_RPLEN, 0, alen);
+	int rc = compute(t, p, skip, false, esn, seqhi, calc);
+	memcpy(ah + AH_RPLEN, got, alen);
+	if (rc) {
+		node_drop(n, p, rc == -1 ? STAT_AH_HDROPS : STAT_AH_CRYPTO);
+		goto dropped;
+	}
+	if (CRYPTO_memcmp(got, calc, alen) != 0) {
+		node_drop(n, p, STAT_AH_BADAUTH);
+		goto dropped;
+	}
+	if (t->wnd) {
+		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, true);
+		if (v != REPLAY_OK) {
+			node_drop(n, p, v == REPLAY_WRAP ? STAT_AH_WRAP : STAT_AH_REPLAY);
+			goto dropped;
+		}
+	}
+	t->counters[TDB_IPACKETS]++;
+	uint8_t nh = ah[0];
+	unsigned ahlen = AH_RPLEN + alen;
+	memmove(p->data + ahlen, p->data, skip);
+	pkt_pull(p, ahlen);
+	ip4_fix(p, skip, nh);
+	p->ipsec_flags |= PKT_M_AUTH;
+	return nh;
+
+dropped:
+	t->counters[TDB_IDROPS]++;
+	return -1;
+}

@@ -1,0 +1,174 @@
+/*
+ * ESP (RFC 4303) on IPv4 packets, in OpenBSD's order (ip_esp.c; reference
+ * sections 2.3 and 2.4).  The packet is contiguous: the IP header at
+ * p->data, `skip` bytes long, then the payload to protect or the ESP
+ * header to undo.
+ */
+#include "esp.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../stack/cksum.h"
+#include "../stack/ip4.h"
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "enc.h"
+#include "pfkey.h"
+#include "replay.h"
+#include "sad.h"
+#include "xform.h"
+
+#define ESP_HDRLEN   8
+#define IPPROTO_NONE 59 /* RFC 4303 2.6: a dummy packet */
+
+/* The IPv4 header after its length or protocol changed. */
+static void ip4_fix(struct pkt *p, size_t skip, uint8_t proto)
+{
+	uint8_t *ip = p->data;
+	put_be16(ip + 2, (uint16_t)p->len);
+	ip[9] = proto;
+	put_be16(ip + 10, 0);
+	put_be16(ip + 10, in_cksum(ip, skip));
+}
+
+int esp_output(struct node *n, struct tdb *t, struct pkt *p)
+{
+	struct xform_ctx *x = t->xf;
+	size_t skip = (size_t)(p->data[0] & 0x0f) * 4;
+	unsigned ivlen = xform_ivlen(x), hlen = ESP_HDRLEN + ivlen, alen = xform_icvlen(x);
+	unsigned blks = MAX(xform_blocksize(x), 4u);
+	size_t rlen = p->len - skip;
+	/* RFC 4303 2.4: pad so that the trailer ends on the block boundary;
+	 * the 2 trailer bytes are counted in. */
+	size_t padding = ((blks - ((rlen + 2) % blks)) % blks) + 2;
+	/* ESN needs the replay machinery: OpenBSD uses it only with a window. */
+	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+
+	node_count(n, STAT_ESP_OUTPUT);
+	if (skip + hlen + rlen + padding + alen > IP4_MAXPACKET) {
+		node_drop(n, p, STAT_ESP_TOOBIG);
+		return -EMSGSIZE;
+	}
+	/* RFC 4303 3.3.3: without ESN the counter never goes round; with it,
+	 * the 64-bit counter may not either. */
+	uint64_t seq = t->replay.rpl;
+	if ((!esn && seq > UINT32_MAX) || seq == 0) {
+		node_drop(n, p, STAT_ESP_WRAP);
+		t->counters[TDB_ODROPS]++;
+		return -EINVAL;
+	}
+	t->replay.rpl++;
+	t->cur_bytes += rlen;
+	t->counters[TDB_OPACKETS]++;
+	t->counters[TDB_OBYTES] += rlen;
+	n->stats[STAT_ESP_OBYTES] += rlen;
+
+	uint8_t nh = p->data[9];
+	uint8_t *front = pkt_push(p, hlen);
+	memmove(front, front + hlen, skip);
+	uint8_t *esp = p->data + skip;
+	put_be32(esp, t->spi);
+	put_be32(esp + 4, (uint32_t)seq);
+	if (xform_counter_iv(x)) {
+		/* RFC 3686 3, RFC 4106 3.1, RFC 7634 2: the counter is the IV */
+		put_be32(esp + 8, (uint32_t)(seq >> 32));
+		put_be32(esp + 12, (uint32_t)seq);
+	} else if (ivlen) {
+		rng_bytes(&n->ipsec->rng, esp + 8, ivlen);
+	}
+	uint8_t *tr = pkt_put(p, padding + alen);
+	for (size_t i = 0; i < padding - 2; i++)
+		tr[i] = (uint8_t)(i + 1); /* RFC 4303 2.4: 1, 2, 3, ... */
+	tr[padding - 2] = (uint8_t)(padding - 2);
+	tr[padding - 1] = nh;
+	esp = p->data + skip; /* pkt_put may have moved the buffer */
+	if (xform_esp_seal(x, esp, rlen + padding, esn, (uint32_t)(seq >> 32)) < 0) {
+		node_drop(n, p, STAT_ESP_CRYPTO);
+		return -EIO;
+	}
+	ip4_fix(p, skip, IPPROTO_ESP);
+	return 0;
+}
+
+int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
+{
+	struct xform_ctx *x = t->xf;
+	unsigned ivlen = xform_ivlen(x), hlen = ESP_HDRLEN + ivlen, alen = xform_icvlen(x);
+	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+
+	/* Lengths first: the payload must exist and fill whole cipher blocks. */
+	if (p->len <= skip + hlen + alen) {
+		node_drop(n, p, STAT_ESP_BADILEN);
+		goto dropped;
+	}
+	size_t plen = p->len - skip - hlen - alen;
+	if (xform_confidential(x) && plen % xform_blocksize(x)) {
+		node_drop(n, p, STAT_ESP_BADILEN);
+		goto dropped;
+	}
+	uint8_t *esp = p->data + skip;
+	uint32_t seq = get_be32(esp + 4), seqhi = 0;
+	/* RFC 4303 3.4.3: the replay check comes before the ICV's cost. */
+	if (t->wnd) {
+		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, false);
+		if (v != REPLAY_OK) {
+			node_drop(n, p, v == REPLAY_WRAP ? STAT_ESP_WRAP : STAT_ESP_REPLAY);
+			goto dropped;
+		}
+	}
+	t->cur_bytes += plen;
+	n->stats[STAT_ESP_IBYTES] += plen;
+	t->counters[TDB_IBYTES] += plen;
+
+	int rc = xform_esp_open(x, esp, plen, esn, seqhi);
+	if (rc == -EBADMSG) {
+		node_drop(n, p, STAT_ESP_BADAUTH);
+		goto dropped;
+	}
+	if (rc < 0) {
+		node_drop(n, p, STAT_ESP_CRYPTO);
+		goto dropped;
+	}
+	/* Authentic: now the window may move (RFC 4303 3.4.3). */
+	if (t->wnd) {
+		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, true);
+		if (v != REPLAY_OK) {
+			node_drop(n, p, v == REPLAY_WRAP ? STAT_ESP_WRAP : STAT_ESP_REPLAY);
+			goto dropped;
+		}
+	}
+	/* The trailer: [..., last pad byte, pad length, next header]. */
+	const uint8_t *tr = esp + hlen + plen;
+	uint8_t padlen = tr[-2], nh = tr[-1];
+	if ((size_t)padlen + 2 > plen) {
+		node_drop(n, p, STAT_ESP_BADILEN);
+		goto dropped;
+	}
+	/* As OpenBSD: only the last pad byte is checked (RFC 4303 2.4 lets the
+	 * receiver check them all). */
+	if (padlen && tr[-3] != padlen) {
+		node_drop(n, p, STAT_ESP_BADENC);
+		goto dropped;
+	}
+	if (nh == IPPROTO_NONE) {
+		/* RFC 4303 2.6: traffic flow confidentiality dummy, dropped
+		 * silently (only counted). */
+		node_drop(n, p, STAT_ESP_DUMMY);
+		t->counters[TDB_IPACKETS]++;
+		return -1;
+	}
+	t->counters[TDB_IPACKETS]++;
+	/* Remove header, IV, trailer and ICV; the IP header slides up. */
+	pkt_trim(p, p->len - alen - padlen - 2);
+	memmove(p->data + hlen, p->data, skip);
+	pkt_pull(p, hlen);
+	ip4_fix(p, skip, nh);
+	p->ipsec_flags |=
+	    (xform_confidential(x) ? PKT_M_CONF : 0) | (xform_authentic(x) ? PKT_M_AUTH : 0);
+	return nh;
+
+dropped:
+	t->counters[TDB_IDROPS]++;
+	return -1;
+}

@@ -1,0 +1,319 @@
+/*
+ * Where IPsec meets the IPv4 stack, as in OpenBSD (reference section 3):
+ * the SPD on output (ip_output_ipsec_lookup, ipsp_spd_lookup), applying an
+ * SA and its bundle (ipsp_process_packet, ipsp_process_done), protocol
+ * input of ESP and AH (ipsec_common_input and its callback), IP-in-IP
+ * (ip_ipip.c), and the input policy check for cleartext packets
+ * (ipsec_local_check, ipsec_forward_check).
+ */
+#include "ipsec_io.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../sim/sim.h"
+#include "../stack/cksum.h"
+#include "../stack/icmp.h"
+#include "../stack/ip4.h"
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "ah.h"
+#include "enc.h"
+#include "esp.h"
+#include "pfkey.h"
+#include "sad.h"
+#include "spd.h"
+#include "xform.h"
+
+#define IPPROTO_TCP    6
+#define IPTOS_ECN_MASK 0x03
+#define IPTOS_ECN_ECT0 0x02
+#define IPTOS_ECN_CE   0x03
+
+/* The selector of an IPv4 packet: ports only for TCP and UDP, and only
+ * where the first fragment carries them. */
+static void packet_sel(const struct pkt *p, const struct ip4_hdr *h, uint8_t dir,
+		       struct spd_sel *sel)
+{
+	memset(sel, 0, sizeof(*sel));
+	sel->dir = dir;
+	sel->src = h->src;
+	sel->dst = h->dst;
+	sel->proto = h->proto;
+	if ((h->proto == IPPROTO_UDP || h->proto == IPPROTO_TCP) && !(h->off & IP4_OFFMASK) &&
+	    p->len >= (size_t)h->hlen + 4) {
+		sel->sport = get_be16(p->data + h->hlen);
+		sel->dport = get_be16(p->data + h->hlen + 2);
+	}
+}
+
+/* ipo_dst (or ipo_src) of 0.0.0.0 or the broadcast address means "the
+ * packet's own address" (OpenBSD's dignore/signore). */
+static bool addr_wild(const struct ipaddr *a)
+{
+	if (a->af == ADDR_NONE || addr_is_unspec(a))
+		return true;
+	return addr_is_v4_limited_bcast(a);
+}
+
+/* gettdbbydst: a usable SA to the gateway for the protocol.  The newest
+ * wins, as OpenBSD's hash chains put the newest first (a rekey's new SA is
+ * used at once). */
+static struct tdb *sa_to(const struct ipsec_state *st, const struct ipaddr *gw, uint8_t sproto)
+{
+	for (struct tdb *t = st->sad.tail; t; t = t->prev)
+		if (t->sproto == sproto && !(t->flags & TDBF_INVALID) && addr_eq(&t->dst, gw))
+			return t;
+	return NULL;
+}
+
+static bool sa_is(const struct pkt_sa *ps, const struct tdb *t)
+{
+	return ps->proto == t->sproto && ps->spi == t->spi && addr_eq(&ps->dst, &t->dst);
+}
+
+bool ipsec_output(struct node *n, struct pkt *p, int *rc)
+{
+	struct ipsec_state *st = n->ipsec;
+	if (!st || !st->spd.count)
+		return false;
+	struct ip4_hdr h;
+	enum stat_id why;
+	if (ip4_parse(p->data, p->len, &h, &why) < 0)
+		return false; /* built by us; cannot happen */
+	struct spd_sel sel;
+	packet_sel(p, &h, IPSP_DIRECTION_OUT, &sel);
+	const struct spd_flow *f = spd_lookup(&st->spd, &sel);
+	if (!f || f->type == IPSP_PERMIT)
+		return false;
+	if (f->type == IPSP_DENY) {
+		node_drop(n, p, STAT_IPSEC_DENY);
+		*rc = -EHOSTUNREACH;
+		return true;
+	}
+	const struct ipaddr *gw = addr_wild(&f->peer) ? &h.dst : &f->peer;
+	struct tdb *t = sa_to(st, gw, f->sproto);
+	if (t && sa_is(&p->out_done, t))
+		return false; /* it just came out of this SA: no loop */
+	if (!t) {
+		switch (f->type) {
+		case IPSP_IPSEC_USE:
+		case IPSP_IPSEC_ACQUIRE:
+			return false; /* passes unprotected (the acquire is issue 5's) */
+		case IPSP_IPSEC_REQUIRE:
+			/* No key manager answers yet: OpenBSD's EACCES. */
+			node_drop(n, p, STAT_IPSEC_NOSA);
+			*rc = -EACCES;
+			return true;
+		default: /* DONTACQ: a silent drop */
+			node_drop(n, p, STAT_IPSEC_NOSA);
+			*rc = 0;
+			return true;
+		}
+	}
+	*rc = ipsec_process(n, p, t);
+	return true;
+}
+
+/* ipip_output: the outer IPv4 header of tunnel mode (RFC 2003; DF and TOS
+ * from the inner header, CE masked as RFC 6040's normal mode does). */
+static int ipip_output(struct node *n, struct tdb *t, struct pkt *p)
+{
+	if (t->src.af != ADDR_V4 || t->dst.af != ADDR_V4 || addr_is_unspec(&t->src) ||
+	    addr_is_unspec(&t->dst)) {
+		node_drop(n, p, STAT_IPIP_UNSPEC);
+		return -EINVAL;
+	}
+	uint8_t itos = p->data[1];
+	uint16_t ioff = get_be16(p->data + 6);
+	struct ip4_hdr o = {0};
+	o.src = t->src;
+	o.dst = t->dst;
+	o.tos = (itos & IPTOS_ECN_MASK) == IPTOS_ECN_CE
+		    ? (uint8_t)((itos & ~IPTOS_ECN_MASK) | IPTOS_ECN_ECT0)
+		    : itos;
+	o.off = ioff & IP4_DF;
+	o.ttl = (uint8_t)n->sysctl[SYSCTL_IP_DEFTTL];
+	o.id = (uint16_t)rng_next(&n->rng);
+	o.proto = IPPROTO_IPIP;
+	size_t inner = p->len;
+	if (inner + IP4_HDR_LEN > IP4_MAXPACKET) {
+		node_drop(n, p, STAT_IP_ODROPPED);
+		return -EMSGSIZE;
+	}
+	o.len = (uint16_t)(inner + IP4_HDR_LEN);
+	ip4_emit(pkt_push(p, IP4_HDR_LEN), &o);
+	node_count(n, STAT_IPIP_OPACKETS);
+	n->stats[STAT_IPIP_OBYTES] += inner;
+	node_count(n, STAT_IPSEC_TUNNELS);
+	t->flags |= TDBF_USEDTUNNEL;
+	return 0;
+}
+
+static bool proto_enabled(struct node *n, uint8_t sproto)
+{
+	if (sproto == IPPROTO_ESP)
+		return n->sysctl[SYSCTL_ESP_ENABLE];
+	if (sproto == IPPROTO_AH)
+		return n->sysctl[SYSCTL_AH_ENABLE];
+	return true;
+}
+
+int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
+{
+	if (!proto_enabled(n, t->sproto)) {
+		node_drop(n, p, STAT_IPSEC_DISABLED);
+		return -EHOSTUNREACH;
+	}
+	if (t->sproto != IPPROTO_IPIP && !t->xf) {
+		node_drop(n, p, t->sproto == IPPROTO_AH ? STAT_AH_NOXFORM : STAT_ESP_NOXFORM);
+		return -EHOSTUNREACH;
+	}
+	if (!t->first_use)
+		t->first_use = n->sim->now ? n->sim->now : 1;
+	/* Tunnel when the SA says so, or when it leads elsewhere than the
+	 * packet goes (ipsp_process_packet's rule). */
+	struct ipaddr dst = addr_v4(p->data + 16);
+	if ((t->flags & TDBF_TUNNELING) || t->sproto == IPPROTO_IPIP ||
+	    (!addr_is_unspec(&t->dst) && !addr_eq(&t->dst, &dst))) {
+		int rc = ipip_output(n, t, p);
+		if (rc < 0)
+			return rc;
+	}
+	if (t->sproto != IPPROTO_IPIP) {
+		/* enc0 sees the packet before its ESP or AH header. */
+		enc_tap(n, t, p->data, p->len, enc_flags(t), true);
+		int rc = t->sproto == IPPROTO_ESP ? esp_output(n, t, p) : ah_output(n, t, p);
+		if (rc < 0) {
+			n->stats[STAT_IPSEC_ODROPS]++;
+			return rc;
+		}
+	}
+	p->out_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
+	node_count(n, STAT_IPSEC_OPACKETS);
+	n->stats[STAT_IPSEC_OBYTES] += p->len;
+	if (t->onext)
+		return ipsec_process(n, p, t->onext); /* the bundle's next SA */
+	return ip4_output_raw(n, p);
+}
+
+void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+{
+	uint8_t sproto = h->proto;
+	bool esp = sproto == IPPROTO_ESP;
+	if (!proto_enabled(n, sproto)) {
+		/* Disabled: the protocol is unknown here, as rip_input finds it. */
+		if (!bcast)
+			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);
+		node_drop(n, p, STAT_IP_NOPROTO);
+		return;
+	}
+	node_count(n, STAT_IPSEC_IPACKETS);
+	n->stats[STAT_IPSEC_IBYTES] += p->len;
+	node_count(n, esp ? STAT_ESP_INPUT : STAT_AH_INPUT);
+	size_t skip = h->hlen;
+	if (p->len < skip + 8) {
+		node_drop(n, p, esp ? STAT_ESP_HDROPS : STAT_AH_HDROPS);
+		n->stats[STAT_IPSEC_IDROPS]++;
+		return;
+	}
+	uint32_t spi = get_be32(p->data + skip + (esp ? 0 : 4));
+	struct tdb *t = n->ipsec ? sad_lookup(&n->ipsec->sad, &h->dst, spi, sproto) : NULL;
+	enum stat_id why = 0;
+	if (!t)
+		why = esp ? STAT_ESP_NOTDB : STAT_AH_NOTDB;
+	else if (t->flags & TDBF_INVALID)
+		why = esp ? STAT_ESP_INVALID : STAT_AH_INVALID;
+	else if (!t->xf)
+		why = esp ? STAT_ESP_NOXFORM : STAT_AH_NOXFORM;
+	if (why) {
+		node_drop(n, p, why);
+		n->stats[STAT_IPSEC_IDROPS]++;
+		return;
+	}
+	if (!t->first_use)
+		t->first_use = n->sim->now ? n->sim->now : 1;
+	int nh = esp ? esp_input(n, t, p, skip) : ah_input(n, t, p, skip);
+	if (nh < 0) {
+		n->stats[STAT_IPSEC_IDROPS]++;
+		return;
+	}
+	p->in_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
+	if (t->flags & TDBF_TUNNELING)
+		p->ipsec_flags |= PKT_M_TUNNEL;
+	enc_tap(n, t, p->data, p->len, p->ipsec_flags & (PKT_M_CONF | PKT_M_AUTH), false);
+	/* On with the next protocol, as ip_deliver's loop does. */
+	struct ip4_hdr h2;
+	enum stat_id bad;
+	if (ip4_parse(p->data, p->len, &h2, &bad) < 0) {
+		node_drop(n, p, bad);
+		return;
+	}
+	ip4_deliver(n, p, &h2, bcast);
+}
+
+void ipip_input(struct node *n, struct pkt *p, const struct ip4_hdr *h)
+{
+	node_count(n, STAT_IPIP_IPACKETS);
+	int64_t allow = n->sysctl[SYSCTL_IPIP_ALLOW];
+	/* net.inet.ipip.allow 0: only what IPsec protected may come out. */
+	if (!allow && !(p->ipsec_flags & (PKT_M_AUTH | PKT_M_CONF))) {
+		node_drop(n, p, STAT_IPIP_PDROPS);
+		return;
+	}
+	if (p->len < (size_t)h->hlen + IP4_HDR_LEN) {
+		node_drop(n, p, STAT_IPIP_HDROPS);
+		return;
+	}
+	pkt_pull(p, h->hlen);
+	n->stats[STAT_IPIP_IBYTES] += p->len;
+	/* RFC 6040 egress: CE on the outer header reaches an ECN-capable inner
+	 * one.  The inner TTL is left alone (RFC 2003 3.1). */
+	uint8_t *in = p->data;
+	if ((h->tos & IPTOS_ECN_MASK) == IPTOS_ECN_CE && (in[0] >> 4) == 4 &&
+	    (in[1] & IPTOS_ECN_MASK) != 0 && (in[1] & IPTOS_ECN_MASK) != IPTOS_ECN_CE) {
+		size_t ihl = (size_t)(in[0] & 0x0f) * 4;
+		if (ihl >= IP4_HDR_LEN && ihl <= p->len) {
+			in[1] |= IPTOS_ECN_CE;
+			put_be16(in + 10, 0);
+			put_be16(in + 10, in_cksum(in, ihl));
+		}
+	}
+	/* Anti-spoofing: an inner source that is one of ours came from
+	 * outside (skipped with allow 2). */
+	if (allow != 2 && p->len >= IP4_HDR_LEN && (in[0] >> 4) == 4) {
+		struct ipaddr isrc = addr_v4(in + 12);
+		if (node_owns_addr(n, &isrc)) {
+			node_drop(n, p, STAT_IPIP_SPOOF);
+			return;
+		}
+	}
+	ip4_input(n, p);
+}
+
+bool ipsec_input_check(struct node *n, struct pkt *p, const struct ip4_hdr *h)
+{
+	struct ipsec_state *st = n->ipsec;
+	if (!st || !st->spd.count)
+		return true;
+	struct spd_sel sel;
+	packet_sel(p, h, IPSP_DIRECTION_IN, &sel);
+	const struct spd_flow *f = spd_lookup(&st->spd, &sel);
+	if (!f || f->type == IPSP_PERMIT || f->type == IPSP_IPSEC_USE ||
+	    f->type == IPSP_IPSEC_ACQUIRE)
+		return true;
+	if (f->type == IPSP_DENY) {
+		node_drop(n, p, STAT_IPSEC_DENY);
+		return false;
+	}
+	/* REQUIRE and DONTACQ: the innermost SA that processed the packet
+	 * must be of the flow's protocol and come from its peer. */
+	const struct ipaddr *gw = addr_wild(&f->peer) ? &h->src : &f->peer;
+	const struct tdb *in = p->in_done.proto ? sad_lookup(&st->sad, &p->in_done.dst,
+							     p->in_done.spi, p->in_done.proto)
+						: NULL;
+	if (in && in->sproto == f->sproto && addr_eq(&in->src, gw))
+		return true;
+	node_drop(n, p, STAT_IPSEC_INPOLICY);
+	return false;
+}
