@@ -57,7 +57,12 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory ipsecsim
 	./ipsecsim run -o out/demo scenarios/demo.scn
-	@echo "demo: pcaps are in out/demo/ (open them with wireshark or tcpdump -r)"
+	@echo
+	@echo "demo: pcaps of the LANs, the WAN and both enc0s are in out/demo/;"
+	@echo "the WAN carries only ESP.  The run's SAs are in out/demo/esp_sa."
+	@echo "Decrypted, every ICV checked (bash):"
+	@echo '  mapfile -t sa < <(grep "^\"" out/demo/esp_sa); tshark -r out/demo/wan1.pcap -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE "$${sa[@]/#/-ouat:esp_sa:}"'
+	@echo "enc0, as OpenBSD's tcpdump shows it: tcpdump -nr out/demo/gw1-enc0.pcap"
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests

@@ -250,6 +250,9 @@ void lex_error(struct conf_lexer *lx, unsigned line, const char *fmt, ...)
 void lex_message(struct conf_lexer *lx, const char *fmt, ...)
 {
 	va_list ap;
+	/* ipsecctl prints these bare; a scenario's errors all carry file:line. */
+	if (lx->compact && lx->src)
+		fprintf(lx->err, "%s:%u: ", lx->src->name, lx->src->line);
 	va_start(ap, fmt);
 	vfprintf(lx->err, fmt, ap);
 	va_end(ap);

@@ -72,6 +72,19 @@ static bool sa_is(const struct pkt_sa *ps, const struct tdb *t)
 	return ps->proto == t->sproto && ps->spi == t->spi && addr_eq(&ps->dst, &t->dst);
 }
 
+/* Has the packet been through this SA on its way out (OpenBSD's
+ * IPSEC_OUT_DONE tags, one per SA)?  A packet that has been through as
+ * many SAs as it can record gets no more. */
+static bool went_through(const struct pkt *p, const struct tdb *t)
+{
+	if (p->nout_done == PKT_OUT_DONE_MAX)
+		return true;
+	for (unsigned i = 0; i < p->nout_done; i++)
+		if (sa_is(&p->out_done[i], t))
+			return true;
+	return false;
+}
+
 bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 {
 	struct ipsec_state *st = n->ipsec;
@@ -93,8 +106,8 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 	}
 	const struct ipaddr *gw = addr_wild(&f->peer) ? &h.dst : &f->peer;
 	struct tdb *t = sa_to(st, gw, f->sproto);
-	if (t && sa_is(&p->out_done, t))
-		return false; /* it just came out of this SA: no loop */
+	if (t && went_through(p, t))
+		return false; /* it came out of this SA: no loop */
 	if (!t) {
 		switch (f->type) {
 		case IPSP_IPSEC_USE:
@@ -189,7 +202,8 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 			return rc;
 		}
 	}
-	p->out_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
+	if (p->nout_done < PKT_OUT_DONE_MAX)
+		p->out_done[p->nout_done++] = (struct pkt_sa){t->spi, t->sproto, t->dst};
 	node_count(n, STAT_IPSEC_OPACKETS);
 	n->stats[STAT_IPSEC_OBYTES] += p->len;
 	if (t->onext)

@@ -250,6 +250,13 @@ static bool flow_set_whole(const struct pfkey_msg *m)
 	return have == 0 || have == want;
 }
 
+static void sa_made(struct ipsec_state *st, const struct tdb *t)
+{
+	struct sim *sim = st->node->sim;
+	if (sim->on_sa)
+		sim->on_sa(sim->on_sa_arg, st->node, t);
+}
+
 /* A new SA from ADD or the UPDATE of an embryonic one; NULL with *err. */
 static struct tdb *build_sa(struct ipsec_state *st, const struct pfkey_msg *m, int *err)
 {
@@ -289,6 +296,7 @@ static int do_update(struct ipsec_state *st, struct pfkey_sock *s, const struct 
 		sad_remove(&st->sad, old);
 		tdb_free(old);
 		sad_insert(&st->sad, t);
+		sa_made(st, t);
 	} else {
 		/* A live SA keeps its keys and identities. */
 		if (pfkey_has(m, SADB_EXT_KEY_AUTH) || pfkey_has(m, SADB_EXT_KEY_ENCRYPT) ||
@@ -351,6 +359,7 @@ static int do_add(struct ipsec_state *st, struct pfkey_sock *s, const struct pfk
 	if (!t)
 		return err;
 	sad_insert(&st->sad, t);
+	sa_made(st, t);
 	echo(st, s, m, KEY_EXTS);
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,14 +827,14 @@ static int parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned
 	return 0;
 }
 
-static void scn_add_written(struct scenario *sc, const char *path)
+void scn_add_written(struct scenario *sc, const char *path)
 {
 	sc->written = xrealloc(sc->written, (sc->nwritten + 1) * sizeof(*sc->written));
 	sc->written[sc->nwritten++] = xstrdup(path);
 }
 
 /* Paths a run writes are relative to the output directory. */
-static void scn_out_path(struct scenario *sc, const char *name, char *out, size_t cap)
+void scn_out_path(struct scenario *sc, const char *name, char *out, size_t cap)
 {
 	if (name[0] == '/')
 		snprintf(out, cap, "%s", name);
@@ -1150,6 +1151,7 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	 * waits for the run, after its banner. */
 	FILE *out = sc->out;
 	sc->out = sc->sim->out = open_memstream(&sc->built_out, &sc->built_len);
+	scn_espsa_start(sc);
 	bool failed = false;
 	for (unsigned i = 0; i < sc->nstmts && !failed; i++) {
 		const struct scn_stmt *st = &sc->stmts[i];
@@ -1202,6 +1204,7 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	sim_run(s, sc->has_end ? sc->end : UINT64_MAX, progress ? scn_progress_hook : NULL, &prog);
 	scn_apps_finish(sc);
 	scn_show_finish(sc);
+	scn_espsa_finish(sc);
 
 	unsigned failed = 0;
 	for (unsigned i = 0; i < sc->nexpects; i++) {
@@ -1262,6 +1265,11 @@ void scenario_free(struct scenario *sc)
 	scn_shows_free(sc);
 	scn_pfkey_free(sc);
 	free(sc->built_out);
+	for (unsigned i = 0; i < sc->nespsa; i++) {
+		OPENSSL_cleanse(sc->espsa[i], strlen(sc->espsa[i])); /* keys */
+		free(sc->espsa[i]);
+	}
+	free(sc->espsa);
 	sim_free(sc->sim);
 	if (sc->trace)
 		fclose(sc->trace);

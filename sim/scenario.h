@@ -107,6 +107,8 @@ struct scenario {
 	unsigned npfsends;
 	char *built_out; /* printed while the scenario was built, for the run */
 	size_t built_len;
+	char **espsa; /* the run's ESP SAs, as esp_sa lines, each once */
+	unsigned nespsa;
 	struct scn_show **shows; /* show statements for the end of the run */
 	unsigned nshows;
 	const struct scn_define *defines; /* -D, also seen by ipsec blocks */
@@ -140,6 +142,13 @@ int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		  uint64_t at);
 void scn_show_finish(struct scenario *sc);
+/* A file's path in the run's output directory. */
+void scn_out_path(struct scenario *sc, const char *name, char *out, size_t cap);
+/* Record a file the run writes (for "wrote" lines and name clashes). */
+void scn_add_written(struct scenario *sc, const char *path);
+/* Collect the run's ESP SAs, and write them as Wireshark's esp_sa file. */
+void scn_espsa_start(struct scenario *sc);
+void scn_espsa_finish(struct scenario *sc);
 int scn_stmt_pfkey(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		   uint64_t at);
 int scn_stmt_listen_pfkey(struct scenario *sc, const struct scn_stmt *st);

@@ -15,6 +15,7 @@
 struct node;
 struct link;
 struct capture;
+struct tdb;
 
 #define NS_PER_SEC UINT64_C(1000000000)
 
@@ -30,6 +31,11 @@ struct sim {
 	unsigned nlinks;
 	struct capture **caps;
 	unsigned ncaps;
+
+	/* Told of every SA a node's kernel makes usable (ADD, UPDATE of a
+	 * larval SA), for the run's esp_sa file; may be NULL. */
+	void (*on_sa)(void *arg, struct node *n, const struct tdb *t);
+	void *on_sa_arg;
 
 	FILE *out;   /* what a run tells its user (ping lines, verdicts) */
 	FILE *trace; /* one line per notable stack event, drops included; may be NULL */

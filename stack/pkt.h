@@ -35,17 +35,20 @@ struct pkt_sa {
 #define PKT_M_AUTH   0x0800 /* authenticated */
 #define PKT_M_TUNNEL 0x1000 /* came out of a tunnel */
 
+#define PKT_OUT_DONE_MAX 4 /* SAs one packet may go through on output */
+
 struct pkt {
-	uint8_t *buf;           /* start of the allocation */
-	size_t cap;             /* size of the allocation */
-	uint8_t *data;          /* first byte of the packet */
-	size_t len;             /* bytes from data */
-	struct iface *rcvif;    /* interface the packet came in on, or NULL */
-	unsigned flags;         /* PKT_* */
-	struct pkt *next;       /* for queues; NULL when not queued */
-	unsigned ipsec_flags;   /* PKT_M_* */
-	struct pkt_sa in_done;  /* the innermost SA that processed it on input */
-	struct pkt_sa out_done; /* the last SA applied on output */
+	uint8_t *buf;                             /* start of the allocation */
+	size_t cap;                               /* size of the allocation */
+	uint8_t *data;                            /* first byte of the packet */
+	size_t len;                               /* bytes from data */
+	struct iface *rcvif;                      /* interface the packet came in on, or NULL */
+	unsigned flags;                           /* PKT_* */
+	struct pkt *next;                         /* for queues; NULL when not queued */
+	unsigned ipsec_flags;                     /* PKT_M_* */
+	struct pkt_sa in_done;                    /* the innermost SA that processed it on input */
+	struct pkt_sa out_done[PKT_OUT_DONE_MAX]; /* the SAs applied on output, in order */
+	unsigned nout_done;
 };
 
 /* A packet of len bytes (contents undefined) with the given headroom. */

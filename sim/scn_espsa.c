@@ -1,0 +1,119 @@
+/*
+ * The run's ESP SAs as Wireshark's esp_sa file (reference: oracles.md 3),
+ * so that `tshark -o esp.enable_encryption_decode:TRUE` decrypts the run's
+ * captures and checks their ICVs.  Every SA any node made during the run is
+ * listed once (both ends hold the same SA), in the order they were made,
+ * including SAs deleted before the end.  The 8-column layout is the one
+ * every Wireshark release reads; ESN SAs are listed too, but only newer
+ * releases (10 columns, the ESN high bits) can check their ICVs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ipsec/pfkeyv2.h"
+#include "../ipsec/sad.h"
+#include "../stack/util.h"
+#include "scenario.h"
+#include "sim.h"
+
+static const char *wireshark_enc(const struct tdb *t)
+{
+	switch (t->encalg) {
+	case SADB_EALG_NULL: return "NULL";
+	case SADB_EALG_3DESCBC: return "TripleDES-CBC [RFC2451]";
+	case SADB_X_EALG_AES: return "AES-CBC [RFC3602]";
+	case SADB_X_EALG_AESCTR: return "AES-CTR [RFC3686]";
+	case SADB_X_EALG_CAST: return "CAST5-CBC [RFC2144]";
+	case SADB_X_EALG_BLF: return "BLOWFISH-CBC [RFC2451]";
+	case SADB_X_EALG_AESGCM16: return "AES-GCM with 16 octet ICV [RFC4106]";
+	case SADB_X_EALG_CHACHA20POLY1305: return "ChaCha20 with Poly1305 [RFC7634]";
+	case SADB_X_EALG_AESGMAC: return "NULL"; /* GMAC leaves the payload in the clear */
+	default: return "NULL";
+	}
+}
+
+static const char *wireshark_auth(const struct tdb *t)
+{
+	switch (t->authalg) {
+	case SADB_AALG_MD5HMAC: return "HMAC-MD5-96 [RFC2403]";
+	case SADB_AALG_SHA1HMAC: return "HMAC-SHA-1-96 [RFC2404]";
+	case SADB_X_AALG_RIPEMD160HMAC: return "MAC-RIPEMD-160-96 [RFC2857]";
+	case SADB_X_AALG_SHA2_256: return "HMAC-SHA-256-128 [RFC4868]";
+	case SADB_X_AALG_SHA2_384: return "HMAC-SHA-384-192 [RFC4868]";
+	case SADB_X_AALG_SHA2_512: return "HMAC-SHA-512-256 [RFC4868]";
+	case SADB_X_AALG_AES128GMAC:
+	case SADB_X_AALG_AES192GMAC:
+	case SADB_X_AALG_AES256GMAC:
+		/* GCM authenticates inside the cipher; GMAC alone cannot be
+		 * checked by Wireshark: its 16 bytes are skipped. */
+		return t->encalg == SADB_X_EALG_AESGMAC ? "ANY 128 bit authentication [no checking]"
+							: "NULL";
+	default: return "NULL";
+	}
+}
+
+static void hex(char *out, const uint8_t *k, size_t len)
+{
+	out[0] = '\0';
+	if (!len)
+		return;
+	strcpy(out, "0x");
+	for (size_t i = 0; i < len; i++)
+		sprintf(out + 2 + 2 * i, "%02x", k[i]);
+}
+
+static void on_sa(void *arg, struct node *n, const struct tdb *t)
+{
+	struct scenario *sc = arg;
+	(void)n;
+	if (t->sproto != IPPROTO_ESP || t->src.af != ADDR_V4)
+		return;
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN], ek[2 * 256 + 3], ak[2 * 256 + 3];
+	hex(ek, t->enckey, t->enckeylen);
+	bool aead =
+	    t->authalg >= SADB_X_AALG_AES128GMAC && t->authalg <= SADB_X_AALG_CHACHA20POLY1305;
+	if (t->encalg == SADB_X_EALG_AESGMAC)
+		ek[0] = '\0'; /* NULL encryption for Wireshark */
+	hex(ak, aead ? NULL : t->authkey, aead ? 0 : t->authkeylen);
+	char line[1400];
+	snprintf(line, sizeof(line),
+		 "\"IPv4\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\",\"%s\"",
+		 addr_fmt(&t->src, src), addr_fmt(&t->dst, dst), t->spi, wireshark_enc(t), ek,
+		 wireshark_auth(t), ak);
+	memset(ek, 0, sizeof(ek));
+	memset(ak, 0, sizeof(ak));
+	for (unsigned i = 0; i < sc->nespsa; i++)
+		if (strcmp(sc->espsa[i], line) == 0)
+			return;
+	sc->espsa = xrealloc(sc->espsa, (sc->nespsa + 1) * sizeof(*sc->espsa));
+	sc->espsa[sc->nespsa++] = xstrdup(line);
+}
+
+void scn_espsa_start(struct scenario *sc)
+{
+	sc->sim->on_sa = on_sa;
+	sc->sim->on_sa_arg = sc;
+}
+
+void scn_espsa_finish(struct scenario *sc)
+{
+	if (!sc->nespsa)
+		return;
+	char path[4096];
+	scn_out_path(sc, "esp_sa", path, sizeof(path));
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(sc->err, "%s: cannot write: ", path);
+		perror(NULL);
+		return;
+	}
+	fputs("# The run's ESP SAs, for Wireshark: copy to a profile as esp_sa, or pass\n"
+	      "# each line to tshark as -o 'uat:esp_sa:LINE' with\n"
+	      "# -o esp.enable_encryption_decode:TRUE\n",
+	      f);
+	for (unsigned i = 0; i < sc->nespsa; i++)
+		fprintf(f, "%s\n", sc->espsa[i]);
+	fclose(f);
+	scn_add_written(sc, path);
+}
