@@ -267,8 +267,8 @@ static struct tdb *build_sa(struct ipsec_state *st, const struct pfkey_msg *m, i
 	if (!*err && (t->sproto == IPPROTO_ESP || t->sproto == IPPROTO_AH)) {
 		/* The transforms are keyed once, here, for the SA's life. */
 		int rc;
-		t->xf = xform_ctx_new(t->encalg, t->enckey, t->enckeylen, t->authalg, t->authkey,
-				      t->authkeylen, &rc);
+		t->xf = xform_ctx_new(st->node->sim, t->encalg, t->enckey, t->enckeylen, t->authalg,
+				      t->authkey, t->authkeylen, &rc);
 		if (!t->xf)
 			*err = EINVAL;
 	}

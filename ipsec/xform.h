@@ -36,13 +36,14 @@ const struct auth_xform *xform_auth_at(unsigned i);
 
 /* ---- per-SA cryptographic state (xform_evp.c) ---- */
 struct xform_ctx;
+struct sim;
 
 /* Key the transforms of one SA: encryption (SADB_EALG_NONE: none) and
  * authentication (SADB_AALG_NONE: none; ignored for AEAD ciphers, which
- * authenticate with their own key).  NULL with *err = -EINVAL when OpenSSL
- * cannot build them. */
-struct xform_ctx *xform_ctx_new(uint8_t encalg, const uint8_t *ekey, size_t eklen, uint8_t authalg,
-				const uint8_t *akey, size_t aklen, int *err);
+ * authenticate with their own key), with the simulation's OpenSSL library
+ * context.  NULL with *err = -EINVAL when OpenSSL cannot build them. */
+struct xform_ctx *xform_ctx_new(struct sim *s, uint8_t encalg, const uint8_t *ekey, size_t eklen,
+				uint8_t authalg, const uint8_t *akey, size_t aklen, int *err);
 void xform_ctx_free(struct xform_ctx *x);
 unsigned xform_ivlen(const struct xform_ctx *x);
 unsigned xform_blocksize(const struct xform_ctx *x); /* 4 without a cipher */

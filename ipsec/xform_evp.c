@@ -21,6 +21,7 @@
 #include <openssl/params.h>
 #include <openssl/provider.h>
 
+#include "../sim/sim.h"
 #include "../stack/util.h"
 #include "pfkeyv2.h"
 #include "xform.h"
@@ -40,15 +41,39 @@ struct xform_ctx {
 	unsigned ivlen, blocksize, icvlen;
 };
 
-/* Blowfish and CAST-128 live in OpenSSL 3's legacy provider.  Fetching
- * loads it on first need (the default provider is loaded alongside, since
- * an explicit load would otherwise hide it). */
-static EVP_CIPHER *fetch_cipher(const char *name)
+/* A library context per simulation, with the default provider and the
+ * legacy one (Blowfish and CAST-128 live there).  Its own context keeps
+ * the provider load out of the process's default one, and frees cleanly
+ * with the simulation. */
+struct xform_crypto {
+	OSSL_LIB_CTX *lib;
+	OSSL_PROVIDER *deflt, *legacy;
+};
+
+static void crypto_free(void *arg)
 {
-	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
-	if (!c && OSSL_PROVIDER_load(NULL, "legacy") && OSSL_PROVIDER_load(NULL, "default"))
-		c = EVP_CIPHER_fetch(NULL, name, NULL);
-	return c;
+	struct xform_crypto *c = arg;
+	if (c->legacy)
+		OSSL_PROVIDER_unload(c->legacy);
+	if (c->deflt)
+		OSSL_PROVIDER_unload(c->deflt);
+	OSSL_LIB_CTX_free(c->lib);
+	free(c);
+}
+
+static OSSL_LIB_CTX *sim_crypto(struct sim *s)
+{
+	if (!s->crypto) {
+		struct xform_crypto *c = xcalloc(1, sizeof(*c));
+		c->lib = OSSL_LIB_CTX_new();
+		if (c->lib) {
+			c->deflt = OSSL_PROVIDER_load(c->lib, "default");
+			c->legacy = OSSL_PROVIDER_load(c->lib, "legacy"); /* may be absent */
+		}
+		s->crypto = c;
+		s->crypto_free = crypto_free;
+	}
+	return ((struct xform_crypto *)s->crypto)->lib;
 }
 
 static const char *cipher_name(uint8_t id, size_t keylen)
@@ -108,7 +133,8 @@ void xform_ctx_free(struct xform_ctx *x)
 	free(x);
 }
 
-static int init_cipher(struct xform_ctx *x, uint8_t id, const uint8_t *key, size_t keylen)
+static int init_cipher(struct xform_ctx *x, OSSL_LIB_CTX *lib, uint8_t id, const uint8_t *key,
+		       size_t keylen)
 {
 	size_t klen = keylen;
 	if (x->mode == M_CTR || x->mode == M_GCM || x->mode == M_GMAC || x->mode == M_CHACHA) {
@@ -116,7 +142,7 @@ static int init_cipher(struct xform_ctx *x, uint8_t id, const uint8_t *key, size
 		memcpy(x->salt, key + klen, 4);
 	}
 	const char *name = cipher_name(id, klen);
-	x->cipher = name ? fetch_cipher(name) : NULL;
+	x->cipher = name ? EVP_CIPHER_fetch(lib, name, NULL) : NULL;
 	if (!x->cipher)
 		return -EINVAL;
 	/* A key schedule per direction: re-initialising one context for the
@@ -133,12 +159,13 @@ static int init_cipher(struct xform_ctx *x, uint8_t id, const uint8_t *key, size
 	return 0;
 }
 
-static int init_mac(struct xform_ctx *x, uint8_t id, const uint8_t *key, size_t keylen)
+static int init_mac(struct xform_ctx *x, OSSL_LIB_CTX *lib, uint8_t id, const uint8_t *key,
+		    size_t keylen)
 {
 	const char *digest = digest_name(id);
 	if (!digest)
 		return -EINVAL;
-	x->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	x->mac = EVP_MAC_fetch(lib, "HMAC", NULL);
 	x->mctx = x->mac ? EVP_MAC_CTX_new(x->mac) : NULL;
 	if (!x->mctx)
 		return -EINVAL;
@@ -150,9 +177,10 @@ static int init_mac(struct xform_ctx *x, uint8_t id, const uint8_t *key, size_t 
 	return 0;
 }
 
-struct xform_ctx *xform_ctx_new(uint8_t encalg, const uint8_t *ekey, size_t eklen, uint8_t authalg,
-				const uint8_t *akey, size_t aklen, int *err)
+struct xform_ctx *xform_ctx_new(struct sim *s, uint8_t encalg, const uint8_t *ekey, size_t eklen,
+				uint8_t authalg, const uint8_t *akey, size_t aklen, int *err)
 {
+	OSSL_LIB_CTX *lib = sim_crypto(s);
 	struct xform_ctx *x = xcalloc(1, sizeof(*x));
 	x->mode = mode_of(encalg);
 	x->enc = encalg != SADB_EALG_NONE ? xform_enc(encalg) : NULL;
@@ -164,10 +192,10 @@ struct xform_ctx *xform_ctx_new(uint8_t encalg, const uint8_t *ekey, size_t ekle
 	if ((encalg != SADB_EALG_NONE && !x->enc) || (authalg != SADB_AALG_NONE && !x->auth))
 		*err = -EINVAL;
 	else if (x->mode != M_NONE && x->mode != M_NULL)
-		*err = init_cipher(x, encalg, ekey, eklen);
+		*err = init_cipher(x, lib, encalg, ekey, eklen);
 	/* GCM, GMAC and ChaCha20-Poly1305 authenticate with the cipher. */
 	if (!*err && x->auth && x->mode != M_GCM && x->mode != M_GMAC && x->mode != M_CHACHA)
-		*err = init_mac(x, authalg, akey, aklen);
+		*err = init_mac(x, lib, authalg, akey, aklen);
 	if (*err) {
 		xform_ctx_free(x);
 		return NULL;

@@ -25,6 +25,8 @@ void sim_free(struct sim *s)
 		link_free(s->links[i]);
 	for (unsigned i = 0; i < s->nnodes; i++)
 		node_free(s->nodes[i]);
+	if (s->crypto)
+		s->crypto_free(s->crypto); /* after the nodes: their SAs used it */
 	for (unsigned i = 0; i < s->ncaps; i++)
 		capture_close(s->caps[i]);
 	free(s->links);

@@ -37,6 +37,12 @@ struct sim {
 	void (*on_sa)(void *arg, struct node *n, const struct tdb *t);
 	void *on_sa_arg;
 
+	/* OpenSSL's library context of this simulation (made by the first SA
+	 * that needs a cipher, with the default and legacy providers), and
+	 * how to free it; NULL until then. */
+	void *crypto;
+	void (*crypto_free)(void *crypto);
+
 	FILE *out;   /* what a run tells its user (ping lines, verdicts) */
 	FILE *trace; /* one line per notable stack event, drops included; may be NULL */
 };

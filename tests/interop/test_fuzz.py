@@ -4,6 +4,7 @@ when make check provides it (IPSECSIM_SAN), so memory errors fail loudly."""
 import os
 import random
 import re
+import shutil
 import subprocess
 
 from conftest import SCENARIOS, ipsecsim_path
@@ -37,6 +38,11 @@ def test_mangled_scenarios_never_crash(tmp_path):
     binary = os.environ.get("IPSECSIM_SAN") or ipsecsim_path()
     rng = random.Random(20261122)
     seen = {0: 0, 1: 0, 2: 0}
+    # What the scenarios include or load, beside the mutants as beside them.
+    src = SCENARIOS[0].parent
+    shutil.copytree(src / "include", tmp_path / "include")
+    for conf in src.glob("*.conf"):
+        shutil.copy(conf, tmp_path / conf.name)
     for n in range(240):
         scn = SCENARIOS[n % len(SCENARIOS)]
         path = tmp_path / f"m{n}.scn"
