@@ -76,8 +76,13 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 	if (t->encalg == SADB_X_EALG_AESGMAC)
 		ek[0] = '\0'; /* NULL encryption for Wireshark */
 	hex(ak, aead ? NULL : t->authkey, aead ? 0 : t->authkeylen);
-	char line[1400];
-	snprintf(line, sizeof(line),
+	char line[1500];
+	/* Wireshark before 4.2 has no ESN column: say so on the line before. */
+	int pre = snprintf(line, sizeof(line), "%s",
+			   (t->flags & TDBF_ESN) && t->wnd
+			       ? "# ESN: only Wireshark 4.2 and later (SN 64-bit) check this ICV\n"
+			       : "");
+	snprintf(line + pre, sizeof(line) - (size_t)pre,
 		 "\"IPv4\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\",\"%s\"",
 		 addr_fmt(&t->src, src), addr_fmt(&t->dst, dst), t->spi, wireshark_enc(t), ek,
 		 wireshark_auth(t), ak);
