@@ -1,5 +1,7 @@
 #include "link.h"
 
+#include "attack.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,7 @@ struct link_port *link_attach(struct link *l, struct iface *ifp, const struct li
 
 void link_free(struct link *l)
 {
+	attack_free_all(l);
 	free(l->ports);
 	free(l->fdb);
 	free(l->caps);
@@ -192,10 +195,15 @@ void link_send(struct link_port *port, struct pkt *frame)
 	uint64_t t = s->now;
 
 	l->stats[LINK_STAT_SENT]++;
+	/* An adversary tampers before the tap, and drops after it. */
+	if (l->nattacks || l->keep_history)
+		attack_on_send(l, port, frame, false);
 	/* The link tap sits at the sending end: it sees frames as sent, before
 	 * any impairment, so a lost frame is still in the link's capture. */
 	for (unsigned i = 0; i < l->ncaps; i++)
 		capture_write(l->caps[i], s->now, frame->data, frame->len);
+	if (l->nattacks && !attack_on_send(l, port, frame, true))
+		return;
 	if (P->mtu && frame->len > (size_t)P->mtu + ETHER_HDR_LEN) {
 		link_drop(l, frame, LINK_STAT_TOOBIG);
 		return;

@@ -19,15 +19,19 @@ struct sim;
 struct iface;
 struct capture;
 
-#define LINK_STATS_LIST(X)                                                 \
-	X(SENT, "link.sent")           /* frames handed to the link */     \
-	X(DELIVERED, "link.delivered") /* frames handed to an interface */ \
-	X(LOST, "link.lost")           /* dropped by the loss draw */      \
-	X(QUEUEDROP, "link.queuedrop") /* transmit queue full */           \
-	X(TOOBIG, "link.toobig")       /* larger than the link MTU */      \
-	X(CORRUPTED, "link.corrupted") /* had one bit flipped */           \
-	X(DUPLICATED, "link.duplicated")                                   \
-	X(REORDERED, "link.reordered") /* held back by the reorder gap */
+#define LINK_STATS_LIST(X)                                                  \
+	X(SENT, "link.sent")           /* frames handed to the link */      \
+	X(DELIVERED, "link.delivered") /* frames handed to an interface */  \
+	X(LOST, "link.lost")           /* dropped by the loss draw */       \
+	X(QUEUEDROP, "link.queuedrop") /* transmit queue full */            \
+	X(TOOBIG, "link.toobig")       /* larger than the link MTU */       \
+	X(CORRUPTED, "link.corrupted") /* had one bit flipped */            \
+	X(DUPLICATED, "link.duplicated")                                    \
+	X(REORDERED, "link.reordered")   /* held back by the reorder gap */ \
+	X(ATTACKDROP, "link.attackdrop") /* taken by a drop attack */       \
+	X(TAMPERED, "link.tampered")     /* changed by a tamper attack */   \
+	X(REPLAYED, "link.replayed")     /* sent again by a replay */       \
+	X(INJECTED, "link.injected")     /* sent from an inject file */
 
 enum link_stat {
 #define LINK_STAT_ENUM(id, name) LINK_STAT_##id,
@@ -75,6 +79,17 @@ struct link {
 	uint64_t stats[LINK_STAT__COUNT];
 	struct capture **caps;
 	unsigned ncaps;
+	/* attacks (sim/attack.c) */
+	struct link_attack *attacks;
+	unsigned nattacks;
+	bool keep_history; /* a replay will need the frames */
+	struct link_frame *history;
+	unsigned nhistory;
+};
+
+struct link_frame {
+	struct pkt *p;
+	unsigned port;
 };
 
 extern const struct link_params link_params_default;

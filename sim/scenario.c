@@ -966,6 +966,10 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_stmt_show(sc, st, 3, true, at);
 	if (strcmp(what, "pfkey") == 0)
 		return scn_stmt_pfkey(sc, st, 3, true, at);
+	if (strcmp(what, "replay") == 0)
+		return scn_action_replay(sc, st, 3, at);
+	if (strcmp(what, "inject") == 0)
+		return scn_action_inject(sc, st, 3, at);
 	if (strcmp(what, "sysctl") == 0) {
 		struct scn_sysctl_ev *e = xmalloc(sizeof(*e));
 		if (parse_sysctl(sc, st, 3, &e->n, &e->id, &e->value) < 0) {
@@ -975,7 +979,9 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		sim_at(sc->sim, at, sysctl_ev, free, e);
 		return 0;
 	}
-	scn_error(sc, st, "unknown action '%s' (ping, udp, expect, show, pfkey, sysctl)", what);
+	scn_error(sc, st,
+		  "unknown action '%s' (ping, udp, expect, show, pfkey, replay, inject, sysctl)",
+		  what);
 	return -1;
 }
 
@@ -1023,7 +1029,7 @@ static const struct {
     {"impair", stmt_impair},   {"route", stmt_route},       {"sysctl", stmt_sysctl},
     {"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
     {"expect", stmt_expect},   {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
-    {"pfkey", stmt_pfkey},
+    {"pfkey", stmt_pfkey},     {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
 };
 
 /* name, seed and end shape the build, so they are read first. */

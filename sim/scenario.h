@@ -149,6 +149,11 @@ void scn_add_written(struct scenario *sc, const char *path);
 /* Collect the run's ESP SAs, and write them as Wireshark's esp_sa file. */
 void scn_espsa_start(struct scenario *sc);
 void scn_espsa_finish(struct scenario *sc);
+/* Attacks on links (sim/scn_attack.c). */
+int scn_stmt_drop(struct scenario *sc, const struct scn_stmt *st);
+int scn_stmt_tamper(struct scenario *sc, const struct scn_stmt *st);
+int scn_action_replay(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+int scn_action_inject(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_stmt_pfkey(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		   uint64_t at);
 int scn_stmt_listen_pfkey(struct scenario *sc, const struct scn_stmt *st);

@@ -45,8 +45,8 @@ def test_tshark_checks_every_esp_icv(scenario_runs):
     checked = {}
     for name, outdir in scenario_runs.items():
         lines = esp_sa_lines(outdir, esn=False)  # tshark 4.0 has no ESN
-        if not lines:
-            continue
+        if not lines or name.endswith("-attack"):
+            continue  # attacks: test_tshark_sees_the_attacks
         # ESP SAs whose cipher tshark carries and whose ICV it checks
         usable = [l for l in lines
                   if l.split('","')[4] in TSHARK_ENC and "no checking" not in l]
@@ -235,3 +235,21 @@ def test_scapy_checks_esn_across_2_32(scenario_runs):
             icv = hmac.new(ak, esp[:-16] + struct.pack("!L", h), hashlib.sha256).digest()[:16]
             assert (icv == esp[-16:]) == ok, f"seq {pkt[ESP].seq:#x} high half {h}"
         assert sa.decrypt(pkt[IP], verify=False).proto == 17
+
+
+def test_tshark_sees_the_attacks(scenario_runs):
+    """tshark, on its own, sees what the adversary did: the tampered ESP
+    packet's ICV is bad (and only it), and the replayed packet breaks its
+    sequence analysis."""
+    outdir = scenario_runs["tamper-attack"]
+    frames = tshark_esp(outdir / "l.pcap", esp_sa_lines(outdir))
+    verdicts = [(int(spi, 16), good) for _, spi, good, _ in frames]
+    # 5 ESP packets: the 2nd tampered in its ciphertext, the 4th in its SPI
+    # (0x1000 ^ 0x80000000: no SA, so tshark cannot check it)
+    assert verdicts == [(0x1000, "1"), (0x1000, "0"), (0x1000, "1"), (0x80001000, ""),
+                        (0x1000, "1")]
+    outdir = scenario_runs["replay-attack"]
+    r = subprocess.run(["tshark", "-n", "-r", str(outdir / "l1.pcap"), "-Y",
+                        "esp.sequence-analysis.wrong-sequence-number", "-T", "fields",
+                        "-e", "esp.sequence"], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["2"]  # the replayed copy of sequence number 2

@@ -222,3 +222,57 @@ def test_pfkey_raw_and_malformed_variants(ipsecsim, tmp_path):
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count(": EINVAL (Invalid argument)\n") == len(variants)
+
+
+ESP_PAIR = """\
+node a b
+link l a=192.0.2.1/24 b=192.0.2.2/24 delay 1ms
+capture l l.pcap
+AK="0x0101010101010101010101010101010101010101010101010101010101010101:0x0202020202020202020202020202020202020202020202020202020202020202"
+EK="0x03030303030303030303030303030303:0x04040404040404040404040404040404"
+ipsec a {
+	flow esp from 192.0.2.1 to 192.0.2.2
+	esp transport from 192.0.2.1 to 192.0.2.2 spi 0x1000:0x1001 authkey $AK enckey $EK replay 64
+}
+ipsec b {
+	esp transport from 192.0.2.1 to 192.0.2.2 spi 0x1000:0x1001 authkey $AK enckey $EK replay 64
+}
+listen b udp 9
+"""
+
+
+def test_drop_attack_takes_the_nth_matching_frame(ipsecsim, tmp_path):
+    from scapy.all import rdpcap
+    from scapy.layers.ipsec import ESP
+    scn = scenario(tmp_path, ESP_PAIR + """\
+drop l from a esp spi 0x1000 2
+at 1s udp a 192.0.2.2:9 size 10 count 3 interval 100ms quiet
+end 2s
+expect l link.attackdrop == 1
+expect b udp 9 packets == 2
+expect b esp.input == 2
+""")
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # The capture still shows what was sent: sequence numbers 1, 2, 3.
+    wire = [p[ESP].seq for p in rdpcap(str(tmp_path / "o" / "l.pcap")) if ESP in p]
+    assert wire == [1, 2, 3]
+    assert "attack drop len" in (tmp_path / "o" / "trace.log").read_text()
+
+
+def test_inject_replays_a_whole_capture(ipsecsim, scenario_runs, tmp_path):
+    """The replay attack's capture (three ESP packets and the replayed copy)
+    injected into the same topology: the receiver takes the three and
+    refuses the copy, exactly as in the run that made the capture."""
+    pcap = scenario_runs["replay-attack"] / "l1.pcap"
+    scn = scenario(tmp_path, ESP_PAIR.replace("link l ", "link l1 ").replace(
+        "capture l l.pcap", "") + f"""\
+at 1s inject l1 {pcap} from a
+end 10s
+expect l1 link.injected == 6
+expect b esp.input == 4
+expect b esp.replay == 1
+expect b udp 9 packets == 3
+""")
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -146,8 +146,8 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:2: net.inet.ip.nosuch: unknown sysctl"},
 	    {"node a\nat 1s ping a 10.0.0.300\n",
 	     "out/unit/t.scn:2: bad IPv4 address '10.0.0.300'"},
-	    {"node a\nat 1s dance a\n",
-	     "out/unit/t.scn:2: unknown action 'dance' (ping, udp, expect, show, pfkey, sysctl)"},
+	    {"node a\nat 1s dance a\n", "out/unit/t.scn:2: unknown action 'dance' (ping, udp, "
+					"expect, show, pfkey, replay, inject, sysctl)"},
 	    /* A continued statement is reported at its first line. */
 	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
 	     "out/unit/t.scn:2: bad value 'fast' for delay"},
@@ -231,6 +231,28 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:3: unknown PF_KEY message 'frob'"},
 	    {"node a\nlisten a pfkey km\nexpect a pfkey km got == 1\n",
 	     "out/unit/t.scn:3: usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE"},
+	    /* attacks */
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ndrop m 1\n",
+	     "out/unit/t.scn:3: unknown link 'm'"},
+	    {"node a b c\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ndrop l from c 1\n",
+	     "out/unit/t.scn:3: c is not on link l"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ndrop l esp 0\n",
+	     "out/unit/t.scn:3: bad frame number '0' (1 is the first)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ndrop l esp spi 0x100000000 1\n",
+	     "out/unit/t.scn:3: bad value '0x100000000' for spi"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ndrop l udp 1 2\n",
+	     "out/unit/t.scn:3: usage: drop LINK [from NODE] [FILTER] N"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ntamper l esp 1\n",
+	     "out/unit/t.scn:3: usage: tamper LINK [from NODE] [FILTER] N offset K [xor V]"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ntamper l 1 offset 3 xor 0\n",
+	     "out/unit/t.scn:3: bad value '0' for xor (1 to 255)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s replay l esp first\n",
+	     "out/unit/t.scn:3: bad frame number 'first' (1 is the first)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s inject l nothere.pcap\n",
+	     "out/unit/t.scn:3: cannot read out/unit/nothere.pcap: out/unit/nothere.pcap: No such "
+	     "file or directory"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s inject l x.pcap by a\n",
+	     "out/unit/t.scn:3: usage: at TIME inject LINK FILE [from NODE]"},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		int failed = 0;
