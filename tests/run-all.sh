@@ -61,6 +61,27 @@ scenarios() { # label binary dir
 echo "== unit tests"
 cunit unit "$BUILD/unit-tests"
 
+# ipsecsim vectors prints "N passed, M failed ...".
+vectors() { # label binary
+	log="$OUT/$1.log"
+	"$2" vectors -v >"$log" 2>&1
+	rc=$?
+	line=$(tail -1 "$log")
+	p=$(echo "$line" | awk '{print $1}')
+	f=$(echo "$line" | awk '{print $3}')
+	if [ -z "$p" ] || [ -z "$f" ]; then
+		fail 1 "$1: no summary (exit $rc), see $log"
+		return
+	fi
+	pass "$p"
+	[ "$f" -gt 0 ] && fail "$f" "$1: $f failed, see $log"
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "$1: exit $rc, see $log"
+	echo "$1: $line"
+}
+
+echo "== RFC vectors"
+vectors vectors "$BUILD/ipsecsim"
+
 echo "== scenarios"
 mkdir -p "$OUT/run1" "$OUT/run2"
 scenarios scenarios "$BUILD/ipsecsim" "$OUT/run1"
@@ -102,6 +123,7 @@ echo "== sanitizers (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cunit "unit (asan)" "$SAN/unit-tests"
+vectors "vectors (asan)" "$SAN/ipsecsim"
 mkdir -p "$OUT/san"
 scenarios "scenarios (asan)" "$SAN/ipsecsim" "$OUT/san"
 

@@ -6,5 +6,7 @@
 
 int cmd_ipsecctl(int argc, char **argv);
 extern const char ipsecctl_usage[];
+int cmd_vectors(int argc, char **argv);
+extern const char vectors_usage[];
 
 #endif

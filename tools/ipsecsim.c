@@ -21,6 +21,8 @@ static const char main_usage[] =
     "\n"
     "commands:\n"
     "  run       run a scenario file on the virtual clock, write its pcaps\n"
+    "  ipsecctl  read an OpenBSD ipsec.conf, print it as ipsecctl -nv does\n"
+    "  vectors   run the RFC known-answer vectors through the ESP code\n"
     "  help      show this text, or `ipsecsim help COMMAND`\n"
     "\n"
     "`ipsecsim COMMAND --help` describes each command's options.\n"
@@ -221,6 +223,8 @@ int main(int argc, char **argv)
 			fputs(run_usage, stdout);
 		else if (argc > 2 && !strcmp(argv[2], "ipsecctl"))
 			fputs(ipsecctl_usage, stdout);
+		else if (argc > 2 && !strcmp(argv[2], "vectors"))
+			fputs(vectors_usage, stdout);
 		else
 			fputs(main_usage, stdout);
 		return 0;
@@ -229,6 +233,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ipsecctl"))
 		return cmd_ipsecctl(argc - 1, argv + 1);
+	if (!strcmp(cmd, "vectors"))
+		return cmd_vectors(argc - 1, argv + 1);
 	fprintf(stderr, "ipsecsim: unknown command '%s'\n%s", cmd, main_usage);
 	return EXIT_USAGE;
 }
