@@ -39,6 +39,10 @@ $(BUILD)/bench-ipsec: $(LIB_OBJS) $(BUILD)/tests/bench/bench_ipsec.o
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
 
+$(BUILD)/bench-esp: $(LIB_OBJS) $(BUILD)/tests/bench/bench_esp.o
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
+
 $(BUILD)/unit-tests: $(LIB_OBJS) $(TEST_OBJS)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS) -lcunit
@@ -77,9 +81,10 @@ check: deps
 	@$(MAKE) --no-print-directory sanitize-build
 	@tests/run-all.sh $(BUILD) $(SAN_BUILD)
 
-bench: all $(BUILD)/bench-ipsec
+bench: all $(BUILD)/bench-ipsec $(BUILD)/bench-esp
 	@tests/bench.sh
 	@$(BUILD)/bench-ipsec
+	@$(BUILD)/bench-esp
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard */*.h tests/unit/*.h)

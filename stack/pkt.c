@@ -8,7 +8,7 @@
 struct pkt *pkt_alloc(size_t headroom, size_t len)
 {
 	struct pkt *p = xcalloc(1, sizeof(*p));
-	p->cap = headroom + len;
+	p->cap = headroom + len + PKT_TAILROOM;
 	p->buf = xmalloc(p->cap);
 	p->data = p->buf + headroom;
 	p->len = len;

@@ -13,6 +13,7 @@
 #include "addr.h"
 
 #define PKT_HEADROOM 128 /* room for Ethernet + IP + IPsec headers */
+#define PKT_TAILROOM 64  /* room for an ESP trailer and ICV without a copy */
 
 enum {
 	PKT_LINKBCAST = 1 << 0, /* arrived as a link-layer broadcast or multicast */
