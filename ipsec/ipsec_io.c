@@ -253,6 +253,8 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		return;
 	}
 	p->in_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
+	if (p->nin_all < PKT_OUT_DONE_MAX)
+		p->in_all[p->nin_all++] = p->in_done;
 	if (t->flags & TDBF_TUNNELING)
 		p->ipsec_flags |= PKT_M_TUNNEL;
 	enc_tap(n, t, p->data, p->len, p->ipsec_flags & (PKT_M_CONF | PKT_M_AUTH), false);
@@ -305,6 +307,23 @@ void ipip_input(struct node *n, struct pkt *p, const struct ip4_hdr *h)
 	ip4_input(n, p);
 }
 
+/* An SA grouped with others (SADB_X_GRPSPIS) protects only together with
+ * them: each SA after it in the bundle must have processed the packet too.
+ * OpenBSD checks only the innermost SA; a packet stripped of the bundle's
+ * AH would pass there, and is refused here. */
+static bool bundle_done(const struct pkt *p, const struct tdb *in)
+{
+	unsigned hops = 0;
+	for (const struct tdb *t = in->onext; t && hops < PKT_OUT_DONE_MAX; t = t->onext, hops++) {
+		bool seen = false;
+		for (unsigned i = 0; i < p->nin_all && !seen; i++)
+			seen = sa_is(&p->in_all[i], t);
+		if (!seen)
+			return false;
+	}
+	return true;
+}
+
 bool ipsec_input_check(struct node *n, struct pkt *p, const struct ip4_hdr *h)
 {
 	struct ipsec_state *st = n->ipsec;
@@ -326,7 +345,7 @@ bool ipsec_input_check(struct node *n, struct pkt *p, const struct ip4_hdr *h)
 	const struct tdb *in = p->in_done.proto ? sad_lookup(&st->sad, &p->in_done.dst,
 							     p->in_done.spi, p->in_done.proto)
 						: NULL;
-	if (in && in->sproto == f->sproto && addr_eq(&in->src, gw))
+	if (in && in->sproto == f->sproto && addr_eq(&in->src, gw) && bundle_done(p, in))
 		return true;
 	node_drop(n, p, STAT_IPSEC_INPOLICY);
 	return false;

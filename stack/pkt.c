@@ -30,6 +30,8 @@ struct pkt *pkt_clone(const struct pkt *p)
 	c->flags = p->flags;
 	c->ipsec_flags = p->ipsec_flags;
 	c->in_done = p->in_done;
+	memcpy(c->in_all, p->in_all, sizeof(c->in_all));
+	c->nin_all = p->nin_all;
 	memcpy(c->out_done, p->out_done, sizeof(c->out_done));
 	c->nout_done = p->nout_done;
 	return c;

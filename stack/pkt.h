@@ -47,7 +47,9 @@ struct pkt {
 	unsigned flags;                           /* PKT_* */
 	struct pkt *next;                         /* for queues; NULL when not queued */
 	unsigned ipsec_flags;                     /* PKT_M_* */
-	struct pkt_sa in_done;                    /* the innermost SA that processed it on input */
+	struct pkt_sa in_done; /* the innermost SA that processed it on input */
+	struct pkt_sa in_all[PKT_OUT_DONE_MAX]; /* every SA that did, outermost first */
+	unsigned nin_all;
 	struct pkt_sa out_done[PKT_OUT_DONE_MAX]; /* the SAs applied on output, in order */
 	unsigned nout_done;
 };
