@@ -7,12 +7,17 @@ from scapy.all import ICMP, IP, UDP, Ether, defragment, raw, rdpcap
 
 from conftest import SCENARIOS
 
-PCAPS = []
-for scn in SCENARIOS:
-    for line in scn.read_text().splitlines():
+def captures(path):
+    """The pcaps a scenario file writes, its includes' too."""
+    for line in path.read_text().splitlines():
         words = line.split("#")[0].split()
         if len(words) == 3 and words[0] == "capture":
-            PCAPS.append((scn.stem, words[2]))
+            yield words[2]
+        elif len(words) == 2 and words[0] == "include":
+            yield from captures(path.parent / words[1])
+
+
+PCAPS = [(scn.stem, pcap) for scn in SCENARIOS for pcap in captures(scn)]
 
 
 def test_every_scenario_captures_something():

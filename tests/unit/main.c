@@ -64,6 +64,8 @@ int main(void)
 	suite_input();
 	suite_pfkey();
 	suite_replay();
+	suite_esp();
+	suite_ah();
 	suite_conf();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

@@ -21,6 +21,8 @@ void suite_scenario(void);
 void suite_input(void);
 void suite_pfkey(void);
 void suite_replay(void);
+void suite_esp(void);
+void suite_ah(void);
 void suite_conf(void);
 
 /* Add a suite of tests: NULL-terminated {name, fn} pairs. */

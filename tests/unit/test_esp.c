@@ -1,0 +1,363 @@
+/*
+ * ESP input, one named failure at a time: hand-made ESP packets (sealed
+ * with the SA's own transform, so only the field under test is wrong) go
+ * through the node's IPv4 input, and each must end with exactly its
+ * counter, and leave the replay window where a good packet left it.
+ */
+#include <CUnit/Basic.h>
+#include <string.h>
+
+#include "../../ipsec/pfkey.h"
+#include "../../ipsec/pfkey_msg.h"
+#include "../../ipsec/sad.h"
+#include "../../ipsec/xform.h"
+#include "../../stack/cksum.h"
+#include "../../stack/ip4.h"
+#include "../../stack/util.h"
+#include "unit.h"
+
+#define SPI 0x5000
+
+struct bench {
+	struct sim *sim;
+	struct node *b;
+	struct tdb *t;     /* b's inbound SA */
+	struct tdb *wrong; /* the same SPI with other keys, on a scratch node */
+};
+
+static struct tdb *add(struct node *n, uint32_t spi, uint8_t kbyte, bool tunnel)
+{
+	struct pfkey_sock *s = pfkey_open(n);
+	uint8_t ak[32], ek[16];
+	memset(ak, kbyte, sizeof(ak));
+	memset(ek, kbyte + 1, sizeof(ek));
+	struct ipaddr src, dst;
+	addr_parse("192.0.2.1", &src);
+	addr_parse("192.0.2.2", &dst);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_ADD, SADB_SATYPE_ESP, 1, s->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, spi, 64, SADB_SASTATE_MATURE, SADB_X_AALG_SHA2_256,
+		SADB_X_EALG_AES, tunnel ? SADB_X_SAFLAGS_TUNNEL : 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, &src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &dst, 0);
+	pfkb_key(&pb, SADB_EXT_KEY_AUTH, ak, 256);
+	pfkb_key(&pb, SADB_EXT_KEY_ENCRYPT, ek, 128);
+	CU_ASSERT_EQUAL(pfkey_write(s, pb.b, pfkb_finish(&pb)), 0);
+	pfkey_close(s);
+	return sad_lookup(&n->ipsec->sad, &dst, spi, IPPROTO_ESP);
+}
+
+static void setup(struct bench *w, bool tunnel)
+{
+	w->sim = sim_new(3);
+	w->b = unit_node(w->sim, "b", "192.0.2.2/24");
+	w->t = add(w->b, SPI, 0x11, tunnel);
+	struct node *x = unit_node(w->sim, "x", "198.51.100.9/24");
+	w->wrong = add(x, SPI, 0x77, tunnel);
+}
+
+/* An IPv4 ICMP echo request from a to b, len bytes of data. */
+static size_t echo(uint8_t *out, size_t len)
+{
+	uint8_t h[20] = {0x45, 0, 0, 0, 0, 7, 0, 0, 64, 1, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2};
+	put_be16(h + 2, (uint16_t)(28 + len));
+	put_be16(h + 10, in_cksum(h, 20));
+	memcpy(out, h, 20);
+	uint8_t *icmp = out + 20;
+	memset(icmp, 0, 8 + len);
+	icmp[0] = 8;
+	put_be16(icmp + 4, 1);
+	for (size_t i = 0; i < len; i++)
+		icmp[8 + i] = (uint8_t)i;
+	put_be16(icmp + 2, in_cksum(icmp, 8 + len));
+	return 28 + len;
+}
+
+struct craft {
+	uint32_t spi, seq;
+	uint8_t nh;
+	size_t tfc;       /* garbage after the payload */
+	int padbyte;      /* >= 0: the last pad byte written as this */
+	int padlen;       /* >= 0: the pad length byte written as this */
+	int trim;         /* bytes cut from the end after sealing */
+	bool whole_inner; /* the payload is a whole IP packet (tunnel mode) */
+};
+
+/* Seal an ESP packet with t's transform and hand it to b's IP input. */
+static void deliver(struct bench *w, struct tdb *t, const struct craft *c)
+{
+	uint8_t inner[200], pt[400], frame[600];
+	size_t ilen = echo(inner, 16);
+	const uint8_t *payload = c->whole_inner ? inner : inner + 20;
+	size_t plen = c->whole_inner ? ilen : ilen - 20;
+	size_t n = 0;
+	memcpy(pt, payload, plen);
+	n = plen;
+	memset(pt + n, 0xee, c->tfc);
+	n += c->tfc;
+	size_t pad = (16 - (n + 2) % 16) % 16;
+	for (size_t i = 0; i < pad; i++)
+		pt[n++] = (uint8_t)(i + 1);
+	if (c->padbyte >= 0 && pad)
+		pt[n - 1] = (uint8_t)c->padbyte;
+	pt[n++] = (uint8_t)(c->padlen >= 0 ? c->padlen : (int)pad);
+	pt[n++] = c->nh;
+	/* IPv4 header, ESP header, IV, plaintext, ICV room */
+	uint8_t *esp = frame + 20;
+	put_be32(esp, c->spi);
+	put_be32(esp + 4, c->seq);
+	memset(esp + 8, 0x42, 16);
+	memcpy(esp + 24, pt, n);
+	CU_ASSERT_EQUAL(xform_esp_seal(t->xf, esp, n, false, 0), 0);
+	size_t total = 20 + 24 + n + 16 - (size_t)c->trim;
+	memcpy(frame, inner, 20);
+	frame[9] = 50;
+	put_be16(frame + 2, (uint16_t)total);
+	put_be16(frame + 10, 0);
+	put_be16(frame + 10, in_cksum(frame, 20));
+	ip4_input(w->b, pkt_from(frame, total, PKT_HEADROOM));
+	sim_run(w->sim, w->sim->now + NS_PER_SEC, NULL, NULL); /* replies, loops */
+}
+
+static struct craft ok(uint32_t seq)
+{
+	return (struct craft){.spi = SPI, .seq = seq, .nh = 1, .padbyte = -1, .padlen = -1};
+}
+
+#define STAT(w, s) ((w)->b->stats[STAT_##s])
+
+static void test_each_failure_has_its_counter(void)
+{
+	struct bench w;
+	setup(&w, false);
+	struct craft c;
+
+	c = ok(1);
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ICMP_INHIST_ECHO), 1);
+	c = ok(1);
+	deliver(&w, w.t, &c); /* the same sequence number again */
+	CU_ASSERT_EQUAL(STAT(&w, ESP_REPLAY), 1);
+
+	/* A packet under the wrong key fails its ICV and moves nothing: the
+	 * right packet with the same number still passes. */
+	c = ok(2);
+	deliver(&w, w.wrong, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_BADAUTH), 1);
+	CU_ASSERT_EQUAL(w.t->replay.rpl, 1);
+	c = ok(2);
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ICMP_INHIST_ECHO), 2);
+	CU_ASSERT_EQUAL(w.t->replay.rpl, 2);
+
+	c = ok(0);
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_WRAP), 1);
+
+	c = ok(3);
+	c.padbyte = 0x7f; /* authentic, but the padding is not 1, 2, 3 ... */
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_BADENC), 1);
+
+	c = ok(4);
+	c.padlen = 200; /* longer than the payload */
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_BADILEN), 1);
+
+	c = ok(5);
+	c.trim = 1; /* not whole cipher blocks: refused before the ICV */
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_BADILEN), 2);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_BADAUTH), 1);
+
+	c = ok(6);
+	c.nh = 59; /* RFC 4303 2.6: a dummy packet, dropped without a word */
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_DUMMY), 1);
+	CU_ASSERT_EQUAL(STAT(&w, ICMP_OUTHIST_UNREACH), 0);
+
+	c = ok(7);
+	c.spi = SPI + 1;
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_NOTDB), 1);
+
+	/* Ten packets in, eight of them dropped, each counted once more as
+	 * ipsec.idrops. */
+	CU_ASSERT_EQUAL(STAT(&w, ESP_INPUT), 10);
+	CU_ASSERT_EQUAL(STAT(&w, IPSEC_IDROPS), 8);
+	CU_ASSERT_EQUAL(STAT(&w, ICMP_INHIST_ECHO), 2);
+	sim_free(w.sim);
+}
+
+static void test_larval_sa_is_invalid(void)
+{
+	struct sim *s = sim_new(3);
+	struct node *b = unit_node(s, "b", "192.0.2.2/24");
+	struct pfkey_sock *sock = pfkey_open(b);
+	struct ipaddr src, dst;
+	addr_parse("192.0.2.1", &src);
+	addr_parse("192.0.2.2", &dst);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_GETSPI, SADB_SATYPE_ESP, 1, sock->pid);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, &src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &dst, 0);
+	pfkb_spirange(&pb, 0x6000, 0x6000);
+	CU_ASSERT_EQUAL(pfkey_write(sock, pb.b, pfkb_finish(&pb)), 0);
+	uint8_t frame[64] = {0x45, 0, 0, 52, 0, 1, 0, 0, 64, 50, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2};
+	put_be16(frame + 10, in_cksum(frame, 20));
+	put_be32(frame + 20, 0x6000);
+	put_be32(frame + 24, 1);
+	ip4_input(b, pkt_from(frame, 52, PKT_HEADROOM));
+	CU_ASSERT_EQUAL(b->stats[STAT_ESP_INVALID], 1);
+	sim_free(s);
+}
+
+/* RFC 4303 2.7: traffic flow confidentiality padding after the inner
+ * packet is accepted; the inner packet's own length says where it ends. */
+static void test_tfc_padding_is_accepted(void)
+{
+	struct bench w;
+	setup(&w, true);
+	struct craft c = ok(1);
+	c.nh = 4;
+	c.whole_inner = true;
+	c.tfc = 37;
+	deliver(&w, w.t, &c);
+	CU_ASSERT_EQUAL(STAT(&w, IPIP_IPACKETS), 1);
+	CU_ASSERT_EQUAL(STAT(&w, ICMP_INHIST_ECHO), 1);
+	CU_ASSERT_EQUAL(STAT(&w, IPSEC_IDROPS), 0);
+	sim_free(w.sim);
+}
+
+void suite_esp(void)
+{
+	static const struct unit_test t[] = {
+	    {"each failure has its counter", test_each_failure_has_its_counter},
+	    {"a larval SA is invalid", test_larval_sa_is_invalid},
+	    {"TFC padding is accepted", test_tfc_padding_is_accepted},
+	    {NULL, NULL}};
+	unit_add_suite("esp", t);
+}
+
+/* ---- AH and IPv4 options (reference 2.7) ---- */
+
+#include <openssl/evp.h>
+
+#include "../../ipsec/ah.h"
+
+static struct tdb *add_ah(struct node *n)
+{
+	struct pfkey_sock *s = pfkey_open(n);
+	uint8_t ak[20];
+	memset(ak, 0x5a, sizeof(ak));
+	struct ipaddr src, dst;
+	addr_parse("192.0.2.1", &src);
+	addr_parse("192.0.2.2", &dst);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_ADD, SADB_SATYPE_AH, 1, s->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, 0x3000, 0, SADB_SASTATE_MATURE, SADB_AALG_SHA1HMAC, 0, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, &src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &dst, 0);
+	pfkb_key(&pb, SADB_EXT_KEY_AUTH, ak, 160);
+	CU_ASSERT_EQUAL(pfkey_write(s, pb.b, pfkb_finish(&pb)), 0);
+	pfkey_close(s);
+	return sad_lookup(&n->ipsec->sad, &dst, 0x3000, IPPROTO_AH);
+}
+
+/* An IPv4 header with options: NOP, router alert (immutable), a loose
+ * source route whose last hop is 10.0.0.9 (mutable: zeroed, its final
+ * address standing in for the destination), a timestamp (mutable), EOL. */
+static const uint8_t opts[] = {1,    0x94, 4, 0, 0, 0x83, 7, 4, 10, 0, 0, 9,
+			       0x44, 8,    5, 0, 0, 0,    0, 0, 0,  0, 0, 0};
+
+static void test_ah_options(void)
+{
+	struct sim *s = sim_new(3);
+	struct node *a = unit_node(s, "a", "192.0.2.1/24");
+	struct tdb *t = add_ah(a);
+	uint8_t pkt[200];
+	size_t hl = 20 + sizeof(opts), len = hl + 12;
+	uint8_t h[20] = {0x40 | (uint8_t)(hl / 4),
+			 0x10,
+			 0,
+			 0,
+			 0,
+			 9,
+			 0x40,
+			 0,
+			 33,
+			 17,
+			 0,
+			 0,
+			 192,
+			 0,
+			 2,
+			 1,
+			 192,
+			 0,
+			 2,
+			 2};
+	memcpy(pkt, h, 20);
+	memcpy(pkt + 20, opts, sizeof(opts));
+	memset(pkt + hl, 0x33, 12); /* a UDP-ish payload */
+	put_be16(pkt + 2, (uint16_t)len);
+	put_be16(pkt + 10, in_cksum(pkt, hl));
+	struct pkt *p = pkt_from(pkt, len, PKT_HEADROOM);
+	CU_ASSERT_EQUAL(ah_output(a, t, p), 0);
+
+	/* The ICV by hand: RFC 4302 3.3.3.1.1 with OpenBSD's option rules. */
+	uint8_t m[200];
+	memcpy(m, p->data, p->len);
+	m[1] = 0;                                    /* TOS */
+	m[6] = m[7] = 0;                             /* flags, offset */
+	m[8] = 0;                                    /* TTL */
+	m[10] = m[11] = 0;                           /* checksum */
+	memcpy(m + 16, (uint8_t[]){10, 0, 0, 9}, 4); /* LSRR's final address */
+	memset(m + 25, 0, 7);                        /* LSRR */
+	memset(m + 32, 0, 8);                        /* timestamp */
+	memset(m + hl + 12, 0, 12);                  /* the ICV itself */
+	uint8_t key[20], md[20];
+	memset(key, 0x5a, sizeof(key));
+	size_t mdlen = 0;
+	CU_ASSERT_PTR_NOT_NULL(EVP_Q_mac(NULL, "HMAC", NULL, "SHA1", NULL, key, 20, m, p->len, md,
+					 sizeof(md), &mdlen));
+	CU_ASSERT_EQUAL(memcmp(p->data + hl + 12, md, 12), 0);
+	/* The router alert and the payload stay where they were. */
+	CU_ASSERT_EQUAL(p->data[21], 0x94);
+	CU_ASSERT_EQUAL(p->data[9], IPPROTO_AH);
+
+	/* In transit the TTL and the timestamp change: still authentic.  A
+	 * changed router alert is not. */
+	struct tdb *in = t; /* the same SA, received */
+	uint64_t before = in->replay.rpl;
+	for (int k = 0; k < 3; k++) {
+		struct pkt *q = pkt_clone(p);
+		q->data[8] = 7;
+		/* It arrives at the source route's end: that is its destination
+		 * now, and the route's slots have changed (they are zeroed). */
+		memcpy(q->data + 16, (uint8_t[]){10, 0, 0, 9}, 4);
+		q->data[27] = 8;
+		memcpy(q->data + 28, (uint8_t[]){192, 0, 2, 2}, 4);
+		if (k == 1)
+			q->data[36] = 0xaa; /* inside the timestamp */
+		if (k == 2)
+			q->data[23] ^= 1; /* inside the router alert */
+		put_be16(q->data + 10, 0);
+		put_be16(q->data + 10, in_cksum(q->data, hl));
+		int nh = ah_input(a, in, q, hl);
+		CU_ASSERT_EQUAL(nh, k < 2 ? 17 : -1);
+		if (nh >= 0)
+			pkt_free(q); /* dropped packets are freed by the stack */
+	}
+	CU_ASSERT_EQUAL(a->stats[STAT_AH_BADAUTH], 1);
+	CU_ASSERT_EQUAL(in->replay.rpl, before);
+	pkt_free(p);
+	sim_free(s);
+}
+
+void suite_ah(void)
+{
+	static const struct unit_test t[] = {{"IPv4 options in the ICV", test_ah_options},
+					     {NULL, NULL}};
+	unit_add_suite("ah", t);
+}
