@@ -179,7 +179,11 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 		return -EHOSTUNREACH;
 	}
 	if (t->sproto != IPPROTO_IPIP && !t->xf) {
-		node_drop(n, p, t->sproto == IPPROTO_AH ? STAT_AH_NOXFORM : STAT_ESP_NOXFORM);
+		/* IPComp and TCP-MD5 SAs have no data path here. */
+		node_drop(n, p,
+			  t->sproto == IPPROTO_AH    ? STAT_AH_NOXFORM
+			  : t->sproto == IPPROTO_ESP ? STAT_ESP_NOXFORM
+						     : STAT_IPSEC_NOXFORM);
 		return -EHOSTUNREACH;
 	}
 	if (!t->first_use)

@@ -107,6 +107,7 @@
 	D(IPSEC_DENY, "ipsec.deny")         /* ours */                       \
 	D(IPSEC_INPOLICY, "ipsec.inpolicy") /* ours */                       \
 	D(IPSEC_DISABLED, "ipsec.disabled") /* ours */                       \
+	D(IPSEC_NOXFORM, "ipsec.noxform")                                    \
 	/* ESP (struct espstat) */                                           \
 	D(ESP_HDROPS, "esp.hdrops")                                          \
 	D(ESP_NOTDB, "esp.notdb")                                            \
