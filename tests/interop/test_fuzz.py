@@ -64,7 +64,7 @@ def test_mangled_scenarios_never_crash(tmp_path):
 
 def test_mangled_ipsec_conf_never_crashes(tmp_path):
     binary = os.environ.get("IPSECSIM_SAN") or ipsecsim_path()
-    regress = SCENARIOS[0].parents[2] / "shared" / "reference" / "openbsd-regress-ipsec"
+    regress = SCENARIOS[0].parents[1] / "tests" / "data" / "openbsd-regress-ipsec"
     text = (regress / "ipsec.conf").read_text()
     defs = []
     for line in (regress / "addresses.txt").read_text().split():

@@ -1,12 +1,16 @@
 """ipsecsim ipsecctl on the real, unmodified OpenBSD regress ipsec.conf (both
 of its forms), and the command's error contract."""
+import hashlib
 import re
 
 import pytest
 
 from conftest import ROOT, run
 
-REGRESS = ROOT.parent / "shared" / "reference" / "openbsd-regress-ipsec"
+# A copy of ../shared/reference/openbsd-regress-ipsec, kept in the tree so
+# that a clone tests on its own; its hash pins it to the original.
+REGRESS = ROOT / "tests" / "data" / "openbsd-regress-ipsec"
+SHARED = ROOT.parent / "shared" / "reference" / "openbsd-regress-ipsec"
 MIRROR = ["-D", "FROM=to", "-D", "TO=from", "-D", "LOCAL=peer", "-D", "PEER=local"]
 
 
@@ -38,8 +42,13 @@ def mirrored(ipsecsim):
 
 
 def test_the_file_is_the_unmodified_one():
-    assert REGRESS.joinpath("ipsec.conf").read_text().startswith(
-        "#\t$OpenBSD: ipsec.conf,v 1.9 2021/01/20 17:38:18 bluhm Exp $")
+    data = REGRESS.joinpath("ipsec.conf").read_bytes()
+    assert data.startswith(b"#\t$OpenBSD: ipsec.conf,v 1.9 2021/01/20 17:38:18 bluhm Exp $")
+    assert hashlib.sha256(data).hexdigest() == \
+        "e9c93fdc3b2fe7b128cb9e92426c6aed31bbfc7df69ea2a5f08020511b08c929"
+    if SHARED.exists():  # beside the reference, the copy must equal it
+        for name in ("ipsec.conf", "addresses.txt"):
+            assert (REGRESS / name).read_bytes() == (SHARED / name).read_bytes()
 
 
 def test_rule_counts_follow_from_the_statements(plain, mirrored):
