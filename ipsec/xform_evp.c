@@ -120,6 +120,18 @@ static enum mode mode_of(uint8_t id)
 	}
 }
 
+/* A key length the cipher takes: the table's range, and for AES the
+ * lengths AES has (after the 4-byte salt or nonce, where there is one). */
+static bool key_fits(const struct enc_xform *e, enum mode m, size_t len)
+{
+	if (len < e->minkey || len > e->maxkey)
+		return false;
+	size_t aes = m == M_CBC && e->id == SADB_X_EALG_AES    ? len
+		     : m == M_CTR || m == M_GCM || m == M_GMAC ? len - 4
+							       : 16;
+	return aes == 16 || aes == 24 || aes == 32;
+}
+
 void xform_ctx_free(struct xform_ctx *x)
 {
 	if (!x)
@@ -191,6 +203,8 @@ struct xform_ctx *xform_ctx_new(struct sim *s, uint8_t encalg, const uint8_t *ek
 	*err = 0;
 	if ((encalg != SADB_EALG_NONE && !x->enc) || (authalg != SADB_AALG_NONE && !x->auth))
 		*err = -EINVAL;
+	else if (x->enc && !key_fits(x->enc, x->mode, eklen))
+		*err = -EINVAL; /* PF_KEY checked already; other callers may not have */
 	else if (x->mode != M_NONE && x->mode != M_NULL)
 		*err = init_cipher(x, lib, encalg, ekey, eklen);
 	/* GCM, GMAC and ChaCha20-Poly1305 authenticate with the cipher. */

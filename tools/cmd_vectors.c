@@ -304,6 +304,14 @@ static void run_case(struct run *r, const struct vcase *c)
 		return;
 	}
 	bool esp = strcmp(kind, "esp") == 0;
+	if (!esp && strcmp(kind, "cipher") != 0) {
+		verdict(r, c, "kind is cipher, mac or esp");
+		return;
+	}
+	if (esp && (!get(c, "spi") || !get(c, "seq") || !get(c, "esn"))) {
+		verdict(r, c, "incomplete case (spi, seq, esn)");
+		return;
+	}
 	uint8_t *frame = NULL;
 	size_t len = 0;
 	struct xform_ctx *x = NULL;
