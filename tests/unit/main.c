@@ -66,6 +66,7 @@ int main(void)
 	suite_replay();
 	suite_esp();
 	suite_ah();
+	suite_ipsec_fuzz();
 	suite_conf();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

@@ -244,6 +244,7 @@ void suite_esp(void)
 #include <openssl/evp.h>
 
 #include "../../ipsec/ah.h"
+#include "../../ipsec/esp.h"
 
 static struct tdb *add_ah(struct node *n)
 {
@@ -360,4 +361,71 @@ void suite_ah(void)
 	static const struct unit_test t[] = {{"IPv4 options in the ICV", test_ah_options},
 					     {NULL, NULL}};
 	unit_add_suite("ah", t);
+}
+
+/* Mangled ESP and AH packets (bytes flipped, cut, lengthened) never crash
+ * the input path, and each ends counted: delivered, or dropped by name. */
+static void test_mangled_ipsec_input(void)
+{
+	struct bench w;
+	setup(&w, false);
+	struct tdb *ah = add_ah(w.b);
+	struct rng r;
+	rng_seed(&r, 4302, "mangle");
+	uint8_t good[2][600];
+	size_t glen[2];
+	/* One good ESP packet and one good AH packet to start from. */
+	uint8_t inner[200];
+	size_t ilen = echo(inner, 40);
+	struct node *a = unit_node(w.sim, "a", "192.0.2.1/24");
+	struct tdb *ta = add(a, SPI, 0x11, false), *aha = add_ah(a);
+	for (int k = 0; k < 2; k++) {
+		struct pkt *p = pkt_from(inner, ilen, PKT_HEADROOM);
+		CU_ASSERT_EQUAL(k ? ah_output(a, aha, p) : esp_output(a, ta, p), 0);
+		memcpy(good[k], p->data, p->len);
+		glen[k] = p->len;
+		pkt_free(p);
+	}
+	(void)ah;
+	uint64_t before = w.b->stats[STAT_IP_TOTAL];
+	unsigned rounds = 20000;
+	for (unsigned i = 0; i < rounds; i++) {
+		int k = (int)(i & 1);
+		uint8_t buf[700];
+		size_t len = glen[k];
+		memcpy(buf, good[k], len);
+		switch (rng_below(&r, 4)) {
+		case 0: /* flip bytes after the IP header */
+			for (int j = 0, n = 1 + (int)rng_below(&r, 4); j < n; j++)
+				buf[20 + rng_below(&r, len - 20)] ^=
+				    (uint8_t)(1 + rng_below(&r, 255));
+			break;
+		case 1: /* cut, and say so in the IP header */
+			len = 20 + rng_below(&r, len - 20);
+			break;
+		case 2: /* lengthen with junk */
+			for (size_t e = len + rng_below(&r, 64); len < e; len++)
+				buf[len] = (uint8_t)rng_next(&r);
+			break;
+		default: /* a field of the ESP or AH header set at random */
+			put_be32(buf + 20 + 4 * rng_below(&r, 3), (uint32_t)rng_next(&r));
+			break;
+		}
+		put_be16(buf + 2, (uint16_t)len);
+		put_be16(buf + 10, 0);
+		put_be16(buf + 10, in_cksum(buf, 20));
+		ip4_input(w.b, pkt_from(buf, len, PKT_HEADROOM));
+	}
+	sim_run(w.sim, w.sim->now + NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(w.b->stats[STAT_IP_TOTAL] - before, rounds);
+	/* Every packet reached ESP or AH input (none is malformed as IP). */
+	CU_ASSERT_EQUAL(w.b->stats[STAT_ESP_INPUT] + w.b->stats[STAT_AH_INPUT], rounds);
+	sim_free(w.sim);
+}
+
+void suite_ipsec_fuzz(void)
+{
+	static const struct unit_test t[] = {{"mangled ESP and AH input", test_mangled_ipsec_input},
+					     {NULL, NULL}};
+	unit_add_suite("ipsec fuzz", t);
 }
