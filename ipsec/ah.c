@@ -14,6 +14,7 @@
 #include "../stack/ip4.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "lifetime.h"
 #include "pfkey.h"
 #include "replay.h"
 #include "sad.h"
@@ -107,9 +108,12 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 		node_drop(n, p, STAT_AH_TOOBIG);
 		return -EMSGSIZE;
 	}
-	t->replay.rpl++;
 	size_t payload = p->len - skip;
-	t->cur_bytes += payload;
+	if (!sa_count_bytes(n, t, payload)) {
+		node_drop(n, p, STAT_IPSEC_EXPIRED);
+		return -EINVAL;
+	}
+	t->replay.rpl++;
 	t->counters[TDB_OPACKETS]++;
 	t->counters[TDB_OBYTES] += payload;
 	n->stats[STAT_AH_OBYTES] += payload;
@@ -152,7 +156,10 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 		}
 	}
 	size_t payload = p->len - skip - AH_RPLEN - alen;
-	t->cur_bytes += payload;
+	if (!sa_count_bytes(n, t, payload)) {
+		node_drop(n, p, STAT_IPSEC_EXPIRED);
+		return -1;
+	}
 	t->counters[TDB_IBYTES] += payload;
 	n->stats[STAT_AH_IBYTES] += payload;
 

@@ -14,6 +14,7 @@
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "enc.h"
+#include "lifetime.h"
 #include "pfkey.h"
 #include "replay.h"
 #include "sad.h"
@@ -58,8 +59,12 @@ int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 		t->counters[TDB_ODROPS]++;
 		return -EINVAL;
 	}
+	/* Byte limits (reference 5.7): the hard one ends the SA here. */
+	if (!sa_count_bytes(n, t, rlen)) {
+		node_drop(n, p, STAT_IPSEC_EXPIRED);
+		return -EINVAL;
+	}
 	t->replay.rpl++;
-	t->cur_bytes += rlen;
 	t->counters[TDB_OPACKETS]++;
 	t->counters[TDB_OBYTES] += rlen;
 	n->stats[STAT_ESP_OBYTES] += rlen;
@@ -121,8 +126,11 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 			goto dropped;
 		}
 	}
-	t->cur_bytes += plen;
 	n->stats[STAT_ESP_IBYTES] += plen;
+	if (!sa_count_bytes(n, t, plen)) {
+		node_drop(n, p, STAT_IPSEC_EXPIRED);
+		return -1; /* the SA is gone: nothing more to count on it */
+	}
 	t->counters[TDB_IBYTES] += plen;
 
 	int rc = xform_esp_open(x, esp, plen, esn, seqhi);

@@ -20,6 +20,7 @@
 #include "ah.h"
 #include "enc.h"
 #include "esp.h"
+#include "lifetime.h"
 #include "pfkey.h"
 #include "sad.h"
 #include "spd.h"
@@ -186,8 +187,7 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 						     : STAT_IPSEC_NOXFORM);
 		return -EHOSTUNREACH;
 	}
-	if (!t->first_use)
-		t->first_use = n->sim->now ? n->sim->now : 1;
+	sa_first_use(n, t);
 	/* Tunnel when the SA says so, or when it leads elsewhere than the
 	 * packet goes (ipsp_process_packet's rule). */
 	struct ipaddr dst = addr_v4(p->data + 16);
@@ -249,8 +249,7 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
 	}
-	if (!t->first_use)
-		t->first_use = n->sim->now ? n->sim->now : 1;
+	sa_first_use(n, t);
 	int nh = esp ? esp_input(n, t, p, skip) : ah_input(n, t, p, skip);
 	if (nh < 0) {
 		n->stats[STAT_IPSEC_IDROPS]++;

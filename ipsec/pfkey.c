@@ -13,11 +13,11 @@
 #include "../sim/sim.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "lifetime.h"
 #include "pfkey_msg.h"
 #include "xform.h"
 
-#define IPSEC_INVALID_LIFE 60 /* net.inet.ip.ipsec-invalid-life, seconds */
-#define GETSPI_TRIES       100
+#define GETSPI_TRIES 100
 
 enum delivery { TO_SENDER, TO_ALL, TO_REGISTERED };
 
@@ -152,6 +152,11 @@ static void send_built(struct ipsec_state *st, struct pfkey_sock *sender, enum d
 		node_trace(st->node, "pfkey: reply larger than %d bytes not sent", PFKEY_MSG_MAXSZ);
 }
 
+void pfkey_broadcast(struct ipsec_state *st, struct pfkey_buf *pb)
+{
+	send_built(st, NULL, TO_ALL, pb);
+}
+
 /* Reply with the request's own extensions, less those in `strip`. */
 static void echo(struct ipsec_state *st, struct pfkey_sock *sender, const struct pfkey_msg *m,
 		 uint64_t strip)
@@ -219,9 +224,12 @@ static int do_getspi(struct ipsec_state *st, struct pfkey_sock *s, const struct 
 	t->dst = dst;
 	pfkey_get_address(m, SADB_EXT_ADDRESS_SRC, &t->src, NULL);
 	t->established = n->sim->now;
-	t->embryonic_expire = n->sim->now + IPSEC_INVALID_LIFE * NS_PER_SEC;
+	int64_t life = n->sysctl[SYSCTL_IPSEC_INVALID_LIFE];
+	t->embryonic_expire = n->sim->now + (uint64_t)life * NS_PER_SEC;
 	t->seq = m->hdr.sadb_msg_seq;
+	t->serial = ++st->next_serial;
 	sad_insert(&st->sad, t);
+	sa_arm_larval(n, t, (uint64_t)life);
 
 	struct pfkey_buf pb;
 	pfkb_init(&pb, SADB_GETSPI, m->hdr.sadb_msg_satype, m->hdr.sadb_msg_seq,
@@ -250,9 +258,11 @@ static bool flow_set_whole(const struct pfkey_msg *m)
 	return have == 0 || have == want;
 }
 
-static void sa_made(struct ipsec_state *st, const struct tdb *t)
+static void sa_made(struct ipsec_state *st, struct tdb *t)
 {
 	struct sim *sim = st->node->sim;
+	t->serial = ++st->next_serial;
+	sa_arm_addtime(st->node, t);
 	if (sim->on_sa)
 		sim->on_sa(sim->on_sa_arg, st->node, t);
 }

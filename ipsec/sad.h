@@ -93,6 +93,7 @@ struct tdb {
 	struct tdb *onext, *inext; /* SA bundle (SADB_X_GRPSPIS) */
 	uint64_t counters[TDB_NCOUNTERS];
 	uint32_t seq;              /* PF_KEY sequence number it came with */
+	uint64_t serial;           /* unique per node, for timers that name it */
 	uint64_t embryonic_expire; /* virtual ns; embryonic SAs only */
 };
 

@@ -103,6 +103,8 @@
 	C(IPSEC_IDROPS, "ipsec.idrops")                                      \
 	C(IPSEC_ODROPS, "ipsec.odrops")                                      \
 	C(IPSEC_TUNNELS, "ipsec.tunnels")                                    \
+	C(IPSEC_EXCTDB, "ipsec.exctdb")                                      \
+	D(IPSEC_EXPIRED, "ipsec.expired") /* ours */                         \
 	D(IPSEC_NOSA, "ipsec.nosa")         /* ours */                       \
 	D(IPSEC_DENY, "ipsec.deny")         /* ours */                       \
 	D(IPSEC_INPOLICY, "ipsec.inpolicy") /* ours */                       \

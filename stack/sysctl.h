@@ -21,7 +21,8 @@
 	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)                   \
 	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                    \
 	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                      \
-	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)
+	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                     \
+	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)
 
 enum sysctl_id {
 #define SYSCTL_ENUM(id, name, def, min, max) SYSCTL_##id,

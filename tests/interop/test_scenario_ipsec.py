@@ -31,6 +31,7 @@ def test_show_all_with_keys_prints_as_pfkdump(ipsecsim, tmp_path):
              lifetime soft bytes 900 time 50 usetime 20
         }}
         show a all keys
+        end 0s
         """)
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -164,6 +165,7 @@ def test_pfkey_statements_print_replies_and_monitor(ipsecsim, tmp_path):
         expect pfkey two errno == EEXIST
         expect a pfkey mon received add ah == 1
         expect a pfkey mon received add esp == 0
+        end 2s
         """)
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
