@@ -67,6 +67,7 @@ int main(void)
 	suite_esp();
 	suite_ah();
 	suite_ipsec_fuzz();
+	suite_lifetime();
 	suite_conf();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

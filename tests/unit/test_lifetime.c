@@ -1,0 +1,120 @@
+/* SA lifetimes: EXPIRE messages, deletion, and timers that never touch an
+ * SA that replaced the one they were armed for. */
+#include <CUnit/Basic.h>
+#include <string.h>
+
+#include "../../ipsec/lifetime.h"
+#include "../../ipsec/pfkey.h"
+#include "../../ipsec/pfkey_msg.h"
+#include "../../ipsec/sad.h"
+#include "unit.h"
+
+static int add_sa(struct pfkey_sock *s, uint32_t spi, uint64_t soft_add, uint64_t hard_add,
+		  uint64_t soft_bytes, uint64_t hard_bytes)
+{
+	uint8_t ak[32], ek[16];
+	memset(ak, 1, sizeof(ak));
+	memset(ek, 2, sizeof(ek));
+	struct ipaddr src, dst;
+	addr_parse("192.0.2.1", &src);
+	addr_parse("192.0.2.2", &dst);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_ADD, SADB_SATYPE_ESP, 1, s->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, spi, 0, SADB_SASTATE_MATURE, SADB_X_AALG_SHA2_256,
+		SADB_X_EALG_AES, 0);
+	if (hard_add || hard_bytes)
+		pfkb_lifetime(&pb, SADB_EXT_LIFETIME_HARD, 0, hard_bytes, hard_add, 0);
+	if (soft_add || soft_bytes)
+		pfkb_lifetime(&pb, SADB_EXT_LIFETIME_SOFT, 0, soft_bytes, soft_add, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, &src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &dst, 0);
+	pfkb_key(&pb, SADB_EXT_KEY_AUTH, ak, 256);
+	pfkb_key(&pb, SADB_EXT_KEY_ENCRYPT, ek, 128);
+	return pfkey_write(s, pb.b, pfkb_finish(&pb));
+}
+
+/* EXPIRE messages waiting on a socket: soft and hard counts. */
+static void expires(struct pfkey_sock *s, unsigned *soft, unsigned *hard)
+{
+	uint8_t buf[PFKEY_MSG_MAXSZ];
+	ssize_t n;
+	while ((n = pfkey_read(s, buf, sizeof(buf))) > 0) {
+		struct pfkey_msg m;
+		if (buf[1] != SADB_EXPIRE || pfkey_parse(buf, (size_t)n, PFKEY_OUT, 0, &m) != 0)
+			continue;
+		*soft += pfkey_has(&m, SADB_EXT_LIFETIME_SOFT);
+		*hard += pfkey_has(&m, SADB_EXT_LIFETIME_HARD);
+	}
+}
+
+static struct tdb *sa(struct node *n, uint32_t spi)
+{
+	struct ipaddr dst;
+	addr_parse("192.0.2.2", &dst);
+	return sad_lookup(&n->ipsec->sad, &dst, spi, IPPROTO_ESP);
+}
+
+static void test_bytes(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct pfkey_sock *k = pfkey_open(n);
+	CU_ASSERT_EQUAL(add_sa(k, 0x100, 0, 0, 100, 250), 0);
+	unsigned soft = 0, hard = 0;
+	expires(k, &soft, &hard);
+	static const struct {
+		uint64_t bytes;
+		bool alive;
+		unsigned soft, hard;
+	} rows[] = {{60, true, 0, 0},  {39, true, 0, 0}, {1, true, 1, 0},   /* 100: soft */
+		    {100, true, 1, 0}, {49, true, 1, 0}, {1, false, 1, 1}}; /* 250: hard */
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bool alive = sa_count_bytes(n, sa(n, 0x100), rows[i].bytes);
+		expires(k, &soft, &hard);
+		CU_ASSERT_EQUAL(alive, rows[i].alive);
+		CU_ASSERT_EQUAL(sa(n, 0x100) != NULL, rows[i].alive);
+		CU_ASSERT_EQUAL(soft, rows[i].soft);
+		CU_ASSERT_EQUAL(hard, rows[i].hard);
+	}
+	CU_ASSERT_EQUAL(n->stats[STAT_IPSEC_EXCTDB], 1);
+	sim_free(s);
+}
+
+/* An SA deleted and added again with the same SPI before its old timers
+ * fire keeps its own lifetime. */
+static void test_timers_follow_the_sa_not_its_name(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct pfkey_sock *k = pfkey_open(n);
+	CU_ASSERT_EQUAL(add_sa(k, 0x200, 0, 5, 0, 0), 0); /* hard at 5 s */
+	sim_run(s, 2 * NS_PER_SEC, NULL, NULL);
+	struct pfkey_buf pb;
+	struct ipaddr dst;
+	addr_parse("192.0.2.2", &dst);
+	pfkb_init(&pb, SADB_DELETE, SADB_SATYPE_ESP, 2, k->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, 0x200, 0, SADB_SASTATE_MATURE, 0, 0, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &dst, 0);
+	CU_ASSERT_EQUAL(pfkey_write(k, pb.b, pfkb_finish(&pb)), 0);
+	CU_ASSERT_EQUAL(add_sa(k, 0x200, 0, 10, 0, 0), 0); /* the new one: hard at 12 s */
+	unsigned soft = 0, hard = 0;
+	expires(k, &soft, &hard);
+	sim_run(s, 6 * NS_PER_SEC, NULL, NULL); /* the old timer fires: nothing */
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(hard, 0);
+	CU_ASSERT_PTR_NOT_NULL(sa(n, 0x200));
+	sim_run(s, 13 * NS_PER_SEC, NULL, NULL);
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(hard, 1);
+	CU_ASSERT_PTR_NULL(sa(n, 0x200));
+	sim_free(s);
+}
+
+void suite_lifetime(void)
+{
+	static const struct unit_test t[] = {
+	    {"byte limits", test_bytes},
+	    {"timers follow the SA, not its name", test_timers_follow_the_sa_not_its_name},
+	    {NULL, NULL}};
+	unit_add_suite("lifetime", t);
+}
