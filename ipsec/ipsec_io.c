@@ -17,6 +17,7 @@
 #include "../stack/ip4.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "acquire.h"
 #include "ah.h"
 #include "enc.h"
 #include "esp.h"
@@ -110,16 +111,23 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 	if (t && went_through(p, t))
 		return false; /* it came out of this SA: no loop */
 	if (!t) {
+		/* OpenBSD's answers (reference 3.2, 3.3): use passes in the clear;
+		 * acquire asks for an SA and passes in the clear; require asks and
+		 * drops silently, or with EACCES when no key manager listens;
+		 * dontacq drops silently without asking. */
 		switch (f->type) {
-		case IPSP_IPSEC_USE:
-		case IPSP_IPSEC_ACQUIRE:
-			return false; /* passes unprotected (the acquire is issue 5's) */
+		case IPSP_IPSEC_USE: return false;
+		case IPSP_IPSEC_ACQUIRE: acquire_sa(n, f, gw); return false;
 		case IPSP_IPSEC_REQUIRE:
-			/* No key manager answers yet: OpenBSD's EACCES. */
-			node_drop(n, p, STAT_IPSEC_NOSA);
-			*rc = -EACCES;
+			if (acquire_sa(n, f, gw) == ACQUIRE_NOBODY) {
+				node_drop(n, p, STAT_IPSEC_NOSA);
+				*rc = -EACCES;
+			} else {
+				node_drop(n, p, STAT_IPSEC_ACQUIRING);
+				*rc = 0;
+			}
 			return true;
-		default: /* DONTACQ: a silent drop */
+		default:
 			node_drop(n, p, STAT_IPSEC_NOSA);
 			*rc = 0;
 			return true;

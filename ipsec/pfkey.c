@@ -13,6 +13,7 @@
 #include "../sim/sim.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "acquire.h"
 #include "lifetime.h"
 #include "pfkey_msg.h"
 #include "xform.h"
@@ -56,6 +57,7 @@ void ipsec_state_free(struct ipsec_state *st)
 		pfkey_close(st->socks);
 	sad_flush(&st->sad, SADB_SATYPE_UNSPEC);
 	spd_flush(&st->spd);
+	acquire_free_all(st);
 	free(st);
 }
 
@@ -123,9 +125,10 @@ static void sock_queue(struct pfkey_sock *s, const uint8_t *msg, size_t len)
 		s->on_queue(s, s->on_queue_arg);
 }
 
-static void deliver(struct ipsec_state *st, struct pfkey_sock *sender, enum delivery how,
-		    uint8_t satype, const uint8_t *msg, size_t len)
+static unsigned deliver(struct ipsec_state *st, struct pfkey_sock *sender, enum delivery how,
+			uint8_t satype, const uint8_t *msg, size_t len)
 {
+	unsigned sent = 0;
 	for (struct pfkey_sock *s = st->socks; s; s = s->next) {
 		bool to = false;
 		switch (how) {
@@ -136,9 +139,12 @@ static void deliver(struct ipsec_state *st, struct pfkey_sock *sender, enum deli
 			     (satype == SADB_SATYPE_UNSPEC || (s->reg_mask & (1u << satype)));
 			break;
 		}
-		if (to)
+		if (to) {
 			sock_queue(s, msg, len);
+			sent++;
+		}
 	}
+	return sent;
 }
 
 /* Send a kernel-built message; its length field is filled in here. */
@@ -155,6 +161,12 @@ static void send_built(struct ipsec_state *st, struct pfkey_sock *sender, enum d
 void pfkey_broadcast(struct ipsec_state *st, struct pfkey_buf *pb)
 {
 	send_built(st, NULL, TO_ALL, pb);
+}
+
+unsigned pfkey_to_registered(struct ipsec_state *st, struct pfkey_buf *pb)
+{
+	size_t len = pfkb_finish(pb);
+	return len ? deliver(st, NULL, TO_REGISTERED, pb->b[3], pb->b, len) : 0;
 }
 
 /* Reply with the request's own extensions, less those in `strip`. */
@@ -584,6 +596,19 @@ static void promisc_copy(struct ipsec_state *st, const uint8_t *msg, size_t len)
 			sock_queue(s, buf, len + sizeof(h));
 }
 
+/* The flow of a pending acquire, found by its sequence number. */
+static int do_askpolicy(struct ipsec_state *st, struct pfkey_sock *s, const struct pfkey_msg *m)
+{
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_X_ASKPOLICY, m->hdr.sadb_msg_satype, m->hdr.sadb_msg_seq,
+		  m->hdr.sadb_msg_pid);
+	pfkb_copy(&pb, m, SADB_X_EXT_POLICY);
+	if (acquire_askpolicy(st, pfkey_get_policy_seq(m), st->node->sim->now, &pb) < 0)
+		return ESRCH;
+	send_built(st, s, TO_ALL, &pb);
+	return 0;
+}
+
 int pfkey_write(struct pfkey_sock *s, const void *msg, size_t len)
 {
 	struct ipsec_state *st = s->st;
@@ -605,7 +630,7 @@ int pfkey_write(struct pfkey_sock *s, const void *msg, size_t len)
 		case SADB_X_ADDFLOW:
 		case SADB_X_DELFLOW: err = do_flow(st, s, &m); break;
 		case SADB_X_GRPSPIS: err = do_grpspis(st, s, &m); break;
-		case SADB_X_ASKPOLICY: err = ESRCH; break; /* no acquire is pending yet */
+		case SADB_X_ASKPOLICY: err = do_askpolicy(st, s, &m); break;
 		case SADB_ACQUIRE:
 		case SADB_EXPIRE: echo(st, s, &m, 0); break; /* accepted and echoed */
 		default: err = EOPNOTSUPP; break;            /* X_SPDDUMP: a sysctl in OpenBSD */

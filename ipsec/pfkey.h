@@ -26,6 +26,7 @@
 
 struct node;
 struct ipsec_state;
+struct ipsec_acquire;
 
 struct pfkey_rmsg {
 	struct pfkey_rmsg *next;
@@ -56,9 +57,10 @@ struct ipsec_state {
 	struct spd spd;
 	struct pfkey_sock *socks; /* in opening order */
 	uint32_t next_pid;
-	uint32_t seq;         /* the kernel's own sequence numbers (pfkeyv2_seq) */
-	struct rng rng;       /* IVs */
-	uint64_t next_serial; /* of SAs */
+	uint32_t seq;                   /* the kernel's own sequence numbers (pfkeyv2_seq) */
+	struct rng rng;                 /* IVs */
+	uint64_t next_serial;           /* of SAs */
+	struct ipsec_acquire *acquires; /* pending, newest first */
 };
 
 /* The node's IPsec state, created on first use. */
@@ -76,6 +78,8 @@ ssize_t pfkey_read(struct pfkey_sock *s, void *buf, size_t cap);
 struct pfkey_buf;
 /* Send a kernel-built message to every socket of the node. */
 void pfkey_broadcast(struct ipsec_state *st, struct pfkey_buf *pb);
+/* ... or to the sockets registered for its SA type; how many got it. */
+unsigned pfkey_to_registered(struct ipsec_state *st, struct pfkey_buf *pb);
 /* SADB_EXPIRE for an SA: SA, LIFETIME_CURRENT, the SOFT or HARD lifetime
  * that ran out (which = SADB_EXT_LIFETIME_SOFT or _HARD), SRC, DST. */
 void pfkey_build_expire(struct pfkey_buf *pb, const struct tdb *t, int which, uint32_t seq);

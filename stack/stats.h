@@ -106,6 +106,8 @@
 	C(IPSEC_EXCTDB, "ipsec.exctdb")                                      \
 	D(IPSEC_EXPIRED, "ipsec.expired") /* ours */                         \
 	D(IPSEC_NOSA, "ipsec.nosa")         /* ours */                       \
+	C(IPSEC_ACQUIRES, "ipsec.acquires") /* ours */                       \
+	D(IPSEC_ACQUIRING, "ipsec.acquiring") /* ours */                     \
 	D(IPSEC_DENY, "ipsec.deny")         /* ours */                       \
 	D(IPSEC_INPOLICY, "ipsec.inpolicy") /* ours */                       \
 	D(IPSEC_DISABLED, "ipsec.disabled") /* ours */                       \

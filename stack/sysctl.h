@@ -22,7 +22,17 @@
 	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                    \
 	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                      \
 	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                     \
-	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)
+	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)             \
+	X(IPSEC_EXPIRE_ACQUIRE, "net.inet.ip.ipsec-expire-acquire", 30, 0, INT32_MAX)       \
+	X(IPSEC_PFS, "net.inet.ip.ipsec-pfs", 1, 0, 1)                                     \
+	X(IPSEC_SOFT_ALLOCS, "net.inet.ip.ipsec-soft-allocs", 0, 0, INT32_MAX)             \
+	X(IPSEC_ALLOCS, "net.inet.ip.ipsec-allocs", 0, 0, INT32_MAX)                       \
+	X(IPSEC_SOFT_BYTES, "net.inet.ip.ipsec-soft-bytes", 0, 0, INT32_MAX)               \
+	X(IPSEC_BYTES, "net.inet.ip.ipsec-bytes", 0, 0, INT32_MAX)                         \
+	X(IPSEC_TIMEOUT, "net.inet.ip.ipsec-timeout", 86400, 0, INT32_MAX)                 \
+	X(IPSEC_SOFT_TIMEOUT, "net.inet.ip.ipsec-soft-timeout", 80000, 0, INT32_MAX)       \
+	X(IPSEC_SOFT_FIRSTUSE, "net.inet.ip.ipsec-soft-firstuse", 3600, 0, INT32_MAX)      \
+	X(IPSEC_FIRSTUSE, "net.inet.ip.ipsec-firstuse", 7200, 0, INT32_MAX)
 
 enum sysctl_id {
 #define SYSCTL_ENUM(id, name, def, min, max) SYSCTL_##id,
