@@ -3,6 +3,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "../../ipsec/acquire.h"
 #include "../../ipsec/lifetime.h"
 #include "../../ipsec/pfkey.h"
 #include "../../ipsec/pfkey_msg.h"
@@ -110,10 +111,53 @@ static void test_timers_follow_the_sa_not_its_name(void)
 	sim_free(s);
 }
 
+/* One acquire per policy and gateway per ipsec-expire-acquire seconds; the
+ * result says whether anybody heard it. */
+static void test_acquire_rate_limit(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct ipsec_state *st = ipsec_state(n);
+	struct spd_flow f = {.type = IPSP_IPSEC_REQUIRE, .sproto = IPPROTO_ESP};
+	f.sel.dir = IPSP_DIRECTION_OUT;
+	addr_parse("10.0.0.0", &f.sel.src);
+	addr_parse("10.1.0.0", &f.sel.dst);
+	f.mask.src_plen = f.mask.dst_plen = 16;
+	struct ipaddr gw, gw2;
+	addr_parse("192.0.2.2", &gw);
+	addr_parse("192.0.2.3", &gw2);
+	CU_ASSERT_EQUAL(acquire_sa(n, &f, &gw), ACQUIRE_NOBODY);
+	CU_ASSERT_EQUAL(acquire_sa(n, &f, &gw), ACQUIRE_PENDING);
+	struct pfkey_sock *k = pfkey_open(n);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_REGISTER, SADB_SATYPE_ESP, 1, k->pid);
+	CU_ASSERT_EQUAL(pfkey_write(k, pb.b, pfkb_finish(&pb)), 0);
+	while (pfkey_read(k, NULL, 0) >= 0)
+		;
+	CU_ASSERT_EQUAL(acquire_sa(n, &f, &gw2), ACQUIRE_SENT); /* another gateway */
+	CU_ASSERT_EQUAL(acquire_sa(n, &f, &gw), ACQUIRE_PENDING);
+	sim_run(s, 31 * NS_PER_SEC, NULL, NULL); /* ipsec-expire-acquire: 30 s */
+	CU_ASSERT_EQUAL(acquire_sa(n, &f, &gw), ACQUIRE_SENT);
+	CU_ASSERT_EQUAL(n->stats[STAT_IPSEC_ACQUIRES], 3);
+	uint8_t buf[PFKEY_MSG_MAXSZ];
+	unsigned acquires = 0;
+	ssize_t len;
+	while ((len = pfkey_read(k, buf, sizeof(buf))) > 0)
+		acquires += buf[1] == SADB_ACQUIRE;
+	CU_ASSERT_EQUAL(acquires, 2);
+	/* X_ASKPOLICY finds the pending one by its number, and only it. */
+	struct pfkey_buf out;
+	pfkb_init(&out, SADB_X_ASKPOLICY, 0, 0, 0);
+	CU_ASSERT_EQUAL(acquire_askpolicy(st, 2, s->now, &out), 0);
+	CU_ASSERT_EQUAL(acquire_askpolicy(st, 0, s->now, &out), -1); /* expired */
+	sim_free(s);
+}
+
 void suite_lifetime(void)
 {
 	static const struct unit_test t[] = {
 	    {"byte limits", test_bytes},
+	    {"acquire rate limit", test_acquire_rate_limit},
 	    {"timers follow the SA, not its name", test_timers_follow_the_sa_not_its_name},
 	    {NULL, NULL}};
 	unit_add_suite("lifetime", t);
