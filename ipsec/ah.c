@@ -10,14 +10,12 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#include "../stack/cksum.h"
 #include "../stack/ip4.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
-#include "lifetime.h"
 #include "pfkey.h"
-#include "replay.h"
 #include "sad.h"
+#include "seq.h"
 #include "xform.h"
 
 #define AH_RPLEN   12 /* next header, length, reserved, SPI, sequence */
@@ -82,41 +80,20 @@ static int compute(struct tdb *t, struct pkt *p, size_t skip, bool out, bool esn
 	return rc;
 }
 
-static void ip4_fix(struct pkt *p, size_t skip, uint8_t proto)
-{
-	uint8_t *ip = p->data;
-	put_be16(ip + 2, (uint16_t)p->len);
-	ip[9] = proto;
-	put_be16(ip + 10, 0);
-	put_be16(ip + 10, in_cksum(ip, skip));
-}
-
 int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 {
 	size_t skip = (size_t)(p->data[0] & 0x0f) * 4;
 	unsigned alen = xform_icvlen(t->xf), ahlen = AH_RPLEN + alen;
-	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+	bool esn = sa_esn(t);
 
 	node_count(n, STAT_AH_OUTPUT);
-	uint64_t seq = t->replay.rpl;
-	if ((!esn && seq > UINT32_MAX) || seq == 0) {
-		node_drop(n, p, STAT_AH_WRAP);
-		t->counters[TDB_ODROPS]++;
-		return -EINVAL;
-	}
 	if (p->len + ahlen > IP4_MAXPACKET) {
 		node_drop(n, p, STAT_AH_TOOBIG);
 		return -EMSGSIZE;
 	}
-	size_t payload = p->len - skip;
-	if (!sa_count_bytes(n, t, payload)) {
-		node_drop(n, p, STAT_IPSEC_EXPIRED);
+	uint64_t seq;
+	if (!seq_output(n, t, p, p->len - skip, &seq_ah, &seq))
 		return -EINVAL;
-	}
-	t->replay.rpl++;
-	t->counters[TDB_OPACKETS]++;
-	t->counters[TDB_OBYTES] += payload;
-	n->stats[STAT_AH_OBYTES] += payload;
 
 	uint8_t nh = p->data[9];
 	uint8_t *front = pkt_push(p, ahlen);
@@ -128,7 +105,7 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 	put_be32(ah + 4, t->spi);
 	put_be32(ah + 8, (uint32_t)seq);
 	memset(ah + AH_RPLEN, 0, alen);
-	ip4_fix(p, skip, IPPROTO_AH);
+	ip4_set_len_proto(p->data, skip, p->len, IPPROTO_AH);
 	int rc = compute(t, p, skip, true, esn, (uint32_t)(seq >> 32), ah + AH_RPLEN);
 	if (rc) {
 		node_drop(n, p, rc == -1 ? STAT_AH_HDROPS : STAT_AH_CRYPTO);
@@ -140,7 +117,7 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 {
 	unsigned alen = xform_icvlen(t->xf);
-	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+	bool esn = sa_esn(t);
 	uint8_t *ah = p->data + skip;
 	/* The length field must describe exactly this SA's ICV. */
 	if ((size_t)(ah[1] + 2) * 4 != AH_RPLEN + alen || skip + AH_RPLEN + alen > p->len) {
@@ -148,20 +125,10 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 		goto dropped;
 	}
 	uint32_t seq = get_be32(ah + 8), seqhi = 0;
-	if (t->wnd) {
-		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, false);
-		if (v != REPLAY_OK) {
-			node_drop(n, p, v == REPLAY_WRAP ? STAT_AH_WRAP : STAT_AH_REPLAY);
-			goto dropped;
-		}
-	}
-	size_t payload = p->len - skip - AH_RPLEN - alen;
-	if (!sa_count_bytes(n, t, payload)) {
-		node_drop(n, p, STAT_IPSEC_EXPIRED);
+	if (!seq_replay(n, t, p, seq, &seqhi, false, &seq_ah))
 		return -1;
-	}
-	t->counters[TDB_IBYTES] += payload;
-	n->stats[STAT_AH_IBYTES] += payload;
+	if (!seq_input_bytes(n, t, p, p->len - skip - AH_RPLEN - alen, &seq_ah))
+		return -1; /* the SA is gone */
 
 	uint8_t got[64], calc[64];
 	memcpy(got, ah + AH_RPLEN, alen);
@@ -176,19 +143,14 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 		node_drop(n, p, STAT_AH_BADAUTH);
 		goto dropped;
 	}
-	if (t->wnd) {
-		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, true);
-		if (v != REPLAY_OK) {
-			node_drop(n, p, v == REPLAY_WRAP ? STAT_AH_WRAP : STAT_AH_REPLAY);
-			goto dropped;
-		}
-	}
+	if (!seq_replay(n, t, p, seq, &seqhi, true, &seq_ah))
+		return -1;
 	t->counters[TDB_IPACKETS]++;
 	uint8_t nh = ah[0];
 	unsigned ahlen = AH_RPLEN + alen;
 	memmove(p->data + ahlen, p->data, skip);
 	pkt_pull(p, ahlen);
-	ip4_fix(p, skip, nh);
+	ip4_set_len_proto(p->data, skip, p->len, nh);
 	p->ipsec_flags |= PKT_M_AUTH;
 	return nh;
 

@@ -9,29 +9,17 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../stack/cksum.h"
 #include "../stack/ip4.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "enc.h"
-#include "lifetime.h"
 #include "pfkey.h"
-#include "replay.h"
 #include "sad.h"
+#include "seq.h"
 #include "xform.h"
 
 #define ESP_HDRLEN   8
 #define IPPROTO_NONE 59 /* RFC 4303 2.6: a dummy packet */
-
-/* The IPv4 header after its length or protocol changed. */
-static void ip4_fix(struct pkt *p, size_t skip, uint8_t proto)
-{
-	uint8_t *ip = p->data;
-	put_be16(ip + 2, (uint16_t)p->len);
-	ip[9] = proto;
-	put_be16(ip + 10, 0);
-	put_be16(ip + 10, in_cksum(ip, skip));
-}
 
 int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 {
@@ -43,31 +31,16 @@ int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 	/* RFC 4303 2.4: pad so that the trailer ends on the block boundary;
 	 * the 2 trailer bytes are counted in. */
 	size_t padding = ((blks - ((rlen + 2) % blks)) % blks) + 2;
-	/* ESN needs the replay machinery: OpenBSD uses it only with a window. */
-	bool esn = (t->flags & TDBF_ESN) && t->wnd;
+	bool esn = sa_esn(t);
 
 	node_count(n, STAT_ESP_OUTPUT);
 	if (skip + hlen + rlen + padding + alen > IP4_MAXPACKET) {
 		node_drop(n, p, STAT_ESP_TOOBIG);
 		return -EMSGSIZE;
 	}
-	/* RFC 4303 3.3.3: without ESN the counter never goes round; with it,
-	 * the 64-bit counter may not either. */
-	uint64_t seq = t->replay.rpl;
-	if ((!esn && seq > UINT32_MAX) || seq == 0) {
-		node_drop(n, p, STAT_ESP_WRAP);
-		t->counters[TDB_ODROPS]++;
+	uint64_t seq;
+	if (!seq_output(n, t, p, rlen, &seq_esp, &seq))
 		return -EINVAL;
-	}
-	/* Byte limits (reference 5.7): the hard one ends the SA here. */
-	if (!sa_count_bytes(n, t, rlen)) {
-		node_drop(n, p, STAT_IPSEC_EXPIRED);
-		return -EINVAL;
-	}
-	t->replay.rpl++;
-	t->counters[TDB_OPACKETS]++;
-	t->counters[TDB_OBYTES] += rlen;
-	n->stats[STAT_ESP_OBYTES] += rlen;
 
 	uint8_t nh = p->data[9];
 	uint8_t *front = pkt_push(p, hlen);
@@ -92,7 +65,7 @@ int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 		node_drop(n, p, STAT_ESP_CRYPTO);
 		return -EIO;
 	}
-	ip4_fix(p, skip, IPPROTO_ESP);
+	ip4_set_len_proto(p->data, skip, p->len, IPPROTO_ESP);
 	return 0;
 }
 
@@ -100,7 +73,6 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 {
 	struct xform_ctx *x = t->xf;
 	unsigned ivlen = xform_ivlen(x), hlen = ESP_HDRLEN + ivlen, alen = xform_icvlen(x);
-	bool esn = (t->flags & TDBF_ESN) && t->wnd;
 
 	/* Lengths first: the payload must exist and fill whole cipher blocks. */
 	if (p->len <= skip + hlen + alen) {
@@ -119,21 +91,12 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 	uint8_t *esp = p->data + skip;
 	uint32_t seq = get_be32(esp + 4), seqhi = 0;
 	/* RFC 4303 3.4.3: the replay check comes before the ICV's cost. */
-	if (t->wnd) {
-		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, false);
-		if (v != REPLAY_OK) {
-			node_drop(n, p, v == REPLAY_WRAP ? STAT_ESP_WRAP : STAT_ESP_REPLAY);
-			goto dropped;
-		}
-	}
-	n->stats[STAT_ESP_IBYTES] += plen;
-	if (!sa_count_bytes(n, t, plen)) {
-		node_drop(n, p, STAT_IPSEC_EXPIRED);
+	if (!seq_replay(n, t, p, seq, &seqhi, false, &seq_esp))
+		return -1;
+	if (!seq_input_bytes(n, t, p, plen, &seq_esp))
 		return -1; /* the SA is gone: nothing more to count on it */
-	}
-	t->counters[TDB_IBYTES] += plen;
 
-	int rc = xform_esp_open(x, esp, plen, esn, seqhi);
+	int rc = xform_esp_open(x, esp, plen, sa_esn(t), seqhi);
 	if (rc == -EBADMSG) {
 		node_drop(n, p, STAT_ESP_BADAUTH);
 		goto dropped;
@@ -143,13 +106,8 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 		goto dropped;
 	}
 	/* Authentic: now the window may move (RFC 4303 3.4.3). */
-	if (t->wnd) {
-		enum replay_verdict v = replay_check(&t->replay, esn, seq, &seqhi, true);
-		if (v != REPLAY_OK) {
-			node_drop(n, p, v == REPLAY_WRAP ? STAT_ESP_WRAP : STAT_ESP_REPLAY);
-			goto dropped;
-		}
-	}
+	if (!seq_replay(n, t, p, seq, &seqhi, true, &seq_esp))
+		return -1;
 	/* The trailer: [..., last pad byte, pad length, next header]. */
 	const uint8_t *tr = esp + hlen + plen;
 	uint8_t padlen = tr[-2], nh = tr[-1];
@@ -175,7 +133,7 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 	pkt_trim(p, p->len - alen - padlen - 2);
 	memmove(p->data + hlen, p->data, skip);
 	pkt_pull(p, hlen);
-	ip4_fix(p, skip, nh);
+	ip4_set_len_proto(p->data, skip, p->len, nh);
 	p->ipsec_flags |=
 	    (xform_confidential(x) ? PKT_M_CONF : 0) | (xform_authentic(x) ? PKT_M_AUTH : 0);
 	return nh;

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "../sim/sim.h"
-#include "../stack/cksum.h"
 #include "../stack/icmp.h"
 #include "../stack/ip4.h"
 #include "../stack/node.h"
@@ -69,6 +68,19 @@ static struct tdb *sa_to(const struct ipsec_state *st, const struct ipaddr *gw, 
 	return NULL;
 }
 
+/* The flow's SA to gw, from its cache while no SA has come or gone: the
+ * SAD walk runs once per change, not once per packet. */
+static struct tdb *flow_sa(const struct ipsec_state *st, struct spd_flow *f,
+			   const struct ipaddr *gw)
+{
+	if (f->sa_gen != st->sad.gen || !addr_eq(&f->sa_gw, gw)) {
+		f->sa = sa_to(st, gw, f->sproto);
+		f->sa_gen = st->sad.gen;
+		f->sa_gw = *gw;
+	}
+	return f->sa;
+}
+
 static bool sa_is(const struct pkt_sa *ps, const struct tdb *t)
 {
 	return ps->proto == t->sproto && ps->spi == t->spi && addr_eq(&ps->dst, &t->dst);
@@ -87,18 +99,14 @@ static bool went_through(const struct pkt *p, const struct tdb *t)
 	return false;
 }
 
-bool ipsec_output(struct node *n, struct pkt *p, int *rc)
+bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *rc)
 {
 	struct ipsec_state *st = n->ipsec;
 	if (!st || !st->spd.count)
 		return false;
-	struct ip4_hdr h;
-	enum stat_id why;
-	if (ip4_parse(p->data, p->len, &h, &why) < 0)
-		return false; /* built by us; cannot happen */
 	struct spd_sel sel;
-	packet_sel(p, &h, IPSP_DIRECTION_OUT, &sel);
-	const struct spd_flow *f = spd_lookup(&st->spd, &sel);
+	packet_sel(p, h, IPSP_DIRECTION_OUT, &sel);
+	struct spd_flow *f = spd_lookup(&st->spd, &sel);
 	if (!f || f->type == IPSP_PERMIT)
 		return false;
 	if (f->type == IPSP_DENY) {
@@ -106,8 +114,8 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 		*rc = -EHOSTUNREACH;
 		return true;
 	}
-	const struct ipaddr *gw = addr_wild(&f->peer) ? &h.dst : &f->peer;
-	struct tdb *t = sa_to(st, gw, f->sproto);
+	const struct ipaddr *gw = addr_wild(&f->peer) ? &h->dst : &f->peer;
+	struct tdb *t = flow_sa(st, f, gw);
 	if (t && went_through(p, t))
 		return false; /* it came out of this SA: no loop */
 	if (!t) {
@@ -302,8 +310,7 @@ void ipip_input(struct node *n, struct pkt *p, const struct ip4_hdr *h)
 		size_t ihl = (size_t)(in[0] & 0x0f) * 4;
 		if (ihl >= IP4_HDR_LEN && ihl <= p->len) {
 			in[1] |= IPTOS_ECN_CE;
-			put_be16(in + 10, 0);
-			put_be16(in + 10, in_cksum(in, ihl));
+			ip4_reset_cksum(in, ihl);
 		}
 	}
 	/* Anti-spoofing: an inner source that is one of ours came from

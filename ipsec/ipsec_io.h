@@ -11,8 +11,9 @@ struct ip4_hdr;
 
 /* Output (ip4_output, ip4_forward, and again after each SA): false when no
  * flow asks for IPsec and the caller sends the packet itself; true when
- * IPsec took it (sent or dropped), with *rc 0 or a negative errno. */
-bool ipsec_output(struct node *n, struct pkt *p, int *rc);
+ * IPsec took it (sent or dropped), with *rc 0 or a negative errno.  h is
+ * the packet's header as the caller parsed or built it. */
+bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *rc);
 /* Apply an SA (and its bundle) to a packet and send it. */
 int ipsec_process(struct node *n, struct pkt *p, struct tdb *t);
 /* Protocol input of ESP and AH. */

@@ -520,6 +520,7 @@ static int do_flow(struct ipsec_state *st, struct pfkey_sock *s, const struct pf
 	f->type = type;
 	f->sproto = satype_to_sproto(satype);
 	f->flags = is_static ? IPSP_POLICY_STATIC : 0;
+	memset(&f->sa_gw, 0, sizeof(f->sa_gw)); /* its cached SA no longer applies */
 	memset(&f->local, 0, sizeof(f->local));
 	memset(&f->peer, 0, sizeof(f->peer));
 	if (pfkey_has(m, SADB_EXT_ADDRESS_SRC))

@@ -78,6 +78,7 @@ int sad_insert(struct sad *sad, struct tdb *t)
 		sad->head = t;
 	sad->tail = t;
 	sad->count++;
+	sad->gen++;
 	return 0;
 }
 
@@ -102,6 +103,7 @@ void sad_remove(struct sad *sad, struct tdb *t)
 		t->inext->onext = NULL;
 	t->onext = t->inext = NULL;
 	sad->count--;
+	sad->gen++;
 }
 
 void tdb_free(struct tdb *t)

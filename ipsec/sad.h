@@ -100,6 +100,7 @@ struct tdb {
 struct sad {
 	struct tdb **buckets;
 	size_t nbuckets, count;
+	uint64_t gen; /* changes with every insert and remove (for caches) */
 	struct tdb *head, *tail;
 };
 

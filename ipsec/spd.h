@@ -25,6 +25,8 @@
 
 #include "../stack/addr.h"
 
+struct tdb;
+
 /* Policy types (ipo_type) */
 #define IPSP_IPSEC_USE     0
 #define IPSP_IPSEC_ACQUIRE 1
@@ -61,6 +63,11 @@ struct spd_flow {
 	struct spd_flow *hnext;       /* in its class's bucket */
 	struct spd_flow *prev, *next; /* insertion order */
 	struct spd_class *cls;
+	/* The SA output last chose for this flow, valid while the SAD's
+	 * generation is sa_gen (OpenBSD's ipo_tdb and ipsec_last_added). */
+	struct tdb *sa;
+	uint64_t sa_gen;
+	struct ipaddr sa_gw;
 };
 
 struct spd_class {

@@ -122,6 +122,19 @@ size_t ip4_copied_options(const uint8_t *opts, size_t optlen, uint8_t *out)
 	return o;
 }
 
+void ip4_reset_cksum(uint8_t *hdr, size_t hlen)
+{
+	put_be16(hdr + 10, 0);
+	put_be16(hdr + 10, in_cksum(hdr, hlen));
+}
+
+void ip4_set_len_proto(uint8_t *hdr, size_t hlen, size_t len, uint8_t proto)
+{
+	put_be16(hdr + 2, (uint16_t)len);
+	hdr[9] = proto;
+	ip4_reset_cksum(hdr, hlen);
+}
+
 void ip4_dec_ttl(uint8_t *hdr)
 {
 	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), where the 16-bit word m
@@ -246,12 +259,12 @@ int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
 	h.off = o->df ? IP4_DF : 0;
 	h.ttl = o->ttl ? o->ttl : (uint8_t)n->sysctl[SYSCTL_IP_DEFTTL];
 	h.proto = o->proto;
-	ip4_emit(pkt_push(p, IP4_HDR_LEN), &h);
+	h.hlen = (uint8_t)ip4_emit(pkt_push(p, IP4_HDR_LEN), &h);
 	p->flags &= ~(unsigned)PKT_FORWARDED;
 	node_count(n, STAT_IP_LOCALOUT);
 
 	int rc;
-	if (ipsec_output(n, p, &rc))
+	if (ipsec_output(n, p, &h, &rc))
 		return rc;
 	return ip4_route_send(n, p, rt, &h);
 }
@@ -265,7 +278,7 @@ int ip4_output_raw(struct node *n, struct pkt *p)
 		return -EINVAL;
 	}
 	int rc;
-	if (ipsec_output(n, p, &rc))
+	if (ipsec_output(n, p, &h, &rc))
 		return rc;
 	const struct route *rt = route_lookup(&n->rt, &h.dst);
 	if (!rt) {
@@ -304,7 +317,7 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 	p->flags &= ~(unsigned)PKT_LINKBCAST;
 	node_count(n, STAT_IP_FORWARD);
 	int rc;
-	if (ipsec_output(n, p, &rc))
+	if (ipsec_output(n, p, h, &rc))
 		return;
 	ip4_send(n, p, rt, h);
 }

@@ -45,6 +45,11 @@ struct ip4_hdr {
 int ip4_parse(const uint8_t *b, size_t len, struct ip4_hdr *h, enum stat_id *why);
 /* Write a header (with h->opts) and its checksum; returns bytes written. */
 size_t ip4_emit(uint8_t *b, const struct ip4_hdr *h);
+/* Set a header's total length (to len) and protocol, and its checksum;
+ * hlen is the header's length. */
+void ip4_set_len_proto(uint8_t *hdr, size_t hlen, size_t len, uint8_t proto);
+/* Recompute a header's checksum after a change. */
+void ip4_reset_cksum(uint8_t *hdr, size_t hlen);
 /* Decrement the TTL of a header (TTL > 0) and patch its checksum. */
 void ip4_dec_ttl(uint8_t *hdr);
 /* Check option TLVs; returns -1 and the offending byte's offset from the
