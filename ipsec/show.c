@@ -431,12 +431,38 @@ static void print_ext(FILE *f, const struct pfkey_msg *m, int e, int verbose)
 	fputc('\n', f);
 }
 
+/* Sort pointers, keeping the list's own order among equals (so the output
+ * never depends on the sort's whims), in O(n log n): a dump may hold a
+ * million SAs. */
+struct ranked {
+	const void *p;
+	size_t rank;
+};
+
+static int ranked_cmp(const void *a, const void *b, void *cmp)
+{
+	const struct ranked *x = a, *y = b;
+	int c = ((int (*)(const void *, const void *))cmp)(x->p, y->p);
+	if (c)
+		return c;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+static void sort_stable(const void **v, size_t n, int (*cmp)(const void *, const void *))
+{
+	struct ranked *r = xmalloc(n * sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		r[i] = (struct ranked){v[i], i};
+	qsort_r(r, n, sizeof(*r), ranked_cmp, (void *)cmp);
+	for (size_t i = 0; i < n; i++)
+		v[i] = r[i].p;
+	free(r);
+}
+
 static int tdb_spi_cmp(const void *a, const void *b)
 {
-	const struct tdb *x = *(const struct tdb *const *)a, *y = *(const struct tdb *const *)b;
-	if (x->spi != y->spi)
-		return x->spi < y->spi ? -1 : 1;
-	return 0;
+	const struct tdb *x = a, *y = b;
+	return x->spi < y->spi ? -1 : x->spi > y->spi;
 }
 
 static void show_sas(struct node *n, FILE *f, bool all, int verbose, bool keys)
@@ -450,17 +476,11 @@ static void show_sas(struct node *n, FILE *f, bool all, int verbose, bool keys)
 			fputs("No entries\n", f);
 		return;
 	}
-	struct tdb **v = xmalloc(count * sizeof(*v));
+	const struct tdb **v = xmalloc(count * sizeof(*v));
 	size_t i = 0;
-	for (struct tdb *t = st->sad.head; t; t = t->next)
+	for (const struct tdb *t = st->sad.head; t; t = t->next)
 		v[i++] = t;
-	/* A stable sort by SPI: insertion order breaks ties deterministically. */
-	for (size_t a = 1; a < count; a++)
-		for (size_t b = a; b > 0 && tdb_spi_cmp(&v[b - 1], &v[b]) > 0; b--) {
-			struct tdb *tmp = v[b - 1];
-			v[b - 1] = v[b];
-			v[b] = tmp;
-		}
+	sort_stable((const void **)v, count, tdb_spi_cmp); /* by SPI, as ipsecctl */
 	for (i = 0; i < count; i++) {
 		struct pfkey_buf pb;
 		struct pfkey_msg m;
@@ -498,8 +518,9 @@ static void show_sas(struct node *n, FILE *f, bool all, int verbose, bool keys)
 	free(v);
 }
 
-static int flow_cmp(const struct spd_flow *a, const struct spd_flow *b)
+static int flow_cmp(const void *pa, const void *pb)
 {
+	const struct spd_flow *a = pa, *b = pb;
 	if (a->sel.dir != b->sel.dir)
 		return a->sel.dir - b->sel.dir;
 	if (a->sel.src.af != b->sel.src.af)
@@ -539,16 +560,11 @@ static void show_flows(struct node *n, FILE *f, bool all, int verbose)
 			fputs("No flows\n", f);
 		return;
 	}
-	struct spd_flow **v = xmalloc(count * sizeof(*v));
+	const struct spd_flow **v = xmalloc(count * sizeof(*v));
 	size_t i = 0;
-	for (struct spd_flow *fl = st->spd.head; fl; fl = fl->next)
+	for (const struct spd_flow *fl = st->spd.head; fl; fl = fl->next)
 		v[i++] = fl;
-	for (size_t a = 1; a < count; a++)
-		for (size_t b = a; b > 0 && flow_cmp(v[b - 1], v[b]) > 0; b--) {
-			struct spd_flow *tmp = v[b - 1];
-			v[b - 1] = v[b];
-			v[b] = tmp;
-		}
+	sort_stable((const void **)v, count, flow_cmp);
 	for (i = 0; i < count; i++) {
 		const struct spd_flow *fl = v[i];
 		struct conf_rule r = {.type = CR_FLOW, .nr = (unsigned)i};

@@ -20,6 +20,18 @@ fail() { FAILED=$((FAILED + $1)); FAILURES="$FAILURES
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
+# Record one tool's "P passed, F failed" (and its exit status) under label.
+tally() { # label log rc passed failed line
+	if [ -z "$4" ] || [ -z "$5" ]; then
+		fail 1 "$1: no summary (exit $3), see $2"
+		return
+	fi
+	pass "$4"
+	[ "$5" -gt 0 ] && fail "$5" "$1: $5 failed, see $2"
+	[ "$3" -ne 0 ] && [ "$5" -eq 0 ] && fail 1 "$1: exit $3, see $2"
+	echo "$1: $6"
+}
+
 # CUnit prints "tests  TOTAL RAN PASSED FAILED INACTIVE".
 cunit() { # name binary
 	log="$OUT/$1.log"
@@ -28,14 +40,7 @@ cunit() { # name binary
 	line=$(grep -E '^ +tests +[0-9]' "$log")
 	p=$(echo "$line" | awk '{print $4}')
 	f=$(echo "$line" | awk '{print $5}')
-	if [ -z "$p" ]; then
-		fail 1 "$1: no CUnit summary (exit $rc), see $log"
-		return
-	fi
-	pass "$p"
-	[ "$f" -gt 0 ] && fail "$f" "$1: $f failed, see $log"
-	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "$1: exit $rc, see $log"
-	echo "$1: $p passed, $f failed"
+	tally "$1" "$log" "$rc" "$p" "$f" "$p passed, $f failed"
 }
 
 # Run every scenario with one binary into DIR; one test each.
@@ -67,16 +72,8 @@ vectors() { # label binary
 	"$2" vectors -v >"$log" 2>&1
 	rc=$?
 	line=$(tail -1 "$log")
-	p=$(echo "$line" | awk '{print $1}')
-	f=$(echo "$line" | awk '{print $3}')
-	if [ -z "$p" ] || [ -z "$f" ]; then
-		fail 1 "$1: no summary (exit $rc), see $log"
-		return
-	fi
-	pass "$p"
-	[ "$f" -gt 0 ] && fail "$f" "$1: $f failed, see $log"
-	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "$1: exit $rc, see $log"
-	echo "$1: $line"
+	tally "$1" "$log" "$rc" "$(echo "$line" | awk '{print $1}')" \
+		"$(echo "$line" | awk '{print $3}')" "$line"
 }
 
 echo "== RFC vectors"
