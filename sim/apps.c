@@ -189,7 +189,7 @@ static void ping_send_ev(struct sim *sim, void *arg)
 		put_be32(data + 4, (uint32_t)sim->now);
 	}
 	uint16_t seq = (uint16_t)a->sent++;
-	int r = icmp_echo_send(a->es, &a->dst, seq, data, a->size, a->ttl, a->df);
+	int r = icmp_echo_send(a->es, &a->dst, seq, data, a->size, a->ttl, a->tos, a->df);
 	free(data);
 	if (r < 0 && !a->quiet)
 		app_line(a, "ping: sendto %s: %s", a->dststr, strerror(-r));

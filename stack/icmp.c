@@ -76,12 +76,12 @@ const char *icmp_describe(uint8_t type, uint8_t code)
 
 /* Checksum the message in place and send it. */
 static int icmp_send(struct node *n, struct pkt *p, const struct ipaddr *src,
-		     const struct ipaddr *dst, uint8_t ttl, bool df)
+		     const struct ipaddr *dst, uint8_t ttl, uint8_t tos, bool df)
 {
 	uint8_t type = p->data[0];
 	put_be16(p->data + 2, 0);
 	put_be16(p->data + 2, in_cksum(p->data, p->len));
-	struct ip4_out o = {.dst = *dst, .proto = IPPROTO_ICMP, .ttl = ttl, .df = df};
+	struct ip4_out o = {.dst = *dst, .proto = IPPROTO_ICMP, .ttl = ttl, .tos = tos, .df = df};
 	if (src)
 		o.src = *src;
 	icmp_count_out(n, type);
@@ -138,7 +138,7 @@ void icmp_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t co
 	char a[ADDR_STRLEN];
 	node_trace(n, "icmp error to %s: %s", addr_fmt(&h.src, a), icmp_describe(type, code));
 	/* RFC 1812 4.3.2.4: from the address of the interface it leaves by. */
-	icmp_send(n, p, NULL, &h.src, 0, false);
+	icmp_send(n, p, NULL, &h.src, 0, 0, false);
 }
 
 static struct echo_sock *echo_find(struct node *n, uint16_t id)
@@ -226,7 +226,7 @@ void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bca
 		p->flags = 0;
 		p->rcvif = NULL;
 		node_count(n, STAT_ICMP_REFLECT);
-		icmp_send(n, p, from, &dst, 0, false);
+		icmp_send(n, p, from, &dst, 0, 0, false);
 		return;
 	}
 	case ICMP_ECHOREPLY: {
@@ -273,7 +273,7 @@ struct echo_sock *icmp_echo_open(struct node *n, echo_cb cb, void *arg)
 }
 
 int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, const uint8_t *data,
-		   size_t len, uint8_t ttl, bool df)
+		   size_t len, uint8_t ttl, uint8_t tos, bool df)
 {
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, ICMP_MINLEN + len);
 	p->data[0] = ICMP_ECHO;
@@ -282,7 +282,7 @@ int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, 
 	put_be16(p->data + 6, seq);
 	if (len)
 		memcpy(p->data + ICMP_MINLEN, data, len);
-	return icmp_send(s->node, p, NULL, dst, ttl, df);
+	return icmp_send(s->node, p, NULL, dst, ttl, tos, df);
 }
 
 void icmp_echo_close(struct echo_sock *s)

@@ -68,7 +68,7 @@ struct echo_sock {
 struct echo_sock *icmp_echo_open(struct node *n, echo_cb cb, void *arg);
 /* Send an echo request; returns 0 or a negative errno. */
 int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, const uint8_t *data,
-		   size_t len, uint8_t ttl, bool df);
+		   size_t len, uint8_t ttl, uint8_t tos, bool df);
 void icmp_echo_close(struct echo_sock *s);
 void icmp_echo_free_all(struct node *n);
 

@@ -297,3 +297,57 @@ def test_an_sa_without_a_data_path_drops_with_a_name(ipsecsim, tmp_path):
         """)
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_enc0_header_and_tunnel_outer_header(ipsecsim, tmp_path):
+    """enc0's 12 bytes (af and flags in host order, SPI in network order,
+    LINKTYPE_ENC 109), and tunnel mode's outer header: DF and TOS from the
+    inner one (CE masked to ECT(0)), TTL from net.inet.ip.ttl, the inner
+    TTL untouched."""
+    import struct
+    scn = scenario(tmp_path, """\
+        node h gw1 gw2 s
+        link lan1 h=10.1.0.10/24 gw1=10.1.0.1/24
+        link wan gw1=192.0.2.1/24 gw2=192.0.2.2/24
+        link lan2 gw2=10.2.0.1/24 s=10.2.0.10/24
+        sysctl gw1 net.inet.ip.forwarding=1
+        sysctl gw2 net.inet.ip.forwarding=1
+        sysctl gw1 net.inet.ip.ttl=50
+        route h default via 10.1.0.1
+        route s default via 10.2.0.1
+        route gw1 10.2.0.0/24 via 192.0.2.2
+        route gw2 10.1.0.0/24 via 192.0.2.1
+        capture gw1.enc0 enc0.pcap
+        K="0x0123456789abcdef0123456789abcdef01234567:0x1123456789abcdef0123456789abcdef01234567"
+        ipsec gw1 {
+          flow esp from 10.1.0.0/24 to 10.2.0.0/24 peer 192.0.2.2
+          esp from 192.0.2.1 to 192.0.2.2 spi 0x1001:0x1002 enc aes-128-gcm enckey $K
+        }
+        ipsec gw2 {
+          flow esp from 10.2.0.0/24 to 10.1.0.0/24 peer 192.0.2.1
+          esp from 192.0.2.1 to 192.0.2.2 spi 0x1001:0x1002 enc aes-128-gcm enckey $K
+        }
+        at 1s ping h 10.2.0.10 count 1 tos 0xbb df
+        at 2s ping h 10.2.0.10 count 1 tos 0x10
+        end 3s
+        expect h icmp.inhist.echoreply == 2
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = (tmp_path / "o" / "enc0.pcap").read_bytes()
+    assert struct.unpack("<I", data[20:24])[0] == 109  # LINKTYPE_ENC
+    records, off = [], 24
+    while off < len(data):
+        incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+        records.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    out = [rec for rec in records if rec[4:8] == bytes.fromhex("00001001")]
+    assert len(out) == 2
+    for rec, inner_tos, outer_tos, df in ((out[0], 0xbb, 0xba, True),
+                                          (out[1], 0x10, 0x10, False)):
+        af, flags = struct.unpack("=I", rec[0:4])[0], struct.unpack("=I", rec[8:12])[0]
+        assert af == 2 and flags == 0x0400 | 0x0800  # AF_INET; confidential, authentic
+        outer, inner = rec[12:32], rec[32:52]
+        assert outer[9] == 4 and outer[1] == outer_tos and outer[8] == 50
+        assert bool(outer[6] & 0x40) == df
+        assert inner[1] == inner_tos and inner[8] == 63  # decremented once, by gw1's forwarding

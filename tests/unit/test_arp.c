@@ -50,7 +50,7 @@ static void test_hold_queue_bounded(void)
 	addr_parse("10.0.0.2", &dst);
 	/* 12 packets before the reply: 10 wait, 2 are dropped. */
 	for (uint16_t i = 0; i < 12; i++)
-		icmp_echo_send(es, &dst, i, NULL, 0, 0, false);
+		icmp_echo_send(es, &dst, i, NULL, 0, 0, 0, false);
 	CU_ASSERT_EQUAL(a->stats[STAT_ARP_DROPPED], 2);
 	CU_ASSERT_EQUAL(a->stats[STAT_ARP_TXREQUESTS], 1);
 	sim_run(s, NS_PER_SEC, NULL, NULL);
@@ -75,8 +75,8 @@ static void test_unanswered_gives_up(void)
 	struct echo_sock *es = icmp_echo_open(a, ignore_echo, &replies);
 	struct ipaddr dst;
 	addr_parse("10.0.0.9", &dst);
-	icmp_echo_send(es, &dst, 0, NULL, 0, 0, false);
-	icmp_echo_send(es, &dst, 1, NULL, 0, 0, false);
+	icmp_echo_send(es, &dst, 0, NULL, 0, 0, 0, false);
+	icmp_echo_send(es, &dst, 1, NULL, 0, 0, 0, false);
 	/* Rows: time -> requests sent so far, packets given up. */
 	static const struct {
 		uint64_t t_ms;
@@ -104,7 +104,7 @@ static void test_entry_expires(void)
 	struct echo_sock *es = icmp_echo_open(a, ignore_echo, &replies);
 	struct ipaddr dst;
 	addr_parse("10.0.0.2", &dst);
-	icmp_echo_send(es, &dst, 0, NULL, 0, 0, false);
+	icmp_echo_send(es, &dst, 0, NULL, 0, 0, 0, false);
 	sim_run(s, 9 * NS_PER_SEC, NULL, NULL);
 	CU_ASSERT_PTR_NOT_NULL(arp_lookup(a->ifaces[0], &dst));
 	sim_run(s, 11 * NS_PER_SEC, NULL, NULL);
@@ -114,7 +114,7 @@ static void test_entry_expires(void)
 	/* No timer kept the run alive for the expiry ... */
 	CU_ASSERT_TRUE(sim_idle(s));
 	/* ... and the next packet resolves the address again. */
-	icmp_echo_send(es, &dst, 1, NULL, 0, 0, false);
+	icmp_echo_send(es, &dst, 1, NULL, 0, 0, 0, false);
 	sim_run(s, 12 * NS_PER_SEC, NULL, NULL);
 	CU_ASSERT_EQUAL(a->stats[STAT_ARP_TXREQUESTS], 2);
 	CU_ASSERT_EQUAL(replies, 2);
