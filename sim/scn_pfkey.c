@@ -83,15 +83,15 @@ int scn_parse_errno(const char *s, uint64_t *v)
 
 /* ---- sockets ---- */
 
+/* The message types as the text form writes them: SADB_ names in lower
+ * case without the prefix. */
 static const char *msg_type_word(uint8_t type)
 {
-	static char buf[16];
-	const char *n = pfkey_msg_name(type);
-	size_t i = 0;
-	for (; n[i] && i + 1 < sizeof(buf); i++)
-		buf[i] = (char)(n[i] >= 'A' && n[i] <= 'Z' ? n[i] - 'A' + 'a' : n[i]);
-	buf[i] = '\0';
-	return buf;
+	static const char *const words[SADB_MAX + 1] = {
+	    "reserved",  "getspi",    "update",    "add",         "delete",   "get",
+	    "acquire",   "register",  "expire",    "flush",       "dump",     "x_promisc",
+	    "x_addflow", "x_delflow", "x_grpspis", "x_askpolicy", "x_spddump"};
+	return type <= SADB_MAX ? words[type] : "?";
 }
 
 static void sock_take(struct pfkey_sock *s, void *arg)
@@ -613,12 +613,10 @@ static size_t build(struct pfkey_buf *pb, const struct msg_text *m)
 static int parse_type(struct cursor *c, struct msg_text *m)
 {
 	const char *w = c->st->tok[c->i++];
-	for (unsigned t = 1; t <= SADB_MAX; t++)
-		if (strcmp(w, msg_type_word((uint8_t)t)) == 0) {
-			m->type = (uint8_t)t;
-			break;
-		}
-	if (!m->type) {
+	int known = scn_pfkey_msg_type(w);
+	if (known > 0) {
+		m->type = (uint8_t)known;
+	} else {
 		uint64_t n;
 		if (strcmp(w, "type") == 0 && next_uint(c, "type", 255, &n) == 0) {
 			m->type = (uint8_t)n;

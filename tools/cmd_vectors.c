@@ -116,7 +116,7 @@ static uint8_t aead_auth(uint8_t enc, size_t keylen)
 
 static const char *run_mac(struct run *r, const struct vcase *c)
 {
-	static uint8_t key[MAXBYTES], data[MAXBYTES], mac[64], icv[64], out[64];
+	uint8_t key[MAXBYTES], data[MAXBYTES], mac[64], icv[64], out[64];
 	long kl = hexfield(c, "key", key, sizeof(key)),
 	     dl = hexfield(c, "data", data, sizeof(data));
 	long ml = hexfield(c, "mac", mac, sizeof(mac)), il = hexfield(c, "icv", icv, sizeof(icv));
@@ -144,7 +144,7 @@ static const char *run_mac(struct run *r, const struct vcase *c)
 static const char *seal_and_open(struct run *r, const struct vcase *c, bool esp_case,
 				 uint8_t **frame_out, size_t *len_out, struct xform_ctx **x_out)
 {
-	static uint8_t key[256], akey[256], iv[64], pt[MAXBYTES], ct[MAXBYTES], icv[64];
+	uint8_t key[256], akey[256], iv[64], pt[MAXBYTES], ct[MAXBYTES], icv[64];
 	long kl = hexfield(c, "key", key, sizeof(key));
 	long al = hexfield(c, "authkey", akey, sizeof(akey));
 	long ivl = hexfield(c, "iv", iv, sizeof(iv));
@@ -205,7 +205,7 @@ static const char *seal_and_open(struct run *r, const struct vcase *c, bool esp_
 /* Install the case's SA on the scratch node through PF_KEY. */
 static struct tdb *install(struct run *r, const struct vcase *c, const struct ipaddr *dst)
 {
-	static uint8_t key[256], akey[256];
+	uint8_t key[256], akey[256];
 	long kl = hexfield(c, "key", key, sizeof(key));
 	long al = hexfield(c, "authkey", akey, sizeof(akey));
 	uint8_t spi[4];
@@ -239,7 +239,7 @@ static struct tdb *install(struct run *r, const struct vcase *c, const struct ip
 static const char *run_packet(struct run *r, const struct vcase *c, const uint8_t *esp,
 			      size_t esplen)
 {
-	static uint8_t ip[MAXBYTES], orig[MAXBYTES], pt[MAXBYTES];
+	uint8_t ip[MAXBYTES], orig[MAXBYTES], pt[MAXBYTES];
 	long il = hexfield(c, "ip", ip, sizeof(ip));
 	if (il < 0) {
 		if (esplen + 20 > sizeof(ip))
@@ -317,7 +317,7 @@ static void run_case(struct run *r, const struct vcase *c)
 	struct xform_ctx *x = NULL;
 	const char *why = seal_and_open(r, c, esp, &frame, &len, &x);
 	if (!why && esp) {
-		static uint8_t pub[MAXBYTES];
+		uint8_t pub[MAXBYTES];
 		long el = hexfield(c, "esp", pub, sizeof(pub));
 		if (el >= 0 && ((size_t)el != len || memcmp(pub, frame, len)))
 			why = "ESP bytes differ from the published packet";

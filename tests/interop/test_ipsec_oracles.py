@@ -305,3 +305,23 @@ def test_ah_algorithms_and_modes_verify_independently(scenario_runs, name):
                                      esn_en=esn, esn=0)
             clear = sa.decrypt(pkt[IP])
             assert clear.proto == (4 if "tunnel" in name else 1)
+
+
+def test_esp_padding_on_the_wire(scenario_runs):
+    """RFC 4303 2.4, read where ESP leaves the payload visible (NULL
+    encryption with HMAC-MD5-96): padding 1, 2, 3 ... to the 4-byte
+    alignment, the pad length, next header 1 (ICMP) or 17 (UDP); and the
+    sequence numbers of each SA run 1, 2, 3 ..."""
+    wire = [p for p in rdpcap(str(scenario_runs["alg-null-md5"] / "l.pcap")) if ESP in p]
+    seqs = {}
+    for pkt in wire:
+        esp = bytes(pkt[ESP])
+        body = esp[8:-12]  # no IV; a 12-byte ICV
+        assert len(body) % 4 == 0
+        padlen, nh = body[-2], body[-1]
+        assert nh in (1, 17)
+        assert body[-2 - padlen:-2] == bytes(range(1, padlen + 1))
+        # exactly the least padding: the payload + 2 trailer bytes rounded up to 4
+        assert (len(body) - padlen - 2 + 2 + 3) // 4 * 4 == len(body)
+        seqs.setdefault(pkt[ESP].spi, []).append(pkt[ESP].seq)
+    assert seqs == {0x1000: list(range(1, 9)), 0x1001: [1, 2, 3]}
