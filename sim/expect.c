@@ -5,6 +5,10 @@
  *           LINK COUNTER            link.sent, link.lost, ...
  *           NODE udp PORT packets   datagrams delivered to a listener
  *           NODE udp PORT bytes     payload bytes delivered to it
+ *           NODE ipsec sas|flows    entries in the SAD or SPD
+ *           NODE pfkey SOCK received [TYPE [SATYPE]] [FILTER...]
+ *                                   messages a listener received
+ *           pfkey LABEL errno       the reply to a pfkey statement
  */
 #include <stdlib.h>
 #include <string.h>
@@ -113,14 +117,15 @@ static int parse_pfkey_errno(struct scenario *sc, const struct scn_stmt *st, uns
 	return 0;
 }
 
-/* NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE */
+/* NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] OP VALUE */
 static int parse_pfkey_received(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 				struct scn_expect *e, unsigned *opi)
 {
 	unsigned n = st->ntok - i;
-	if (n < 6 || n > 8 || strcmp(st->tok[i + 3], "received") != 0) {
+	if (n < 6 || strcmp(st->tok[i + 3], "received") != 0) {
 		scn_error(sc, st,
-			  "usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE");
+			  "usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] "
+			  "OP VALUE");
 		return -1;
 	}
 	e->kind = TGT_PFKEY_RECEIVED;
@@ -135,22 +140,9 @@ static int parse_pfkey_received(struct scenario *sc, const struct scn_stmt *st, 
 			  st->tok[i + 2]);
 		return -1;
 	}
-	e->pftype = e->pfsatype = -1;
-	if (n >= 7) {
-		e->pftype = scn_pfkey_msg_type(st->tok[i + 4]);
-		if (e->pftype < 0) {
-			scn_error(sc, st, "unknown PF_KEY message '%s'", st->tok[i + 4]);
-			return -1;
-		}
-	}
-	if (n == 8) {
-		e->pfsatype = pfkey_name_id(PFN_SATYPE, st->tok[i + 5]);
-		if (e->pfsatype < 0) {
-			scn_error(sc, st, "unknown SA type '%s'", st->tok[i + 5]);
-			return -1;
-		}
-	}
-	*opi = i + n - 2;
+	if (scn_parse_pffilter(sc, st, i + 4, st->ntok - 2, &e->pff) < 0)
+		return -1;
+	*opi = st->ntok - 2;
 	return 0;
 }
 
@@ -206,7 +198,7 @@ void scn_expect_check(struct scn_expect *e)
 	case TGT_IPSEC_SAS: v = e->node->ipsec ? e->node->ipsec->sad.count : 0; break;
 	case TGT_IPSEC_FLOWS: v = e->node->ipsec ? e->node->ipsec->spd.count : 0; break;
 	case TGT_PFKEY_ERRNO: e->nothing = !scn_pfsend_errno(e->pfsend, &v); break;
-	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, e->pftype, e->pfsatype); break;
+	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, &e->pff); break;
 	}
 	bool ok = false;
 	switch (e->op) {

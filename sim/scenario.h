@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../stack/addr.h"
 #include "sim.h"
 
 struct scn_define {
@@ -51,6 +52,22 @@ enum scn_target_kind {
 
 struct scn_listener;
 struct scn_pfsock; /* sim/scn_pfkey.c */
+
+/* The numbers of a message's lifetimes a filter can name: soft, hard and
+ * current, each allocations, bytes, addtime, usetime. */
+enum { PFL_SOFT = 0, PFL_HARD = 4, PFL_CUR = 8, PFL_N = 12 };
+
+/* Which received PF_KEY messages an expectation counts. */
+struct scn_pffilter {
+	int type, satype; /* -1: any */
+	int expiry;       /* 0: any, else SADB_EXT_LIFETIME_SOFT or _HARD */
+	bool has_spi, has_seq, has_src, has_dst, has_enc, has_auth, has_err;
+	uint32_t spi, seq;
+	struct ipaddr src, dst;
+	uint8_t enc, auth, err;
+	uint16_t lt_mask; /* bit i: lt[i] must match */
+	uint64_t lt[PFL_N];
+};
 struct scn_pfsend;
 
 struct scn_expect {
@@ -65,7 +82,7 @@ struct scn_expect {
 	bool bytes; /* socket: bytes rather than packets */
 	struct scn_pfsend *pfsend;
 	struct scn_pfsock *pfsock;
-	int pftype, pfsatype; /* -1: any */
+	struct scn_pffilter pff;
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -161,8 +178,11 @@ struct scn_pfsend *scn_find_pfsend(struct scenario *sc, const char *label);
 /* The reply's errno; false when the message has not been sent yet. */
 bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
 struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const char *name);
-/* Messages received of a type and SA type (-1: any). */
-uint64_t scn_pfsock_count(const struct scn_pfsock *ps, int type, int satype);
+/* Parse the filter words tok[from..to) of `expect NODE pfkey SOCK received`. */
+int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from,
+		       unsigned to, struct scn_pffilter *f);
+/* Messages received that match the filter. */
+uint64_t scn_pfsock_count(const struct scn_pfsock *ps, const struct scn_pffilter *f);
 int scn_pfkey_msg_type(const char *word); /* "add" -> SADB_ADD; -1 */
 const char *scn_errno_name(int e);        /* "EEXIST"; NULL when unnamed */
 int scn_parse_errno(const char *s, uint64_t *v);

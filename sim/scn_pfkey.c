@@ -19,8 +19,17 @@
 #include "../stack/util.h"
 #include "scenario.h"
 
+/* What expectations can ask of a received message. */
 struct scn_pfmsg {
 	uint8_t type, satype, err;
+	uint32_t seq;
+	int expiry; /* SADB_EXT_LIFETIME_SOFT or _HARD for an EXPIRE, else 0 */
+	bool has_spi, has_src, has_dst, has_alg;
+	uint32_t spi;
+	struct ipaddr src, dst;
+	uint8_t enc, auth; /* from the SA extension, or an ACQUIRE's proposal */
+	uint16_t lt_mask;  /* as in struct scn_pffilter */
+	uint64_t lt[PFL_N];
 };
 
 struct scn_pfsock {
@@ -94,6 +103,78 @@ static const char *msg_type_word(uint8_t type)
 	return type <= SADB_MAX ? words[type] : "?";
 }
 
+static void put_lifetime(struct scn_pfmsg *m, unsigned at, uint32_t allocations,
+			 uint64_t bytes, uint64_t addtime, uint64_t usetime)
+{
+	m->lt[at] = allocations;
+	m->lt[at + 1] = bytes;
+	m->lt[at + 2] = addtime;
+	m->lt[at + 3] = usetime;
+	m->lt_mask |= (uint16_t)(0xfu << at);
+}
+
+static void summarize_lifetime(const struct pfkey_msg *pm, int ext, unsigned at,
+			       struct scn_pfmsg *m)
+{
+	if (!pfkey_has(pm, ext))
+		return;
+	struct sadb_lifetime lt;
+	pfkey_get_lifetime(pm, ext, &lt);
+	put_lifetime(m, at, lt.sadb_lifetime_allocations, lt.sadb_lifetime_bytes,
+		     lt.sadb_lifetime_addtime, lt.sadb_lifetime_usetime);
+}
+
+/* The header always; the rest when the kernel's message parses (it does,
+ * unless the kernel has a bug the structural check then shows). */
+static void summarize(const uint8_t *buf, size_t len, struct scn_pfmsg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = buf[1];
+	m->err = buf[2];
+	m->satype = buf[3];
+	struct pfkey_msg pm;
+	if (pfkey_parse(buf, len, PFKEY_OUT, 0, &pm) != 0)
+		return;
+	m->seq = pm.hdr.sadb_msg_seq;
+	if (pfkey_has(&pm, SADB_EXT_SA)) {
+		struct sadb_sa sa;
+		pfkey_get_sa(&pm, SADB_EXT_SA, &sa);
+		m->has_spi = m->has_alg = true;
+		m->spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
+		m->enc = sa.sadb_sa_encrypt;
+		m->auth = sa.sadb_sa_auth;
+	}
+	struct sadb_comb comb;
+	if (pfkey_has(&pm, SADB_EXT_PROPOSAL) && pfkey_get_proposal(&pm, &comb, 1) >= 1) {
+		m->has_alg = true;
+		m->enc = comb.sadb_comb_encrypt;
+		m->auth = comb.sadb_comb_auth;
+		put_lifetime(m, PFL_SOFT, comb.sadb_comb_soft_allocations,
+			     comb.sadb_comb_soft_bytes, comb.sadb_comb_soft_addtime,
+			     comb.sadb_comb_soft_usetime);
+		put_lifetime(m, PFL_HARD, comb.sadb_comb_hard_allocations,
+			     comb.sadb_comb_hard_bytes, comb.sadb_comb_hard_addtime,
+			     comb.sadb_comb_hard_usetime);
+	}
+	summarize_lifetime(&pm, SADB_EXT_LIFETIME_SOFT, PFL_SOFT, m);
+	summarize_lifetime(&pm, SADB_EXT_LIFETIME_HARD, PFL_HARD, m);
+	summarize_lifetime(&pm, SADB_EXT_LIFETIME_CURRENT, PFL_CUR, m);
+	if (m->type == SADB_EXPIRE)
+		m->expiry = pfkey_has(&pm, SADB_EXT_LIFETIME_HARD)   ? SADB_EXT_LIFETIME_HARD
+			    : pfkey_has(&pm, SADB_EXT_LIFETIME_SOFT) ? SADB_EXT_LIFETIME_SOFT
+								     : 0;
+	if (pfkey_has(&pm, SADB_EXT_ADDRESS_SRC)) {
+		uint16_t port;
+		pfkey_get_address(&pm, SADB_EXT_ADDRESS_SRC, &m->src, &port);
+		m->has_src = true;
+	}
+	if (pfkey_has(&pm, SADB_EXT_ADDRESS_DST)) {
+		uint16_t port;
+		pfkey_get_address(&pm, SADB_EXT_ADDRESS_DST, &m->dst, &port);
+		m->has_dst = true;
+	}
+}
+
 static void sock_take(struct pfkey_sock *s, void *arg)
 {
 	struct scn_pfsock *ps = arg;
@@ -105,7 +186,8 @@ static void sock_take(struct pfkey_sock *s, void *arg)
 		return; /* the node's own socket only keeps its buffer free */
 	}
 	size_t n = MIN((size_t)len, sizeof(buf));
-	struct scn_pfmsg m = {buf[1], buf[3], buf[2]};
+	struct scn_pfmsg m;
+	summarize(buf, n, &m);
 	ps->got = xrealloc(ps->got, (ps->ngot + 1) * sizeof(*ps->got));
 	ps->got[ps->ngot++] = m;
 	node_trace(ps->node, "pfkey %s received %s satype %s errno %u, %zu bytes", ps->name,
@@ -806,12 +888,110 @@ struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const ch
 	return sock_find(sc, n, name);
 }
 
-uint64_t scn_pfsock_count(const struct scn_pfsock *ps, int type, int satype)
+/* Lifetime numbers by name, in struct scn_pffilter's order. */
+static const char *const lt_words[PFL_N] = {
+    "soft-allocations", "soft-bytes", "soft-addtime", "soft-usetime",
+    "hard-allocations", "hard-bytes", "hard-addtime", "hard-usetime",
+    "cur-allocations",  "cur-bytes",  "cur-addtime",  "cur-usetime",
+};
+
+int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from,
+		       unsigned to, struct scn_pffilter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = f->satype = -1;
+	unsigned i = from;
+	if (i < to && (f->type = scn_pfkey_msg_type(st->tok[i])) >= 0) {
+		i++;
+		if (i < to && (f->satype = pfkey_name_id(PFN_SATYPE, st->tok[i])) >= 0)
+			i++;
+	}
+	/* The cursor reads values up to `to`, not into the comparison. */
+	struct scn_stmt bounded = *st;
+	bounded.ntok = to;
+	struct cursor c = {sc, &bounded, i};
+	while (c.i < to) {
+		const char *w = st->tok[c.i++];
+		unsigned k;
+		for (k = 0; k < PFL_N && strcmp(w, lt_words[k]) != 0; k++)
+			;
+		if (k < PFL_N) {
+			NEXT_UINT(&c, w, UINT64_MAX, f->lt[k]);
+			f->lt_mask |= (uint16_t)(1u << k);
+		} else if (strcmp(w, "soft") == 0) {
+			f->expiry = SADB_EXT_LIFETIME_SOFT;
+		} else if (strcmp(w, "hard") == 0) {
+			f->expiry = SADB_EXT_LIFETIME_HARD;
+		} else if (strcmp(w, "spi") == 0) {
+			NEXT_UINT(&c, w, UINT32_MAX, f->spi);
+			f->has_spi = true;
+		} else if (strcmp(w, "seq") == 0) {
+			NEXT_UINT(&c, w, UINT32_MAX, f->seq);
+			f->has_seq = true;
+		} else if (strcmp(w, "src") == 0 || strcmp(w, "dst") == 0) {
+			struct msg_addr a = {0};
+			if (next_addr(&c, w, &a, false) < 0)
+				return -1;
+			*(w[0] == 's' ? &f->src : &f->dst) = a.a;
+			*(w[0] == 's' ? &f->has_src : &f->has_dst) = true;
+		} else if (strcmp(w, "enc") == 0) {
+			if (next_named(&c, w, PFN_ENC, &f->enc) < 0)
+				return -1;
+			f->has_enc = true;
+		} else if (strcmp(w, "auth") == 0) {
+			if (next_named(&c, w, PFN_AUTH, &f->auth) < 0)
+				return -1;
+			f->has_auth = true;
+		} else if (strcmp(w, "errno") == 0) {
+			const char *v = next_word(&c, w);
+			uint64_t e;
+			if (!v)
+				return -1;
+			if (scn_parse_errno(v, &e) < 0) {
+				scn_error(sc, st, "bad errno '%s'", v);
+				return -1;
+			}
+			f->err = (uint8_t)e;
+			f->has_err = true;
+		} else {
+			scn_error(sc, st,
+				  "unknown filter '%s': a message type, then soft, hard, spi, seq, "
+				  "src, dst, enc, auth, errno, or a lifetime such as hard-bytes",
+				  w);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool matches(const struct scn_pfmsg *m, const struct scn_pffilter *f)
+{
+	if ((f->type >= 0 && m->type != f->type) || (f->satype >= 0 && m->satype != f->satype))
+		return false;
+	if (f->expiry && m->expiry != f->expiry)
+		return false;
+	if ((f->has_spi && (!m->has_spi || m->spi != f->spi)) ||
+	    (f->has_seq && m->seq != f->seq) || (f->has_err && m->err != f->err))
+		return false;
+	if ((f->has_src && (!m->has_src || !addr_eq(&m->src, &f->src))) ||
+	    (f->has_dst && (!m->has_dst || !addr_eq(&m->dst, &f->dst))))
+		return false;
+	if ((f->has_enc && (!m->has_alg || m->enc != f->enc)) ||
+	    (f->has_auth && (!m->has_alg || m->auth != f->auth)))
+		return false;
+	if ((m->lt_mask & f->lt_mask) != f->lt_mask)
+		return false;
+	for (unsigned k = 0; k < PFL_N; k++)
+		if ((f->lt_mask & (1u << k)) && m->lt[k] != f->lt[k])
+			return false;
+	return true;
+}
+
+uint64_t scn_pfsock_count(const struct scn_pfsock *ps, const struct scn_pffilter *f)
 {
 	uint64_t k = 0;
 	for (unsigned i = 0; i < ps->ngot; i++)
-		if ((type < 0 || ps->got[i].type == type) &&
-		    (satype < 0 || ps->got[i].satype == satype))
+		if (matches(&ps->got[i], f))
 			k++;
 	return k;
 }
