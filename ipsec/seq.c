@@ -16,12 +16,17 @@ bool sa_esn(const struct tdb *t)
 bool seq_output(struct node *n, struct tdb *t, struct pkt *p, size_t bytes,
 		const struct seq_stats *s, uint64_t *seq)
 {
-	/* Without ESN the 32-bit counter never goes round; with it, the
-	 * 64-bit one may not either (0 is where it would land). */
+	/* RFC 4303 3.3.3: the counter must not go round.  Without ESN the
+	 * last number is 2^32 - 1; with it 2^64 - 1, after which the 64-bit
+	 * counter stands at 0. */
+	uint64_t last = sa_esn(t) ? UINT64_MAX : UINT32_MAX;
 	*seq = t->replay.rpl;
-	if ((!sa_esn(t) && *seq > UINT32_MAX) || *seq == 0) {
+	if (*seq > last || *seq == 0) {
+		/* Nothing left to send with: the SA is spent, as if its hard
+		 * lifetime had run out, so that a key manager replaces it and
+		 * the next packets find no SA (drop or acquire), not this one. */
 		node_drop(n, p, s->wrap);
-		t->counters[TDB_ODROPS]++;
+		sa_expire(n, t, true);
 		return false;
 	}
 	/* Byte limits (reference 5.7): the hard one ends the SA here. */
@@ -33,6 +38,10 @@ bool seq_output(struct node *n, struct tdb *t, struct pkt *p, size_t bytes,
 	t->counters[TDB_OPACKETS]++;
 	t->counters[TDB_OBYTES] += bytes;
 	n->stats[s->obytes] += bytes;
+	/* The last number went out: ask for a new SA while this one still
+	 * works, once (the counter passes `last` only here). */
+	if (*seq == last)
+		sa_expire(n, t, false);
 	return true;
 }
 

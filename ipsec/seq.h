@@ -28,8 +28,10 @@ extern const struct seq_stats seq_esp, seq_ah;
 bool sa_esn(const struct tdb *t);
 
 /* Output: take the next sequence number for a packet of `bytes` bytes
- * (counting them toward the SA's lifetimes).  False when the counter
- * would go round (RFC 4303 3.3.3) or the hard byte limit ended the SA. */
+ * (counting them toward the SA's lifetimes).  Sending the last number
+ * announces a soft SADB_EXPIRE; a packet that finds none left is dropped
+ * (wrap counter) and the SA ends with a hard one (RFC 4303 3.3.3).  False
+ * when dropped: the SA may be gone. */
 bool seq_output(struct node *n, struct tdb *t, struct pkt *p, size_t bytes,
 		const struct seq_stats *s, uint64_t *seq);
 

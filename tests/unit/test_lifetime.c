@@ -8,6 +8,8 @@
 #include "../../ipsec/pfkey.h"
 #include "../../ipsec/pfkey_msg.h"
 #include "../../ipsec/sad.h"
+#include "../../ipsec/seq.h"
+#include "../../stack/pkt.h"
 #include "unit.h"
 
 static int add_sa(struct pfkey_sock *s, uint32_t spi, uint64_t soft_add, uint64_t hard_add,
@@ -153,10 +155,58 @@ static void test_acquire_rate_limit(void)
 	sim_free(s);
 }
 
+/* RFC 4303 3.3.3: sending the last sequence number announces a soft
+ * EXPIRE; the packet after it is dropped and the SA ends (hard).  With
+ * ESN the last number is 2^64 - 1. */
+static void exhaust(bool esn)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct pfkey_sock *k = pfkey_open(n);
+	CU_ASSERT_EQUAL(add_sa(k, 0x300, 0, 0, 0, 0), 0);
+	struct tdb *t = sa(n, 0x300);
+	uint64_t last = esn ? UINT64_MAX : UINT32_MAX;
+	if (esn) {
+		t->flags |= TDBF_ESN;
+		t->wnd = 64;
+	}
+	t->replay.rpl = last - 1;
+	unsigned soft = 0, hard = 0;
+	expires(k, &soft, &hard);
+	uint64_t seq = 0;
+	CU_ASSERT_TRUE(seq_output(n, t, NULL, 10, &seq_esp, &seq));
+	CU_ASSERT_EQUAL(seq, last - 1);
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(soft + hard, 0);
+	CU_ASSERT_TRUE(seq_output(n, t, NULL, 10, &seq_esp, &seq));
+	CU_ASSERT_EQUAL(seq, last);
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(soft, 1);
+	CU_ASSERT_EQUAL(hard, 0);
+	CU_ASSERT_PTR_NOT_NULL(sa(n, 0x300));
+	struct pkt *p = pkt_alloc(64, 10);
+	CU_ASSERT_FALSE(seq_output(n, t, p, 10, &seq_esp, &seq));
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(soft, 1);
+	CU_ASSERT_EQUAL(hard, 1);
+	CU_ASSERT_PTR_NULL(sa(n, 0x300));
+	CU_ASSERT_EQUAL(n->stats[STAT_ESP_WRAP], 1);
+	CU_ASSERT_EQUAL(n->stats[STAT_IPSEC_EXCTDB], 1);
+	CU_ASSERT_EQUAL(n->stats[STAT_ESP_OBYTES], 20);
+	sim_free(s);
+}
+
+static void test_sequence_exhaustion(void)
+{
+	exhaust(false);
+	exhaust(true);
+}
+
 void suite_lifetime(void)
 {
 	static const struct unit_test t[] = {
 	    {"byte limits", test_bytes},
+	    {"sequence exhaustion ends the SA", test_sequence_exhaustion},
 	    {"acquire rate limit", test_acquire_rate_limit},
 	    {"timers follow the SA, not its name", test_timers_follow_the_sa_not_its_name},
 	    {NULL, NULL}};

@@ -228,9 +228,19 @@ static void test_errors_name_file_and_line(void)
 	    {"node a\nexpect a pfkey km received == 1\n",
 	     "out/unit/t.scn:2: no 'listen a pfkey km' before this line"},
 	    {"node a\nlisten a pfkey km\nexpect a pfkey km received frob == 1\n",
-	     "out/unit/t.scn:3: unknown PF_KEY message 'frob'"},
+	     "out/unit/t.scn:3: unknown filter 'frob': a message type, then soft, hard, spi, seq, "
+	     "src, dst, enc, auth, errno, or a lifetime such as hard-bytes"},
 	    {"node a\nlisten a pfkey km\nexpect a pfkey km got == 1\n",
-	     "out/unit/t.scn:3: usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE"},
+	     "out/unit/t.scn:3: usage: expect NODE pfkey SOCKET received [TYPE [SATYPE]] "
+	     "[FILTER...] OP VALUE"},
+	    {"node a\nlisten a pfkey km\nexpect a pfkey km received expire hard-bytes == 1\n",
+	     "out/unit/t.scn:3: 'hard-bytes' needs a value"},
+	    {"node a\nlisten a pfkey km\nexpect a pfkey km received src 10.0.0 == 1\n",
+	     "out/unit/t.scn:3: bad address '10.0.0' for src"},
+	    {"node a\nlisten a pfkey km\nexpect a pfkey km received enc rot13 == 1\n",
+	     "out/unit/t.scn:3: unknown enc 'rot13'"},
+	    {"node a\nlisten a pfkey km\nexpect a pfkey km received spi 0x100000000 == 1\n",
+	     "out/unit/t.scn:3: bad value '0x100000000' for spi"},
 	    /* attacks */
 	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\ndrop m 1\n",
 	     "out/unit/t.scn:3: unknown link 'm'"},
