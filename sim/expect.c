@@ -6,6 +6,7 @@
  *           NODE udp PORT packets   datagrams delivered to a listener
  *           NODE udp PORT bytes     payload bytes delivered to it
  *           NODE ipsec sas|flows    entries in the SAD or SPD
+ *           NODE keymgr WHAT        a key manager's acquires, negotiations, ...
  *           NODE pfkey SOCK received [TYPE [SATYPE]] [FILTER...]
  *                                   messages a listener received
  *           pfkey LABEL errno       the reply to a pfkey statement
@@ -17,6 +18,7 @@
 #include "../ipsec/show.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "keymgr.h"
 #include "link.h"
 #include "scenario.h"
 
@@ -42,6 +44,7 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 			  "usage: expect NODE|LINK COUNTER OP VALUE, "
 			  "expect NODE udp PORT packets|bytes OP VALUE, "
 			  "expect NODE ipsec sas|flows OP VALUE, "
+			  "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, "
 			  "expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE, or "
 			  "expect pfkey LABEL errno OP VALUE");
 		return -1;
@@ -53,7 +56,22 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 		scn_error(sc, st, "unknown node or link '%s'", owner);
 		return -1;
 	}
-	if (n == 5) {
+	if (n == 5 && e->node && strcmp(st->tok[i + 1], "keymgr") == 0) {
+		e->kind = TGT_KEYMGR;
+		e->stat = scn_keymgr_stat(st->tok[i + 2]);
+		if (e->stat < 0) {
+			scn_error(sc, st,
+				  "usage: expect NODE keymgr "
+				  "acquires|negotiations|rekeys|deletes|failures OP VALUE");
+			return -1;
+		}
+		e->km = sc->keymgrs ? km_find(sc->keymgrs, e->node) : NULL;
+		if (!e->km) {
+			scn_error(sc, st, "no 'keymgr %s' before this line", owner);
+			return -1;
+		}
+		*opi = i + 3;
+	} else if (n == 5) {
 		if (!e->node || strcmp(st->tok[i + 1], "ipsec") != 0 ||
 		    (strcmp(st->tok[i + 2], "sas") != 0 && strcmp(st->tok[i + 2], "flows") != 0)) {
 			scn_error(sc, st, "usage: expect NODE ipsec sas|flows OP VALUE");
@@ -199,6 +217,7 @@ void scn_expect_check(struct scn_expect *e)
 	case TGT_IPSEC_FLOWS: v = e->node->ipsec ? e->node->ipsec->spd.count : 0; break;
 	case TGT_PFKEY_ERRNO: e->nothing = !scn_pfsend_errno(e->pfsend, &v); break;
 	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, &e->pff); break;
+	case TGT_KEYMGR: v = scn_keymgr_value(e->km, e->stat); break;
 	}
 	bool ok = false;
 	switch (e->op) {

@@ -20,6 +20,7 @@
 #include "../stack/sysctl.h"
 #include "../stack/util.h"
 #include "capture.h"
+#include "keymgr.h"
 #include "link.h"
 
 #define SCN_MAX_INCLUDE_DEPTH 16
@@ -486,7 +487,11 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 		if (read_line(r, joined, &where) < 0)
 			r->failed = true; /* keep going: report every error in one pass */
 		jlen = 0;
+		/* This line's statement; not the last one of a file it included,
+		 * whose block (if it opened one) that file held. */
 		struct scn_stmt *added = sc->nstmts > before ? &sc->stmts[sc->nstmts - 1] : NULL;
+		if (added && added->file != fname)
+			added = NULL;
 		if (added && strcmp(added->tok[0], "ipsec") == 0)
 			snapshot_macros(r, added);
 		if (added && is_block_opener(added) && read_block(r, f, added, &lineno) < 0) {
@@ -1030,6 +1035,7 @@ static const struct {
     {"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
     {"expect", stmt_expect},   {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
     {"pfkey", stmt_pfkey},     {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
+    {"keymgr", scn_stmt_keymgr},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -1277,6 +1283,7 @@ void scenario_free(struct scenario *sc)
 	}
 	free(sc->espsa);
 	sim_free(sc->sim);
+	km_world_free(sc->keymgrs); /* after the nodes: the sockets were theirs */
 	if (sc->trace)
 		fclose(sc->trace);
 	for (unsigned i = 0; i < sc->nstmts; i++) {

@@ -48,10 +48,12 @@ enum scn_target_kind {
 	TGT_IPSEC_FLOWS,
 	TGT_PFKEY_ERRNO,    /* the reply to a labelled pfkey statement */
 	TGT_PFKEY_RECEIVED, /* messages a pfkey listener received */
+	TGT_KEYMGR,         /* a key manager's count */
 };
 
 struct scn_listener;
 struct scn_pfsock; /* sim/scn_pfkey.c */
+struct keymgr;     /* sim/keymgr.c */
 
 /* The numbers of a message's lifetimes a filter can name: soft, hard and
  * current, each allocations, bytes, addtime, usetime. */
@@ -83,6 +85,7 @@ struct scn_expect {
 	struct scn_pfsend *pfsend;
 	struct scn_pfsock *pfsock;
 	struct scn_pffilter pff;
+	struct keymgr *km;
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -93,6 +96,7 @@ struct scn_expect {
 };
 
 struct scn_app;  /* pings and UDP senders, sim/apps.c */
+struct km_world; /* key managers, sim/keymgr.c */
 struct scn_show; /* show statements, sim/scn_ipsec.c */
 
 struct scenario {
@@ -128,6 +132,7 @@ struct scenario {
 	unsigned nespsa;
 	struct scn_show **shows; /* show statements for the end of the run */
 	unsigned nshows;
+	struct km_world *keymgrs;         /* NULL: no keymgr statement */
 	const struct scn_define *defines; /* -D, also seen by ipsec blocks */
 	unsigned ndefines;
 };
@@ -171,6 +176,10 @@ int scn_stmt_drop(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_tamper(struct scenario *sc, const struct scn_stmt *st);
 int scn_action_replay(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_inject(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+/* The key manager (sim/scn_keymgr.c). */
+int scn_stmt_keymgr(struct scenario *sc, const struct scn_stmt *st);
+int scn_keymgr_stat(const char *word); /* "rekeys" -> its index; -1 */
+uint64_t scn_keymgr_value(const struct keymgr *km, int stat);
 int scn_stmt_pfkey(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		   uint64_t at);
 int scn_stmt_listen_pfkey(struct scenario *sc, const struct scn_stmt *st);

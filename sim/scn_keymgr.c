@@ -1,0 +1,261 @@
+/*
+ * Scenario statements for the scripted key manager (sim/keymgr.c):
+ *   keymgr NODE [delay TIME] [retire TIME] [quiet]
+ *   keymgr NODE sa PEER esp|ah [tunnel|transport] [enc ALG] [auth ALG] [esn]
+ *          [enckey HEX] [authkey HEX] [spi N] [seq N]
+ *          [lifetime soft|hard [bytes N] [time T] [usetime T]]...
+ * and the numbers `expect NODE keymgr WHAT` reads.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../ipsec/pfkeyv2.h"
+#include "../ipsec/show.h"
+#include "../ipsec/xform.h"
+#include "../stack/util.h"
+#include "keymgr.h"
+#include "scenario.h"
+
+static const char usage_sa[] =
+    "usage: keymgr NODE sa PEER esp|ah [tunnel|transport] [enc ALG] [auth ALG] [esn] "
+    "[enckey HEX] [authkey HEX] [spi N] [seq N] [lifetime soft|hard [bytes N] [time T] "
+    "[usetime T]]...";
+
+static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, const char *w,
+			 uint64_t *s)
+{
+	uint64_t ns;
+	if (scn_parse_time(w, &ns) < 0 || ns % NS_PER_SEC) {
+		scn_error(sc, st, "bad lifetime '%s': whole seconds (PF_KEY counts in seconds)", w);
+		return -1;
+	}
+	*s = ns / NS_PER_SEC;
+	return 0;
+}
+
+/* lifetime soft|hard [bytes N] [time T] [usetime T], from tok[*i] on. */
+static int parse_lifetime(struct scenario *sc, const struct scn_stmt *st, unsigned *i,
+			  struct km_rule *r)
+{
+	if (*i >= st->ntok ||
+	    (strcmp(st->tok[*i], "soft") != 0 && strcmp(st->tok[*i], "hard") != 0)) {
+		scn_error(sc, st, "'lifetime' needs soft or hard");
+		return -1;
+	}
+	struct km_lifetime *l = st->tok[*i][0] == 's' ? &r->soft : &r->hard;
+	unsigned n = 0;
+	for ((*i)++; *i + 1 < st->ntok; *i += 2, n++) {
+		const char *w = st->tok[*i], *v = st->tok[*i + 1];
+		if (strcmp(w, "bytes") == 0) {
+			if (scn_parse_uint(v, UINT64_MAX, &l->bytes) < 0) {
+				scn_error(sc, st, "bad byte count '%s'", v);
+				return -1;
+			}
+		} else if (strcmp(w, "time") == 0) {
+			if (parse_seconds(sc, st, v, &l->addtime) < 0)
+				return -1;
+		} else if (strcmp(w, "usetime") == 0) {
+			if (parse_seconds(sc, st, v, &l->usetime) < 0)
+				return -1;
+		} else {
+			break;
+		}
+	}
+	if (!n) {
+		scn_error(sc, st, "'lifetime %s' needs bytes, time or usetime",
+			  l == &r->soft ? "soft" : "hard");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_key(struct scenario *sc, const struct scn_stmt *st, const char *w, uint8_t *out,
+		     unsigned *len)
+{
+	if (w[0] == '0' && (w[1] == 'x' || w[1] == 'X'))
+		w += 2;
+	long n = hex_decode(w, out, 64);
+	if (n <= 0) {
+		scn_error(sc, st, "bad key: an even number of hex digits, at most 64 bytes");
+		return -1;
+	}
+	*len = (unsigned)n;
+	return 0;
+}
+
+/* The keys given must be the ones the algorithms take. */
+static int check_keys(struct scenario *sc, const struct scn_stmt *st, struct km_rule *r)
+{
+	const struct enc_xform *e = r->satype == SADB_SATYPE_ESP ? xform_enc(r->enc) : NULL;
+	const struct auth_xform *a = e && e->forced_auth ? NULL : xform_auth(r->auth);
+	if (!r->enckeylen && !r->authkeylen)
+		return 0;
+	if (e && e->maxkey && (r->enckeylen < e->minkey || r->enckeylen > e->maxkey)) {
+		scn_error(sc, st, "enckey: %s takes %u to %u bytes, not %u", e->name, e->minkey,
+			  e->maxkey, r->enckeylen);
+		return -1;
+	}
+	if (a && r->authkeylen != a->keysize) {
+		scn_error(sc, st, "authkey: %s takes %u bytes, not %u", a->name, a->keysize,
+			  r->authkeylen);
+		return -1;
+	}
+	if ((e && e->maxkey && !r->enckeylen) || (a && !r->authkeylen) ||
+	    (!(e && e->maxkey) && r->enckeylen) || (!a && r->authkeylen)) {
+		scn_error(sc, st, "give every key the algorithms take, or none (random keys)");
+		return -1;
+	}
+	r->fixed_keys = true;
+	return 0;
+}
+
+static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct keymgr *km)
+{
+	if (st->ntok < 5) {
+		scn_error(sc, st, usage_sa);
+		return -1;
+	}
+	struct km_rule r = {.enc = SADB_X_EALG_AES, .auth = SADB_X_AALG_SHA2_256};
+	const char *peer = st->tok[3];
+	r.peer_node = sim_find_node(sc->sim, peer);
+	if (!r.peer_node && addr_parse(peer, &r.peer) < 0) {
+		scn_error(sc, st, "unknown node or bad address '%s'", peer);
+		return -1;
+	}
+	if (strcmp(st->tok[4], "esp") == 0) {
+		r.satype = SADB_SATYPE_ESP;
+	} else if (strcmp(st->tok[4], "ah") == 0) {
+		r.satype = SADB_SATYPE_AH;
+		r.enc = SADB_EALG_NONE;
+	} else {
+		scn_error(sc, st, "unknown protocol '%s' (esp or ah)", st->tok[4]);
+		return -1;
+	}
+	int rc = 0;
+	for (unsigned i = 5; i < st->ntok && !rc;) {
+		const char *w = st->tok[i++];
+		const char *v = i < st->ntok ? st->tok[i] : NULL;
+		uint64_t u;
+		int id;
+		if (strcmp(w, "tunnel") == 0 || strcmp(w, "transport") == 0) {
+			r.transport = w[1] == 'r';
+		} else if (strcmp(w, "esn") == 0) {
+			r.esn = true;
+		} else if (strcmp(w, "lifetime") == 0) {
+			rc = parse_lifetime(sc, st, &i, &r);
+		} else if (!v) {
+			scn_error(sc, st, "'%s' needs a value; %s", w, usage_sa);
+			rc = -1;
+		} else if (strcmp(w, "enc") == 0 && r.satype == SADB_SATYPE_ESP) {
+			id = pfkey_name_id(PFN_ENC, v);
+			if (id < 0 || !xform_enc((uint8_t)id)) {
+				scn_error(sc, st, "unknown enc '%s'", v);
+				rc = -1;
+			}
+			r.enc = (uint8_t)id;
+			i++;
+		} else if (strcmp(w, "auth") == 0) {
+			id = pfkey_name_id(PFN_AUTH, v);
+			if (id < 0 || !xform_auth((uint8_t)id) ||
+			    (r.satype == SADB_SATYPE_AH && !xform_auth((uint8_t)id)->ah)) {
+				scn_error(sc, st, "unknown auth '%s'", v);
+				rc = -1;
+			}
+			r.auth = (uint8_t)id;
+			i++;
+		} else if (strcmp(w, "enckey") == 0 && r.satype == SADB_SATYPE_ESP) {
+			rc = parse_key(sc, st, v, r.enckey, &r.enckeylen);
+			i++;
+		} else if (strcmp(w, "authkey") == 0) {
+			rc = parse_key(sc, st, v, r.authkey, &r.authkeylen);
+			i++;
+		} else if (strcmp(w, "spi") == 0) {
+			if (scn_parse_uint(v, UINT32_MAX, &u) < 0 || u < 0x100) {
+				scn_error(sc, st, "bad spi '%s' (0x100 to 0xffffffff)", v);
+				rc = -1;
+			}
+			r.spi = (uint32_t)u;
+			i++;
+		} else if (strcmp(w, "seq") == 0) {
+			if (scn_parse_uint(v, UINT64_MAX, &u) < 0 || u == 0) {
+				scn_error(sc, st, "bad seq '%s' (1 or more)", v);
+				rc = -1;
+			}
+			r.seq = u;
+			i++;
+		} else {
+			scn_error(sc, st, "unknown word '%s'; %s", w, usage_sa);
+			rc = -1;
+		}
+	}
+	if (!rc && r.seq > UINT32_MAX && !r.esn) {
+		scn_error(sc, st, "seq above 0xffffffff needs esn");
+		rc = -1;
+	}
+	if (!rc)
+		rc = check_keys(sc, st, &r);
+	if (!rc)
+		km_add_rule(km, &r);
+	OPENSSL_cleanse(&r, sizeof(r));
+	return rc;
+}
+
+int scn_stmt_keymgr(struct scenario *sc, const struct scn_stmt *st)
+{
+	if (st->ntok < 2) {
+		scn_error(sc, st, "usage: keymgr NODE [delay TIME] [retire TIME] [quiet], or %s",
+			  usage_sa + strlen("usage: "));
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[1]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	if (!sc->keymgrs)
+		sc->keymgrs = km_world_new(sc->sim);
+	struct keymgr *km = km_get(sc->keymgrs, n);
+	if (st->ntok >= 3 && strcmp(st->tok[2], "sa") == 0)
+		return parse_rule(sc, st, km);
+	for (unsigned i = 2; i < st->ntok; i++) {
+		const char *w = st->tok[i];
+		uint64_t ns;
+		if (strcmp(w, "quiet") == 0) {
+			km_set_quiet(km);
+		} else if ((strcmp(w, "delay") == 0 || strcmp(w, "retire") == 0) &&
+			   i + 1 < st->ntok) {
+			if (scn_parse_time(st->tok[++i], &ns) < 0) {
+				scn_error(sc, st, "bad time '%s'", st->tok[i]);
+				return -1;
+			}
+			if (w[0] == 'd')
+				km_set_delay(km, ns);
+			else
+				km_set_retire(km, ns);
+		} else {
+			scn_error(sc, st, "usage: keymgr NODE [delay TIME] [retire TIME] [quiet]");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *const stat_words[] = {"acquires", "negotiations", "rekeys", "deletes",
+					 "failures"};
+
+int scn_keymgr_stat(const char *word)
+{
+	for (size_t i = 0; i < ARRAY_LEN(stat_words); i++)
+		if (strcmp(word, stat_words[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+uint64_t scn_keymgr_value(const struct keymgr *km, int stat)
+{
+	const struct km_stats *s = km_stats(km);
+	const uint64_t v[] = {s->acquires, s->negotiations, s->rekeys, s->deletes, s->failures};
+	return v[stat];
+}
