@@ -424,22 +424,33 @@ static void on_acquire(struct keymgr *km, const struct km_ev *ev)
 	negotiate(km, &local, &ev->dst, ev->satype, NULL);
 }
 
+static struct km_pair *pair_by_id(const struct km_world *w, uint64_t id)
+{
+	for (unsigned i = 0; i < w->npairs; i++)
+		if (w->pairs[i]->id == id)
+			return w->pairs[i];
+	return NULL;
+}
+
+/* Every pair of km's node that the flush emptied, in the order they were
+ * keyed; named by id first, since replacing one changes the list. */
 static void on_flush(struct keymgr *km, uint8_t satype)
 {
-	/* Pairs are taken in the order they were keyed; the list changes as
-	 * they go, so each round starts again from the front. */
-	for (;;) {
-		struct km_pair *p = NULL;
-		for (unsigned i = 0; i < km->w->npairs && !p; i++) {
-			struct km_pair *q = km->w->pairs[i];
-			if ((q->ini == km || q->rsp == km) &&
-			    (satype == SADB_SATYPE_UNSPEC || q->satype == satype))
-				p = q;
-		}
-		if (!p)
-			return;
-		replace_lost(km, p, "flushed");
+	struct km_world *w = km->w;
+	uint64_t *ids = xcalloc(w->npairs ? w->npairs : 1, sizeof(*ids));
+	unsigned n = 0;
+	for (unsigned i = 0; i < w->npairs; i++) {
+		struct km_pair *q = w->pairs[i];
+		if ((q->ini == km || q->rsp == km) &&
+		    (satype == SADB_SATYPE_UNSPEC || q->satype == satype))
+			ids[n++] = q->id;
 	}
+	for (unsigned i = 0; i < n; i++) {
+		struct km_pair *p = pair_by_id(w, ids[i]);
+		if (p)
+			replace_lost(km, p, "flushed");
+	}
+	free(ids);
 }
 
 static void on_event(struct sim *s, void *arg)
@@ -472,9 +483,7 @@ static void on_event(struct sim *s, void *arg)
 		break;
 	case EV_FLUSH: on_flush(km, ev->satype); break;
 	case EV_RETIRE:
-		for (unsigned i = 0; i < w->npairs && !p; i++)
-			if (w->pairs[i]->id == ev->pair_id)
-				p = w->pairs[i];
+		p = pair_by_id(w, ev->pair_id);
 		if (p)
 			delete_pair(km, p, "retired");
 		break;

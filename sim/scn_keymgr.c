@@ -27,6 +27,8 @@ static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, const c
 			 uint64_t *s)
 {
 	uint64_t ns;
+	if (scn_parse_uint(w, UINT64_MAX / NS_PER_SEC, s) == 0)
+		return 0; /* a bare number is seconds, as in ipsec.conf */
 	if (scn_parse_time(w, &ns) < 0 || ns % NS_PER_SEC) {
 		scn_error(sc, st, "bad lifetime '%s': whole seconds (PF_KEY counts in seconds)", w);
 		return -1;
