@@ -276,6 +276,31 @@ static void test_ah_tunnel(void)
 	teardown(&t);
 }
 
+/* AEAD ciphers: one key with its salt, the kernel picks the GMAC. */
+static void test_aead(void)
+{
+	static const struct {
+		uint8_t enc;
+		unsigned keylen;
+		uint8_t auth;
+	} rows[] = {{SADB_X_EALG_AESGCM16, 20, SADB_X_AALG_AES128GMAC},
+		    {SADB_X_EALG_CHACHA20POLY1305, 36, SADB_X_AALG_CHACHA20POLY1305}};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct km_rule r = esp_rule;
+		r.enc = rows[i].enc;
+		struct bench t;
+		setup(&t, 1, &r);
+		acquire(&t);
+		sim_run(t.s, 50 * MS, NULL, NULL);
+		struct tdb *x = sa(t.a, &t.ba, 0x2000, IPPROTO_ESP);
+		same_sa(x, sa(t.b, &t.ba, 0x2000, IPPROTO_ESP));
+		CU_ASSERT_EQUAL(x->enckeylen, rows[i].keylen);
+		CU_ASSERT_EQUAL(x->authalg, rows[i].auth);
+		CU_ASSERT_EQUAL(x->authkeylen, 0);
+		teardown(&t);
+	}
+}
+
 /* Fixed keys are used as given, in both directions; the first sequence
  * number is the row's, and the inbound copy expects it next. */
 static void test_fixed_keys_and_seq(void)
@@ -311,6 +336,7 @@ void suite_keymgr(void)
 	    {"a delete by another replaces the pair", test_delete_by_another},
 	    {"rows that disagree key nothing", test_mismatch_fails},
 	    {"AH tunnel pairs", test_ah_tunnel},
+	    {"AEAD pairs", test_aead},
 	    {"fixed keys and first sequence number", test_fixed_keys_and_seq},
 	    {NULL, NULL},
 	};
