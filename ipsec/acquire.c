@@ -18,6 +18,7 @@
 #include "pfkey_msg.h"
 #include "sad.h"
 #include "spd.h"
+#include "xform.h"
 
 struct ipsec_acquire {
 	struct ipsec_acquire *next;
@@ -69,17 +70,30 @@ static void proposal(const struct node *n, uint8_t satype, struct sadb_comb *c)
 	if (v[SYSCTL_IPSEC_PFS])
 		c->sadb_comb_flags = SADB_SAFLAGS_PFS;
 	if (satype == SADB_SATYPE_ESP) {
-		/* ipsec-enc-alg's default, aes */
-		c->sadb_comb_encrypt = SADB_X_EALG_AES;
-		c->sadb_comb_encrypt_minbits = 128;
-		c->sadb_comb_encrypt_maxbits = 256;
+		/* ipsec-enc-alg, with the key sizes OpenBSD proposes for it */
+		static const struct {
+			uint8_t alg;
+			uint16_t min, max;
+		} bits[] = {{SADB_X_EALG_AES, 128, 256},
+			    {SADB_X_EALG_AESCTR, 160, 288},
+			    {SADB_EALG_3DESCBC, 192, 192},
+			    {SADB_X_EALG_BLF, 40, 448},
+			    {SADB_X_EALG_CAST, 40, 128}};
+		c->sadb_comb_encrypt = (uint8_t)v[SYSCTL_IPSEC_ENC_ALG];
+		for (size_t i = 0; i < ARRAY_LEN(bits); i++)
+			if (bits[i].alg == c->sadb_comb_encrypt) {
+				c->sadb_comb_encrypt_minbits = bits[i].min;
+				c->sadb_comb_encrypt_maxbits = bits[i].max;
+			}
 	} else if (satype == SADB_X_SATYPE_IPCOMP) {
 		c->sadb_comb_encrypt = SADB_X_CALG_DEFLATE;
 	}
 	if (satype != SADB_X_SATYPE_IPCOMP) {
-		/* ipsec-auth-alg's default, hmac-sha1 */
-		c->sadb_comb_auth = SADB_AALG_SHA1HMAC;
-		c->sadb_comb_auth_minbits = c->sadb_comb_auth_maxbits = 160;
+		/* ipsec-auth-alg; an HMAC's key is exactly its size */
+		const struct auth_xform *a = xform_auth((uint8_t)v[SYSCTL_IPSEC_AUTH_ALG]);
+		c->sadb_comb_auth = (uint8_t)v[SYSCTL_IPSEC_AUTH_ALG];
+		c->sadb_comb_auth_minbits = c->sadb_comb_auth_maxbits =
+		    a ? (uint16_t)(a->keysize * 8) : 0;
 	}
 	c->sadb_comb_soft_allocations = (uint32_t)v[SYSCTL_IPSEC_SOFT_ALLOCS];
 	c->sadb_comb_hard_allocations = (uint32_t)v[SYSCTL_IPSEC_ALLOCS];

@@ -40,13 +40,14 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 {
 	unsigned n = st->ntok - i;
 	if (n != 4 && n != 5 && n != 6) {
-		scn_error(sc, st,
-			  "usage: expect NODE|LINK COUNTER OP VALUE, "
-			  "expect NODE udp PORT packets|bytes OP VALUE, "
-			  "expect NODE ipsec sas|flows OP VALUE, "
-			  "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, "
-			  "expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE, or "
-			  "expect pfkey LABEL errno OP VALUE");
+		scn_error(
+		    sc, st,
+		    "usage: expect NODE|LINK COUNTER OP VALUE, "
+		    "expect NODE udp PORT packets|bytes OP VALUE, "
+		    "expect NODE ipsec sas|flows OP VALUE, "
+		    "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, "
+		    "expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE, or "
+		    "expect pfkey LABEL errno OP VALUE");
 		return -1;
 	}
 	const char *owner = st->tok[i];

@@ -169,15 +169,14 @@ static int install(struct keymgr *km, uint8_t type, uint32_t spi, const struct i
 		   const struct ipaddr *dst, const struct km_rule *p, const struct km_keys *k,
 		   const struct km_rule *mine)
 {
-	uint32_t flags = (p->transport ? 0 : SADB_X_SAFLAGS_TUNNEL) |
-			 (p->esn ? SADB_X_SAFLAGS_ESN : 0);
-	bool aead = p->satype == SADB_SATYPE_ESP && xform_enc(p->enc) &&
-		    xform_enc(p->enc)->forced_auth;
+	uint32_t flags =
+	    (p->transport ? 0 : SADB_X_SAFLAGS_TUNNEL) | (p->esn ? SADB_X_SAFLAGS_ESN : 0);
+	bool aead =
+	    p->satype == SADB_SATYPE_ESP && xform_enc(p->enc) && xform_enc(p->enc)->forced_auth;
 	struct pfkey_buf pb;
 	pfkb_init(&pb, type, p->satype, ++km->seq, km->s->pid);
 	pfkb_sa(&pb, SADB_EXT_SA, spi, KM_REPLAY_WINDOW, SADB_SASTATE_MATURE,
-		aead ? SADB_AALG_NONE : p->auth, p->satype == SADB_SATYPE_ESP ? p->enc : 0,
-		flags);
+		aead ? SADB_AALG_NONE : p->auth, p->satype == SADB_SATYPE_ESP ? p->enc : 0, flags);
 	put_lifetime(&pb, SADB_EXT_LIFETIME_HARD, &mine->hard);
 	put_lifetime(&pb, SADB_EXT_LIFETIME_SOFT, &mine->soft);
 	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, src, 0);
@@ -224,8 +223,8 @@ static struct keymgr *km_at(const struct km_world *w, const struct ipaddr *a)
 }
 
 /* The pair of km's node that holds SA (dst, spi). */
-static struct km_pair *find_pair(const struct km_world *w, const struct keymgr *km,
-				 uint8_t satype, const struct ipaddr *dst, uint32_t spi)
+static struct km_pair *find_pair(const struct km_world *w, const struct keymgr *km, uint8_t satype,
+				 const struct ipaddr *dst, uint32_t spi)
 {
 	for (unsigned i = 0; i < w->npairs; i++) {
 		struct km_pair *p = w->pairs[i];
@@ -306,8 +305,8 @@ static bool fail(struct keymgr *km, const char *fmt, ...)
 /* What both rows must say alike for the ends to agree (IKE's proposal). */
 static bool rows_agree(const struct km_rule *x, const struct km_rule *y)
 {
-	bool aead = x->satype == SADB_SATYPE_ESP && xform_enc(x->enc) &&
-		    xform_enc(x->enc)->forced_auth;
+	bool aead =
+	    x->satype == SADB_SATYPE_ESP && xform_enc(x->enc) && xform_enc(x->enc)->forced_auth;
 	return x->transport == y->transport && x->esn == y->esn &&
 	       (x->satype != SADB_SATYPE_ESP || x->enc == y->enc) && (aead || x->auth == y->auth);
 }
@@ -384,8 +383,8 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 		old->replaced = true;
 		km->st.rekeys++;
 	}
-	say(km, "%s %s SAs with %s (%s): out 0x%08x, in 0x%08x", old ? "rekeyed" : "keyed", sat,
-	    pa, pk->n->name, spi_out, spi_in);
+	say(km, "%s %s SAs with %s (%s): out 0x%08x, in 0x%08x", old ? "rekeyed" : "keyed", sat, pa,
+	    pk->n->name, spi_out, spi_in);
 	if (old && km->retire_set) {
 		struct km_ev *ev = xcalloc(1, sizeof(*ev));
 		*ev = (struct km_ev){.km = km, .kind = EV_RETIRE, .pair_id = old->id};

@@ -59,7 +59,7 @@ struct keymgr *km_get(struct km_world *w, struct node *n);
 struct keymgr *km_find(const struct km_world *w, const struct node *n);
 void km_set_delay(struct keymgr *km, uint64_t ns);  /* reaction time, default 0 */
 void km_set_retire(struct keymgr *km, uint64_t ns); /* replaced pairs: delete after */
-void km_set_quiet(struct keymgr *km);                /* nothing to the log */
+void km_set_quiet(struct keymgr *km);               /* nothing to the log */
 /* Add a row; keys are copied (and wiped on free). */
 void km_add_rule(struct keymgr *km, const struct km_rule *r);
 const struct km_stats *km_stats(const struct keymgr *km);

@@ -935,7 +935,12 @@ static void sysctl_ev(struct sim *s, void *arg)
 	struct scn_sysctl_ev *e = arg;
 	(void)s;
 	e->n->sysctl[e->id] = e->value;
-	node_trace(e->n, "sysctl %s=%lld", sysctl_name((enum sysctl_id)e->id), (long long)e->value);
+	const char *word = sysctl_value_name((enum sysctl_id)e->id, e->value);
+	if (word)
+		node_trace(e->n, "sysctl %s=%s", sysctl_name((enum sysctl_id)e->id), word);
+	else
+		node_trace(e->n, "sysctl %s=%lld", sysctl_name((enum sysctl_id)e->id),
+			   (long long)e->value);
 	free(e);
 }
 
@@ -1029,12 +1034,12 @@ static const struct {
 	const char *word;
 	int (*fn)(struct scenario *sc, const struct scn_stmt *st);
 } scn_statements[] = {
-    {"name", stmt_noop},       {"seed", stmt_noop},         {"end", stmt_noop},
-    {"node", stmt_node},       {"link", stmt_link},         {"switch", stmt_link},
-    {"impair", stmt_impair},   {"route", stmt_route},       {"sysctl", stmt_sysctl},
-    {"capture", stmt_capture}, {"listen", scn_stmt_listen}, {"at", stmt_at},
-    {"expect", stmt_expect},   {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
-    {"pfkey", stmt_pfkey},     {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
+    {"name", stmt_noop},         {"seed", stmt_noop},         {"end", stmt_noop},
+    {"node", stmt_node},         {"link", stmt_link},         {"switch", stmt_link},
+    {"impair", stmt_impair},     {"route", stmt_route},       {"sysctl", stmt_sysctl},
+    {"capture", stmt_capture},   {"listen", scn_stmt_listen}, {"at", stmt_at},
+    {"expect", stmt_expect},     {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
+    {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
     {"keymgr", scn_stmt_keymgr},
 };
 

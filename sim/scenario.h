@@ -188,8 +188,8 @@ struct scn_pfsend *scn_find_pfsend(struct scenario *sc, const char *label);
 bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
 struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const char *name);
 /* Parse the filter words tok[from..to) of `expect NODE pfkey SOCK received`. */
-int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from,
-		       unsigned to, struct scn_pffilter *f);
+int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from, unsigned to,
+		       struct scn_pffilter *f);
 /* Messages received that match the filter. */
 uint64_t scn_pfsock_count(const struct scn_pfsock *ps, const struct scn_pffilter *f);
 int scn_pfkey_msg_type(const char *word); /* "add" -> SADB_ADD; -1 */

@@ -23,8 +23,7 @@ static const char usage_sa[] =
     "[enckey HEX] [authkey HEX] [spi N] [seq N] [lifetime soft|hard [bytes N] [time T] "
     "[usetime T]]...";
 
-static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, const char *w,
-			 uint64_t *s)
+static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, const char *w, uint64_t *s)
 {
 	uint64_t ns;
 	if (scn_parse_uint(w, UINT64_MAX / NS_PER_SEC, s) == 0)

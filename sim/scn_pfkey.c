@@ -103,8 +103,8 @@ static const char *msg_type_word(uint8_t type)
 	return type <= SADB_MAX ? words[type] : "?";
 }
 
-static void put_lifetime(struct scn_pfmsg *m, unsigned at, uint32_t allocations,
-			 uint64_t bytes, uint64_t addtime, uint64_t usetime)
+static void put_lifetime(struct scn_pfmsg *m, unsigned at, uint32_t allocations, uint64_t bytes,
+			 uint64_t addtime, uint64_t usetime)
 {
 	m->lt[at] = allocations;
 	m->lt[at + 1] = bytes;
@@ -895,8 +895,8 @@ static const char *const lt_words[PFL_N] = {
     "cur-allocations",  "cur-bytes",  "cur-addtime",  "cur-usetime",
 };
 
-int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from,
-		       unsigned to, struct scn_pffilter *f)
+int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from, unsigned to,
+		       struct scn_pffilter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->type = f->satype = -1;
@@ -970,8 +970,8 @@ static bool matches(const struct scn_pfmsg *m, const struct scn_pffilter *f)
 		return false;
 	if (f->expiry && m->expiry != f->expiry)
 		return false;
-	if ((f->has_spi && (!m->has_spi || m->spi != f->spi)) ||
-	    (f->has_seq && m->seq != f->seq) || (f->has_err && m->err != f->err))
+	if ((f->has_spi && (!m->has_spi || m->spi != f->spi)) || (f->has_seq && m->seq != f->seq) ||
+	    (f->has_err && m->err != f->err))
 		return false;
 	if ((f->has_src && (!m->has_src || !addr_eq(&m->src, &f->src))) ||
 	    (f->has_dst && (!m->has_dst || !addr_eq(&m->dst, &f->dst))))

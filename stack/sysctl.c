@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "../ipsec/pfkeyv2.h"
 
 struct sysctl_def {
 	const char *name;
@@ -14,6 +17,41 @@ static const struct sysctl_def sysctl_defs[SYSCTL__COUNT] = {
     SYSCTL_LIST(SYSCTL_DEF)
 #undef SYSCTL_DEF
 };
+
+struct sysctl_word {
+	const char *name;
+	int64_t value;
+};
+
+/* OpenBSD's lists, in its order (the first prefix match wins). */
+static const struct sysctl_word enc_words[] = {
+    {"aes", SADB_X_EALG_AES},      {"aesctr", SADB_X_EALG_AESCTR}, {"3des", SADB_EALG_3DESCBC},
+    {"blowfish", SADB_X_EALG_BLF}, {"cast128", SADB_X_EALG_CAST},  {NULL, 0}};
+static const struct sysctl_word auth_words[] = {{"hmac-sha1", SADB_AALG_SHA1HMAC},
+						{"hmac-ripemd160", SADB_X_AALG_RIPEMD160HMAC},
+						{"hmac-md5", SADB_AALG_MD5HMAC},
+						{"hmac-sha2-256", SADB_X_AALG_SHA2_256},
+						{"hmac-sha2-384", SADB_X_AALG_SHA2_384},
+						{"hmac-sha2-512", SADB_X_AALG_SHA2_512},
+						{NULL, 0}};
+
+static const struct sysctl_word *words_of(int id)
+{
+	switch (id) {
+	case SYSCTL_IPSEC_ENC_ALG: return enc_words;
+	case SYSCTL_IPSEC_AUTH_ALG: return auth_words;
+	default: return NULL;
+	}
+}
+
+const char *sysctl_value_name(enum sysctl_id id, int64_t v)
+{
+	const struct sysctl_word *w = words_of(id);
+	for (; w && w->name; w++)
+		if (w->value == v)
+			return w->name;
+	return NULL;
+}
 
 void sysctl_init(int64_t *values)
 {
@@ -39,6 +77,21 @@ int sysctl_parse(const char *name, const char *value, int *idp, int64_t *out, co
 	int id = sysctl_lookup(name);
 	if (id < 0) {
 		*err = "unknown sysctl";
+		return -1;
+	}
+	const struct sysctl_word *w = words_of(id);
+	if (w) {
+		size_t n = strlen(value);
+		for (; n && w->name; w++)
+			if (n <= strlen(w->name) && strncasecmp(w->name, value, n) == 0) {
+				*idp = id;
+				*out = w->value;
+				return 0;
+			}
+		*err = id == SYSCTL_IPSEC_ENC_ALG
+			   ? "not an algorithm of aes, aesctr, 3des, blowfish, cast128"
+			   : "not an algorithm of hmac-sha1, hmac-ripemd160, hmac-md5, "
+			     "hmac-sha2-256, hmac-sha2-384, hmac-sha2-512";
 		return -1;
 	}
 	char *end;

@@ -1,6 +1,8 @@
 /*
- * Per-node sysctl variables.  Integer values only for now; each has OpenBSD's
- * name and default where OpenBSD has the variable.  The ones marked "ours" are
+ * Per-node sysctl variables, each with OpenBSD's name and default where
+ * OpenBSD has the variable.  Values are integers; OpenBSD's two string
+ * variables, ipsec-enc-alg and ipsec-auth-alg, are set by name and hold
+ * the PF_KEY id of the algorithm named.  The ones marked "ours" are
  * testbed knobs for behaviour OpenBSD fixes at compile time.
  */
 #ifndef STACK_SYSCTL_H
@@ -9,30 +11,32 @@
 #include <stdint.h>
 
 /* X(id, name, default, min, max) */
-#define SYSCTL_LIST(X)                                                                   \
-	X(IP_FORWARDING, "net.inet.ip.forwarding", 0, 0, 1)                              \
-	X(IP_DEFTTL, "net.inet.ip.ttl", 64, 1, 255)                                      \
-	X(IP_MAXQUEUE, "net.inet.ip.maxqueue", 300, 0, 100000)                           \
-	X(IP_FRAGTTL, "net.inet.ip.fragttl", 30, 1, 3600) /* ours: IPFRAGTTL, seconds */ \
-	X(IP_ARPTIMEOUT, "net.inet.ip.arptimeout", 1200, 1, 86400)                       \
-	X(ICMP_ERRPPSLIMIT, "net.inet.icmp.errppslimit", 100, -1, 1000000)               \
-	X(ICMP_BMCASTECHO, "net.inet.icmp.bmcastecho", 0, 0, 1)                          \
-	X(UDP_CHECKSUM, "net.inet.udp.checksum", 1, 0, 1)                                \
-	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)                   \
-	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                    \
-	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                      \
-	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                     \
-	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)             \
-	X(IPSEC_EXPIRE_ACQUIRE, "net.inet.ip.ipsec-expire-acquire", 30, 0, INT32_MAX)       \
-	X(IPSEC_PFS, "net.inet.ip.ipsec-pfs", 1, 0, 1)                                     \
-	X(IPSEC_SOFT_ALLOCS, "net.inet.ip.ipsec-soft-allocs", 0, 0, INT32_MAX)             \
-	X(IPSEC_ALLOCS, "net.inet.ip.ipsec-allocs", 0, 0, INT32_MAX)                       \
-	X(IPSEC_SOFT_BYTES, "net.inet.ip.ipsec-soft-bytes", 0, 0, INT32_MAX)               \
-	X(IPSEC_BYTES, "net.inet.ip.ipsec-bytes", 0, 0, INT32_MAX)                         \
-	X(IPSEC_TIMEOUT, "net.inet.ip.ipsec-timeout", 86400, 0, INT32_MAX)                 \
-	X(IPSEC_SOFT_TIMEOUT, "net.inet.ip.ipsec-soft-timeout", 80000, 0, INT32_MAX)       \
-	X(IPSEC_SOFT_FIRSTUSE, "net.inet.ip.ipsec-soft-firstuse", 3600, 0, INT32_MAX)      \
-	X(IPSEC_FIRSTUSE, "net.inet.ip.ipsec-firstuse", 7200, 0, INT32_MAX)
+#define SYSCTL_LIST(X)                                                                       \
+	X(IP_FORWARDING, "net.inet.ip.forwarding", 0, 0, 1)                                  \
+	X(IP_DEFTTL, "net.inet.ip.ttl", 64, 1, 255)                                          \
+	X(IP_MAXQUEUE, "net.inet.ip.maxqueue", 300, 0, 100000)                               \
+	X(IP_FRAGTTL, "net.inet.ip.fragttl", 30, 1, 3600) /* ours: IPFRAGTTL, seconds */     \
+	X(IP_ARPTIMEOUT, "net.inet.ip.arptimeout", 1200, 1, 86400)                           \
+	X(ICMP_ERRPPSLIMIT, "net.inet.icmp.errppslimit", 100, -1, 1000000)                   \
+	X(ICMP_BMCASTECHO, "net.inet.icmp.bmcastecho", 0, 0, 1)                              \
+	X(UDP_CHECKSUM, "net.inet.udp.checksum", 1, 0, 1)                                    \
+	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)                       \
+	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                        \
+	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                          \
+	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                        \
+	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)                \
+	X(IPSEC_EXPIRE_ACQUIRE, "net.inet.ip.ipsec-expire-acquire", 30, 0, INT32_MAX)        \
+	X(IPSEC_PFS, "net.inet.ip.ipsec-pfs", 1, 0, 1)                                       \
+	X(IPSEC_SOFT_ALLOCS, "net.inet.ip.ipsec-soft-allocs", 0, 0, INT32_MAX)               \
+	X(IPSEC_ALLOCS, "net.inet.ip.ipsec-allocs", 0, 0, INT32_MAX)                         \
+	X(IPSEC_SOFT_BYTES, "net.inet.ip.ipsec-soft-bytes", 0, 0, INT32_MAX)                 \
+	X(IPSEC_BYTES, "net.inet.ip.ipsec-bytes", 0, 0, INT32_MAX)                           \
+	X(IPSEC_TIMEOUT, "net.inet.ip.ipsec-timeout", 86400, 0, INT32_MAX)                   \
+	X(IPSEC_SOFT_TIMEOUT, "net.inet.ip.ipsec-soft-timeout", 80000, 0, INT32_MAX)         \
+	X(IPSEC_SOFT_FIRSTUSE, "net.inet.ip.ipsec-soft-firstuse", 3600, 0, INT32_MAX)        \
+	X(IPSEC_FIRSTUSE, "net.inet.ip.ipsec-firstuse", 7200, 0, INT32_MAX)                  \
+	X(IPSEC_ENC_ALG, "net.inet.ip.ipsec-enc-alg", SADB_X_EALG_AES, 0, 255) /* by name */ \
+	X(IPSEC_AUTH_ALG, "net.inet.ip.ipsec-auth-alg", SADB_AALG_SHA1HMAC, 0, 255)
 
 enum sysctl_id {
 #define SYSCTL_ENUM(id, name, def, min, max) SYSCTL_##id,
@@ -48,7 +52,12 @@ void sysctl_init(int64_t *values);
 /* Find a variable by name; -1 when unknown. */
 int sysctl_lookup(const char *name);
 const char *sysctl_name(enum sysctl_id id);
-/* Resolve a name and a decimal value; 0, or -1 with *err set to a message. */
+/* The name a value stands for (ipsec-enc-alg, ipsec-auth-alg), or NULL
+ * for a plain number. */
+const char *sysctl_value_name(enum sysctl_id id, int64_t v);
+/* Resolve a name and a decimal value (or an algorithm's name, matched as
+ * OpenBSD does: a case-insensitive prefix of one on the list, the first
+ * that fits); 0, or -1 with *err set to a message. */
 int sysctl_parse(const char *name, const char *value, int *id, int64_t *v, const char **err);
 
 #endif
