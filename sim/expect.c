@@ -46,7 +46,7 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 		    "expect NODE udp PORT packets|bytes OP VALUE, "
 		    "expect NODE ipsec sas|flows OP VALUE, "
 		    "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, "
-		    "expect NODE pfkey SOCKET received [TYPE [SATYPE]] OP VALUE, or "
+		    "expect NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] OP VALUE, or "
 		    "expect pfkey LABEL errno OP VALUE");
 		return -1;
 	}

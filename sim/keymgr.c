@@ -346,24 +346,40 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 	if (prow->next_spi)
 		prow->next_spi++;
 
+	/* Inbound SAs first on both ends, then outbound ones: by the time
+	 * either end sends on the new pair, the other accepts it. */
 	struct km_keys k_out, k_in; /* towards the peer, towards us */
 	make_keys(km, p, &k_out);
 	make_keys(km, p, &k_in);
-	int rc = install(km, SADB_UPDATE, spi_in, peer, local, p, &k_in, &row->r);
-	if (!rc)
-		rc = install(pk, SADB_UPDATE, spi_out, local, peer, p, &k_out, &prow->r);
-	if (!rc)
-		rc = install(km, SADB_ADD, spi_out, local, peer, p, &k_out, &row->r);
-	if (!rc)
-		rc = install(pk, SADB_ADD, spi_in, peer, local, p, &k_in, &prow->r);
+	const struct {
+		struct keymgr *k;
+		uint8_t type;
+		uint32_t spi;
+		const struct ipaddr *src, *dst;
+		const struct km_keys *keys;
+		const struct km_rule *mine;
+	} steps[4] = {
+	    {km, SADB_UPDATE, spi_in, peer, local, &k_in, &row->r},
+	    {pk, SADB_UPDATE, spi_out, local, peer, &k_out, &prow->r},
+	    {km, SADB_ADD, spi_out, local, peer, &k_out, &row->r},
+	    {pk, SADB_ADD, spi_in, peer, local, &k_in, &prow->r},
+	};
+	int rc = 0;
+	unsigned done = 0;
+	while (done < 4 && !rc) {
+		rc = install(steps[done].k, steps[done].type, steps[done].spi, steps[done].src,
+			     steps[done].dst, p, steps[done].keys, steps[done].mine);
+		if (!rc)
+			done++;
+	}
 	OPENSSL_cleanse(&k_out, sizeof(k_out));
 	OPENSSL_cleanse(&k_in, sizeof(k_in));
 	if (rc) {
-		struct keymgr *both[2] = {km, pk};
-		for (unsigned i = 0; i < 2; i++) {
-			delete_sa(both[i], satype, spi_in, local);
-			delete_sa(both[i], satype, spi_out, peer);
-		}
+		/* Undo what this negotiation made, and only that: the two SAs
+		 * from GETSPI (larval or updated) and the ADDs that were taken. */
+		for (unsigned i = 0; i < 4; i++)
+			if (i < 2 || i < done)
+				delete_sa(steps[i].k, satype, steps[i].spi, steps[i].dst);
 		return fail(km, "%s SAs with %s refused: %s", sat, pa, strerror(-rc));
 	}
 

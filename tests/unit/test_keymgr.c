@@ -255,6 +255,19 @@ static void test_mismatch_fails(void)
 	CU_ASSERT_EQUAL(km_stats(t.ka)->failures, 1);
 	CU_ASSERT_EQUAL(sas(t.a), 0);
 	teardown(&t);
+	/* and keys the kernel refuses (the parser would have): what GETSPI
+	 * made is deleted on both ends */
+	struct km_rule bad = esp_rule;
+	bad.fixed_keys = true;
+	bad.enckeylen = 20; /* AES-CBC takes 16, 24 or 32 */
+	bad.authkeylen = 32;
+	setup(&t, 1, &bad);
+	acquire(&t);
+	sim_run(t.s, 50 * MS, NULL, NULL);
+	CU_ASSERT_EQUAL(km_stats(t.ka)->failures, 1);
+	CU_ASSERT_EQUAL(km_stats(t.ka)->negotiations, 0);
+	CU_ASSERT_EQUAL(sas(t.a) + sas(t.b), 0);
+	teardown(&t);
 }
 
 /* AH pairs: no cipher, the HMAC key alone; tunnel mode flagged. */
