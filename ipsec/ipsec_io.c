@@ -145,9 +145,9 @@ bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *r
 	return true;
 }
 
-/* ipip_output: the outer IPv4 header of tunnel mode (RFC 2003; DF and TOS
+/* ipsec_ipip_encap: the outer IPv4 header of tunnel mode (RFC 2003; DF and TOS
  * from the inner header, CE masked as RFC 6040's normal mode does). */
-static int ipip_output(struct node *n, struct tdb *t, struct pkt *p)
+int ipsec_ipip_encap(struct node *n, struct tdb *t, struct pkt *p)
 {
 	if (t->src.af != ADDR_V4 || t->dst.af != ADDR_V4 || addr_is_unspec(&t->src) ||
 	    addr_is_unspec(&t->dst)) {
@@ -209,7 +209,7 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 	struct ipaddr dst = addr_v4(p->data + 16);
 	if ((t->flags & TDBF_TUNNELING) || t->sproto == IPPROTO_IPIP ||
 	    (!addr_is_unspec(&t->dst) && !addr_eq(&t->dst, &dst))) {
-		int rc = ipip_output(n, t, p);
+		int rc = ipsec_ipip_encap(n, t, p);
 		if (rc < 0)
 			return rc;
 	}

@@ -14,6 +14,9 @@ struct ip4_hdr;
  * IPsec took it (sent or dropped), with *rc 0 or a negative errno.  h is
  * the packet's header as the caller parsed or built it. */
 bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *rc);
+/* Put the outer IPv4 header of tunnel mode, from the SA's addresses, in
+ * front of the packet: 0, or a negative errno with the packet dropped. */
+int ipsec_ipip_encap(struct node *n, struct tdb *t, struct pkt *p);
 /* Apply an SA (and its bundle) to a packet and send it. */
 int ipsec_process(struct node *n, struct pkt *p, struct tdb *t);
 /* Protocol input of ESP and AH. */

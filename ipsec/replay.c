@@ -39,8 +39,15 @@ static enum replay_verdict mark(struct replay_state *r, uint32_t seq, bool commi
 enum replay_verdict replay_check(struct replay_state *r, bool esn, uint32_t seq, uint32_t *seqhi,
 				 bool commit)
 {
+	return replay_check_window(r, REPLAY_WINDOW, esn, seq, seqhi, commit);
+}
+
+enum replay_verdict replay_check_window(struct replay_state *r, uint32_t window, bool esn,
+					uint32_t seq, uint32_t *seqhi, bool commit)
+{
 	uint32_t tl = (uint32_t)r->rpl, th = (uint32_t)(r->rpl >> 32);
-	uint32_t window = REPLAY_WINDOW;
+	if (window == 0 || window > REPLAY_WINDOW)
+		window = REPLAY_WINDOW;
 
 	/* RFC 4303 3.3.3: the first packet carries 1; 0 never appears. */
 	if (seq == 0 && (!esn || (tl <= REPLAY_FIRST && th == 0)))

@@ -36,5 +36,9 @@ enum replay_verdict {
  * half, and with commit the window records the packet. */
 enum replay_verdict replay_check(struct replay_state *r, bool esn, uint32_t seq, uint32_t *seqhi,
 				 bool commit);
+/* The same with a narrower window of `window` packets (1 to REPLAY_WINDOW),
+ * for checking captures against a receiver's window. */
+enum replay_verdict replay_check_window(struct replay_state *r, uint32_t window, bool esn,
+					uint32_t seq, uint32_t *seqhi, bool commit);
 
 #endif

@@ -37,10 +37,20 @@ struct xform_ctx;
 #define TDBF_UDPENCAP         0x20000
 #define TDBF_ESN              0x100000
 
-#define IPPROTO_IPIP   4
-#define IPPROTO_ESP    50
-#define IPPROTO_AH     51
+/* The same numbers as <netinet/in.h>, which may come first (libpcap's
+ * header includes it). */
+#ifndef IPPROTO_IPIP
+#define IPPROTO_IPIP 4
+#endif
+#ifndef IPPROTO_ESP
+#define IPPROTO_ESP 50
+#endif
+#ifndef IPPROTO_AH
+#define IPPROTO_AH 51
+#endif
+#ifndef IPPROTO_IPCOMP
 #define IPPROTO_IPCOMP 108
+#endif
 
 enum tdb_counter {
 	TDB_IPACKETS,
@@ -70,6 +80,7 @@ struct tdb {
 	struct ipaddr src, dst;
 	uint32_t flags;          /* TDBF_* */
 	uint8_t wnd;             /* replay window asked for; 0: no replay check */
+	uint32_t rwin;           /* packets the window spans; 0: REPLAY_WINDOW (verify sets it) */
 	uint8_t authalg, encalg; /* SADB ids; encalg is the CALG for IPCOMP */
 	uint8_t *authkey, *enckey;
 	uint16_t authkeylen, enckeylen; /* bytes */

@@ -50,7 +50,8 @@ bool seq_replay(struct node *n, struct tdb *t, struct pkt *p, uint32_t seq, uint
 {
 	if (!t->wnd)
 		return true; /* no window: no check (ipsecctl's manual SAs) */
-	enum replay_verdict v = replay_check(&t->replay, sa_esn(t), seq, seqhi, commit);
+	enum replay_verdict v =
+	    replay_check_window(&t->replay, t->rwin, sa_esn(t), seq, seqhi, commit);
 	if (v == REPLAY_OK)
 		return true;
 	node_drop(n, p, v == REPLAY_WRAP ? s->wrap : s->replay);

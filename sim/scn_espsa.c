@@ -13,45 +13,10 @@
 
 #include "../ipsec/pfkeyv2.h"
 #include "../ipsec/sad.h"
+#include "../ipsec/wireshark.h"
 #include "../stack/util.h"
 #include "scenario.h"
 #include "sim.h"
-
-static const char *wireshark_enc(const struct tdb *t)
-{
-	switch (t->encalg) {
-	case SADB_EALG_NULL: return "NULL";
-	case SADB_EALG_3DESCBC: return "TripleDES-CBC [RFC2451]";
-	case SADB_X_EALG_AES: return "AES-CBC [RFC3602]";
-	case SADB_X_EALG_AESCTR: return "AES-CTR [RFC3686]";
-	case SADB_X_EALG_CAST: return "CAST5-CBC [RFC2144]";
-	case SADB_X_EALG_BLF: return "BLOWFISH-CBC [RFC2451]";
-	case SADB_X_EALG_AESGCM16: return "AES-GCM with 16 octet ICV [RFC4106]";
-	case SADB_X_EALG_CHACHA20POLY1305: return "ChaCha20 with Poly1305 [RFC7634]";
-	case SADB_X_EALG_AESGMAC: return "NULL"; /* GMAC leaves the payload in the clear */
-	default: return "NULL";
-	}
-}
-
-static const char *wireshark_auth(const struct tdb *t)
-{
-	switch (t->authalg) {
-	case SADB_AALG_MD5HMAC: return "HMAC-MD5-96 [RFC2403]";
-	case SADB_AALG_SHA1HMAC: return "HMAC-SHA-1-96 [RFC2404]";
-	case SADB_X_AALG_RIPEMD160HMAC: return "MAC-RIPEMD-160-96 [RFC2857]";
-	case SADB_X_AALG_SHA2_256: return "HMAC-SHA-256-128 [RFC4868]";
-	case SADB_X_AALG_SHA2_384: return "HMAC-SHA-384-192 [RFC4868]";
-	case SADB_X_AALG_SHA2_512: return "HMAC-SHA-512-256 [RFC4868]";
-	case SADB_X_AALG_AES128GMAC:
-	case SADB_X_AALG_AES192GMAC:
-	case SADB_X_AALG_AES256GMAC:
-		/* GCM authenticates inside the cipher; GMAC alone cannot be
-		 * checked by Wireshark: its 16 bytes are skipped. */
-		return t->encalg == SADB_X_EALG_AESGMAC ? "ANY 128 bit authentication [no checking]"
-							: "NULL";
-	default: return "NULL";
-	}
-}
 
 static void hex(char *out, const uint8_t *k, size_t len)
 {
@@ -84,8 +49,8 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 			       : "");
 	snprintf(line + pre, sizeof(line) - (size_t)pre,
 		 "\"IPv4\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\",\"%s\"",
-		 addr_fmt(&t->src, src), addr_fmt(&t->dst, dst), t->spi, wireshark_enc(t), ek,
-		 wireshark_auth(t), ak);
+		 addr_fmt(&t->src, src), addr_fmt(&t->dst, dst), t->spi, ws_enc_name(t->encalg), ek,
+		 ws_auth_name(t->encalg, t->authalg), ak);
 	memset(ek, 0, sizeof(ek));
 	memset(ak, 0, sizeof(ak));
 	for (unsigned i = 0; i < sc->nespsa; i++)

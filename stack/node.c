@@ -19,6 +19,7 @@ struct node *node_new(struct sim *sim, const char *name)
 	char stream[128];
 
 	n->sim = sim;
+	n->last_drop = -1;
 	n->name = xstrdup(name);
 	snprintf(stream, sizeof(stream), "node/%s", name);
 	rng_seed(&n->rng, sim->seed, stream);
@@ -62,6 +63,7 @@ void node_trace(struct node *n, const char *fmt, ...)
 void node_drop(struct node *n, struct pkt *p, enum stat_id why)
 {
 	node_count(n, why);
+	n->last_drop = (int)why;
 	if (p)
 		node_trace(n, "drop %s len %zu%s%s", stat_name(why), p->len, p->rcvif ? " on " : "",
 			   p->rcvif ? p->rcvif->name : "");

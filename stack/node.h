@@ -45,6 +45,7 @@ struct node {
 
 	int64_t sysctl[SYSCTL__COUNT];
 	uint64_t stats[STAT__COUNT];
+	int last_drop; /* the reason of the last node_drop (enum stat_id); -1 none */
 
 	uint64_t timer_at;        /* when the armed slow timer fires; UINT64_MAX if none */
 	uint64_t icmp_err_second; /* rate limit window (virtual seconds) */

@@ -1,6 +1,6 @@
 /*
- * ipsecsim: the command.  Subcommands: run (now); vectors, verify, decap,
- * encap and ipsecctl come with their issues.
+ * ipsecsim: the command.  Subcommands: run, ipsecctl, vectors, verify,
+ * decap and encap.
  * Exit status: 0 all expectations held, 1 some failed, 2 usage or input error.
  */
 #include <errno.h>
@@ -23,6 +23,9 @@ static const char main_usage[] =
     "  run       run a scenario file on the virtual clock, write its pcaps\n"
     "  ipsecctl  read an OpenBSD ipsec.conf, print it as ipsecctl -nv does\n"
     "  vectors   run the RFC known-answer vectors through the ESP code\n"
+    "  verify    check the ESP and AH packets of a capture against SAs\n"
+    "  decap     write the packets of a capture after IPsec processing\n"
+    "  encap     protect the IP packets of a capture with an SA\n"
     "  help      show this text, or `ipsecsim help COMMAND`\n"
     "\n"
     "`ipsecsim COMMAND --help` describes each command's options.\n"
@@ -218,23 +221,29 @@ int main(int argc, char **argv)
 		fputs(main_usage, stdout);
 		return 0;
 	}
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+		const char *usage;
+	} cmds[] = {
+	    {"run", cmd_run, run_usage},
+	    {"ipsecctl", cmd_ipsecctl, ipsecctl_usage},
+	    {"vectors", cmd_vectors, vectors_usage},
+	    {"verify", cmd_verify, verify_usage},
+	    {"decap", cmd_decap, decap_usage},
+	    {"encap", cmd_encap, encap_usage},
+	};
 	if (!strcmp(cmd, "help")) {
-		if (argc > 2 && !strcmp(argv[2], "run"))
-			fputs(run_usage, stdout);
-		else if (argc > 2 && !strcmp(argv[2], "ipsecctl"))
-			fputs(ipsecctl_usage, stdout);
-		else if (argc > 2 && !strcmp(argv[2], "vectors"))
-			fputs(vectors_usage, stdout);
-		else
-			fputs(main_usage, stdout);
+		const char *text = main_usage;
+		for (size_t i = 0; argc > 2 && i < ARRAY_LEN(cmds); i++)
+			if (!strcmp(argv[2], cmds[i].name))
+				text = cmds[i].usage;
+		fputs(text, stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "ipsecctl"))
-		return cmd_ipsecctl(argc - 1, argv + 1);
-	if (!strcmp(cmd, "vectors"))
-		return cmd_vectors(argc - 1, argv + 1);
+	for (size_t i = 0; i < ARRAY_LEN(cmds); i++)
+		if (!strcmp(cmd, cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "ipsecsim: unknown command '%s'\n%s", cmd, main_usage);
 	return EXIT_USAGE;
 }

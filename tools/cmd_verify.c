@@ -1,0 +1,469 @@
+/*
+ * ipsecsim verify, decap and encap: other implementations' captures through
+ * the ESP and AH code the stack runs (docs/validating.md).  The SAs of the
+ * --sa file live on a scratch node; each ESP or AH packet of the capture
+ * goes through esp_input or ah_input as if that node had received it, and
+ * the reason it would drop the packet, if any, is the verdict.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <getopt.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ipsec/ah.h"
+#include "../ipsec/esp.h"
+#include "../ipsec/ipsec_io.h"
+#include "../ipsec/pfkey.h"
+#include "../ipsec/replay.h"
+#include "../ipsec/sad.h"
+#include "../sim/sim.h"
+#include "../stack/cksum.h"
+#include "../stack/node.h"
+#include "../stack/pkt.h"
+#include "../stack/util.h"
+#include "capread.h"
+#include "cmds.h"
+#include "safile.h"
+
+#define NATT_PORT 4500
+#define UDP_HLEN  8
+
+const char verify_usage[] =
+    "usage: ipsecsim verify --sa FILE [--replay-window N] [--json] CAPTURE\n"
+    "\n"
+    "Check every ESP and AH packet of CAPTURE (pcap or pcapng; Ethernet, raw IP,\n"
+    "Linux cooked or BSD loopback; ESP in UDP 4500 too) against the SAs of FILE\n"
+    "(an ipsec.conf in the testbed syntax, or Wireshark's esp_sa file): SA found,\n"
+    "ICV, padding, sequence number and replay window, ESN when the SA has it.\n"
+    "\n"
+    "options:\n"
+    "  --sa FILE            the SAs\n"
+    "  --replay-window N    the receiver's window in packets (default 64, at most\n"
+    "                       2100); 0 turns the replay check off\n"
+    "  --json               one JSON object per packet instead of text\n"
+    "\n"
+    "Verdicts: ok, or the reason the packet would be dropped, named as the\n"
+    "counter without its protocol: notdb, badauth, badenc, badilen, replay, wrap...\n"
+    "Exit status: 0 every ESP/AH packet ok, 1 one is not (or there is none),\n"
+    "2 bad usage or input.\n";
+
+const char decap_usage[] =
+    "usage: ipsecsim decap --sa FILE [--replay-window N] IN OUT\n"
+    "\n"
+    "Write to OUT (a raw-IP pcap) each ESP or AH packet of IN that verifies,\n"
+    "after IPsec processing: for tunnel mode (next header 4) the inner packet,\n"
+    "for transport mode the packet with its protocol and lengths restored.\n"
+    "Exit status: 0 every ESP/AH packet verified, 1 one did not, 2 bad input.\n";
+
+const char encap_usage[] =
+    "usage: ipsecsim encap --sa FILE --spi SPI [--mode tunnel|transport] [--seed N] IN OUT\n"
+    "\n"
+    "Protect every IPv4 packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
+    "outer addresses from the SA), sequence numbers from 1 and IVs from the\n"
+    "seed (default 0), and write OUT as a raw-IP pcap.  The same input, SA\n"
+    "file and seed give the same bytes.  The mode defaults to the SA's\n"
+    "(transport for an esp_sa file).\n"
+    "Exit status: 0 done, 2 bad usage or input.\n";
+
+struct opts {
+	const char *sa;
+	uint32_t window;
+	bool json;
+	uint32_t spi;
+	bool spi_set;
+	int mode; /* -1 the SA's, 0 transport, 1 tunnel */
+	uint64_t seed;
+	const char *in, *out;
+};
+
+/* Long options shared by the three commands; `allowed` names those each takes. */
+static int parse_opts(int argc, char **argv, const char *allowed, const char *usage,
+		      unsigned nargs, struct opts *o)
+{
+	static const struct option longs[] = {
+	    {"sa", required_argument, NULL, 's'},   {"replay-window", required_argument, NULL, 'w'},
+	    {"json", no_argument, NULL, 'j'},       {"spi", required_argument, NULL, 'p'},
+	    {"mode", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, 'e'},
+	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+	*o = (struct opts){.window = 64, .mode = -1};
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		char *end;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (c == '?' || !strchr(allowed, c)) {
+			fprintf(stderr, "%s: unknown option %s\n%s", argv[0], argv[optind - 1], usage);
+			return -1;
+		}
+		errno = 0;
+		switch (c) {
+		case 's': o->sa = optarg; break;
+		case 'j': o->json = true; break;
+		case 'w': {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || errno || v > 2100) {
+				fprintf(stderr, "%s: --replay-window takes 0 to 2100\n", argv[0]);
+				return -1;
+			}
+			o->window = (uint32_t)v;
+			break;
+		}
+		case 'p': {
+			unsigned long long v = strtoull(optarg, &end, 0);
+			if (*end || errno || v > UINT32_MAX || !*optarg) {
+				fprintf(stderr, "%s: bad --spi '%s'\n", argv[0], optarg);
+				return -1;
+			}
+			o->spi = (uint32_t)v;
+			o->spi_set = true;
+			break;
+		}
+		case 'm':
+			if (strcmp(optarg, "tunnel") && strcmp(optarg, "transport")) {
+				fprintf(stderr, "%s: --mode is tunnel or transport\n", argv[0]);
+				return -1;
+			}
+			o->mode = strcmp(optarg, "tunnel") == 0;
+			break;
+		case 'e': {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || errno || !*optarg) {
+				fprintf(stderr, "%s: bad --seed '%s'\n", argv[0], optarg);
+				return -1;
+			}
+			o->seed = v;
+			break;
+		}
+		}
+	}
+	if (!o->sa || (unsigned)(argc - optind) != nargs) {
+		fputs(usage, stderr);
+		return -1;
+	}
+	o->in = argv[optind];
+	o->out = nargs > 1 ? argv[optind + 1] : NULL;
+	return 0;
+}
+
+/* ---- what verify and decap share ---- */
+
+struct checked {
+	const char *proto; /* "esp", "ah", or NULL when not IPsec */
+	bool natt;
+	uint32_t spi, seq;
+	const char *verdict; /* "ok" or a reason */
+	bool good;           /* ok, or an authentic dummy packet */
+	int nh;              /* next header after IPsec, when ok */
+	struct pkt *p;       /* when ok: the packet after IPsec processing */
+	size_t skip;         /* its IP header's length */
+};
+
+/* The drop reason a node last counted, without its protocol prefix. */
+static const char *reason(const struct node *n)
+{
+	if (n->last_drop < 0)
+		return "dropped";
+	const char *s = stat_name((enum stat_id)n->last_drop);
+	const char *dot = strchr(s, '.');
+	return dot ? dot + 1 : s;
+}
+
+/* A capture may start in the middle of an SA's life: its first packet
+ * sets the receiver's state, as if the one before it had been the last
+ * seen (the high half of an ESN counter is the SA file's).  Which SAs have
+ * had their first packet, by serial number. */
+struct primed {
+	uint64_t *serial;
+	unsigned n;
+};
+
+static void prime(struct primed *pr, struct tdb *t, uint32_t seq)
+{
+	for (unsigned i = 0; i < pr->n; i++)
+		if (pr->serial[i] == t->serial)
+			return;
+	pr->serial = xrealloc(pr->serial, (pr->n + 1) * sizeof(*pr->serial));
+	pr->serial[pr->n++] = t->serial;
+	uint64_t first = (t->replay.rpl >> 32) << 32 | seq;
+	/* A fresh SA's state (REPLAY_FIRST) already expects 1; 0 with nothing
+	 * before it stays a wrap. */
+	if (first > REPLAY_FIRST)
+		t->replay.rpl = first - 1;
+}
+
+/* One IP packet through ESP or AH input on the scratch node. */
+static void check_packet(struct node *n, struct primed *pr, const struct cap_packet *cp,
+			 struct checked *c)
+{
+	*c = (struct checked){0};
+	const uint8_t *ip = cp->ip;
+	size_t hl = (size_t)(ip[0] & 0x0f) * 4, len = cp->len;
+	uint8_t proto = ip[9];
+	const uint8_t *body = ip + hl;
+	size_t blen = len - hl;
+	if (proto == 17 && blen >= UDP_HLEN + 4 &&
+	    (get_be16(body) == NATT_PORT || get_be16(body + 2) == NATT_PORT) &&
+	    get_be32(body + UDP_HLEN) != 0) {
+		/* RFC 3948: ESP in UDP; a zero marker is IKE, one 0xff byte a keepalive */
+		c->natt = true;
+		proto = IPPROTO_ESP;
+		body += UDP_HLEN;
+		blen -= UDP_HLEN;
+	} else if (proto != IPPROTO_ESP && proto != IPPROTO_AH) {
+		return;
+	}
+	c->proto = proto == IPPROTO_ESP ? "esp" : "ah";
+	size_t need = proto == IPPROTO_ESP ? 8 : 12;
+	if (blen < need) {
+		c->verdict = "hdrops";
+		return;
+	}
+	c->spi = get_be32(proto == IPPROTO_ESP ? body : body + 4);
+	c->seq = get_be32(proto == IPPROTO_ESP ? body + 4 : body + 8);
+	struct ipaddr dst = addr_v4(ip + 16);
+	struct tdb *t = sad_lookup(&n->ipsec->sad, &dst, c->spi, proto);
+	if (!t) {
+		c->verdict = "notdb";
+		return;
+	}
+	if (t->wnd)
+		prime(pr, t, c->seq);
+	/* The packet as esp_input wants it: the IP header, then ESP. */
+	uint8_t hdr[60];
+	memcpy(hdr, ip, hl);
+	if (c->natt) {
+		hdr[9] = IPPROTO_ESP;
+		put_be16(hdr + 2, (uint16_t)(hl + blen));
+		put_be16(hdr + 10, 0);
+		put_be16(hdr + 10, in_cksum(hdr, hl));
+	}
+	struct pkt *p = pkt_from(hdr, hl, PKT_HEADROOM);
+	memcpy(pkt_put(p, blen), body, blen);
+	n->last_drop = -1;
+	int nh = proto == IPPROTO_ESP ? esp_input(n, t, p, hl) : ah_input(n, t, p, hl);
+	if (nh < 0) {
+		c->verdict = reason(n); /* the packet is freed */
+		/* RFC 4303 2.6: a dummy packet is authentic, and discarded */
+		c->good = n->last_drop == STAT_ESP_DUMMY;
+		return;
+	}
+	c->good = true;
+	c->verdict = "ok";
+	c->nh = nh;
+	c->p = p;
+	c->skip = hl;
+}
+
+static void print_verdict(const struct opts *o, const struct cap_packet *cp,
+			  const struct checked *c)
+{
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	struct ipaddr s = addr_v4(cp->ip + 12), d = addr_v4(cp->ip + 16);
+	addr_fmt(&s, src);
+	addr_fmt(&d, dst);
+	if (o->json) {
+		printf("{\"frame\": %u, \"proto\": \"%s\", \"spi\": %u, \"seq\": %u, "
+		       "\"src\": \"%s\", \"dst\": \"%s\", \"udp_encap\": %s, \"verdict\": \"%s\"",
+		       cp->frame, c->proto, c->spi, c->seq, src, dst, c->natt ? "true" : "false",
+		       c->verdict);
+		if (c->p)
+			printf(", \"next_header\": %d", c->nh);
+		if (cp->fragments)
+			printf(", \"fragments\": %u", cp->fragments);
+		printf("}\n");
+	} else {
+		printf("frame %u: %s %s > %s spi 0x%08x seq %u%s%s: %s\n", cp->frame, c->proto, src,
+		       dst, c->spi, c->seq, c->natt ? " (udp 4500)" : "",
+		       cp->fragments ? " (reassembled)" : "", c->verdict);
+	}
+}
+
+static struct node *scratch(struct sim **sim, const struct opts *o, const char *who)
+{
+	*sim = sim_new(o->seed);
+	struct node *n = sim_add_node(*sim, who);
+	if (safile_load(n, o->sa, o->window, stderr) < 0) {
+		sim_free(*sim);
+		*sim = NULL;
+		return NULL;
+	}
+	return n;
+}
+
+static pcap_dumper_t *open_raw_out(const char *path, pcap_t **pd)
+{
+	*pd = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO);
+	pcap_dumper_t *d = *pd ? pcap_dump_open(*pd, path) : NULL;
+	if (!d) {
+		fprintf(stderr, "%s: %s\n", path, *pd ? pcap_geterr(*pd) : "cannot open");
+		if (*pd)
+			pcap_close(*pd);
+	}
+	return d;
+}
+
+static void dump_raw(pcap_dumper_t *d, uint64_t ts_ns, const uint8_t *b, size_t len)
+{
+	struct pcap_pkthdr h = {.caplen = (uint32_t)len, .len = (uint32_t)len};
+	h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
+	h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* nanoseconds */
+	pcap_dump((u_char *)d, &h, b);
+}
+
+/* verify (out == NULL) and decap. */
+static int verify_or_decap(int argc, char **argv, bool decap)
+{
+	struct opts o;
+	int rc = parse_opts(argc, argv, decap ? "sw" : "swj", decap ? decap_usage : verify_usage,
+			    decap ? 2 : 1, &o);
+	if (rc)
+		return rc > 0 ? 0 : EXIT_USAGE;
+	struct sim *sim;
+	struct node *n = scratch(&sim, &o, "verify");
+	if (!n)
+		return EXIT_USAGE;
+	struct cap_reader *r = cap_open(o.in, stderr);
+	pcap_t *pd = NULL;
+	pcap_dumper_t *d = NULL;
+	if (r && decap && !(d = open_raw_out(o.out, &pd))) {
+		cap_close(r);
+		r = NULL;
+	}
+	if (!r) {
+		sim_free(sim);
+		return EXIT_USAGE;
+	}
+	unsigned checked = 0, good = 0, written = 0;
+	struct cap_packet cp;
+	struct primed pr = {0};
+	while ((rc = cap_next(r, &cp)) == 1) {
+		struct checked c;
+		check_packet(n, &pr, &cp, &c);
+		if (!c.proto)
+			continue;
+		checked++;
+		good += c.good;
+		if (!decap) {
+			print_verdict(&o, &cp, &c);
+		} else if (c.p) {
+			/* Tunnel mode carries a whole packet: IPv4 (4) or IPv6 (41). */
+			bool inner = c.nh == 4 || c.nh == 41;
+			const uint8_t *b = c.p->data + (inner ? c.skip : 0);
+			size_t len = c.p->len - (inner ? c.skip : 0);
+			dump_raw(d, cp.ts_ns, b, len);
+			written++;
+		} else if (!c.good) {
+			fprintf(stderr, "frame %u: %s spi 0x%08x seq %u: %s\n", cp.frame, c.proto,
+				c.spi, c.seq, c.verdict);
+		}
+		pkt_free(c.p);
+	}
+	if (!o.json)
+		fprintf(decap ? stderr : stdout,
+			"%s: %u ESP/AH packets, %u ok, %u not ok; %u other frames\n", o.in, checked,
+			good, checked - good, cap_skipped(r));
+	if (decap)
+		fprintf(stderr, "%s: %u packets written\n", o.out, written);
+	if (cap_incomplete(r))
+		fprintf(stderr, "%s: %u fragments of datagrams never completed\n", o.in,
+			cap_incomplete(r));
+	if (!checked)
+		fprintf(stderr, "%s: no ESP or AH packet to check\n", o.in);
+	free(pr.serial);
+	cap_close(r);
+	if (d) {
+		pcap_dump_close(d);
+		pcap_close(pd);
+	}
+	sim_free(sim);
+	fflush(stdout);
+	if (rc < 0)
+		return EXIT_USAGE;
+	return checked && good == checked ? 0 : 1;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	return verify_or_decap(argc, argv, false);
+}
+
+int cmd_decap(int argc, char **argv)
+{
+	return verify_or_decap(argc, argv, true);
+}
+
+/* ---- encap ---- */
+
+int cmd_encap(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_opts(argc, argv, "spme", encap_usage, 2, &o);
+	if (rc)
+		return rc > 0 ? 0 : EXIT_USAGE;
+	if (!o.spi_set) {
+		fprintf(stderr, "%s: --spi is required\n%s", argv[0], encap_usage);
+		return EXIT_USAGE;
+	}
+	o.window = 64;
+	struct sim *sim;
+	struct node *n = scratch(&sim, &o, "encap");
+	if (!n)
+		return EXIT_USAGE;
+	struct tdb *t = NULL;
+	unsigned matches = 0;
+	for (struct tdb *x = n->ipsec->sad.head; x; x = x->next)
+		if (x->spi == o.spi && (x->sproto == IPPROTO_ESP || x->sproto == IPPROTO_AH)) {
+			t = t ? t : x;
+			matches++;
+		}
+	if (matches != 1) {
+		fprintf(stderr, "%s: %s SA with SPI 0x%08x in %s\n", argv[0],
+			matches ? "more than one" : "no ESP or AH", o.spi, o.sa);
+		sim_free(sim);
+		return EXIT_USAGE;
+	}
+	bool tunnel = o.mode < 0 ? (t->flags & TDBF_TUNNELING) != 0 : o.mode == 1;
+	struct cap_reader *r = cap_open(o.in, stderr);
+	pcap_t *pd = NULL;
+	pcap_dumper_t *d = r ? open_raw_out(o.out, &pd) : NULL;
+	if (!d) {
+		cap_close(r);
+		sim_free(sim);
+		return EXIT_USAGE;
+	}
+	unsigned written = 0, refused = 0;
+	struct cap_packet cp;
+	while ((rc = cap_next(r, &cp)) == 1) {
+		struct pkt *p = pkt_from(cp.ip, cp.len, PKT_HEADROOM);
+		int e = 0;
+		if (tunnel)
+			e = ipsec_ipip_encap(n, t, p);
+		if (!e)
+			e = t->sproto == IPPROTO_ESP ? esp_output(n, t, p) : ah_output(n, t, p);
+		if (e < 0) { /* dropped and freed */
+			fprintf(stderr, "frame %u: not protected: %s\n", cp.frame,
+				n->last_drop >= 0 ? stat_name((enum stat_id)n->last_drop)
+						  : strerror(-e));
+			refused++;
+			continue;
+		}
+		dump_raw(d, cp.ts_ns, p->data, p->len);
+		pkt_free(p);
+		written++;
+	}
+	fprintf(stderr, "%s: %u packets protected with SPI 0x%08x (%s), %u refused\n", o.out,
+		written, o.spi, tunnel ? "tunnel" : "transport", refused);
+	cap_close(r);
+	pcap_dump_close(d);
+	pcap_close(pd);
+	sim_free(sim);
+	return rc < 0 ? EXIT_USAGE : 0;
+}
