@@ -33,7 +33,7 @@
 #define UDP_HLEN  8
 
 const char verify_usage[] =
-    "usage: ipsecsim verify --sa FILE [--replay-window N] [--json] CAPTURE\n"
+    "usage: ipsecsim verify --sa FILE [--replay-window N] [--esn-high N] [--json] CAPTURE\n"
     "\n"
     "Check every ESP and AH packet of CAPTURE (pcap or pcapng; Ethernet, raw IP,\n"
     "Linux cooked or BSD loopback; ESP in UDP 4500 too) against the SAs of FILE\n"
@@ -44,6 +44,8 @@ const char verify_usage[] =
     "  --sa FILE            the SAs\n"
     "  --replay-window N    the receiver's window in packets (default 64, at most\n"
     "                       2100); 0 turns the replay check off\n"
+    "  --esn-high N         the high half of ESN counters where the capture starts\n"
+    "                       (default: the SA file's, else 0)\n"
     "  --json               one JSON object per packet instead of text\n"
     "\n"
     "Verdicts: ok, or the reason the packet would be dropped, named as the\n"
@@ -52,7 +54,7 @@ const char verify_usage[] =
     "2 bad usage or input.\n";
 
 const char decap_usage[] =
-    "usage: ipsecsim decap --sa FILE [--replay-window N] IN OUT\n"
+    "usage: ipsecsim decap --sa FILE [--replay-window N] [--esn-high N] IN OUT\n"
     "\n"
     "Write to OUT (a raw-IP pcap) each ESP or AH packet of IN that verifies,\n"
     "after IPsec processing: for tunnel mode (next header 4) the inner packet,\n"
@@ -60,13 +62,15 @@ const char decap_usage[] =
     "Exit status: 0 every ESP/AH packet verified, 1 one did not, 2 bad input.\n";
 
 const char encap_usage[] =
-    "usage: ipsecsim encap --sa FILE --spi SPI [--mode tunnel|transport] [--seed N] IN OUT\n"
+    "usage: ipsecsim encap --sa FILE --spi SPI [--mode tunnel|transport] [--seed N]\n"
+    "                      [--esn-high N] IN OUT\n"
     "\n"
     "Protect every IPv4 packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
     "outer addresses from the SA), sequence numbers from 1 and IVs from the\n"
     "seed (default 0), and write OUT as a raw-IP pcap.  The same input, SA\n"
     "file and seed give the same bytes.  The mode defaults to the SA's\n"
-    "(transport for an esp_sa file).\n"
+    "(transport for an esp_sa file); --esn-high sets the high half of an ESN\n"
+    "SA's counter.\n"
     "Exit status: 0 done, 2 bad usage or input.\n";
 
 struct opts {
@@ -77,6 +81,8 @@ struct opts {
 	bool spi_set;
 	int mode; /* -1 the SA's, 0 transport, 1 tunnel */
 	uint64_t seed;
+	bool esn_hi_set;
+	uint32_t esn_hi;
 	const char *in, *out;
 };
 
@@ -88,6 +94,7 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 	    {"sa", required_argument, NULL, 's'},   {"replay-window", required_argument, NULL, 'w'},
 	    {"json", no_argument, NULL, 'j'},       {"spi", required_argument, NULL, 'p'},
 	    {"mode", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, 'e'},
+	    {"esn-high", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
 	*o = (struct opts){.window = 64, .mode = -1};
 	optind = 1;
@@ -133,6 +140,16 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 			}
 			o->mode = strcmp(optarg, "tunnel") == 0;
 			break;
+		case 'H': {
+			unsigned long long v = strtoull(optarg, &end, 0);
+			if (*end || errno || v > UINT32_MAX || !*optarg) {
+				fprintf(stderr, "%s: bad --esn-high '%s'\n", argv[0], optarg);
+				return -1;
+			}
+			o->esn_hi = (uint32_t)v;
+			o->esn_hi_set = true;
+			break;
+		}
 		case 'e': {
 			unsigned long long v = strtoull(optarg, &end, 10);
 			if (*end || errno || !*optarg) {
@@ -185,11 +202,14 @@ struct primed {
 	unsigned n;
 };
 
-static void prime(struct primed *pr, struct tdb *t, uint32_t seq)
+/* Prime t for its first packet; true when this packet did.  A packet that
+ * then fails leaves the SA unprimed (unprime), as it leaves a receiver's
+ * window unmoved. */
+static bool prime(struct primed *pr, struct tdb *t, uint32_t seq)
 {
 	for (unsigned i = 0; i < pr->n; i++)
 		if (pr->serial[i] == t->serial)
-			return;
+			return false;
 	pr->serial = xrealloc(pr->serial, (pr->n + 1) * sizeof(*pr->serial));
 	pr->serial[pr->n++] = t->serial;
 	uint64_t first = (t->replay.rpl >> 32) << 32 | seq;
@@ -197,6 +217,13 @@ static void prime(struct primed *pr, struct tdb *t, uint32_t seq)
 	 * before it stays a wrap. */
 	if (first > REPLAY_FIRST)
 		t->replay.rpl = first - 1;
+	return true;
+}
+
+static void unprime(struct primed *pr, struct tdb *t, uint64_t rpl)
+{
+	pr->n--; /* the last one added is t's */
+	t->replay.rpl = rpl;
 }
 
 /* One IP packet through ESP or AH input on the scratch node. */
@@ -234,8 +261,8 @@ static void check_packet(struct node *n, struct primed *pr, const struct cap_pac
 		c->verdict = "notdb";
 		return;
 	}
-	if (t->wnd)
-		prime(pr, t, c->seq);
+	uint64_t rpl = t->replay.rpl;
+	bool primed = t->wnd && prime(pr, t, c->seq);
 	/* The packet as esp_input wants it: the IP header, then ESP. */
 	uint8_t hdr[60];
 	memcpy(hdr, ip, hl);
@@ -251,6 +278,8 @@ static void check_packet(struct node *n, struct primed *pr, const struct cap_pac
 	int nh = proto == IPPROTO_ESP ? esp_input(n, t, p, hl) : ah_input(n, t, p, hl);
 	if (nh < 0) {
 		c->verdict = reason(n); /* the packet is freed */
+		if (primed)
+			unprime(pr, t, rpl);
 		/* RFC 4303 2.6: a dummy packet is authentic, and discarded */
 		c->good = n->last_drop == STAT_ESP_DUMMY;
 		return;
@@ -295,6 +324,10 @@ static struct node *scratch(struct sim **sim, const struct opts *o, const char *
 		*sim = NULL;
 		return NULL;
 	}
+	/* The high half of ESN counters, for files that cannot say it. */
+	for (struct tdb *t = n->ipsec->sad.head; o->esn_hi_set && t; t = t->next)
+		if (t->flags & TDBF_ESN)
+			t->replay.rpl = (uint64_t)o->esn_hi << 32 | (uint32_t)t->replay.rpl;
 	return n;
 }
 
@@ -322,7 +355,7 @@ static void dump_raw(pcap_dumper_t *d, uint64_t ts_ns, const uint8_t *b, size_t 
 static int verify_or_decap(int argc, char **argv, bool decap)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, decap ? "sw" : "swj", decap ? decap_usage : verify_usage,
+	int rc = parse_opts(argc, argv, decap ? "swH" : "swjH", decap ? decap_usage : verify_usage,
 			    decap ? 2 : 1, &o);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
@@ -405,7 +438,7 @@ int cmd_decap(int argc, char **argv)
 int cmd_encap(int argc, char **argv)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, "spme", encap_usage, 2, &o);
+	int rc = parse_opts(argc, argv, "spmeH", encap_usage, 2, &o);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	if (!o.spi_set) {
@@ -431,6 +464,8 @@ int cmd_encap(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	bool tunnel = o.mode < 0 ? (t->flags & TDBF_TUNNELING) != 0 : o.mode == 1;
+	/* Sequence numbers from 1 (within the ESN high half the file gives). */
+	t->replay.rpl = (t->replay.rpl >> 32) << 32 | REPLAY_FIRST;
 	struct cap_reader *r = cap_open(o.in, stderr);
 	pcap_t *pd = NULL;
 	pcap_dumper_t *d = r ? open_raw_out(o.out, &pd) : NULL;

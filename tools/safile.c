@@ -233,6 +233,11 @@ int safile_load(struct node *n, const char *path, uint32_t window, FILE *err)
 				path, t->spi);
 			return -1;
 		}
+		/* A capture is checked whole: lifetimes from the file do not
+		 * end an SA half-way through it. */
+		t->flags &= ~(uint32_t)(TDBF_TIMER | TDBF_BYTES | TDBF_ALLOCATIONS | TDBF_FIRSTUSE |
+					TDBF_SOFT_TIMER | TDBF_SOFT_BYTES |
+					TDBF_SOFT_ALLOCATIONS | TDBF_SOFT_FIRSTUSE);
 		t->wnd = window ? (uint8_t)MIN(window, 255u) : 0;
 		t->rwin = window;
 		count++;
