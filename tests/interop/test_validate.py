@@ -282,12 +282,16 @@ def test_udp_encapsulation_and_link_types(ipsecsim, tmp_path):
                              / UDP(sport=4500, dport=4500) / Raw(bytes(e[ESP])))))
     wire.append(IP(bytes(IP(src=SRC, dst=DST) / UDP(sport=4500, dport=4500) / Raw(b"\0" * 12))))
     wire.append(IP(bytes(IP(src=SRC, dst=DST) / UDP(sport=4500, dport=4500) / Raw(b"\xff"))))
-    from scapy.layers.l2 import CookedLinux, Loopback
+    from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Loopback
+    from scapy.utils import wrpcapng
     for name, frames in [("raw", wire), ("ether", [Ether() / w for w in wire]),
+                         ("vlan", [Ether() / Dot1Q(vlan=5) / w for w in wire]),
                          ("sll", [CookedLinux(proto=0x0800) / w for w in wire]),
-                         ("null", [Loopback(type=2) / w for w in wire])]:
+                         ("sll2", [CookedLinuxV2(proto=0x0800) / w for w in wire]),
+                         ("null", [Loopback(type=2) / w for w in wire]),
+                         ("pcapng", [Ether() / w for w in wire])]:
         pcap = tmp_path / f"{name}.pcap"
-        wrpcap(str(pcap), frames)
+        (wrpcapng if name == "pcapng" else wrpcap)(str(pcap), frames)
         v = verdicts(ipsecsim, sa_file, pcap)
         assert [(x["udp_encap"], x["verdict"]) for x in v] == [(True, "ok")] * len(plain), name
         got = decap(ipsecsim, sa_file, pcap, tmp_path / f"{name}-d.pcap")
