@@ -85,6 +85,11 @@ unsigned cap_skipped(const struct cap_reader *r)
 	return r->skipped;
 }
 
+unsigned cap_frames(const struct cap_reader *r)
+{
+	return r->frame;
+}
+
 unsigned cap_incomplete(const struct cap_reader *r)
 {
 	unsigned n = r->dropped_frags;

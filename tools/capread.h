@@ -29,6 +29,7 @@ int cap_next(struct cap_reader *r, struct cap_packet *p);
 /* Frames that carried no IP packet, or a broken one, so far; and
  * fragments still waiting for the rest of their datagram. */
 unsigned cap_skipped(const struct cap_reader *r);
+unsigned cap_frames(const struct cap_reader *r); /* frames read so far */
 unsigned cap_incomplete(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);
 

@@ -401,8 +401,9 @@ static int verify_or_decap(int argc, char **argv, bool decap)
 	}
 	if (!o.json)
 		fprintf(decap ? stderr : stdout,
-			"%s: %u ESP/AH packets, %u ok, %u not ok; %u other frames\n", o.in, checked,
-			good, checked - good, cap_skipped(r));
+			"%s: %u ESP/AH packets, %u ok, %u not ok (%u frames; %u not IPv4 or cut "
+			"short)\n",
+			o.in, checked, good, checked - good, cap_frames(r), cap_skipped(r));
 	if (decap)
 		fprintf(stderr, "%s: %u packets written\n", o.out, written);
 	if (cap_incomplete(r))
