@@ -39,13 +39,24 @@ AUTH = {
     "SHA2-384-192": ("HMAC-SHA-384-192 [RFC4868]", 48),
     "SHA2-512-256": ("HMAC-SHA-512-256 [RFC4868]", 64),
 }
-PAIRS = [
-    ("NULL", "HMAC-SHA1-96"), ("AES-CBC", "HMAC-SHA1-96"), ("AES-CBC", "SHA2-256-128"),
-    ("AES-CBC", "SHA2-384-192"), ("AES-CBC", "SHA2-512-256"), ("AES-CBC", "HMAC-MD5-96"),
-    ("AES-CBC", "NULL"), ("AES-CTR", "SHA2-256-128"), ("3DES", "HMAC-SHA1-96"),
-    ("CAST", "SHA2-256-128"), ("Blowfish", "HMAC-SHA1-96"), ("AES-GCM", "NULL"),
-    ("CHACHA20-POLY1305", "NULL"),
-]
+AEAD = {"AES-GCM", "CHACHA20-POLY1305"}
+# Key sizes beyond the default (bytes, salt included).
+MORE_KEYS = {"AES-CBC": [24, 32], "AES-CTR": [28, 36], "AES-GCM": [20, 28]}
+
+
+def carried(crypt, auth):
+    """An AEAD authenticates alone; NULL encryption needs an HMAC; any other
+    cipher goes with any HMAC or none."""
+    if crypt in AEAD:
+        return auth == "NULL"
+    return crypt != "NULL" or auth != "NULL"
+
+
+# Every pair both sides carry at the default key size, and the other key
+# sizes with one HMAC.
+PAIRS = [(c, a, ENC[c][1]) for c in ENC for a in AUTH if carried(c, a)]
+PAIRS += [(c, "SHA2-256-128" if c not in AEAD else "NULL", n)
+          for c, sizes in MORE_KEYS.items() for n in sizes]
 # What the ipsec.conf testbed syntax calls scapy's AH algorithms.
 AH_AUTH = {"HMAC-SHA1-96": "hmac-sha1", "HMAC-MD5-96": "hmac-md5",
            "SHA2-256-128": "hmac-sha2-256", "SHA2-384-192": "hmac-sha2-384",
@@ -97,13 +108,14 @@ def decap(ipsecsim, sa_file, pcap, out, *extra):
     return [bytes(p) for p in rdpcap(str(out))]
 
 
-CASES = [(c, a, t) for c, a in PAIRS for t in (False, True)]
+CASES = [(c, a, n, t) for c, a, n in PAIRS for t in (False, True)]
 
 
-@pytest.mark.parametrize("crypt,auth,tunnel", CASES,
-                         ids=[f"{c}+{a}-{'tunnel' if t else 'transport'}" for c, a, t in CASES])
-def test_esp_both_directions(ipsecsim, tmp_path, crypt, auth, tunnel):
-    ek, ak = key(ENC[crypt][1], 0x10), key(AUTH[auth][1], 0x80)
+@pytest.mark.parametrize("crypt,auth,klen,tunnel", CASES,
+                         ids=[f"{c}{n * 8}+{a}-{'tunnel' if t else 'transport'}"
+                              for c, a, n, t in CASES])
+def test_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel):
+    ek, ak = key(klen, 0x10), key(AUTH[auth][1], 0x80)
     sa_file = tmp_path / "esp_sa"
     sa_file.write_text("# made by the test\n" + esp_sa_line(crypt, auth, ek, ak) + "\n")
     plain = plain_packets()
