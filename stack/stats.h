@@ -60,6 +60,11 @@
 	C(IP_FRAGMENTED, "ip.fragmented")                                    \
 	C(IP_OFRAGMENTS, "ip.ofragments")                                    \
 	D(IP_CANTFRAG, "ip.cantfrag")                                        \
+	/* IPv6 (struct ip6stat): the header checks so far */                \
+	D(IP6_TOOSMALL, "ip6.toosmall")                                      \
+	D(IP6_TOOSHORT, "ip6.tooshort")                                      \
+	D(IP6_BADVERS, "ip6.badvers")                                        \
+	D(IP6_BADOPTIONS, "ip6.badoptions")                                  \
 	/* ICMP (struct icmpstat) */                                         \
 	C(ICMP_ERROR, "icmp.error")                                          \
 	D(ICMP_OLDICMP, "icmp.oldicmp")                                      \

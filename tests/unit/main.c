@@ -69,6 +69,7 @@ int main(void)
 	suite_ipsec_fuzz();
 	suite_lifetime();
 	suite_keymgr();
+	suite_ip6();
 	suite_conf();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

@@ -1,0 +1,155 @@
+/*
+ * IPv6 (RFC 8200) on the wire: the fixed header, the extension headers
+ * (hop-by-hop and destination options, routing, fragment), and the walk
+ * along a packet's header chain to its upper-layer protocol.  Every
+ * function checks each length before it reads and says what was wrong:
+ * a drop reason, and for a malformed header the offset of the offending
+ * byte, which is what an ICMPv6 parameter problem points at (RFC 4443 3.4).
+ */
+#ifndef STACK_IP6_H
+#define STACK_IP6_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "stats.h"
+
+#define IP6_HDR_LEN     40
+#define IP6_MAXPAYLOAD  65535
+#define IP6_MIN_MTU     1280 /* RFC 8200 5 */
+#define IP6_FRAG_LEN    8
+#define IP6_MAX_EXT     8 /* extension headers a walk follows before giving up */
+
+#define IPPROTO_HOPOPTS  0
+#define IPPROTO_IPV6     41
+#define IPPROTO_ROUTING  43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_ICMPV6   58
+#define IPPROTO_NONE     59
+#define IPPROTO_DSTOPTS  60
+
+/* A parsed fixed header. */
+struct ip6_hdr {
+	uint8_t tclass;
+	uint32_t flow; /* 20 bits */
+	uint16_t plen; /* payload length: everything after these 40 bytes */
+	uint8_t nxt;
+	uint8_t hlim;
+	struct ipaddr src, dst;
+};
+
+/* Parse the fixed header of a packet of len bytes.  Returns 0, or the drop
+ * reason: ip6.toosmall (under 40 bytes), ip6.badvers, ip6.tooshort (the
+ * payload length runs past the packet; a longer packet is trimmed by the
+ * caller to 40 + plen).  A payload length of 0 (a jumbogram, RFC 2675) is
+ * not supported: ip6.badoptions. */
+int ip6_parse(const uint8_t *b, size_t len, struct ip6_hdr *h, enum stat_id *why);
+/* Write the fixed header; returns 40. */
+size_t ip6_emit(uint8_t *b, const struct ip6_hdr *h);
+
+/* ---- options of hop-by-hop and destination options headers ---- */
+
+#define IP6OPT_PAD1 0
+#define IP6OPT_PADN 1
+/* The action for an unrecognised option (RFC 8200 4.2): its two high bits. */
+enum ip6opt_action {
+	IP6OPT_SKIP = 0,        /* skip it and go on */
+	IP6OPT_DISCARD = 1,     /* discard the packet */
+	IP6OPT_ICMP = 2,        /* discard, and send parameter problem code 2 */
+	IP6OPT_ICMP_UNICAST = 3 /* the same unless the destination was multicast */
+};
+#define IP6OPT_ACTION(type)  ((enum ip6opt_action)((type) >> 6))
+#define IP6OPT_MUTABLE(type) (((type) & 0x20) != 0) /* may change en route (AH zeroes it) */
+
+struct ip6_opt {
+	uint8_t type;
+	uint8_t len;         /* data bytes */
+	const uint8_t *data; /* NULL for Pad1 */
+	size_t off;          /* the option's type byte, from the extension header's start */
+};
+
+/* The next option of an options header (hdr: the whole header, its length
+ * hdrlen, as the walk found it), from *pos (start at 2).  Returns 1 with
+ * the option, 0 at the end, -1 when an option runs past the header (*pos
+ * is then the offending byte). */
+int ip6_opt_next(const uint8_t *hdr, size_t hdrlen, size_t *pos, struct ip6_opt *o);
+/* Build an options header: nxt, then the options, padded with Pad1/PadN
+ * to a multiple of 8 (RFC 8200 4.2).  Options are written as given (an
+ * option's alignment is the caller's).  Returns the length, or 0 when it
+ * would not fit in cap or in 2048 bytes. */
+size_t ip6_opts_emit(uint8_t *b, size_t cap, uint8_t nxt, const struct ip6_opt *opts,
+		     unsigned n);
+
+/* ---- routing header ---- */
+
+struct ip6_rthdr {
+	uint8_t nxt;
+	uint8_t type;    /* 0 is deprecated (RFC 5095), 2 is Mobile IPv6's */
+	uint8_t segleft; /* segments left */
+	const uint8_t *data; /* type-specific data, after the first 4 bytes */
+	size_t datalen;
+};
+
+/* Parse a routing header of hdrlen bytes (as the walk found it). */
+void ip6_rthdr_parse(const uint8_t *hdr, size_t hdrlen, struct ip6_rthdr *r);
+/* Addresses in a type 0 or type 2 routing header's data (16 bytes each
+ * after 4 reserved); -1 when the data is not whole addresses. */
+int ip6_rthdr_addrs(const struct ip6_rthdr *r);
+/* Build a routing header with addresses (type 0 or 2); returns its length
+ * or 0 when it does not fit in cap. */
+size_t ip6_rthdr_emit(uint8_t *b, size_t cap, uint8_t nxt, uint8_t type, uint8_t segleft,
+		      const struct ipaddr *addrs, unsigned n);
+
+/* ---- fragment header ---- */
+
+struct ip6_frag {
+	uint8_t nxt;
+	uint16_t off; /* bytes, a multiple of 8 */
+	bool more;
+	uint32_t id;
+};
+
+/* Parse an 8-byte fragment header. */
+void ip6_frag_parse(const uint8_t *hdr, struct ip6_frag *f);
+/* Write one; returns 8. */
+size_t ip6_frag_emit(uint8_t *b, const struct ip6_frag *f);
+
+/* ---- the header chain ---- */
+
+struct ip6_ext {
+	uint8_t type; /* IPPROTO_HOPOPTS, _ROUTING, _FRAGMENT, _DSTOPTS */
+	size_t off;   /* from the start of the packet */
+	size_t len;   /* bytes */
+};
+
+struct ip6_chain {
+	struct ip6_ext ext[IP6_MAX_EXT];
+	unsigned n;
+	uint8_t proto; /* what follows the last extension header */
+	size_t off;    /* where it starts */
+	int frag;      /* index of the fragment header in ext[], or -1 */
+	bool later_fragment; /* a fragment with a non-zero offset: proto is not its start */
+};
+
+/*
+ * Walk from the fixed header along the extension headers to the first
+ * header that is not one of them (upper layer, ESP, AH, or 59).  len is
+ * the packet up to the end of its payload (40 + plen).  A non-first
+ * fragment ends the walk at its fragment header.  Returns 0, or the drop
+ * reason:
+ *  - ip6.badoptions: hop-by-hop options anywhere but right after the fixed
+ *    header (RFC 8200 4.1), with *ptr the offset (from the packet's start)
+ *    of the next-header byte that named them, for an ICMPv6 parameter
+ *    problem of code 1 (RFC 4443 3.4), and *code 1; or more than
+ *    IP6_MAX_EXT extension headers (*code 0, *ptr at the last one);
+ *  - ip6.tooshort: an extension header that runs past the packet (no ICMP;
+ *    *code 0xff, *ptr at the next-header byte that named it).
+ */
+int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why,
+	     size_t *ptr, uint8_t *code);
+/* True for the four extension headers the walk follows. */
+bool ip6_is_ext(uint8_t proto);
+
+#endif
