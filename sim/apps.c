@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../stack/icmp.h"
+#include "../stack/icmp6.h"
 #include "../stack/node.h"
 #include "../stack/udp.h"
 #include "../stack/util.h"
@@ -146,7 +147,8 @@ static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *a
 		a->errors++;
 		if (!a->quiet)
 			app_line(a, "ping: from %s icmp_seq=%u %s", from, ev->seq,
-				 icmp_describe(ev->type, ev->code));
+				 a->dst.af == ADDR_V6 ? icmp6_describe(ev->type, ev->code)
+						      : icmp_describe(ev->type, ev->code));
 		return;
 	}
 	if (ev->seq >= a->count) {
@@ -172,9 +174,9 @@ static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *a
 	else
 		a->received++;
 	if (!a->quiet)
-		app_line(a, "ping: %zu bytes from %s: icmp_seq=%u ttl=%u time=%s ms%s",
-			 ev->datalen + ICMP_MINLEN, from, ev->seq, ev->ttl, rtt,
-			 dup ? " (DUP!)" : "");
+		app_line(a, "ping: %zu bytes from %s: icmp_seq=%u %s=%u time=%s ms%s",
+			 ev->datalen + ICMP_MINLEN, from, ev->seq,
+			 a->dst.af == ADDR_V6 ? "hlim" : "ttl", ev->ttl, rtt, dup ? " (DUP!)" : "");
 }
 
 static void ping_send_ev(struct sim *sim, void *arg)
@@ -213,8 +215,8 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	struct scn_app *a = app_new(sc, APP_PING);
 	a->node = n;
 	a->size = 56;
-	if (addr_parse(st->tok[i + 1], &a->dst) < 0 || a->dst.af != ADDR_V4) {
-		scn_error(sc, st, "bad IPv4 address '%s'", st->tok[i + 1]);
+	if (addr_parse(st->tok[i + 1], &a->dst) < 0) {
+		scn_error(sc, st, "bad address '%s'", st->tok[i + 1]);
 		return -1;
 	}
 	addr_fmt(&a->dst, a->dststr);

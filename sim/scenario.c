@@ -626,7 +626,8 @@ static int parse_params(struct scenario *sc, const struct scn_stmt *st, unsigned
 	return 0;
 }
 
-/* An endpoint NODE[.IFACE][=ADDR/PLEN]: creates the interface. */
+/* An endpoint NODE[.IFACE][=ADDR/PLEN[,ADDR/PLEN]...]: creates the
+ * interface, with IPv4 and IPv6 addresses. */
 static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *st,
 				    const char *word)
 {
@@ -658,19 +659,34 @@ static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *
 		scn_error(sc, st, "%s.%s is already attached", n->name, ifname);
 		return NULL;
 	}
-	struct ipaddr a;
-	unsigned plen = 0;
-	if (addr && (addr_parse_prefix(addr, &a, &plen) < 0 || a.af != ADDR_V4)) {
-		scn_error(sc, st, "bad IPv4 address '%s' (want ADDR/LEN)", addr);
-		return NULL;
+	struct ipaddr a[IFACE_MAX_ADDRS];
+	unsigned plen[IFACE_MAX_ADDRS], na = 0;
+	for (char *w = addr ? strtok(addr, ",") : NULL; w; w = strtok(NULL, ",")) {
+		if (na == IFACE_MAX_ADDRS) {
+			scn_error(sc, st, "at most %d addresses on an interface", IFACE_MAX_ADDRS);
+			return NULL;
+		}
+		if (addr_parse_prefix(w, &a[na], &plen[na]) < 0 || addr_is_multicast(&a[na]) ||
+		    addr_is_unspec(&a[na])) {
+			scn_error(sc, st, "bad address '%s' (want ADDR/LEN, IPv4 or IPv6)", w);
+			return NULL;
+		}
+		bool dup = node_owns_addr(n, &a[na]) != NULL;
+		for (unsigned k = 0; k < na; k++)
+			dup |= addr_eq(&a[k], &a[na]);
+		if (dup) {
+			scn_error(sc, st, "node %s already has address %s", n->name, w);
+			return NULL;
+		}
+		na++;
 	}
-	if (addr && node_owns_addr(n, &a)) {
-		scn_error(sc, st, "node %s already has address %s", n->name, addr);
+	if (addr && !na) {
+		scn_error(sc, st, "no address after '=' in '%s'", word);
 		return NULL;
 	}
 	struct iface *ifp = iface_new(n, ifname);
-	if (addr)
-		iface_add_addr(ifp, &a, plen);
+	for (unsigned k = 0; k < na; k++)
+		iface_add_addr(ifp, &a[k], plen[k]);
 	return ifp;
 }
 
@@ -780,15 +796,19 @@ static int stmt_route(struct scenario *sc, const struct scn_stmt *st)
 	if (!n)
 		return -1;
 	struct route r = {0};
-	if (strcmp(st->tok[2], "default") == 0) {
-		r.dst.af = ADDR_V4;
-		r.plen = 0;
-	} else if (addr_parse_prefix(st->tok[2], &r.dst, &r.plen) < 0 || r.dst.af != ADDR_V4) {
-		scn_error(sc, st, "bad IPv4 prefix '%s'", st->tok[2]);
+	if (addr_parse(st->tok[4], &r.gw) < 0) {
+		scn_error(sc, st, "bad gateway address '%s'", st->tok[4]);
 		return -1;
 	}
-	if (addr_parse(st->tok[4], &r.gw) < 0 || r.gw.af != ADDR_V4) {
-		scn_error(sc, st, "bad gateway address '%s'", st->tok[4]);
+	if (strcmp(st->tok[2], "default") == 0) {
+		r.dst.af = r.gw.af; /* the family of the gateway */
+		r.plen = 0;
+	} else if (addr_parse_prefix(st->tok[2], &r.dst, &r.plen) < 0) {
+		scn_error(sc, st, "bad prefix '%s'", st->tok[2]);
+		return -1;
+	} else if (r.dst.af != r.gw.af) {
+		scn_error(sc, st, "prefix %s and gateway %s are of different families", st->tok[2],
+			  st->tok[4]);
 		return -1;
 	}
 	const struct route *via = route_lookup(&n->rt, &r.gw);

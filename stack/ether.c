@@ -5,6 +5,7 @@
 #include "arp.h"
 #include "iface.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "node.h"
 #include "util.h"
 
@@ -52,6 +53,7 @@ void ether_input(struct iface *ifp, struct pkt *frame)
 	switch (h.type) {
 	case ETHERTYPE_IP: ip4_input(n, frame); break;
 	case ETHERTYPE_ARP: arp_input(ifp, frame); break;
+	case ETHERTYPE_IPV6: ip6_input(n, frame); break;
 	default: node_drop(n, frame, STAT_ETHER_NOPROTO); break;
 	}
 }

@@ -5,6 +5,7 @@
 
 #include "../sim/sim.h"
 #include "cksum.h"
+#include "icmp6.h"
 #include "iface.h"
 #include "ip4.h"
 #include "node.h"
@@ -141,7 +142,7 @@ void icmp_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t co
 	icmp_send(n, p, NULL, &h.src, 0, 0, false);
 }
 
-static struct echo_sock *echo_find(struct node *n, uint16_t id)
+struct echo_sock *icmp_echo_find(struct node *n, uint16_t id)
 {
 	for (struct echo_sock *s = n->echo_socks; s; s = s->next)
 		if (s->id == id)
@@ -179,7 +180,7 @@ static void icmp_ctlinput(struct node *n, struct pkt *p, const struct ip4_hdr *h
 		udp_ctlinput(n, icp[0], icp[1], &inner, l4);
 	} else if (inner.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHO &&
 		   node_owns_addr(n, &inner.src)) {
-		struct echo_sock *s = echo_find(n, get_be16(l4 + 4));
+		struct echo_sock *s = icmp_echo_find(n, get_be16(l4 + 4));
 		if (s) {
 			struct echo_event ev = {.is_error = true,
 						.from = h->src,
@@ -230,7 +231,7 @@ void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bca
 		return;
 	}
 	case ICMP_ECHOREPLY: {
-		struct echo_sock *s = echo_find(n, get_be16(icp + 4));
+		struct echo_sock *s = icmp_echo_find(n, get_be16(icp + 4));
 		if (!s) {
 			node_drop(n, p, STAT_ICMP_UNHANDLED);
 			return;
@@ -263,7 +264,7 @@ struct echo_sock *icmp_echo_open(struct node *n, echo_cb cb, void *arg)
 	struct echo_sock *s = xcalloc(1, sizeof(*s));
 	do
 		s->id = (uint16_t)rng_next(&n->rng);
-	while (echo_find(n, s->id));
+	while (icmp_echo_find(n, s->id));
 	s->node = n;
 	s->cb = cb;
 	s->arg = arg;
@@ -276,12 +277,15 @@ int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, 
 		   size_t len, uint8_t ttl, uint8_t tos, bool df)
 {
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, ICMP_MINLEN + len);
-	p->data[0] = ICMP_ECHO;
+	bool v6 = dst->af == ADDR_V6;
+	p->data[0] = v6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
 	p->data[1] = 0;
 	put_be16(p->data + 4, s->id);
 	put_be16(p->data + 6, seq);
 	if (len)
 		memcpy(p->data + ICMP_MINLEN, data, len);
+	if (v6) /* tos and df have no IPv6 meaning here: no fragmentation yet */
+		return icmp6_send(s->node, p, NULL, dst, ttl, NULL);
 	return icmp_send(s->node, p, NULL, dst, ttl, tos, df);
 }
 

@@ -64,6 +64,8 @@ struct echo_sock {
 	void *arg;
 };
 
+/* The echo socket with this identifier (ICMP and ICMPv6 share them). */
+struct echo_sock *icmp_echo_find(struct node *n, uint16_t id);
 /* Open an echo socket with an identifier unique on the node. */
 struct echo_sock *icmp_echo_open(struct node *n, echo_cb cb, void *arg);
 /* Send an echo request; returns 0 or a negative errno. */

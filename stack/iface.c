@@ -8,6 +8,7 @@
 #include "../sim/link.h"
 #include "../sim/sim.h"
 #include "arp.h"
+#include "nd.h"
 #include "ether.h"
 #include "node.h"
 #include "util.h"
@@ -52,6 +53,7 @@ struct iface *iface_new(struct node *n, const char *name)
 void iface_free(struct iface *ifp)
 {
 	arp_free_all(ifp);
+	nd_free_all(ifp);
 	free(ifp->caps);
 	free(ifp);
 }

@@ -13,6 +13,7 @@
 struct node;
 struct link_port;
 struct arp_entry;
+struct nd_entry;
 struct capture;
 
 struct ifaddr {
@@ -29,6 +30,7 @@ struct iface {
 	unsigned naddrs;
 	struct link_port *port; /* NULL when not attached */
 	struct arp_entry *arp;  /* ARP cache of this interface, insertion order */
+	struct nd_entry *nd;    /* IPv6 neighbor cache, insertion order */
 	struct capture **caps;  /* captures of this interface */
 	unsigned ncaps;
 };

@@ -142,8 +142,9 @@ struct ip6_chain {
  *  - ip6.badoptions: hop-by-hop options anywhere but right after the fixed
  *    header (RFC 8200 4.1), with *ptr the offset (from the packet's start)
  *    of the next-header byte that named them, for an ICMPv6 parameter
- *    problem of code 1 (RFC 4443 3.4), and *code 1; or more than
- *    IP6_MAX_EXT extension headers (*code 0, *ptr at the last one);
+ *    problem of code 1 (RFC 4443 3.4), and *code 1;
+ *  - ip6.toomanyhdr: more than IP6_MAX_EXT extension headers (*code 0,
+ *    *ptr at the next-header byte of the last one followed);
  *  - ip6.tooshort: an extension header that runs past the packet (no ICMP;
  *    *code 0xff, *ptr at the next-header byte that named it).
  */
@@ -151,5 +152,36 @@ int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *
 	     size_t *ptr, uint8_t *code);
 /* True for the four extension headers the walk follows. */
 bool ip6_is_ext(uint8_t proto);
+
+/* ---- addresses (RFC 4291) ---- */
+
+bool ip6_is_linklocal(const struct ipaddr *a); /* fe80::/10 */
+/* ff02::1:ffXX:XXXX for a, and its Ethernet address 33:33:ff:XX:XX:XX. */
+struct ipaddr ip6_solicited_node(const struct ipaddr *a);
+void ip6_multicast_mac(const struct ipaddr *group, uint8_t mac[6]);
+extern const struct ipaddr ip6_allnodes; /* ff02::1 */
+
+/* ---- the node's IPv6 (ip6.c) ---- */
+
+struct node;
+struct pkt;
+struct iface;
+
+/* What ip6_output needs to build a header. */
+struct ip6_out {
+	struct ipaddr src; /* ADDR_NONE: the outgoing interface's address */
+	struct ipaddr dst;
+	uint8_t nxt;
+	uint8_t hlim; /* 0: net.inet6.ip6.hlim */
+	uint8_t tclass;
+	struct iface *ifp; /* link-scope destinations (ND): the interface; else NULL */
+};
+
+/* A frame's IPv6 packet arrives (the stack takes the packet). */
+void ip6_input(struct node *n, struct pkt *p);
+/* Send a payload; 0 or a negative errno (the packet is consumed). */
+int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o);
+/* The source address ip6_output would choose for dst. */
+int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src);
 
 #endif

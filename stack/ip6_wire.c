@@ -185,7 +185,7 @@ int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *
 			return -1;
 		}
 		if (c->n == IP6_MAX_EXT) {
-			*why = STAT_IP6_BADOPTIONS;
+			*why = STAT_IP6_TOOMANYHDR;
 			*ptr = nxt_at;
 			*code = 0;
 			return -1;

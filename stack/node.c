@@ -10,6 +10,7 @@
 #include "icmp.h"
 #include "iface.h"
 #include "ip4.h"
+#include "nd.h"
 #include "udp.h"
 #include "util.h"
 
@@ -92,7 +93,8 @@ struct iface *node_owns_addr(struct node *n, const struct ipaddr *a)
 }
 
 /*
- * The slow timer: ARP retries and expiry, reassembly timeouts.  Armed only
+ * The slow timer: ARP retries and expiry, reassembly timeouts, neighbor
+ * discovery's solicitations and probes.  Armed only
  * while some state needs it, so an idle network leaves the event heap empty
  * and the run can end.  A superseded timer event finds timer_at changed and
  * does nothing.
@@ -117,6 +119,9 @@ static void node_timer_fire(struct sim *s, void *arg)
 	if (t < next)
 		next = t;
 	t = ip4_reass_timer(n);
+	if (t < next)
+		next = t;
+	t = nd_timer(n);
 	if (t < next)
 		next = t;
 	if (next != UINT64_MAX)

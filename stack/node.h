@@ -50,6 +50,8 @@ struct node {
 	uint64_t timer_at;        /* when the armed slow timer fires; UINT64_MAX if none */
 	uint64_t icmp_err_second; /* rate limit window (virtual seconds) */
 	int64_t icmp_err_count;
+	uint64_t icmp6_err_second; /* the same for ICMPv6 */
+	int64_t icmp6_err_count;
 };
 
 struct node *node_new(struct sim *sim, const char *name);

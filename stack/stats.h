@@ -60,11 +60,32 @@
 	C(IP_FRAGMENTED, "ip.fragmented")                                    \
 	C(IP_OFRAGMENTS, "ip.ofragments")                                    \
 	D(IP_CANTFRAG, "ip.cantfrag")                                        \
-	/* IPv6 (struct ip6stat): the header checks so far */                \
+	/* IPv6 (struct ip6stat) */                                          \
+	C(IP6_TOTAL, "ip6.total")                                            \
 	D(IP6_TOOSMALL, "ip6.toosmall")                                      \
 	D(IP6_TOOSHORT, "ip6.tooshort")                                      \
 	D(IP6_BADVERS, "ip6.badvers")                                        \
 	D(IP6_BADOPTIONS, "ip6.badoptions")                                  \
+	D(IP6_TOOMANYHDR, "ip6.toomanyhdr")                                  \
+	D(IP6_BADSCOPE, "ip6.badscope")                                      \
+	D(IP6_NOTMEMBER, "ip6.notmember")                                    \
+	C(IP6_FRAGMENTS, "ip6.fragments")                                    \
+	D(IP6_FRAGDROPPED, "ip6.fragdropped")                                \
+	C(IP6_FORWARD, "ip6.forward")                                        \
+	D(IP6_CANTFORWARD, "ip6.cantforward")                                \
+	D(IP6_HLIMEXCEEDED, "ip6.hlimexceeded") /* ours */                   \
+	D(IP6_NOROUTE, "ip6.noroute")                                        \
+	D(IP6_CANTFRAG, "ip6.cantfrag")                                      \
+	D(IP6_NOPROTO, "ip6.noproto") /* ours: an unknown next header */     \
+	D(IP6_NONXTHDR, "ip6.nonxthdr") /* ours: next header 59 */           \
+	C(IP6_DELIVERED, "ip6.delivered")                                    \
+	C(IP6_LOCALOUT, "ip6.localout")                                      \
+	D(IP6_ODROPPED, "ip6.odropped")                                      \
+	/* Neighbor discovery (ours: OpenBSD keeps no nd6 statistics) */     \
+	C(ND6_SOLICITS, "nd6.solicits")                                      \
+	C(ND6_ADVERTS, "nd6.adverts")                                        \
+	D(ND6_DROPPED, "nd6.dropped")                                        \
+	D(ND6_TIMEOUT, "nd6.timeout")                                        \
 	/* ICMP (struct icmpstat) */                                         \
 	C(ICMP_ERROR, "icmp.error")                                          \
 	D(ICMP_OLDICMP, "icmp.oldicmp")                                      \
@@ -90,6 +111,35 @@
 	C(ICMP_OUTHIST_TIMXCEED, "icmp.outhist.timxceed")                    \
 	C(ICMP_OUTHIST_PARAMPROB, "icmp.outhist.paramprob")                  \
 	D(ICMP_UNHANDLED, "icmp.unhandled") /* ours: no one to deliver to */ \
+	/* ICMPv6 (struct icmp6stat) */                                      \
+	C(ICMP6_ERROR, "icmp6.error")                                        \
+	D(ICMP6_CANTERROR, "icmp6.canterror")                                \
+	D(ICMP6_TOOFREQ, "icmp6.toofreq")                                    \
+	D(ICMP6_TOOSHORT, "icmp6.tooshort")                                  \
+	D(ICMP6_CHECKSUM, "icmp6.checksum")                                  \
+	D(ICMP6_BADCODE, "icmp6.badcode")                                    \
+	D(ICMP6_BADLEN, "icmp6.badlen")                                      \
+	D(ICMP6_BADNS, "icmp6.badns")                                        \
+	D(ICMP6_BADNA, "icmp6.badna")                                        \
+	C(ICMP6_REFLECT, "icmp6.reflect")                                    \
+	C(ICMP6_INHIST_UNREACH, "icmp6.inhist.unreach")                      \
+	C(ICMP6_INHIST_TOOBIG, "icmp6.inhist.toobig")                        \
+	C(ICMP6_INHIST_TIMXCEED, "icmp6.inhist.timxceed")                    \
+	C(ICMP6_INHIST_PARAMPROB, "icmp6.inhist.paramprob")                  \
+	C(ICMP6_INHIST_ECHO, "icmp6.inhist.echo")                            \
+	C(ICMP6_INHIST_ECHOREPLY, "icmp6.inhist.echoreply")                  \
+	C(ICMP6_INHIST_NS, "icmp6.inhist.ns")                                \
+	C(ICMP6_INHIST_NA, "icmp6.inhist.na")                                \
+	C(ICMP6_INHIST_OTHER, "icmp6.inhist.other") /* ours */               \
+	C(ICMP6_OUTHIST_UNREACH, "icmp6.outhist.unreach")                    \
+	C(ICMP6_OUTHIST_TOOBIG, "icmp6.outhist.toobig")                      \
+	C(ICMP6_OUTHIST_TIMXCEED, "icmp6.outhist.timxceed")                  \
+	C(ICMP6_OUTHIST_PARAMPROB, "icmp6.outhist.paramprob")                \
+	C(ICMP6_OUTHIST_ECHO, "icmp6.outhist.echo")                          \
+	C(ICMP6_OUTHIST_ECHOREPLY, "icmp6.outhist.echoreply")                \
+	C(ICMP6_OUTHIST_NS, "icmp6.outhist.ns")                              \
+	C(ICMP6_OUTHIST_NA, "icmp6.outhist.na")                              \
+	D(ICMP6_UNHANDLED, "icmp6.unhandled") /* ours */                     \
 	/* UDP (struct udpstat) */                                           \
 	C(UDP_IPACKETS, "udp.ipackets")                                      \
 	D(UDP_HDROPS, "udp.hdrops")                                          \

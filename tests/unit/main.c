@@ -70,6 +70,7 @@ int main(void)
 	suite_lifetime();
 	suite_keymgr();
 	suite_ip6();
+	suite_nd();
 	suite_conf();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

@@ -145,7 +145,16 @@ static void test_errors_name_file_and_line(void)
 	    {"node a\nsysctl a net.inet.ip.nosuch=1\n",
 	     "out/unit/t.scn:2: net.inet.ip.nosuch: unknown sysctl"},
 	    {"node a\nat 1s ping a 10.0.0.300\n",
-	     "out/unit/t.scn:2: bad IPv4 address '10.0.0.300'"},
+	     "out/unit/t.scn:2: bad address '10.0.0.300'"},
+	    {"node a b\nlink l a=10.0.0.1/24,fe80::/10x b=10.0.0.2/24\n",
+	     "out/unit/t.scn:2: bad address 'fe80::/10x' (want ADDR/LEN, IPv4 or IPv6)"},
+	    {"node a b\nlink l a=2001:db8::1/64,2001:db8::1/64 b=2001:db8::2/64\n",
+	     "out/unit/t.scn:2: node a already has address 2001:db8::1/64"},
+	    {"node a b\nlink l a=ff02::1/64 b=2001:db8::2/64\n",
+	     "out/unit/t.scn:2: bad address 'ff02::1/64' (want ADDR/LEN, IPv4 or IPv6)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nroute a 2001:db8::/32 via 10.0.0.2\n",
+	     "out/unit/t.scn:3: prefix 2001:db8::/32 and gateway 10.0.0.2 are of different "
+	     "families"},
 	    {"node a\nat 1s dance a\n", "out/unit/t.scn:2: unknown action 'dance' (ping, udp, "
 					"expect, show, pfkey, replay, inject, sysctl)"},
 	    /* A continued statement is reported at its first line. */

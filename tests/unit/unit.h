@@ -27,6 +27,7 @@ void suite_ipsec_fuzz(void);
 void suite_lifetime(void);
 void suite_keymgr(void);
 void suite_ip6(void);
+void suite_nd(void);
 void suite_conf(void);
 
 /* Add a suite of tests: NULL-terminated {name, fn} pairs. */

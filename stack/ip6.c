@@ -1,0 +1,328 @@
+/*
+ * IPv6 input, output and forwarding (RFC 8200, RFC 4291 for scopes), in
+ * OpenBSD's order: header checks, hop-by-hop options, then either
+ * forwarding (a router never fragments: too big is an ICMPv6 error) or the
+ * extension headers addressed to us and the upper layer.  Fragment
+ * reassembly, UDP over IPv6 and IPsec over IPv6 come with later parts of
+ * issue 7: a fragment is dropped as ip6.fragdropped, and an upper layer we
+ * do not have gets a parameter problem.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../sim/sim.h"
+#include "ether.h"
+#include "icmp6.h"
+#include "iface.h"
+#include "ip6.h"
+#include "nd.h"
+#include "node.h"
+#include "route.h"
+#include "util.h"
+
+const struct ipaddr ip6_allnodes = {.af = ADDR_V6,
+				    .a = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+
+bool ip6_is_linklocal(const struct ipaddr *a)
+{
+	return a->af == ADDR_V6 && a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80;
+}
+
+struct ipaddr ip6_solicited_node(const struct ipaddr *a)
+{
+	/* RFC 4291 2.7.1: ff02::1:ff00:0/104 and the low 24 bits */
+	struct ipaddr g = {.af = ADDR_V6, .a = {0xff, 0x02, [11] = 0x01, [12] = 0xff}};
+	memcpy(g.a + 13, a->a + 13, 3);
+	return g;
+}
+
+void ip6_multicast_mac(const struct ipaddr *group, uint8_t mac[6])
+{
+	/* RFC 2464 7: 33:33 and the group's low 32 bits */
+	mac[0] = mac[1] = 0x33;
+	memcpy(mac + 2, group->a + 12, 4);
+}
+
+/* A group the interface listens to: all-nodes, or the solicited-node
+ * group of one of its addresses. */
+static bool ip6_is_member(const struct iface *ifp, const struct ipaddr *g)
+{
+	if (addr_eq(g, &ip6_allnodes))
+		return true;
+	for (unsigned i = 0; ifp && i < ifp->naddrs; i++) {
+		if (ifp->addrs[i].addr.af != ADDR_V6)
+			continue;
+		struct ipaddr sn = ip6_solicited_node(&ifp->addrs[i].addr);
+		if (addr_eq(g, &sn))
+			return true;
+	}
+	return false;
+}
+
+/* The IPv6 address of ifp to send from: a global one if it has one. */
+static const struct ipaddr *ip6_ifaddr(const struct iface *ifp)
+{
+	const struct ipaddr *ll = NULL;
+	for (unsigned i = 0; i < ifp->naddrs; i++) {
+		const struct ipaddr *a = &ifp->addrs[i].addr;
+		if (a->af != ADDR_V6)
+			continue;
+		if (!ip6_is_linklocal(a))
+			return a;
+		if (!ll)
+			ll = a;
+	}
+	return ll;
+}
+
+int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)
+{
+	const struct route *rt = route_lookup(&n->rt, dst);
+	if (!rt)
+		return -ENETUNREACH;
+	const struct ipaddr *a = ip6_ifaddr(rt->ifp);
+	if (!a)
+		return -EADDRNOTAVAIL;
+	*src = *a;
+	return 0;
+}
+
+/*
+ * The options of a hop-by-hop or destination options header (RFC 8200 4.2).
+ * We know Pad1, PadN and the router alert; any other option is handled as
+ * its two high bits say.  Returns 0, or -1 with the packet dropped.
+ */
+static int ip6_options(struct node *n, struct pkt *p, const struct ip6_hdr *h,
+		       const struct ip6_ext *e)
+{
+	const uint8_t *hdr = p->data + e->off;
+	size_t pos = 2;
+	struct ip6_opt o;
+	int rc;
+	while ((rc = ip6_opt_next(hdr, e->len, &pos, &o)) == 1) {
+		if (o.type == IP6OPT_PAD1 || o.type == IP6OPT_PADN ||
+		    (o.type == 5 && e->type == IPPROTO_HOPOPTS)) /* router alert */
+			continue;
+		switch (IP6OPT_ACTION(o.type)) {
+		case IP6OPT_SKIP: continue;
+		case IP6OPT_DISCARD: break;
+		case IP6OPT_ICMP_UNICAST:
+			if (addr_is_multicast(&h->dst))
+				break;
+			/* fall through */
+		case IP6OPT_ICMP:
+			icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_OPTION,
+				    (uint32_t)(e->off + o.off));
+			break;
+		}
+		node_drop(n, p, STAT_IP6_BADOPTIONS);
+		return -1;
+	}
+	if (rc < 0) {
+		icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER,
+			    (uint32_t)(e->off + pos));
+		node_drop(n, p, STAT_IP6_BADOPTIONS);
+		return -1;
+	}
+	return 0;
+}
+
+static void ip6_loop_ev(struct sim *s, void *arg)
+{
+	struct pkt *p = arg;
+	struct node *n = p->rcvif->node;
+	(void)s;
+	ip6_input(n, p);
+}
+
+static void pkt_dtor(void *arg)
+{
+	pkt_free(arg);
+}
+
+/* Transmit a complete packet on ifp towards nexthop.  Our own
+ * fragmentation comes later: a packet too big for the link is refused. */
+static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp,
+		    const struct ipaddr *nexthop, const struct ipaddr *dst)
+{
+	if (p->len > ifp->mtu) {
+		node_drop(n, p, STAT_IP6_CANTFRAG);
+		return -EMSGSIZE;
+	}
+	if (addr_is_multicast(dst)) {
+		uint8_t mac[6];
+		ip6_multicast_mac(dst, mac);
+		ether_output(ifp, p, mac, ETHERTYPE_IPV6);
+		return 0;
+	}
+	nd_output(ifp, p, nexthop);
+	return 0;
+}
+
+int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o)
+{
+	struct iface *ifp = o->ifp;
+	struct ipaddr nexthop = o->dst;
+	if (!ifp) {
+		const struct route *rt = route_lookup(&n->rt, &o->dst);
+		if (!rt) {
+			node_drop(n, p, STAT_IP6_NOROUTE);
+			return -ENETUNREACH;
+		}
+		ifp = rt->ifp;
+		if (rt->gw.af)
+			nexthop = rt->gw;
+	}
+	struct ip6_hdr h = {.tclass = o->tclass, .nxt = o->nxt, .dst = o->dst, .src = o->src};
+	if (h.src.af == ADDR_NONE) {
+		const struct ipaddr *a = ip6_ifaddr(ifp);
+		if (!a) {
+			node_drop(n, p, STAT_IP6_ODROPPED);
+			return -EADDRNOTAVAIL;
+		}
+		h.src = *a;
+	}
+	if (p->len > IP6_MAXPAYLOAD) {
+		node_drop(n, p, STAT_IP6_ODROPPED);
+		return -EMSGSIZE;
+	}
+	h.plen = (uint16_t)p->len;
+	h.hlim = o->hlim ? o->hlim : (uint8_t)n->sysctl[SYSCTL_IP6_HLIM];
+	ip6_emit(pkt_push(p, IP6_HDR_LEN), &h);
+	p->flags &= ~(unsigned)PKT_FORWARDED;
+	node_count(n, STAT_IP6_LOCALOUT);
+	struct iface *self = node_owns_addr(n, &h.dst);
+	if (self) {
+		p->rcvif = self;
+		sim_after(n->sim, 0, ip6_loop_ev, pkt_dtor, p);
+		return 0;
+	}
+	return ip6_send(n, p, ifp, &nexthop, &h.dst);
+}
+
+/* RFC 8200 3, RFC 4443 3: forward a packet that is not for us. */
+static void ip6_forward(struct node *n, struct pkt *p, const struct ip6_hdr *h)
+{
+	if (ip6_is_linklocal(&h->dst) || addr_is_unspec(&h->src)) {
+		node_drop(n, p, STAT_IP6_CANTFORWARD);
+		return;
+	}
+	if (ip6_is_linklocal(&h->src)) {
+		/* RFC 4443 3.1: beyond the scope of the source address */
+		icmp6_error(n, p, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_BEYOND, 0);
+		node_drop(n, p, STAT_IP6_BADSCOPE);
+		return;
+	}
+	if (h->hlim <= 1) {
+		icmp6_error(n, p, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_TRANSIT, 0);
+		node_drop(n, p, STAT_IP6_HLIMEXCEEDED);
+		return;
+	}
+	const struct route *rt = route_lookup(&n->rt, &h->dst);
+	if (!rt) {
+		icmp6_error(n, p, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, 0);
+		node_drop(n, p, STAT_IP6_NOROUTE);
+		return;
+	}
+	if (p->len > rt->ifp->mtu) {
+		/* RFC 8200 5: routers do not fragment; RFC 4443 3.2 */
+		icmp6_error(n, p, ICMP6_PACKET_TOO_BIG, 0, rt->ifp->mtu);
+		node_drop(n, p, STAT_IP6_CANTFRAG);
+		return;
+	}
+	p->data[7]--; /* the hop limit; IPv6 has no header checksum */
+	p->flags |= PKT_FORWARDED;
+	p->flags &= ~(unsigned)PKT_LINKBCAST;
+	node_count(n, STAT_IP6_FORWARD);
+	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst;
+	ip6_send(n, p, rt->ifp, &nexthop, &h->dst);
+}
+
+/* The headers addressed to us after hop-by-hop, then the upper layer. */
+static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
+			const struct ip6_chain *c)
+{
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct ip6_ext *e = &c->ext[i];
+		switch (e->type) {
+		case IPPROTO_HOPOPTS: break; /* done on the way in */
+		case IPPROTO_DSTOPTS:
+			if (ip6_options(n, p, h, e) < 0)
+				return;
+			break;
+		case IPPROTO_ROUTING: {
+			struct ip6_rthdr r;
+			ip6_rthdr_parse(p->data + e->off, e->len, &r);
+			if (r.segleft == 0)
+				break; /* RFC 8200 4.4: ignore it and go on */
+			/* Type 0 is deprecated (RFC 5095 3) and we route by no
+			 * other type: "unrecognized routing type". */
+			icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER,
+				    (uint32_t)(e->off + 2));
+			node_drop(n, p, STAT_IP6_BADOPTIONS);
+			return;
+		}
+		case IPPROTO_FRAGMENT:
+			node_count(n, STAT_IP6_FRAGMENTS);
+			node_drop(n, p, STAT_IP6_FRAGDROPPED); /* reassembly comes later */
+			return;
+		}
+	}
+	switch (c->proto) {
+	case IPPROTO_ICMPV6:
+		node_count(n, STAT_IP6_DELIVERED);
+		icmp6_input(n, p, h, c->off);
+		return;
+	case IPPROTO_NONE: node_drop(n, p, STAT_IP6_NONXTHDR); return;
+	default: {
+		/* RFC 8200 4: parameter problem code 1 at the next header
+		 * field that named it */
+		size_t at = c->n ? c->ext[c->n - 1].off : 6;
+		icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, (uint32_t)at);
+		node_drop(n, p, STAT_IP6_NOPROTO);
+		return;
+	}
+	}
+}
+
+void ip6_input(struct node *n, struct pkt *p)
+{
+	struct ip6_hdr h;
+	enum stat_id why;
+	node_count(n, STAT_IP6_TOTAL);
+	if (ip6_parse(p->data, p->len, &h, &why) < 0) {
+		node_drop(n, p, why);
+		return;
+	}
+	pkt_trim(p, IP6_HDR_LEN + (size_t)h.plen); /* link padding */
+	if (addr_is_multicast(&h.src)) {
+		node_drop(n, p, STAT_IP6_BADSCOPE); /* RFC 4291 2.7 */
+		return;
+	}
+	struct ip6_chain c;
+	size_t ptr;
+	uint8_t code;
+	if (ip6_walk(p->data, p->len, &c, &why, &ptr, &code) < 0) {
+		if (code != 0xff)
+			icmp6_error(n, p, ICMP6_PARAM_PROB, code, (uint32_t)ptr);
+		node_drop(n, p, why);
+		return;
+	}
+	if (c.n && c.ext[0].type == IPPROTO_HOPOPTS && ip6_options(n, p, &h, &c.ext[0]) < 0)
+		return;
+	bool ours = addr_is_multicast(&h.dst) ? ip6_is_member(p->rcvif, &h.dst)
+					      : node_owns_addr(n, &h.dst) != NULL;
+	if (!ours) {
+		if (addr_is_multicast(&h.dst)) {
+			node_drop(n, p, STAT_IP6_NOTMEMBER);
+			return;
+		}
+		if (!n->sysctl[SYSCTL_IP6_FORWARDING]) {
+			node_drop(n, p, STAT_IP6_CANTFORWARD);
+			return;
+		}
+		ip6_forward(n, p, &h);
+		return;
+	}
+	ip6_deliver(n, p, &h, &c);
+}

@@ -1,0 +1,315 @@
+/* Neighbor discovery (RFC 4861 4.3, 4.4, 7): see nd.h. */
+#include "nd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/sim.h"
+#include "ether.h"
+#include "icmp6.h"
+#include "iface.h"
+#include "ip6.h"
+#include "node.h"
+#include "util.h"
+
+#define MS                 (NS_PER_SEC / 1000)
+#define ND_MSG_LEN         24 /* type, code, checksum, flags/reserved, target */
+#define ND_OPT_SOURCE_LLA  1
+#define ND_OPT_TARGET_LLA  2
+#define ND_NA_ROUTER       0x80
+#define ND_NA_SOLICITED    0x40
+#define ND_NA_OVERRIDE     0x20
+
+const char *nd_state_name(enum nd_state s)
+{
+	static const char *const names[] = {"incomplete", "reachable", "stale", "delay", "probe"};
+	return names[s];
+}
+
+static struct nd_entry *nd_find(const struct iface *ifp, const struct ipaddr *ip)
+{
+	for (struct nd_entry *e = ifp->nd; e; e = e->next)
+		if (addr_eq(&e->ip, ip))
+			return e;
+	return NULL;
+}
+
+const struct nd_entry *nd_lookup(const struct iface *ifp, const struct ipaddr *ip)
+{
+	return nd_find(ifp, ip);
+}
+
+static struct nd_entry *nd_new(struct iface *ifp, const struct ipaddr *ip)
+{
+	struct nd_entry *e = xcalloc(1, sizeof(*e)), **tail = &ifp->nd;
+	e->ip = *ip;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = e;
+	return e;
+}
+
+static void nd_remove(struct iface *ifp, struct nd_entry *e)
+{
+	for (struct nd_entry **pp = &ifp->nd; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	struct pkt *p;
+	while ((p = pktq_pop(&e->hold)))
+		pkt_free(p);
+	free(e);
+}
+
+void nd_free_all(struct iface *ifp)
+{
+	while (ifp->nd)
+		nd_remove(ifp, ifp->nd);
+}
+
+/* A solicitation for target: to its solicited-node group while resolving,
+ * to the neighbor itself when probing (RFC 4861 7.2.2). */
+static void nd_solicit(struct iface *ifp, const struct ipaddr *target, const struct nd_entry *e)
+{
+	struct node *n = ifp->node;
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, ND_MSG_LEN + 8);
+	memset(p->data, 0, ND_MSG_LEN + 8);
+	p->data[0] = ND_NEIGHBOR_SOLICIT;
+	memcpy(p->data + 8, target->a, 16);
+	p->data[ND_MSG_LEN] = ND_OPT_SOURCE_LLA;
+	p->data[ND_MSG_LEN + 1] = 1; /* 8 octets */
+	memcpy(p->data + ND_MSG_LEN + 2, ifp->mac, 6);
+	struct ipaddr dst = e && e->state == ND_PROBE ? *target : ip6_solicited_node(target);
+	node_count(n, STAT_ND6_SOLICITS);
+	char a[ADDR_STRLEN];
+	node_trace(n, "nd: who has %s? (%s)", addr_fmt(target, a), ifp->name);
+	/* a probe goes to the address the entry has (nd_output sends it
+	 * there without changing the entry's state) */
+	icmp6_send(n, p, NULL, &dst, 255, ifp);
+}
+
+/* Send what waited for the address. */
+static void nd_flush(struct iface *ifp, struct nd_entry *e)
+{
+	struct pkt *p;
+	while ((p = pktq_pop(&e->hold)))
+		ether_output(ifp, p, e->mac, ETHERTYPE_IPV6);
+}
+
+void nd_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop)
+{
+	struct node *n = ifp->node;
+	uint64_t now = n->sim->now;
+	struct nd_entry *e = nd_find(ifp, nexthop);
+	if (e && e->state != ND_INCOMPLETE) {
+		if (e->state == ND_REACHABLE && now >= e->expire)
+			e->state = ND_STALE; /* RFC 4861 7.3.3: checked when used */
+		if (e->state == ND_STALE) {
+			e->state = ND_DELAY;
+			e->expire = now + ND_DELAY_FIRST_PROBE_S * NS_PER_SEC;
+			node_timer_arm(n, e->expire);
+		}
+		ether_output(ifp, p, e->mac, ETHERTYPE_IPV6);
+		return;
+	}
+	if (!e) {
+		e = nd_new(ifp, nexthop);
+		e->state = ND_INCOMPLETE;
+		e->probes = 1;
+		e->expire = now + ND_RETRANS_TIMER_MS * MS;
+		node_timer_arm(n, e->expire);
+		pktq_push(&e->hold, p);
+		nd_solicit(ifp, nexthop, e);
+		return;
+	}
+	if (e->hold.len >= ND_MAXHOLD) /* the oldest makes room */
+		node_drop(n, pktq_pop(&e->hold), STAT_ND6_DROPPED);
+	pktq_push(&e->hold, p);
+}
+
+/* An advertisement for target, to dst (RFC 4861 7.2.4). */
+static void nd_advertise(struct iface *ifp, const struct ipaddr *target, const struct ipaddr *dst,
+			 uint8_t flags)
+{
+	struct node *n = ifp->node;
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, ND_MSG_LEN + 8);
+	memset(p->data, 0, ND_MSG_LEN + 8);
+	p->data[0] = ND_NEIGHBOR_ADVERT;
+	p->data[4] = flags;
+	memcpy(p->data + 8, target->a, 16);
+	p->data[ND_MSG_LEN] = ND_OPT_TARGET_LLA;
+	p->data[ND_MSG_LEN + 1] = 1;
+	memcpy(p->data + ND_MSG_LEN + 2, ifp->mac, 6);
+	node_count(n, STAT_ND6_ADVERTS);
+	icmp6_send(n, p, target, dst, 255, ifp);
+}
+
+/* The link-layer address option of the wanted type, if well formed.
+ * Returns 1 with mac, 0 when absent, -1 when the options are malformed. */
+static int nd_lla(const uint8_t *opt, size_t len, uint8_t want, uint8_t mac[6])
+{
+	int found = 0;
+	while (len > 0) {
+		if (len < 2 || opt[1] == 0 || (size_t)opt[1] * 8 > len)
+			return -1; /* RFC 4861 4.6: a zero length is invalid */
+		if (opt[0] == want && opt[1] == 1) {
+			memcpy(mac, opt + 2, 6);
+			found = 1;
+		}
+		len -= (size_t)opt[1] * 8;
+		opt += (size_t)opt[1] * 8;
+	}
+	return found;
+}
+
+/* Learn or refresh a neighbor from a solicitation's source address option
+ * (RFC 4861 7.2.3): a new or changed entry is stale. */
+static void nd_learn(struct iface *ifp, const struct ipaddr *ip, const uint8_t mac[6])
+{
+	struct nd_entry *e = nd_find(ifp, ip);
+	if (!e) {
+		e = nd_new(ifp, ip);
+	} else if (e->state != ND_INCOMPLETE && !memcmp(e->mac, mac, 6)) {
+		return;
+	}
+	bool was_incomplete = e->state == ND_INCOMPLETE && e->hold.len;
+	memcpy(e->mac, mac, 6);
+	e->state = ND_STALE;
+	e->probes = 0;
+	if (was_incomplete)
+		nd_flush(ifp, e);
+}
+
+void nd_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off)
+{
+	struct iface *ifp = p->rcvif;
+	const uint8_t *m = p->data + off;
+	size_t len = p->len - off;
+	bool ns = m[0] == ND_NEIGHBOR_SOLICIT;
+	enum stat_id bad = ns ? STAT_ICMP6_BADNS : STAT_ICMP6_BADNA;
+	/* RFC 4861 7.1.1, 7.1.2: hop limit 255 (from the link), code 0,
+	 * at least 24 bytes, a target that is not multicast. */
+	struct ipaddr target = {.af = ADDR_V6};
+	if (len >= ND_MSG_LEN)
+		memcpy(target.a, m + 8, 16);
+	uint8_t mac[6];
+	int lla = len >= ND_MSG_LEN ? nd_lla(m + ND_MSG_LEN, len - ND_MSG_LEN,
+					      ns ? ND_OPT_SOURCE_LLA : ND_OPT_TARGET_LLA, mac)
+				    : -1;
+	if (!ifp || h->hlim != 255 || m[1] != 0 || len < ND_MSG_LEN || lla < 0 ||
+	    addr_is_multicast(&target)) {
+		node_drop(n, p, bad);
+		return;
+	}
+	char a[ADDR_STRLEN];
+	if (ns) {
+		bool dad = addr_is_unspec(&h->src);
+		/* from the unspecified address: only to a solicited-node group,
+		 * and without a source address option */
+		if (dad && (lla || !addr_is_multicast(&h->dst))) {
+			node_drop(n, p, bad);
+			return;
+		}
+		struct iface *owner = node_owns_addr(n, &target);
+		if (owner != ifp) {
+			pkt_free(p); /* not ours: nothing to say */
+			return;
+		}
+		if (!dad && lla)
+			nd_learn(ifp, &h->src, mac);
+		node_trace(n, "nd: %s is at %02x:%02x:%02x:%02x:%02x:%02x (%s)",
+			   addr_fmt(&target, a), ifp->mac[0], ifp->mac[1], ifp->mac[2], ifp->mac[3],
+			   ifp->mac[4], ifp->mac[5], ifp->name);
+		struct ipaddr to = dad ? ip6_allnodes : h->src;
+		pkt_free(p);
+		nd_advertise(ifp, &target, &to, (uint8_t)(ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED)));
+		return;
+	}
+	/* an advertisement */
+	uint8_t flags = m[4];
+	if ((flags & ND_NA_SOLICITED) && addr_is_multicast(&h->dst)) {
+		node_drop(n, p, bad);
+		return;
+	}
+	struct nd_entry *e = nd_find(ifp, &target);
+	pkt_free(p);
+	if (!e)
+		return; /* RFC 4861 7.2.5: nobody asked */
+	uint64_t now = n->sim->now;
+	bool solicited = flags & ND_NA_SOLICITED, override = flags & ND_NA_OVERRIDE;
+	if (e->state == ND_INCOMPLETE) {
+		if (!lla)
+			return;
+		memcpy(e->mac, mac, 6);
+		e->state = solicited ? ND_REACHABLE : ND_STALE;
+		e->expire = now + ND_REACHABLE_TIME_MS * MS;
+		e->probes = 0;
+		node_trace(n, "nd: %s is at %02x:%02x:%02x:%02x:%02x:%02x", addr_fmt(&target, a),
+			   mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		nd_flush(ifp, e);
+		return;
+	}
+	bool changed = lla && memcmp(e->mac, mac, 6) != 0;
+	if (changed && !override) {
+		if (e->state == ND_REACHABLE)
+			e->state = ND_STALE; /* keep the old address, but doubt it */
+		return;
+	}
+	if (changed)
+		memcpy(e->mac, mac, 6);
+	if (solicited) {
+		e->state = ND_REACHABLE;
+		e->expire = now + ND_REACHABLE_TIME_MS * MS;
+		e->probes = 0;
+	} else if (changed) {
+		e->state = ND_STALE;
+	}
+}
+
+/* The neighbor never answered: drop what waited, telling the senders of
+ * forwarded packets (RFC 4861 7.2.2, RFC 4443 3.1 code 3). */
+static void nd_give_up(struct iface *ifp, struct nd_entry *e)
+{
+	struct node *n = ifp->node;
+	char a[ADDR_STRLEN];
+	node_trace(n, "nd: %s does not answer (%s)", addr_fmt(&e->ip, a), ifp->name);
+	struct pkt *p;
+	while ((p = pktq_pop(&e->hold))) {
+		if (p->flags & PKT_FORWARDED)
+			icmp6_error(n, p, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, 0);
+		node_drop(n, p, STAT_ND6_TIMEOUT);
+	}
+	nd_remove(ifp, e);
+}
+
+uint64_t nd_timer(struct node *n)
+{
+	uint64_t now = n->sim->now, next = UINT64_MAX;
+	for (unsigned i = 0; i < n->nifaces; i++) {
+		struct iface *ifp = n->ifaces[i];
+		for (struct nd_entry *e = ifp->nd, *nx; e; e = nx) {
+			nx = e->next;
+			bool timed = e->state == ND_INCOMPLETE || e->state == ND_DELAY ||
+				     e->state == ND_PROBE;
+			if (timed && e->expire <= now) {
+				unsigned max = e->state == ND_INCOMPLETE ? ND_MAX_MULTICAST_SOLICIT
+									 : ND_MAX_UNICAST_SOLICIT;
+				if (e->state == ND_DELAY) {
+					e->state = ND_PROBE;
+					e->probes = 0;
+				}
+				if (e->probes >= max) {
+					nd_give_up(ifp, e);
+					continue;
+				}
+				e->probes++;
+				e->expire = now + ND_RETRANS_TIMER_MS * MS;
+				nd_solicit(ifp, &e->ip, e);
+			}
+			if (timed && e->expire < next)
+				next = e->expire;
+		}
+	}
+	return next;
+}

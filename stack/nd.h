@@ -1,0 +1,57 @@
+/*
+ * Neighbor discovery (RFC 4861) for addresses on the link: neighbor
+ * solicitations and advertisements with the link-layer address options,
+ * and a per-interface neighbor cache with the states of RFC 4861 7.3.2.
+ * An unresolved neighbor holds up to ND_MAXHOLD packets while solicitations
+ * go to its solicited-node group once a RetransTimer; after
+ * MAX_MULTICAST_SOLICIT unanswered ones the held packets are dropped
+ * (forwarded ones with an address unreachable) and the entry removed.
+ * A reachable entry turns stale after ReachableTime; a stale one used for
+ * sending is probed after DELAY_FIRST_PROBE_TIME with unicast
+ * solicitations, and removed after MAX_UNICAST_SOLICIT unanswered ones.
+ * Router and prefix discovery, redirects and duplicate address detection
+ * are not implemented.
+ */
+#ifndef STACK_ND_H
+#define STACK_ND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "pkt.h"
+
+#define ND_MAXHOLD              10 /* as ARP's */
+#define ND_MAX_MULTICAST_SOLICIT 3
+#define ND_MAX_UNICAST_SOLICIT   3
+#define ND_RETRANS_TIMER_MS      1000
+#define ND_REACHABLE_TIME_MS     30000
+#define ND_DELAY_FIRST_PROBE_S   5
+
+struct iface;
+struct node;
+struct ip6_hdr;
+
+enum nd_state { ND_INCOMPLETE, ND_REACHABLE, ND_STALE, ND_DELAY, ND_PROBE };
+
+struct nd_entry {
+	struct nd_entry *next;
+	struct ipaddr ip;
+	uint8_t mac[6];
+	enum nd_state state;
+	uint64_t expire; /* when the state's timer runs out */
+	unsigned probes; /* solicitations sent in this state */
+	struct pktq hold;
+};
+
+/* Send an IPv6 packet (at p->data) to nexthop on ifp, resolving first. */
+void nd_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop);
+/* A neighbor solicitation or advertisement (the ICMPv6 message at off). */
+void nd_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off);
+/* Timers of every interface; the next deadline or UINT64_MAX. */
+uint64_t nd_timer(struct node *n);
+const struct nd_entry *nd_lookup(const struct iface *ifp, const struct ipaddr *ip);
+void nd_free_all(struct iface *ifp);
+const char *nd_state_name(enum nd_state s);
+
+#endif

@@ -1,0 +1,231 @@
+/* Neighbor discovery: the neighbor cache's state transitions (RFC 4861
+ * 7.3.2, appendix C) on two nodes sharing a wire, and the checks on the
+ * messages themselves. */
+#include <CUnit/Basic.h>
+#include <string.h>
+
+#include "../../stack/cksum.h"
+#include "../../stack/icmp.h"
+#include "../../stack/icmp6.h"
+#include "../../stack/ip6.h"
+#include "../../stack/nd.h"
+#include "../../stack/util.h"
+#include "unit.h"
+
+#define MS (NS_PER_SEC / 1000)
+
+struct bench {
+	struct sim *s;
+	struct node *a, *b;
+	struct ipaddr a6, b6;
+	struct echo_sock *es;
+	unsigned replies;
+};
+
+static void on_reply(struct echo_sock *s, const struct echo_event *ev, void *arg)
+{
+	struct bench *t = arg;
+	(void)s;
+	if (!ev->is_error)
+		t->replies++;
+}
+
+static void setup(struct bench *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->s = sim_new(1);
+	unit_pair(t->s, &t->a, &t->b, MS); /* 1 ms each way */
+	addr_parse("2001:db8::1", &t->a6);
+	addr_parse("2001:db8::2", &t->b6);
+	CU_ASSERT_EQUAL(iface_add_addr(t->a->ifaces[0], &t->a6, 64), 0);
+	CU_ASSERT_EQUAL(iface_add_addr(t->b->ifaces[0], &t->b6, 64), 0);
+	t->es = icmp_echo_open(t->a, on_reply, t);
+}
+
+static void ping(struct bench *t, const struct ipaddr *dst, uint16_t seq)
+{
+	CU_ASSERT_EQUAL(icmp_echo_send(t->es, dst, seq, (const uint8_t *)"x", 1, 0, 0, false), 0);
+}
+
+static const struct nd_entry *entry(struct node *n, const struct ipaddr *ip)
+{
+	return nd_lookup(n->ifaces[0], ip);
+}
+
+static void run_to(struct bench *t, uint64_t ms)
+{
+	sim_run(t->s, ms * MS, NULL, NULL);
+}
+
+static void test_resolution(void)
+{
+	struct bench t;
+	setup(&t);
+	ping(&t, &t.b6, 0);
+	/* a waits for b's address, the request held */
+	const struct nd_entry *e = entry(t.a, &t.b6);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL(e->state, ND_INCOMPLETE);
+	CU_ASSERT_EQUAL(e->hold.len, 1);
+	run_to(&t, 1);
+	/* b learned a from the solicitation's source address (stale), and
+	 * sending its advertisement there started the delay (RFC 4861 7.3.3) */
+	CU_ASSERT_EQUAL(entry(t.b, &t.a6)->state, ND_DELAY);
+	run_to(&t, 2);
+	/* the solicited advertisement makes a's entry reachable and sends the
+	 * request; b answers through its entry, still in its delay */
+	CU_ASSERT_EQUAL(e->state, ND_REACHABLE);
+	CU_ASSERT_EQUAL(memcmp(e->mac, t.b->ifaces[0]->mac, 6), 0);
+	CU_ASSERT_EQUAL(e->hold.len, 0);
+	run_to(&t, 4);
+	CU_ASSERT_EQUAL(t.replies, 1);
+	CU_ASSERT_EQUAL(entry(t.b, &t.a6)->state, ND_DELAY);
+	/* five seconds after the delay began, b probes a with a unicast
+	 * solicitation; a answers, solicited: b's entry is reachable */
+	run_to(&t, 1 + 5000);
+	CU_ASSERT_EQUAL(entry(t.b, &t.a6)->state, ND_PROBE);
+	run_to(&t, 1 + 5000 + 2);
+	CU_ASSERT_EQUAL(entry(t.b, &t.a6)->state, ND_REACHABLE);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ND6_SOLICITS], 1);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ND6_SOLICITS], 1);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ND6_ADVERTS], 1);
+	/* after ReachableTime a's entry is stale when next used: delay */
+	run_to(&t, 2 + ND_REACHABLE_TIME_MS + 1);
+	CU_ASSERT_EQUAL(e->state, ND_REACHABLE); /* checked only when used */
+	ping(&t, &t.b6, 1);
+	CU_ASSERT_EQUAL(e->state, ND_DELAY);
+	run_to(&t, 2 + ND_REACHABLE_TIME_MS + 10);
+	CU_ASSERT_EQUAL(t.replies, 2);
+	/* nothing pending once every entry is settled: the run can end */
+	sim_run(t.s, UINT64_MAX, NULL, NULL);
+	CU_ASSERT_TRUE(sim_idle(t.s));
+	CU_ASSERT_EQUAL(e->state, ND_REACHABLE);
+	sim_free(t.s);
+}
+
+static void test_no_answer(void)
+{
+	struct bench t;
+	setup(&t);
+	struct ipaddr nobody;
+	addr_parse("2001:db8::99", &nobody);
+	for (uint16_t i = 0; i < ND_MAXHOLD + 2; i++)
+		ping(&t, &nobody, i);
+	const struct nd_entry *e = entry(t.a, &nobody);
+	CU_ASSERT_EQUAL(e->hold.len, ND_MAXHOLD);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ND6_DROPPED], 2);
+	run_to(&t, 2999);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ND6_SOLICITS], ND_MAX_MULTICAST_SOLICIT);
+	CU_ASSERT_PTR_NOT_NULL(entry(t.a, &nobody));
+	run_to(&t, 3001);
+	CU_ASSERT_PTR_NULL(entry(t.a, &nobody));
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ND6_TIMEOUT], ND_MAXHOLD);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ND6_SOLICITS], ND_MAX_MULTICAST_SOLICIT);
+	sim_free(t.s);
+}
+
+/* A neighbor advertisement or solicitation for b's interface, from a, as
+ * it arrives (IPv6 header at p->data). */
+static struct pkt *nd_packet(struct bench *t, uint8_t type, uint8_t flags,
+			     const struct ipaddr *target, const uint8_t *mac, uint8_t hlim,
+			     const struct ipaddr *dst)
+{
+	uint8_t m[32] = {type};
+	m[4] = flags;
+	memcpy(m + 8, target->a, 16);
+	m[24] = type == ND_NEIGHBOR_SOLICIT ? 1 : 2;
+	m[25] = 1;
+	memcpy(m + 26, mac, 6);
+	uint32_t s = cksum_pseudo(&t->a6, dst, IPPROTO_ICMPV6, sizeof(m));
+	put_be16(m + 2, cksum_fold(cksum_add(s, m, sizeof(m))));
+	struct ip6_hdr h = {.plen = sizeof(m), .nxt = IPPROTO_ICMPV6, .hlim = hlim};
+	h.src = t->a6;
+	h.dst = *dst;
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, IP6_HDR_LEN + sizeof(m));
+	ip6_emit(p->data, &h);
+	memcpy(p->data + IP6_HDR_LEN, m, sizeof(m));
+	p->rcvif = t->b->ifaces[0];
+	return p;
+}
+
+static void test_advertisements(void)
+{
+	struct bench t;
+	setup(&t);
+	static const uint8_t mac1[6] = {2, 0, 0, 0, 0, 1}, mac2[6] = {2, 0, 0, 0, 0, 2};
+	/* b resolving a: an unsolicited advertisement without override from
+	 * another MAC does not change a reachable entry's address, only
+	 * makes it stale; with override it does */
+	struct echo_sock *es = icmp_echo_open(t.b, on_reply, &t);
+	CU_ASSERT_EQUAL(icmp_echo_send(es, &t.a6, 0, NULL, 0, 0, 0, false), 0);
+	run_to(&t, 5);
+	const struct nd_entry *e = entry(t.b, &t.a6);
+	CU_ASSERT_EQUAL_FATAL(e->state, ND_REACHABLE);
+	uint8_t real[6];
+	memcpy(real, e->mac, 6);
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_ADVERT, 0, &t.a6, mac1, 255, &t.b6));
+	CU_ASSERT_EQUAL(e->state, ND_STALE);
+	CU_ASSERT_EQUAL(memcmp(e->mac, real, 6), 0);
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_ADVERT, 0x20, &t.a6, mac2, 255, &t.b6));
+	CU_ASSERT_EQUAL(e->state, ND_STALE);
+	CU_ASSERT_EQUAL(memcmp(e->mac, mac2, 6), 0);
+	/* solicited and overriding: reachable at the new address */
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_ADVERT, 0x60, &t.a6, mac1, 255, &t.b6));
+	CU_ASSERT_EQUAL(e->state, ND_REACHABLE);
+	CU_ASSERT_EQUAL(memcmp(e->mac, mac1, 6), 0);
+	/* an advertisement for an address nobody asked about is ignored */
+	struct ipaddr other;
+	addr_parse("2001:db8::77", &other);
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_ADVERT, 0x60, &other, mac1, 255, &t.b6));
+	CU_ASSERT_PTR_NULL(entry(t.b, &other));
+	/* RFC 4861 7.1: not from the link (hop limit 254), or solicited to a
+	 * group: dropped and counted */
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_ADVERT, 0x60, &t.a6, mac2, 254, &t.b6));
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_ADVERT, 0x60, &t.a6, mac2, 255, &ip6_allnodes));
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_BADNA], 2);
+	CU_ASSERT_EQUAL(memcmp(e->mac, mac1, 6), 0);
+	struct ipaddr sn = ip6_solicited_node(&t.b6);
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_SOLICIT, 0, &t.b6, mac2, 64, &sn));
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_BADNS], 1);
+	/* a solicitation for an address that is not b's gets no answer */
+	uint64_t adverts = t.b->stats[STAT_ND6_ADVERTS];
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_SOLICIT, 0, &other, mac2, 255, &sn));
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ND6_ADVERTS], adverts);
+	/* a good one from a new MAC: b's entry goes stale at that MAC, and
+	 * b's answer to it starts the delay */
+	ip6_input(t.b, nd_packet(&t, ND_NEIGHBOR_SOLICIT, 0, &t.b6, mac2, 255, &sn));
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ND6_ADVERTS], adverts + 1);
+	CU_ASSERT_EQUAL(e->state, ND_DELAY);
+	CU_ASSERT_EQUAL(memcmp(e->mac, mac2, 6), 0);
+	icmp_echo_close(es);
+	sim_free(t.s);
+}
+
+static void test_solicited_node(void)
+{
+	struct ipaddr a, want;
+	addr_parse("2001:db8::12:3456", &a);
+	addr_parse("ff02::1:ff12:3456", &want);
+	struct ipaddr g = ip6_solicited_node(&a);
+	CU_ASSERT_TRUE(addr_eq(&g, &want));
+	uint8_t mac[6];
+	ip6_multicast_mac(&g, mac);
+	static const uint8_t m[6] = {0x33, 0x33, 0xff, 0x12, 0x34, 0x56};
+	CU_ASSERT_EQUAL(memcmp(mac, m, 6), 0);
+	struct ipaddr ll;
+	addr_parse("fe80::1", &ll);
+	CU_ASSERT_TRUE(ip6_is_linklocal(&ll));
+	CU_ASSERT_FALSE(ip6_is_linklocal(&a));
+}
+
+void suite_nd(void)
+{
+	static const struct unit_test t[] = {
+	    {"resolution, stale, delay, probe, reachable", test_resolution},
+	    {"a neighbor that never answers", test_no_answer},
+	    {"advertisements and solicitations checked", test_advertisements},
+	    {"solicited-node groups and their MACs", test_solicited_node},
+	    {NULL, NULL},
+	};
+	unit_add_suite("nd", t);
+}
