@@ -197,7 +197,7 @@ void nd_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off
 	int lla = len >= ND_MSG_LEN ? nd_lla(m + ND_MSG_LEN, len - ND_MSG_LEN,
 					      ns ? ND_OPT_SOURCE_LLA : ND_OPT_TARGET_LLA, mac)
 				    : -1;
-	if (!ifp || h->hlim != 255 || m[1] != 0 || len < ND_MSG_LEN || lla < 0 ||
+	if (!ifp || len < ND_MSG_LEN || h->hlim != 255 || m[1] != 0 || lla < 0 ||
 	    addr_is_multicast(&target)) {
 		node_drop(n, p, bad);
 		return;
