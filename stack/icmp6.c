@@ -168,10 +168,24 @@ static void icmp6_ctlinput(struct node *n, struct pkt *p, const struct ip6_hdr *
 		node_drop(n, p, STAT_ICMP6_BADLEN);
 		return;
 	}
-	struct ipaddr src = {.af = ADDR_V6};
+	struct ipaddr src = {.af = ADDR_V6}, dst = {.af = ADDR_V6};
 	memcpy(src.a, q + 8, 16);
-	const uint8_t *l4 = q + IP6_HDR_LEN;
-	if (q[6] == IPPROTO_ICMPV6 && l4[0] == ICMP6_ECHO_REQUEST && node_owns_addr(n, &src)) {
+	memcpy(dst.a, q + 24, 16);
+	if (icp[0] == ICMP6_PACKET_TOO_BIG && node_owns_addr(n, &src))
+		ip6_pmtu_update(n, &dst, get_be32(icp + 4));
+	/* the quoted packet's upper layer, behind its extension headers (a
+	 * first fragment's too) */
+	struct ip6_chain c;
+	enum stat_id why;
+	size_t ptr;
+	uint8_t code;
+	if (ip6_walk(q, qlen, &c, &why, &ptr, &code) < 0 || c.later_fragment ||
+	    c.off + ICMP6_HDR_LEN > qlen) {
+		pkt_free(p);
+		return;
+	}
+	const uint8_t *l4 = q + c.off;
+	if (c.proto == IPPROTO_ICMPV6 && l4[0] == ICMP6_ECHO_REQUEST && node_owns_addr(n, &src)) {
 		struct echo_sock *s = icmp_echo_find(n, get_be16(l4 + 4));
 		if (s) {
 			struct echo_event ev = {.is_error = true,

@@ -2,12 +2,12 @@
  * IPv6 input, output and forwarding (RFC 8200, RFC 4291 for scopes), in
  * OpenBSD's order: header checks, hop-by-hop options, then either
  * forwarding (a router never fragments: too big is an ICMPv6 error) or the
- * extension headers addressed to us and the upper layer.  Fragment
- * reassembly, UDP over IPv6 and IPsec over IPv6 come with later parts of
- * issue 7: a fragment is dropped as ip6.fragdropped, and an upper layer we
- * do not have gets a parameter problem.
+ * extension headers addressed to us and the upper layer.  UDP and IPsec
+ * over IPv6 come with later parts of issue 7: an upper layer we do not
+ * have gets a parameter problem.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../sim/sim.h"
@@ -140,22 +140,80 @@ static void pkt_dtor(void *arg)
 	pkt_free(arg);
 }
 
-/* Transmit a complete packet on ifp towards nexthop.  Our own
- * fragmentation comes later: a packet too big for the link is refused. */
-static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp,
-		    const struct ipaddr *nexthop, const struct ipaddr *dst)
+/* ---- path MTU (RFC 8201) ---- */
+
+#define IP6_PMTU_LIFETIME_S 600 /* RFC 8201 4: at least 5 minutes; 10 */
+
+struct ip6_pmtu {
+	struct ipaddr dst;
+	uint32_t mtu;
+	uint64_t expire;
+};
+
+void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 {
-	if (p->len > ifp->mtu) {
-		node_drop(n, p, STAT_IP6_CANTFRAG);
-		return -EMSGSIZE;
-	}
+	if (mtu < IP6_MIN_MTU)
+		mtu = IP6_MIN_MTU; /* RFC 8201 4: never below the minimum */
+	uint64_t expire = n->sim->now + IP6_PMTU_LIFETIME_S * NS_PER_SEC;
+	for (unsigned i = 0; i < n->npmtu; i++)
+		if (addr_eq(&n->pmtu[i].dst, dst)) {
+			if (mtu < n->pmtu[i].mtu || n->pmtu[i].expire <= n->sim->now)
+				n->pmtu[i] = (struct ip6_pmtu){*dst, mtu, expire};
+			return;
+		}
+	n->pmtu = xrealloc(n->pmtu, (n->npmtu + 1) * sizeof(*n->pmtu));
+	n->pmtu[n->npmtu++] = (struct ip6_pmtu){*dst, mtu, expire};
+	char a[ADDR_STRLEN];
+	node_trace(n, "ip6 path mtu to %s: %u", addr_fmt(dst, a), mtu);
+}
+
+unsigned ip6_path_mtu(struct node *n, const struct ipaddr *dst, unsigned ifmtu)
+{
+	for (unsigned i = 0; i < n->npmtu; i++)
+		if (addr_eq(&n->pmtu[i].dst, dst) && n->pmtu[i].expire > n->sim->now)
+			return MIN(ifmtu, n->pmtu[i].mtu);
+	return ifmtu;
+}
+
+void ip6_pmtu_free(struct node *n)
+{
+	free(n->pmtu);
+	n->pmtu = NULL;
+	n->npmtu = 0;
+}
+
+static void ip6_link_out(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop,
+			 const struct ipaddr *dst)
+{
 	if (addr_is_multicast(dst)) {
 		uint8_t mac[6];
 		ip6_multicast_mac(dst, mac);
 		ether_output(ifp, p, mac, ETHERTYPE_IPV6);
-		return 0;
+		return;
 	}
 	nd_output(ifp, p, nexthop);
+}
+
+/* Transmit a packet we originated on ifp towards nexthop, in fragments
+ * when it is larger than the path MTU (RFC 8200 4.5: only the source
+ * fragments). */
+static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp,
+		    const struct ipaddr *nexthop, const struct ipaddr *dst)
+{
+	unsigned mtu = ip6_path_mtu(n, dst, ifp->mtu);
+	if (p->len <= mtu) {
+		ip6_link_out(ifp, p, nexthop, dst);
+		return 0;
+	}
+	struct pktq frags = {0};
+	ip6_fragment(n, p, mtu, &frags);
+	if (!frags.len)
+		return -EMSGSIZE;
+	node_count(n, STAT_IP6_FRAGMENTED);
+	while ((p = pktq_pop(&frags))) {
+		node_count(n, STAT_IP6_OFRAGMENTS);
+		ip6_link_out(ifp, p, nexthop, dst);
+	}
 	return 0;
 }
 
@@ -235,7 +293,7 @@ static void ip6_forward(struct node *n, struct pkt *p, const struct ip6_hdr *h)
 	p->flags &= ~(unsigned)PKT_LINKBCAST;
 	node_count(n, STAT_IP6_FORWARD);
 	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst;
-	ip6_send(n, p, rt->ifp, &nexthop, &h->dst);
+	ip6_link_out(rt->ifp, p, &nexthop, &h->dst);
 }
 
 /* The headers addressed to us after hop-by-hop, then the upper layer. */
@@ -262,10 +320,25 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 			node_drop(n, p, STAT_IP6_BADOPTIONS);
 			return;
 		}
-		case IPPROTO_FRAGMENT:
-			node_count(n, STAT_IP6_FRAGMENTS);
-			node_drop(n, p, STAT_IP6_FRAGDROPPED); /* reassembly comes later */
+		case IPPROTO_FRAGMENT: {
+			struct pkt *whole = ip6_reass(n, p, h, c);
+			if (!whole)
+				return;
+			/* Go on with the reassembled packet: its headers after
+			 * the fragment header are now in place. */
+			struct ip6_hdr wh;
+			struct ip6_chain wc;
+			enum stat_id why;
+			size_t ptr;
+			uint8_t code;
+			if (ip6_parse(whole->data, whole->len, &wh, &why) < 0 ||
+			    ip6_walk(whole->data, whole->len, &wc, &why, &ptr, &code) < 0) {
+				node_drop(n, whole, why);
+				return;
+			}
+			ip6_deliver(n, whole, &wh, &wc);
 			return;
+		}
 		}
 	}
 	switch (c->proto) {

@@ -183,5 +183,22 @@ void ip6_input(struct node *n, struct pkt *p);
 int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o);
 /* The source address ip6_output would choose for dst. */
 int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src);
+/* A packet too big said the path to dst takes mtu bytes (RFC 8201): kept
+ * for 10 minutes, never below 1280. */
+void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu);
+/* The path MTU to dst over a link of ifmtu. */
+unsigned ip6_path_mtu(struct node *n, const struct ipaddr *dst, unsigned ifmtu);
+void ip6_pmtu_free(struct node *n);
+
+/* Fragmentation and reassembly (ip6_frag.c). */
+struct pktq;
+/* Split p (a whole packet) into fragments of at most mtu bytes. */
+void ip6_fragment(struct node *n, struct pkt *p, unsigned mtu, struct pktq *out);
+/* Add the fragment (c->frag is its fragment header); the datagram when it
+ * is complete, else NULL (held or dropped). */
+struct pkt *ip6_reass(struct node *n, struct pkt *p, const struct ip6_hdr *h,
+		      const struct ip6_chain *c);
+uint64_t ip6_reass_timer(struct node *n);
+void ip6_reass_free(struct node *n);
 
 #endif

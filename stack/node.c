@@ -10,6 +10,7 @@
 #include "icmp.h"
 #include "iface.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "nd.h"
 #include "udp.h"
 #include "util.h"
@@ -35,6 +36,8 @@ void node_free(struct node *n)
 		return;
 	ipsec_state_free(n->ipsec);
 	ip4_reass_free(n);
+	ip6_reass_free(n);
+	ip6_pmtu_free(n);
 	udp_free_all(n);
 	icmp_echo_free_all(n);
 	for (unsigned i = 0; i < n->nifaces; i++)
@@ -119,6 +122,9 @@ static void node_timer_fire(struct sim *s, void *arg)
 	if (t < next)
 		next = t;
 	t = ip4_reass_timer(n);
+	if (t < next)
+		next = t;
+	t = ip6_reass_timer(n);
 	if (t < next)
 		next = t;
 	t = nd_timer(n);

@@ -20,6 +20,8 @@
 struct sim;
 struct iface;
 struct ip4_reasq;
+struct ip6_reasq;
+struct ip6_pmtu;
 struct udp_sock;
 struct echo_sock;
 struct ipsec_state;
@@ -36,6 +38,10 @@ struct node {
 
 	struct ip4_reasq *reasq; /* reassembly queues, oldest first */
 	unsigned nfrags;         /* fragments held in all queues */
+	struct ip6_reasq *reasq6; /* the same for IPv6 */
+	unsigned nfrags6;
+	struct ip6_pmtu *pmtu; /* path MTUs learned from packet too big (RFC 8201) */
+	unsigned npmtu;
 
 	struct udp_sock *udp_socks;
 	struct echo_sock *echo_socks;

@@ -71,6 +71,12 @@
 	D(IP6_NOTMEMBER, "ip6.notmember")                                    \
 	C(IP6_FRAGMENTS, "ip6.fragments")                                    \
 	D(IP6_FRAGDROPPED, "ip6.fragdropped")                                \
+	D(IP6_BADFRAGS, "ip6.badfrags") /* ours */                           \
+	D(IP6_FRAGTIMEOUT, "ip6.fragtimeout")                                \
+	D(IP6_FRAGOVERFLOW, "ip6.fragoverflow")                              \
+	C(IP6_REASSEMBLED, "ip6.reassembled")                                \
+	C(IP6_FRAGMENTED, "ip6.fragmented")                                  \
+	C(IP6_OFRAGMENTS, "ip6.ofragments")                                  \
 	C(IP6_FORWARD, "ip6.forward")                                        \
 	D(IP6_CANTFORWARD, "ip6.cantforward")                                \
 	D(IP6_HLIMEXCEEDED, "ip6.hlimexceeded") /* ours */                   \

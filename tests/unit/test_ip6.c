@@ -7,6 +7,7 @@
 
 #include "../../stack/cksum.h"
 #include "../../stack/ip6.h"
+#include "../../stack/node.h"
 #include "../../stack/util.h"
 #include "unit.h"
 
@@ -320,6 +321,146 @@ static void test_walk_never_overreads(void)
 	CU_ASSERT_TRUE(bad > 0);
 }
 
+/* ---- fragmentation and reassembly ---- */
+
+/* A 3000-byte datagram: fixed header, hop-by-hop options (per-fragment),
+ * destination options (fragmentable), and a payload of counting bytes. */
+static struct pkt *big_datagram(void)
+{
+	struct builder k;
+	uint8_t opts[8];
+	struct ip6_opt pad = {.type = IP6OPT_PAD1};
+	size_t olen = ip6_opts_emit(opts, sizeof(opts), 0, &pad, 1);
+	start(&k);
+	append(&k, IPPROTO_HOPOPTS, opts, olen);
+	append(&k, IPPROTO_DSTOPTS, opts, olen);
+	finish(&k, IPPROTO_NONE, 0);
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, 3000);
+	memcpy(p->data, k.b, k.len);
+	for (size_t i = k.len; i < 3000; i++)
+		p->data[i] = (uint8_t)i;
+	put_be16(p->data + 4, 3000 - IP6_HDR_LEN);
+	return p;
+}
+
+/* Feed one fragment to the node's reassembly. */
+static struct pkt *feed(struct node *n, struct pkt *f)
+{
+	struct ip6_hdr h;
+	struct ip6_chain c;
+	enum stat_id why;
+	size_t ptr;
+	uint8_t code;
+	CU_ASSERT_EQUAL_FATAL(ip6_parse(f->data, f->len, &h, &why), 0);
+	CU_ASSERT_EQUAL_FATAL(ip6_walk(f->data, f->len, &c, &why, &ptr, &code), 0);
+	CU_ASSERT_FATAL(c.frag >= 0);
+	return ip6_reass(n, f, &h, &c);
+}
+
+static void fragments_of(struct node *n, struct pkt *whole, unsigned mtu, struct pkt **out,
+			 unsigned *count)
+{
+	struct pktq q = {0};
+	ip6_fragment(n, pkt_clone(whole), mtu, &q);
+	*count = 0;
+	struct pkt *f;
+	while ((f = pktq_pop(&q)))
+		out[(*count)++] = f;
+}
+
+static void test_fragment_and_reassemble(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = unit_node(s, "n", "10.0.0.1/24");
+	struct pkt *whole = big_datagram();
+	struct pkt *fr[8];
+	unsigned nf;
+	fragments_of(n, whole, 1280, fr, &nf);
+	CU_ASSERT_EQUAL_FATAL(nf, 3);
+	for (unsigned i = 0; i < nf; i++) {
+		CU_ASSERT_TRUE(fr[i]->len <= 1280);
+		/* hop-by-hop stays in front of every fragment, the destination
+		 * options travel in the first one's data */
+		CU_ASSERT_EQUAL(fr[i]->data[6], IPPROTO_HOPOPTS);
+		CU_ASSERT_EQUAL(fr[i]->data[40], IPPROTO_FRAGMENT);
+		struct ip6_frag f;
+		ip6_frag_parse(fr[i]->data + 48, &f);
+		CU_ASSERT_EQUAL(f.nxt, IPPROTO_DSTOPTS);
+		CU_ASSERT_EQUAL(f.more, i + 1 < nf);
+		CU_ASSERT_EQUAL(f.off % 8, 0);
+	}
+	/* in reverse order: the last one completes it, byte for byte */
+	CU_ASSERT_PTR_NULL(feed(n, fr[2]));
+	CU_ASSERT_PTR_NULL(feed(n, fr[1]));
+	struct pkt *got = feed(n, fr[0]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(got->len, whole->len);
+	CU_ASSERT_EQUAL(memcmp(got->data, whole->data, whole->len), 0);
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_REASSEMBLED], 1);
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_FRAGMENTS], 3);
+	CU_ASSERT_EQUAL(n->nfrags6, 0);
+	pkt_free(got);
+
+	/* a duplicate drops only itself; an overlap drops the whole datagram
+	 * (RFC 5722) */
+	fragments_of(n, whole, 1280, fr, &nf);
+	CU_ASSERT_PTR_NULL(feed(n, fr[0]));
+	CU_ASSERT_PTR_NULL(feed(n, pkt_clone(fr[0])));
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_FRAGDROPPED], 1);
+	struct pkt *ov = pkt_clone(fr[1]);
+	struct ip6_frag f;
+	ip6_frag_parse(ov->data + 48, &f);
+	f.off -= 8; /* reaches 8 bytes into the first fragment's data */
+	ip6_frag_emit(ov->data + 48, &f);
+	CU_ASSERT_PTR_NULL(feed(n, ov));
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_FRAGDROPPED], 3); /* itself and fr[0] */
+	CU_ASSERT_EQUAL(n->nfrags6, 0);
+	/* the rest of that datagram starts a queue that never completes: 60
+	 * seconds later it goes, each fragment counted */
+	CU_ASSERT_PTR_NULL(feed(n, fr[1]));
+	CU_ASSERT_PTR_NULL(feed(n, fr[2]));
+	CU_ASSERT_EQUAL(n->nfrags6, 2);
+	sim_run(s, 61 * NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_FRAGTIMEOUT], 2);
+	CU_ASSERT_EQUAL(n->nfrags6, 0);
+
+	/* a non-last fragment that is not whole 8-byte units */
+	fragments_of(n, whole, 1280, fr, &nf);
+	pkt_trim(fr[0], fr[0]->len - 1);
+	put_be16(fr[0]->data + 4, (uint16_t)(fr[0]->len - IP6_HDR_LEN));
+	CU_ASSERT_PTR_NULL(feed(n, fr[0]));
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_BADFRAGS], 1);
+	pkt_free(fr[1]);
+	pkt_free(fr[2]);
+
+	/* an atomic fragment (RFC 6946) is the datagram at once, even with a
+	 * queue of the same identification waiting */
+	fragments_of(n, whole, 1280, fr, &nf);
+	CU_ASSERT_PTR_NULL(feed(n, fr[1]));
+	struct pkt *atomic = pkt_clone(fr[0]);
+	ip6_frag_parse(atomic->data + 48, &f);
+	f.more = false;
+	ip6_frag_emit(atomic->data + 48, &f);
+	got = feed(n, atomic);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_EQUAL(got->data[40], IPPROTO_DSTOPTS); /* the fragment header is gone */
+	CU_ASSERT_EQUAL(get_be16(got->data + 4), fr[0]->len - IP6_HDR_LEN - IP6_FRAG_LEN);
+	CU_ASSERT_EQUAL(n->nfrags6, 1); /* the queue still waits */
+	pkt_free(got);
+	pkt_free(fr[0]);
+	pkt_free(fr[2]);
+
+	/* the hold limit */
+	n->sysctl[SYSCTL_IP6_MAXFRAGS] = 1;
+	fragments_of(n, whole, 1280, fr, &nf);
+	CU_ASSERT_PTR_NULL(feed(n, fr[0]));
+	CU_ASSERT_EQUAL(n->stats[STAT_IP6_FRAGOVERFLOW], 1);
+	pkt_free(fr[1]);
+	pkt_free(fr[2]);
+	pkt_free(whole);
+	sim_free(s);
+}
+
 void suite_ip6(void)
 {
 	static const struct unit_test t[] = {
@@ -328,6 +469,7 @@ void suite_ip6(void)
 	    {"routing and fragment headers", test_routing_and_fragment},
 	    {"header chain walk", test_walk},
 	    {"walk never overreads", test_walk_never_overreads},
+	    {"fragmentation and reassembly", test_fragment_and_reassemble},
 	    {NULL, NULL},
 	};
 	unit_add_suite("ip6", t);
