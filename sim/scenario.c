@@ -662,7 +662,8 @@ static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *
 	struct ipaddr a[IFACE_MAX_ADDRS];
 	unsigned plen[IFACE_MAX_ADDRS], na = 0;
 	char *save = NULL;
-	for (char *w = addr ? strtok_r(addr, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+	for (char *w = addr ? strtok_r(addr, ",", &save) : NULL; w;
+	     w = strtok_r(NULL, ",", &save)) {
 		if (na == IFACE_MAX_ADDRS) {
 			scn_error(sc, st, "at most %d addresses on an interface", IFACE_MAX_ADDRS);
 			return NULL;

@@ -218,6 +218,11 @@ int scn_stmt_keymgr(struct scenario *sc, const struct scn_stmt *st)
 		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
 		return -1;
 	}
+	if (!sc->has_end) {
+		/* it rekeys for ever: the run would never fall idle */
+		scn_error(sc, st, "a scenario with a key manager needs an 'end TIME'");
+		return -1;
+	}
 	if (!sc->keymgrs)
 		sc->keymgrs = km_world_new(sc->sim);
 	struct keymgr *km = km_get(sc->keymgrs, n);

@@ -90,7 +90,8 @@ int icmp6_send(struct node *n, struct pkt *p, const struct ipaddr *src, const st
 	uint32_t s = cksum_pseudo(&from, dst, IPPROTO_ICMPV6, (uint32_t)p->len);
 	put_be16(p->data + 2, cksum_fold(cksum_add(s, p->data, p->len)));
 	icmp6_count_out(n, p->data[0]);
-	struct ip6_out o = {.src = from, .dst = *dst, .nxt = IPPROTO_ICMPV6, .hlim = hlim, .ifp = ifp};
+	struct ip6_out o = {
+	    .src = from, .dst = *dst, .nxt = IPPROTO_ICMPV6, .hlim = hlim, .ifp = ifp};
 	return ip6_output(n, p, &o);
 }
 
@@ -99,8 +100,7 @@ static bool icmp6_is_error(uint8_t type)
 	return type < 128;
 }
 
-void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t code,
-		 uint32_t info)
+void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t code, uint32_t info)
 {
 	struct ip6_hdr h;
 	enum stat_id why;

@@ -43,8 +43,7 @@ void icmp6_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t 
  * parameter problem.  Rate limited by net.inet6.icmp6.errppslimit; as much
  * of orig as fits in 1280 bytes is quoted.
  */
-void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t code,
-		 uint32_t info);
+void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t code, uint32_t info);
 /* Checksum an ICMPv6 message (at p->data) and send it. */
 int icmp6_send(struct node *n, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
 	       uint8_t hlim, struct iface *ifp);

@@ -197,8 +197,8 @@ static void ip6_link_out(struct iface *ifp, struct pkt *p, const struct ipaddr *
 /* Transmit a packet we originated on ifp towards nexthop, in fragments
  * when it is larger than the path MTU (RFC 8200 4.5: only the source
  * fragments). */
-static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp,
-		    const struct ipaddr *nexthop, const struct ipaddr *dst)
+static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp, const struct ipaddr *nexthop,
+		    const struct ipaddr *dst)
 {
 	unsigned mtu = ip6_path_mtu(n, dst, ifp->mtu);
 	if (p->len <= mtu) {

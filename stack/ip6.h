@@ -16,11 +16,11 @@
 #include "addr.h"
 #include "stats.h"
 
-#define IP6_HDR_LEN     40
-#define IP6_MAXPAYLOAD  65535
-#define IP6_MIN_MTU     1280 /* RFC 8200 5 */
-#define IP6_FRAG_LEN    8
-#define IP6_MAX_EXT     8 /* extension headers a walk follows before giving up */
+#define IP6_HDR_LEN    40
+#define IP6_MAXPAYLOAD 65535
+#define IP6_MIN_MTU    1280 /* RFC 8200 5 */
+#define IP6_FRAG_LEN   8
+#define IP6_MAX_EXT    8 /* extension headers a walk follows before giving up */
 
 #define IPPROTO_HOPOPTS  0
 #define IPPROTO_IPV6     41
@@ -61,7 +61,7 @@ enum ip6opt_action {
 	IP6OPT_ICMP_UNICAST = 3 /* the same unless the destination was multicast */
 };
 #define IP6OPT_ACTION(type)  ((enum ip6opt_action)((type) >> 6))
-#define IP6OPT_MUTABLE(type) (((type) & 0x20) != 0) /* may change en route (AH zeroes it) */
+#define IP6OPT_MUTABLE(type) (((type)&0x20) != 0) /* may change en route (AH zeroes it) */
 
 struct ip6_opt {
 	uint8_t type;
@@ -79,15 +79,14 @@ int ip6_opt_next(const uint8_t *hdr, size_t hdrlen, size_t *pos, struct ip6_opt 
  * to a multiple of 8 (RFC 8200 4.2).  Options are written as given (an
  * option's alignment is the caller's).  Returns the length, or 0 when it
  * would not fit in cap or in 2048 bytes. */
-size_t ip6_opts_emit(uint8_t *b, size_t cap, uint8_t nxt, const struct ip6_opt *opts,
-		     unsigned n);
+size_t ip6_opts_emit(uint8_t *b, size_t cap, uint8_t nxt, const struct ip6_opt *opts, unsigned n);
 
 /* ---- routing header ---- */
 
 struct ip6_rthdr {
 	uint8_t nxt;
-	uint8_t type;    /* 0 is deprecated (RFC 5095), 2 is Mobile IPv6's */
-	uint8_t segleft; /* segments left */
+	uint8_t type;        /* 0 is deprecated (RFC 5095), 2 is Mobile IPv6's */
+	uint8_t segleft;     /* segments left */
 	const uint8_t *data; /* type-specific data, after the first 4 bytes */
 	size_t datalen;
 };
@@ -127,9 +126,9 @@ struct ip6_ext {
 struct ip6_chain {
 	struct ip6_ext ext[IP6_MAX_EXT];
 	unsigned n;
-	uint8_t proto; /* what follows the last extension header */
-	size_t off;    /* where it starts */
-	int frag;      /* index of the fragment header in ext[], or -1 */
+	uint8_t proto;       /* what follows the last extension header */
+	size_t off;          /* where it starts */
+	int frag;            /* index of the fragment header in ext[], or -1 */
 	bool later_fragment; /* a fragment with a non-zero offset: proto is not its start */
 };
 
@@ -148,8 +147,8 @@ struct ip6_chain {
  *  - ip6.tooshort: an extension header that runs past the packet (no ICMP;
  *    *code 0xff, *ptr at the next-header byte that named it).
  */
-int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why,
-	     size_t *ptr, uint8_t *code);
+int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why, size_t *ptr,
+	     uint8_t *code);
 /* True for the four extension headers the walk follows. */
 bool ip6_is_ext(uint8_t proto);
 

@@ -47,9 +47,9 @@ struct ip6_reasq {
 	unsigned nfrags;
 	bool have_last;
 	unsigned total;
-	size_t unfrag;   /* per-fragment headers' length, from fragment zero */
-	uint8_t nxt;     /* the fragment header's next header, from fragment zero */
-	size_t nxt_at;   /* the byte that named the fragment header */
+	size_t unfrag; /* per-fragment headers' length, from fragment zero */
+	uint8_t nxt;   /* the fragment header's next header, from fragment zero */
+	size_t nxt_at; /* the byte that named the fragment header */
 };
 
 /* Where the per-fragment headers end, and the byte naming what follows. */
@@ -278,7 +278,8 @@ uint64_t ip6_reass_timer(struct node *n)
 		}
 		node_trace(n, "ip6 reassembly timeout id %u, %u fragments", q->id, q->nfrags);
 		if (q->frags->off == 0)
-			icmp6_error(n, q->frags->p, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASS, 0);
+			icmp6_error(n, q->frags->p, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASS,
+				    0);
 		reasq_drop(n, q, STAT_IP6_FRAGTIMEOUT);
 	}
 	return next;

@@ -82,8 +82,7 @@ static void pad(uint8_t *b, size_t n)
 	}
 }
 
-size_t ip6_opts_emit(uint8_t *b, size_t cap, uint8_t nxt, const struct ip6_opt *opts,
-		     unsigned n)
+size_t ip6_opts_emit(uint8_t *b, size_t cap, uint8_t nxt, const struct ip6_opt *opts, unsigned n)
 {
 	size_t len = 2;
 	for (unsigned i = 0; i < n; i++)
@@ -165,12 +164,12 @@ size_t ip6_frag_emit(uint8_t *b, const struct ip6_frag *f)
 
 bool ip6_is_ext(uint8_t proto)
 {
-	return proto == IPPROTO_HOPOPTS || proto == IPPROTO_ROUTING ||
-	       proto == IPPROTO_FRAGMENT || proto == IPPROTO_DSTOPTS;
+	return proto == IPPROTO_HOPOPTS || proto == IPPROTO_ROUTING || proto == IPPROTO_FRAGMENT ||
+	       proto == IPPROTO_DSTOPTS;
 }
 
-int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why,
-	     size_t *ptr, uint8_t *code)
+int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why, size_t *ptr,
+	     uint8_t *code)
 {
 	memset(c, 0, sizeof(*c));
 	c->frag = -1;

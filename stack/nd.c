@@ -12,13 +12,13 @@
 #include "node.h"
 #include "util.h"
 
-#define MS                 (NS_PER_SEC / 1000)
-#define ND_MSG_LEN         24 /* type, code, checksum, flags/reserved, target */
-#define ND_OPT_SOURCE_LLA  1
-#define ND_OPT_TARGET_LLA  2
-#define ND_NA_ROUTER       0x80
-#define ND_NA_SOLICITED    0x40
-#define ND_NA_OVERRIDE     0x20
+#define MS                (NS_PER_SEC / 1000)
+#define ND_MSG_LEN        24 /* type, code, checksum, flags/reserved, target */
+#define ND_OPT_SOURCE_LLA 1
+#define ND_OPT_TARGET_LLA 2
+#define ND_NA_ROUTER      0x80
+#define ND_NA_SOLICITED   0x40
+#define ND_NA_OVERRIDE    0x20
 
 const char *nd_state_name(enum nd_state s)
 {
@@ -195,7 +195,7 @@ void nd_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off
 		memcpy(target.a, m + 8, 16);
 	uint8_t mac[6];
 	int lla = len >= ND_MSG_LEN ? nd_lla(m + ND_MSG_LEN, len - ND_MSG_LEN,
-					      ns ? ND_OPT_SOURCE_LLA : ND_OPT_TARGET_LLA, mac)
+					     ns ? ND_OPT_SOURCE_LLA : ND_OPT_TARGET_LLA, mac)
 				    : -1;
 	if (!ifp || len < ND_MSG_LEN || h->hlim != 255 || m[1] != 0 || lla < 0 ||
 	    addr_is_multicast(&target)) {
@@ -223,7 +223,8 @@ void nd_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off
 			   ifp->mac[4], ifp->mac[5], ifp->name);
 		struct ipaddr to = dad ? ip6_allnodes : h->src;
 		pkt_free(p);
-		nd_advertise(ifp, &target, &to, (uint8_t)(ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED)));
+		nd_advertise(ifp, &target, &to,
+			     (uint8_t)(ND_NA_OVERRIDE | (dad ? 0 : ND_NA_SOLICITED)));
 		return;
 	}
 	/* an advertisement */

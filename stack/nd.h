@@ -21,7 +21,7 @@
 #include "addr.h"
 #include "pkt.h"
 
-#define ND_MAXHOLD              10 /* as ARP's */
+#define ND_MAXHOLD               10 /* as ARP's */
 #define ND_MAX_MULTICAST_SOLICIT 3
 #define ND_MAX_UNICAST_SOLICIT   3
 #define ND_RETRANS_TIMER_MS      1000

@@ -36,8 +36,8 @@ struct node {
 	unsigned nifaces;
 	struct rtable rt;
 
-	struct ip4_reasq *reasq; /* reassembly queues, oldest first */
-	unsigned nfrags;         /* fragments held in all queues */
+	struct ip4_reasq *reasq;  /* reassembly queues, oldest first */
+	unsigned nfrags;          /* fragments held in all queues */
 	struct ip6_reasq *reasq6; /* the same for IPv6 */
 	unsigned nfrags6;
 	struct ip6_pmtu *pmtu; /* path MTUs learned from packet too big (RFC 8201) */

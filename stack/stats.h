@@ -82,7 +82,7 @@
 	D(IP6_HLIMEXCEEDED, "ip6.hlimexceeded") /* ours */                   \
 	D(IP6_NOROUTE, "ip6.noroute")                                        \
 	D(IP6_CANTFRAG, "ip6.cantfrag")                                      \
-	D(IP6_NOPROTO, "ip6.noproto") /* ours: an unknown next header */     \
+	D(IP6_NOPROTO, "ip6.noproto")   /* ours: an unknown next header */   \
 	D(IP6_NONXTHDR, "ip6.nonxthdr") /* ours: next header 59 */           \
 	C(IP6_DELIVERED, "ip6.delivered")                                    \
 	C(IP6_LOCALOUT, "ip6.localout")                                      \
@@ -165,13 +165,13 @@
 	C(IPSEC_ODROPS, "ipsec.odrops")                                      \
 	C(IPSEC_TUNNELS, "ipsec.tunnels")                                    \
 	C(IPSEC_EXCTDB, "ipsec.exctdb")                                      \
-	D(IPSEC_EXPIRED, "ipsec.expired") /* ours */                         \
-	D(IPSEC_NOSA, "ipsec.nosa")         /* ours */                       \
-	C(IPSEC_ACQUIRES, "ipsec.acquires") /* ours */                       \
+	D(IPSEC_EXPIRED, "ipsec.expired")     /* ours */                     \
+	D(IPSEC_NOSA, "ipsec.nosa")           /* ours */                     \
+	C(IPSEC_ACQUIRES, "ipsec.acquires")   /* ours */                     \
 	D(IPSEC_ACQUIRING, "ipsec.acquiring") /* ours */                     \
-	D(IPSEC_DENY, "ipsec.deny")         /* ours */                       \
-	D(IPSEC_INPOLICY, "ipsec.inpolicy") /* ours */                       \
-	D(IPSEC_DISABLED, "ipsec.disabled") /* ours */                       \
+	D(IPSEC_DENY, "ipsec.deny")           /* ours */                     \
+	D(IPSEC_INPOLICY, "ipsec.inpolicy")   /* ours */                     \
+	D(IPSEC_DISABLED, "ipsec.disabled")   /* ours */                     \
 	D(IPSEC_NOXFORM, "ipsec.noxform")                                    \
 	/* ESP (struct espstat) */                                           \
 	D(ESP_HDROPS, "esp.hdrops")                                          \

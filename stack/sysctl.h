@@ -23,11 +23,11 @@
 	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)                       \
 	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                        \
 	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                          \
-	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                 \
-	X(IP6_FORWARDING, "net.inet6.ip6.forwarding", 0, 0, 1)                        \
-	X(IP6_HLIM, "net.inet6.ip6.hlim", 64, 1, 255)                                 \
-	X(IP6_MAXFRAGS, "net.inet6.ip6.maxfrags", 200, 0, 100000)                     \
-	X(ICMP6_ERRPPSLIMIT, "net.inet6.icmp6.errppslimit", 100, -1, 1000000)                                        \
+	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                        \
+	X(IP6_FORWARDING, "net.inet6.ip6.forwarding", 0, 0, 1)                               \
+	X(IP6_HLIM, "net.inet6.ip6.hlim", 64, 1, 255)                                        \
+	X(IP6_MAXFRAGS, "net.inet6.ip6.maxfrags", 200, 0, 100000)                            \
+	X(ICMP6_ERRPPSLIMIT, "net.inet6.icmp6.errppslimit", 100, -1, 1000000)                \
 	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)                \
 	X(IPSEC_EXPIRE_ACQUIRE, "net.inet.ip.ipsec-expire-acquire", 30, 0, INT32_MAX)        \
 	X(IPSEC_PFS, "net.inet.ip.ipsec-pfs", 1, 0, 1)                                       \

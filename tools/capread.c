@@ -9,9 +9,9 @@
 #include "../stack/cksum.h"
 #include "../stack/util.h"
 
-#define REASS_MAX   16      /* datagrams being reassembled at once */
-#define REASS_BYTES 65535u  /* the largest IPv4 datagram */
-#define REASS_UNITS 8192u   /* 8-byte fragment units in it */
+#define REASS_MAX   16     /* datagrams being reassembled at once */
+#define REASS_BYTES 65535u /* the largest IPv4 datagram */
+#define REASS_UNITS 8192u  /* 8-byte fragment units in it */
 
 struct reass {
 	bool used;

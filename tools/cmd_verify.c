@@ -6,10 +6,10 @@
  * the reason it would drop the packet, if any, is the verdict.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,15 +87,18 @@ struct opts {
 };
 
 /* Long options shared by the three commands; `allowed` names those each takes. */
-static int parse_opts(int argc, char **argv, const char *allowed, const char *usage,
-		      unsigned nargs, struct opts *o)
+static int parse_opts(int argc, char **argv, const char *allowed, const char *usage, unsigned nargs,
+		      struct opts *o)
 {
-	static const struct option longs[] = {
-	    {"sa", required_argument, NULL, 's'},   {"replay-window", required_argument, NULL, 'w'},
-	    {"json", no_argument, NULL, 'j'},       {"spi", required_argument, NULL, 'p'},
-	    {"mode", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, 'e'},
-	    {"esn-high", required_argument, NULL, 'H'},
-	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"sa", required_argument, NULL, 's'},
+					      {"replay-window", required_argument, NULL, 'w'},
+					      {"json", no_argument, NULL, 'j'},
+					      {"spi", required_argument, NULL, 'p'},
+					      {"mode", required_argument, NULL, 'm'},
+					      {"seed", required_argument, NULL, 'e'},
+					      {"esn-high", required_argument, NULL, 'H'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
 	*o = (struct opts){.window = 64, .mode = -1};
 	optind = 1;
 	opterr = 0;
@@ -107,7 +110,8 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 			return 1;
 		}
 		if (c == '?' || !strchr(allowed, c)) {
-			fprintf(stderr, "%s: unknown option %s\n%s", argv[0], argv[optind - 1], usage);
+			fprintf(stderr, "%s: unknown option %s\n%s", argv[0], argv[optind - 1],
+				usage);
 			return -1;
 		}
 		errno = 0;

@@ -85,8 +85,9 @@ static int espsa_line(struct loader *l, char *text, unsigned line, bool esn_mark
 	char *f[10];
 	int nf = split_fields(text, f);
 	if (nf != 8 && nf != 10)
-		return line_error(l, line, "%s",
-				  "an esp_sa line has 8 or 10 double-quoted fields, comma-separated");
+		return line_error(
+		    l, line, "%s",
+		    "an esp_sa line has 8 or 10 double-quoted fields, comma-separated");
 	if (strcmp(f[0], "IPv4") != 0)
 		return line_error(l, line, "protocol '%s': IPv4 only (IPv6 comes with the stack's)",
 				  f[0]);
@@ -216,8 +217,9 @@ int safile_load(struct node *n, const char *path, uint32_t window, FILE *err)
 		fclose(f);
 		struct conf_options o = {.mode = CONF_TESTBED, .err = err, .compact = true};
 		struct conf conf;
-		rc = conf_parse(path, &o, &conf) < 0 || conf_load(&conf, l.s, err, "the SA file") ? -1
-															: 0;
+		rc = conf_parse(path, &o, &conf) < 0 || conf_load(&conf, l.s, err, "the SA file")
+			 ? -1
+			 : 0;
 		conf_free(&conf);
 	}
 	pfkey_close(l.s);
@@ -228,16 +230,17 @@ int safile_load(struct node *n, const char *path, uint32_t window, FILE *err)
 	int count = 0;
 	for (struct tdb *t = n->ipsec ? n->ipsec->sad.head : NULL; t; t = t->next) {
 		if ((t->flags & TDBF_ESN) && !window) {
-			fprintf(err, "%s: SA 0x%08x has ESN, which needs a replay window to infer "
-				     "the high bits\n",
+			fprintf(err,
+				"%s: SA 0x%08x has ESN, which needs a replay window to infer "
+				"the high bits\n",
 				path, t->spi);
 			return -1;
 		}
 		/* A capture is checked whole: lifetimes from the file do not
 		 * end an SA half-way through it. */
 		t->flags &= ~(uint32_t)(TDBF_TIMER | TDBF_BYTES | TDBF_ALLOCATIONS | TDBF_FIRSTUSE |
-					TDBF_SOFT_TIMER | TDBF_SOFT_BYTES |
-					TDBF_SOFT_ALLOCATIONS | TDBF_SOFT_FIRSTUSE);
+					TDBF_SOFT_TIMER | TDBF_SOFT_BYTES | TDBF_SOFT_ALLOCATIONS |
+					TDBF_SOFT_FIRSTUSE);
 		t->wnd = window ? (uint8_t)MIN(window, 255u) : 0;
 		t->rwin = window;
 		count++;

@@ -81,8 +81,8 @@ static void test_options_headers(void)
 	o[0] = (struct ip6_opt){.type = IP6OPT_PADN, .len = 2, .data = zero2};
 	o[1] = (struct ip6_opt){.type = 0xc9, .len = 16, .data = hoa};
 	n = ip6_opts_emit(b, sizeof(b), 17, o, 2);
-	CU_ASSERT_EQUAL(n, unhex("110201020000c91020010db8000000000000000000000099", want,
-				 sizeof(want)));
+	CU_ASSERT_EQUAL(
+	    n, unhex("110201020000c91020010db8000000000000000000000099", want, sizeof(want)));
 	CU_ASSERT_EQUAL(memcmp(b, want, n), 0);
 
 	/* reading them back: PadN, then HAO with its action and mutability */
