@@ -325,9 +325,18 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		return -1;
 	}
 	*colon = '\0';
-	if (addr_parse(buf, &a->dst) < 0 || a->dst.af != ADDR_V4 ||
+	/* IPv4 as ADDR:PORT, IPv6 as [ADDR]:PORT */
+	char *host = buf;
+	size_t hl = strlen(host);
+	bool bracket = hl >= 2 && host[0] == '[' && host[hl - 1] == ']';
+	if (bracket) {
+		host[hl - 1] = '\0';
+		host++;
+	}
+	if (addr_parse(host, &a->dst) < 0 || (a->dst.af == ADDR_V6) != bracket ||
 	    scn_parse_uint(colon + 1, 65535, &dport) < 0 || dport == 0) {
-		scn_error(sc, st, "bad destination '%s'", st->tok[i + 1]);
+		scn_error(sc, st, "bad destination '%s' (ADDR:PORT, or [ADDR]:PORT for IPv6)",
+			  st->tok[i + 1]);
 		return -1;
 	}
 	a->dport = (uint16_t)dport;

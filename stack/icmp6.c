@@ -8,9 +8,11 @@
 #include "cksum.h"
 #include "icmp.h"
 #include "iface.h"
+#include "ip4.h" /* the protocol numbers */
 #include "ip6.h"
 #include "nd.h"
 #include "node.h"
+#include "udp.h"
 #include "util.h"
 
 #define ICMP6_MAXQUOTE (IP6_MIN_MTU - IP6_HDR_LEN - ICMP6_HDR_LEN) /* RFC 4443 2.4 (c) */
@@ -185,6 +187,8 @@ static void icmp6_ctlinput(struct node *n, struct pkt *p, const struct ip6_hdr *
 		return;
 	}
 	const uint8_t *l4 = q + c.off;
+	if (c.proto == IPPROTO_UDP && node_owns_addr(n, &src))
+		udp6_ctlinput(n, icp[0], icp[1], &src, l4);
 	if (c.proto == IPPROTO_ICMPV6 && l4[0] == ICMP6_ECHO_REQUEST && node_owns_addr(n, &src)) {
 		struct echo_sock *s = icmp_echo_find(n, get_be16(l4 + 4));
 		if (s) {

@@ -2,9 +2,9 @@
  * IPv6 input, output and forwarding (RFC 8200, RFC 4291 for scopes), in
  * OpenBSD's order: header checks, hop-by-hop options, then either
  * forwarding (a router never fragments: too big is an ICMPv6 error) or the
- * extension headers addressed to us and the upper layer.  UDP and IPsec
- * over IPv6 come with later parts of issue 7: an upper layer we do not
- * have gets a parameter problem.
+ * extension headers addressed to us and the upper layer (ICMPv6, UDP).
+ * IPsec over IPv6 comes with a later part of issue 7: an upper layer we
+ * do not have gets a parameter problem.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,10 +14,12 @@
 #include "ether.h"
 #include "icmp6.h"
 #include "iface.h"
+#include "ip4.h" /* the protocol numbers */
 #include "ip6.h"
 #include "nd.h"
 #include "node.h"
 #include "route.h"
+#include "udp.h"
 #include "util.h"
 
 const struct ipaddr ip6_allnodes = {.af = ADDR_V6,
@@ -345,6 +347,10 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 	case IPPROTO_ICMPV6:
 		node_count(n, STAT_IP6_DELIVERED);
 		icmp6_input(n, p, h, c->off);
+		return;
+	case IPPROTO_UDP:
+		node_count(n, STAT_IP6_DELIVERED);
+		udp6_input(n, p, h, c->off);
 		return;
 	case IPPROTO_NONE: node_drop(n, p, STAT_IP6_NONXTHDR); return;
 	default: {

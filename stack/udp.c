@@ -7,7 +7,9 @@
 #include "../sim/sim.h"
 #include "cksum.h"
 #include "icmp.h"
+#include "icmp6.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "node.h"
 #include "util.h"
 
@@ -82,8 +84,9 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 {
 	struct node *n = s->node;
 	struct ipaddr src;
+	bool v6 = dst->af == ADDR_V6;
 
-	if (len > IP4_MAXPACKET - IP4_HDR_LEN - UDP_HDR_LEN)
+	if (len > (v6 ? IP6_MAXPAYLOAD : IP4_MAXPACKET - IP4_HDR_LEN) - UDP_HDR_LEN)
 		return -EMSGSIZE;
 	if (!s->lport) {
 		int r = udp_bind(s, NULL, 0);
@@ -91,11 +94,13 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 			return r;
 	}
 	if (s->laddr.af != ADDR_NONE) {
+		if (s->laddr.af != dst->af)
+			return -EAFNOSUPPORT;
 		src = s->laddr;
 	} else {
-		int r = ip4_select_src(n, dst, &src);
+		int r = v6 ? ip6_select_src(n, dst, &src) : ip4_select_src(n, dst, &src);
 		if (r < 0) {
-			node_drop(n, NULL, STAT_IP_NOROUTE);
+			node_drop(n, NULL, v6 ? STAT_IP6_NOROUTE : STAT_IP_NOROUTE);
 			return r;
 		}
 	}
@@ -104,12 +109,21 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 	udp_emit(p->data, &h);
 	if (len)
 		memcpy(p->data + UDP_HDR_LEN, data, len);
-	if (n->sysctl[SYSCTL_UDP_CHECKSUM]) {
+	/* RFC 8200 8.1: over IPv6 the checksum is not optional */
+	if (v6 || n->sysctl[SYSCTL_UDP_CHECKSUM]) {
 		uint32_t sum = cksum_pseudo(&src, dst, IPPROTO_UDP, h.len);
 		uint16_t c = cksum_fold(cksum_add(sum, p->data, p->len));
 		put_be16(p->data + 6, c ? c : 0xffff); /* RFC 768: zero means none */
 	}
 	node_count(n, STAT_UDP_OPACKETS);
+	if (v6) {
+		struct ip6_out o6 = {.src = src, .dst = *dst, .nxt = IPPROTO_UDP};
+		if (o) {
+			o6.hlim = o->ttl;
+			o6.tclass = o->tos;
+		}
+		return ip6_output(n, p, &o6);
+	}
 	struct ip4_out io = {.src = src, .dst = *dst, .proto = IPPROTO_UDP};
 	if (o) {
 		io.ttl = o->ttl;
@@ -173,10 +187,12 @@ static struct udp_sock *udp_lookup(struct node *n, const struct ipaddr *dst, uin
 	return wild;
 }
 
-void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+/* A datagram at hlen in p, iplen bytes to the end of the IP payload. */
+static void udp_input_common(struct node *n, struct pkt *p, const struct ipaddr *src,
+			     const struct ipaddr *dst, size_t hlen, size_t iplen, bool bcast)
 {
-	size_t hlen = h->hlen, iplen = h->len - hlen;
 	struct udp_hdr uh;
+	bool v6 = src->af == ADDR_V6;
 
 	node_count(n, STAT_UDP_IPACKETS);
 	if (udp_parse(p->data + hlen, iplen, &uh) < 0) {
@@ -187,22 +203,29 @@ void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcas
 		node_drop(n, p, STAT_UDP_BADLEN);
 		return;
 	}
+	if (uh.sum == 0 && v6) {
+		node_drop(n, p, STAT_UDP_BADSUM); /* RFC 8200 8.1: zero is not allowed */
+		return;
+	}
 	if (uh.sum == 0) {
 		node_count(n, STAT_UDP_NOSUM);
 	} else {
-		uint32_t sum = cksum_pseudo(&h->src, &h->dst, IPPROTO_UDP, uh.len);
+		uint32_t sum = cksum_pseudo(src, dst, IPPROTO_UDP, uh.len);
 		if (cksum_fold(cksum_add(sum, p->data + hlen, uh.len)) != 0) {
 			node_drop(n, p, STAT_UDP_BADSUM);
 			return;
 		}
 	}
-	struct udp_sock *s = udp_lookup(n, &h->dst, uh.dport);
+	struct udp_sock *s = udp_lookup(n, dst, uh.dport);
 	if (!s) {
 		if (bcast || (p->flags & PKT_LINKBCAST)) {
 			node_drop(n, p, STAT_UDP_NOPORTBCAST);
 			return;
 		}
-		icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+		if (v6)
+			icmp6_error(n, p, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0);
+		else
+			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
 		node_drop(n, p, STAT_UDP_NOPORT);
 		return;
 	}
@@ -212,7 +235,7 @@ void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcas
 		return;
 	}
 	struct udp_dgram *d = xcalloc(1, sizeof(*d));
-	d->src = h->src;
+	d->src = *src;
 	d->sport = uh.sport;
 	pkt_pull(p, hlen + UDP_HDR_LEN);
 	pkt_trim(p, plen);
@@ -229,21 +252,52 @@ void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcas
 		s->on_recv(s, s->cb_arg);
 }
 
-void udp_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ip4_hdr *inner,
-		  const uint8_t *l4)
+void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
 {
-	uint16_t sport = get_be16(l4);
+	udp_input_common(n, p, &h->src, &h->dst, h->hlen, h->len - h->hlen, bcast);
+}
+
+void udp6_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off)
+{
+	udp_input_common(n, p, &h->src, &h->dst, off, p->len - off, false);
+}
+
+/* The socket that sent from sport (and src), told of an error. */
+static void udp_so_error(struct node *n, const struct ipaddr *src, uint16_t sport, int err)
+{
 	for (struct udp_sock *s = n->udp_socks; s; s = s->next) {
 		if (s->lport != sport)
 			continue;
-		if (s->laddr.af != ADDR_NONE && !addr_eq(&s->laddr, &inner->src))
+		if (s->laddr.af != ADDR_NONE && !addr_eq(&s->laddr, src))
 			continue;
-		if (type == ICMP_UNREACH && code == ICMP_UNREACH_PORT)
-			s->so_error = ECONNREFUSED;
-		else if (type == ICMP_UNREACH && code == ICMP_UNREACH_NEEDFRAG)
-			s->so_error = EMSGSIZE;
-		else if (type == ICMP_UNREACH || type == ICMP_TIMXCEED)
-			s->so_error = EHOSTUNREACH;
+		if (err)
+			s->so_error = err;
 		return;
 	}
+}
+
+void udp_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ip4_hdr *inner,
+		  const uint8_t *l4)
+{
+	int err = 0;
+	if (type == ICMP_UNREACH && code == ICMP_UNREACH_PORT)
+		err = ECONNREFUSED;
+	else if (type == ICMP_UNREACH && code == ICMP_UNREACH_NEEDFRAG)
+		err = EMSGSIZE;
+	else if (type == ICMP_UNREACH || type == ICMP_TIMXCEED)
+		err = EHOSTUNREACH;
+	udp_so_error(n, &inner->src, get_be16(l4), err);
+}
+
+void udp6_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ipaddr *src,
+		   const uint8_t *l4)
+{
+	int err = 0;
+	if (type == ICMP6_DST_UNREACH && code == ICMP6_DST_UNREACH_NOPORT)
+		err = ECONNREFUSED;
+	else if (type == ICMP6_PACKET_TOO_BIG)
+		err = EMSGSIZE;
+	else if (type == ICMP6_DST_UNREACH || type == ICMP6_TIME_EXCEEDED)
+		err = EHOSTUNREACH;
+	udp_so_error(n, src, get_be16(l4), err);
 }

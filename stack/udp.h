@@ -16,6 +16,7 @@
 
 struct node;
 struct ip4_hdr;
+struct ip6_hdr;
 
 struct udp_hdr {
 	uint16_t sport, dport, len, sum;
@@ -68,8 +69,13 @@ void udp_close(struct udp_sock *s);
 void udp_free_all(struct node *n);
 
 void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast);
+/* A datagram over IPv6 at off (the checksum is required, RFC 8200 8.1). */
+void udp6_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off);
 /* An ICMP error quoting a datagram we sent; l4 has at least 8 bytes. */
 void udp_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ip4_hdr *inner,
 		  const uint8_t *l4);
+/* The same for an ICMPv6 error; src is the quoted packet's source. */
+void udp6_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ipaddr *src,
+		   const uint8_t *l4);
 
 #endif

@@ -9,6 +9,7 @@
 #include "../../stack/icmp6.h"
 #include "../../stack/ip6.h"
 #include "../../stack/nd.h"
+#include "../../stack/udp.h"
 #include "../../stack/util.h"
 #include "unit.h"
 
@@ -201,6 +202,40 @@ static void test_advertisements(void)
 	sim_free(t.s);
 }
 
+/* UDP over IPv6: the checksum is required (RFC 8200 8.1). */
+static void test_udp6_checksum(void)
+{
+	struct bench t;
+	setup(&t);
+	struct udp_sock *s = udp_open(t.b);
+	CU_ASSERT_EQUAL(udp_bind(s, NULL, 9), 0);
+	for (int zero = 0; zero < 2; zero++) {
+		uint8_t u[12] = {0x12, 0x34, 0, 9, 0, 12, 0, 0, 'a', 'b', 'c', 'd'};
+		if (!zero) {
+			uint32_t sum = cksum_pseudo(&t.a6, &t.b6, 17, sizeof(u));
+			put_be16(u + 6, cksum_fold(cksum_add(sum, u, sizeof(u))));
+		}
+		struct ip6_hdr h = {.plen = sizeof(u), .nxt = 17, .hlim = 64};
+		h.src = t.a6;
+		h.dst = t.b6;
+		struct pkt *p = pkt_alloc(PKT_HEADROOM, IP6_HDR_LEN + sizeof(u));
+		ip6_emit(p->data, &h);
+		memcpy(p->data + IP6_HDR_LEN, u, sizeof(u));
+		p->rcvif = t.b->ifaces[0];
+		ip6_input(t.b, p);
+	}
+	CU_ASSERT_EQUAL(s->rx_packets, 1);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_UDP_BADSUM], 1);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_UDP_NOSUM], 0);
+	uint8_t buf[8];
+	struct ipaddr from;
+	uint16_t port;
+	CU_ASSERT_EQUAL(udp_recvfrom(s, buf, sizeof(buf), &from, &port), 4);
+	CU_ASSERT_TRUE(addr_eq(&from, &t.a6));
+	CU_ASSERT_EQUAL(port, 0x1234);
+	sim_free(t.s);
+}
+
 static void test_solicited_node(void)
 {
 	struct ipaddr a, want;
@@ -225,6 +260,7 @@ void suite_nd(void)
 	    {"a neighbor that never answers", test_no_answer},
 	    {"advertisements and solicitations checked", test_advertisements},
 	    {"solicited-node groups and their MACs", test_solicited_node},
+	    {"UDP over IPv6 needs its checksum", test_udp6_checksum},
 	    {NULL, NULL},
 	};
 	unit_add_suite("nd", t);

@@ -144,6 +144,12 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:2: net.inet.ip.forwarding: sysctl value out of range"},
 	    {"node a\nsysctl a net.inet.ip.nosuch=1\n",
 	     "out/unit/t.scn:2: net.inet.ip.nosuch: unknown sysctl"},
+	    {"node a\nat 1s udp a 2001:db8::2:9 data x\n",
+	     "out/unit/t.scn:2: bad destination '2001:db8::2:9' (ADDR:PORT, or [ADDR]:PORT for "
+	     "IPv6)"},
+	    {"node a\nat 1s udp a [10.0.0.1]:9 data x\n",
+	     "out/unit/t.scn:2: bad destination '[10.0.0.1]:9' (ADDR:PORT, or [ADDR]:PORT for "
+	     "IPv6)"},
 	    {"node a\nat 1s ping a 10.0.0.300\n", "out/unit/t.scn:2: bad address '10.0.0.300'"},
 	    {"node a b\nlink l a=10.0.0.1/24,fe80::/10x b=10.0.0.2/24\n",
 	     "out/unit/t.scn:2: bad address 'fe80::/10x' (want ADDR/LEN, IPv4 or IPv6)"},
