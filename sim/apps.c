@@ -8,6 +8,8 @@
 
 #include "../stack/icmp.h"
 #include "../stack/icmp6.h"
+#include "../stack/iface.h"
+#include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/udp.h"
 #include "../stack/util.h"
@@ -20,7 +22,7 @@ struct scn_app {
 	struct scenario *sc;
 	struct node *node;
 	struct ipaddr dst;
-	char dststr[ADDR_STRLEN];
+	char dststr[ADDR_STRLEN + 1 + IFACE_NAME_MAX]; /* ADDR or ADDR%IFACE */
 	uint64_t interval, count, sent;
 	size_t size;
 	uint8_t ttl, tos;
@@ -215,11 +217,32 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	struct scn_app *a = app_new(sc, APP_PING);
 	a->node = n;
 	a->size = 56;
-	if (addr_parse(st->tok[i + 1], &a->dst) < 0) {
+	/* ADDR, or an IPv6 link-local ADDR%IFACE (RFC 4007 11) */
+	char buf[96];
+	snprintf(buf, sizeof(buf), "%s", st->tok[i + 1]);
+	char *pct = strchr(buf, '%');
+	struct iface *scope = NULL;
+	if (pct) {
+		*pct = '\0';
+		scope = node_iface(n, pct + 1);
+		if (!scope) {
+			scn_error(sc, st, "%s has no interface '%s'", n->name, pct + 1);
+			return -1;
+		}
+	}
+	if (addr_parse(buf, &a->dst) < 0 || (scope && !ip6_is_linklocal(&a->dst))) {
 		scn_error(sc, st, "bad address '%s'", st->tok[i + 1]);
 		return -1;
 	}
-	addr_fmt(&a->dst, a->dststr);
+	if (ip6_is_linklocal(&a->dst) && !scope) {
+		if (n->nifaces != 1) {
+			scn_error(sc, st, "a link-local destination needs its interface: %s%%IFACE",
+				  buf);
+			return -1;
+		}
+		scope = n->ifaces[0];
+	}
+	snprintf(a->dststr, sizeof(a->dststr), "%s", st->tok[i + 1]);
 	if (parse_app_opts(sc, st, i + 2, a, NULL) < 0)
 		return -1;
 	if (a->count > 65536) {
@@ -232,6 +255,7 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	}
 	a->seen = xcalloc(a->count, 1);
 	a->es = icmp_echo_open(n, ping_reply, a);
+	a->es->scope = scope;
 	sim_at(sc->sim, at, ping_send_ev, NULL, a);
 	return 0;
 }

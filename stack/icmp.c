@@ -8,6 +8,7 @@
 #include "icmp6.h"
 #include "iface.h"
 #include "ip4.h"
+#include "ip6.h"
 #include "node.h"
 #include "udp.h"
 #include "util.h"
@@ -284,8 +285,9 @@ int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, 
 	put_be16(p->data + 6, seq);
 	if (len)
 		memcpy(p->data + ICMP_MINLEN, data, len);
-	if (v6) /* tos and df have no IPv6 meaning here: no fragmentation yet */
-		return icmp6_send(s->node, p, NULL, dst, ttl, NULL);
+	if (v6) /* tos and df do not apply: only the source fragments IPv6 */
+		return icmp6_send(s->node, p, NULL, dst, ttl,
+				  ip6_is_linklocal(dst) ? s->scope : NULL);
 	return icmp_send(s->node, p, NULL, dst, ttl, tos, df);
 }
 

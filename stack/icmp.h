@@ -27,6 +27,7 @@
 #define ICMP_MAXQUOTE         548 /* RFC 1812 4.3.2.3: the error fits in 576 bytes */
 
 struct node;
+struct iface;
 struct ip4_hdr;
 
 void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast);
@@ -59,6 +60,7 @@ typedef void (*echo_cb)(struct echo_sock *s, const struct echo_event *ev, void *
 struct echo_sock {
 	struct echo_sock *next;
 	struct node *node;
+	struct iface *scope; /* the interface for IPv6 link-local destinations */
 	uint16_t id;
 	echo_cb cb;
 	void *arg;

@@ -154,7 +154,8 @@ void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t c
 	/* From the address it was sent to, when that is one of ours; else
 	 * from the interface the error leaves by (RFC 4443 2.2). */
 	const struct ipaddr *from = node_owns_addr(n, &h.dst) ? &h.dst : NULL;
-	icmp6_send(n, p, from, &h.src, 0, NULL);
+	/* a link-local source is reached back on the link it came from */
+	icmp6_send(n, p, from, &h.src, 0, ip6_is_linklocal(&h.src) ? orig->rcvif : NULL);
 }
 
 /* An error came in: pass it to whoever sent the echo it quotes. */

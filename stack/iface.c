@@ -8,8 +8,8 @@
 #include "../sim/link.h"
 #include "../sim/sim.h"
 #include "arp.h"
-#include "nd.h"
 #include "ether.h"
+#include "nd.h"
 #include "node.h"
 #include "util.h"
 
@@ -58,6 +58,27 @@ void iface_free(struct iface *ifp)
 	free(ifp);
 }
 
+static bool is_linklocal6(const struct ipaddr *a)
+{
+	return a->af == ADDR_V6 && a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80;
+}
+
+struct ipaddr iface_linklocal6(const struct iface *ifp)
+{
+	/* RFC 4291 2.5.1 and appendix A: fe80::/64 and the modified EUI-64
+	 * of the MAC (universal/local bit inverted, ff:fe in the middle) */
+	struct ipaddr ll = {.af = ADDR_V6, .a = {0xfe, 0x80}};
+	ll.a[8] = ifp->mac[0] ^ 0x02;
+	ll.a[9] = ifp->mac[1];
+	ll.a[10] = ifp->mac[2];
+	ll.a[11] = 0xff;
+	ll.a[12] = 0xfe;
+	ll.a[13] = ifp->mac[3];
+	ll.a[14] = ifp->mac[4];
+	ll.a[15] = ifp->mac[5];
+	return ll;
+}
+
 int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen)
 {
 	if (ifp->naddrs == IFACE_MAX_ADDRS)
@@ -65,7 +86,24 @@ int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen)
 	for (unsigned i = 0; i < ifp->naddrs; i++)
 		if (addr_eq(&ifp->addrs[i].addr, a))
 			return -1;
+	if (a->af == ADDR_V6 && !is_linklocal6(a)) {
+		/* IPv6 on an interface starts with its link-local address (RFC
+		 * 4862 5.3), before any other */
+		bool have_ll = false;
+		for (unsigned i = 0; i < ifp->naddrs; i++)
+			have_ll |= is_linklocal6(&ifp->addrs[i].addr);
+		if (!have_ll) {
+			if (ifp->naddrs + 2 > IFACE_MAX_ADDRS)
+				return -1;
+			struct ipaddr ll = iface_linklocal6(ifp);
+			ifp->addrs[ifp->naddrs++] = (struct ifaddr){ll, 64};
+		}
+	}
 	ifp->addrs[ifp->naddrs++] = (struct ifaddr){*a, plen};
+	/* Link-local prefixes are the same on every link: such a destination
+	 * needs its interface named, never a route. */
+	if (is_linklocal6(a))
+		return 0;
 	struct route r = {.dst = *a, .plen = plen, .ifp = ifp};
 	route_add(&ifp->node->rt, &r); /* a second address on the net adds nothing */
 	return 0;

@@ -2,6 +2,7 @@
 #ifndef STACK_IFACE_H
 #define STACK_IFACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -38,8 +39,12 @@ struct iface {
 /* Create an interface on the node; the MAC is derived from node and name. */
 struct iface *iface_new(struct node *n, const char *name);
 void iface_free(struct iface *ifp);
-/* Add an address and its connected route; 0 or -1 when full or a duplicate. */
+/* Add an address and its connected route; 0 or -1 when full or a duplicate.
+ * The first IPv6 address brings the interface's link-local address with it
+ * (no route: a link-local destination needs its interface). */
 int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen);
+/* fe80::/64 with the modified EUI-64 of the interface's MAC. */
+struct ipaddr iface_linklocal6(const struct iface *ifp);
 /* The first address of this family, or NULL. */
 const struct ifaddr *iface_addr(const struct iface *ifp, uint8_t af);
 /* True when a is the directed broadcast of one of the interface's IPv4 nets. */

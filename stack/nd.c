@@ -81,12 +81,22 @@ static void nd_solicit(struct iface *ifp, const struct ipaddr *target, const str
 	p->data[ND_MSG_LEN + 1] = 1; /* 8 octets */
 	memcpy(p->data + ND_MSG_LEN + 2, ifp->mac, 6);
 	struct ipaddr dst = e && e->state == ND_PROBE ? *target : ip6_solicited_node(target);
+	/* RFC 4861 7.2.2: from the source of the packet that prompted it when
+	 * that is ours on this interface, else from the interface (its
+	 * link-local address first) */
+	struct ipaddr src, *from = NULL;
+	if (e && e->hold.head && e->hold.head->len >= IP6_HDR_LEN) {
+		src.af = ADDR_V6;
+		memcpy(src.a, e->hold.head->data + 8, 16);
+		if (node_owns_addr(n, &src) == ifp)
+			from = &src;
+	}
 	node_count(n, STAT_ND6_SOLICITS);
 	char a[ADDR_STRLEN];
 	node_trace(n, "nd: who has %s? (%s)", addr_fmt(target, a), ifp->name);
 	/* a probe goes to the address the entry has (nd_output sends it
 	 * there without changing the entry's state) */
-	icmp6_send(n, p, NULL, &dst, 255, ifp);
+	icmp6_send(n, p, from, &dst, 255, ifp);
 }
 
 /* Send what waited for the address. */

@@ -9,6 +9,7 @@
 #include "../../stack/icmp6.h"
 #include "../../stack/ip6.h"
 #include "../../stack/nd.h"
+#include "../../stack/route.h"
 #include "../../stack/udp.h"
 #include "../../stack/util.h"
 #include "unit.h"
@@ -253,6 +254,38 @@ static void test_solicited_node(void)
 	CU_ASSERT_FALSE(ip6_is_linklocal(&a));
 }
 
+/* RFC 4291 appendix A, RFC 4862 5.3: the first IPv6 address brings the
+ * interface's link-local one, made from its MAC, without a route. */
+static void test_linklocal(void)
+{
+	struct bench t;
+	setup(&t);
+	struct iface *ifp = t.a->ifaces[0];
+	static const uint8_t mac[6] = {0x02, 0x47, 0x28, 0x42, 0xff, 0x0c};
+	memcpy(ifp->mac, mac, 6);
+	struct ipaddr want, got = iface_linklocal6(ifp);
+	addr_parse("fe80::47:28ff:fe42:ff0c", &want);
+	CU_ASSERT_TRUE(addr_eq(&got, &want));
+	/* v4 first, then the link-local, then the global one */
+	CU_ASSERT_EQUAL(ifp->naddrs, 3);
+	CU_ASSERT_TRUE(ip6_is_linklocal(&ifp->addrs[1].addr));
+	CU_ASSERT_EQUAL(ifp->addrs[1].plen, 64);
+	CU_ASSERT_TRUE(addr_eq(&ifp->addrs[2].addr, &t.a6));
+	CU_ASSERT_PTR_NULL(route_lookup(&t.a->rt, &ifp->addrs[1].addr));
+	/* a second global address does not bring another */
+	struct ipaddr g2;
+	addr_parse("2001:db8:5::1", &g2);
+	CU_ASSERT_EQUAL(iface_add_addr(ifp, &g2, 64), 0);
+	CU_ASSERT_EQUAL(ifp->naddrs, 4);
+	/* an echo to b's link-local address on the named interface */
+	t.es->scope = ifp;
+	struct ipaddr bll = t.b->ifaces[0]->addrs[1].addr;
+	ping(&t, &bll, 0);
+	run_to(&t, 10);
+	CU_ASSERT_EQUAL(t.replies, 1);
+	sim_free(t.s);
+}
+
 void suite_nd(void)
 {
 	static const struct unit_test t[] = {
@@ -261,6 +294,7 @@ void suite_nd(void)
 	    {"advertisements and solicitations checked", test_advertisements},
 	    {"solicited-node groups and their MACs", test_solicited_node},
 	    {"UDP over IPv6 needs its checksum", test_udp6_checksum},
+	    {"link-local addresses", test_linklocal},
 	    {NULL, NULL},
 	};
 	unit_add_suite("nd", t);

@@ -150,6 +150,13 @@ static void test_errors_name_file_and_line(void)
 	    {"node a\nat 1s udp a [10.0.0.1]:9 data x\n",
 	     "out/unit/t.scn:2: bad destination '[10.0.0.1]:9' (ADDR:PORT, or [ADDR]:PORT for "
 	     "IPv6)"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nlink m a=10.0.0.1/24 "
+	     "b=10.0.0.2/24\nat 1s ping a fe80::1\n",
+	     "out/unit/t.scn:4: a link-local destination needs its interface: fe80::1%IFACE"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a fe80::1%em9\n",
+	     "out/unit/t.scn:3: a has no interface 'em9'"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2%eth0\n",
+	     "out/unit/t.scn:3: bad address '2001:db8::2%eth0'"},
 	    {"node a\nat 1s ping a 10.0.0.300\n", "out/unit/t.scn:2: bad address '10.0.0.300'"},
 	    {"node a b\nlink l a=10.0.0.1/24,fe80::/10x b=10.0.0.2/24\n",
 	     "out/unit/t.scn:2: bad address 'fe80::/10x' (want ADDR/LEN, IPv4 or IPv6)"},
