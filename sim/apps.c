@@ -10,6 +10,7 @@
 #include "../stack/icmp6.h"
 #include "../stack/iface.h"
 #include "../stack/ip6.h"
+#include "../stack/nd.h"
 #include "../stack/node.h"
 #include "../stack/udp.h"
 #include "../stack/util.h"
@@ -498,4 +499,60 @@ void scn_apps_free(struct scenario *sc)
 	sc->apps = NULL;
 	sc->listeners = NULL;
 	sc->napps = sc->nlisteners = 0;
+}
+
+/* ---- router advertisements ---- */
+
+struct advert_ev {
+	struct iface *ifp; /* NULL: every IPv6 interface of the node */
+	struct node *node;
+	uint16_t lifetime;
+};
+
+static void advert_send_ev(struct sim *s, void *arg)
+{
+	struct advert_ev *e = arg;
+	(void)s;
+	for (unsigned k = 0; k < e->node->nifaces; k++) {
+		struct iface *ifp = e->node->ifaces[k];
+		struct ipaddr ll = iface_linklocal6(ifp);
+		if ((!e->ifp || ifp == e->ifp) && node_owns_addr(e->node, &ll))
+			nd_router_advertise(ifp, e->lifetime);
+	}
+	free(e);
+}
+
+/* at TIME advertise NODE[.IFACE] [lifetime S] */
+int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
+{
+	static const char usage[] = "usage: advertise NODE[.IFACE] [lifetime SECONDS]";
+	if (st->ntok != i + 1 && st->ntok != i + 3) {
+		scn_error(sc, st, usage);
+		return -1;
+	}
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", st->tok[i]);
+	char *dot = strchr(buf, '.');
+	if (dot)
+		*dot++ = '\0';
+	struct node *n = sim_find_node(sc->sim, buf);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", buf);
+		return -1;
+	}
+	struct iface *ifp = dot ? node_iface(n, dot) : NULL;
+	if (dot && !ifp) {
+		scn_error(sc, st, "%s has no interface '%s'", n->name, dot);
+		return -1;
+	}
+	uint64_t life = 1800; /* AdvDefaultLifetime: 3 x MaxRtrAdvInterval (600 s) */
+	if (st->ntok == i + 3 && (strcmp(st->tok[i + 1], "lifetime") != 0 ||
+				  scn_parse_uint(st->tok[i + 2], 9000, &life) < 0)) {
+		scn_error(sc, st, "%s (0 to 9000 seconds)", usage);
+		return -1;
+	}
+	struct advert_ev *e = xcalloc(1, sizeof(*e));
+	*e = (struct advert_ev){.ifp = ifp, .node = n, .lifetime = (uint16_t)life};
+	sim_at(sc->sim, at, advert_send_ev, free, e);
+	return 0;
 }

@@ -1002,6 +1002,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_action_replay(sc, st, 3, at);
 	if (strcmp(what, "inject") == 0)
 		return scn_action_inject(sc, st, 3, at);
+	if (strcmp(what, "advertise") == 0)
+		return scn_action_advertise(sc, st, 3, at);
 	if (strcmp(what, "sysctl") == 0) {
 		struct scn_sysctl_ev *e = xmalloc(sizeof(*e));
 		if (parse_sysctl(sc, st, 3, &e->n, &e->id, &e->value) < 0) {
@@ -1012,7 +1014,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return 0;
 	}
 	scn_error(sc, st,
-		  "unknown action '%s' (ping, udp, expect, show, pfkey, replay, inject, sysctl)",
+		  "unknown action '%s' (ping, udp, expect, show, pfkey, replay, inject, sysctl, "
+		  "advertise)",
 		  what);
 	return -1;
 }

@@ -199,6 +199,7 @@ int scn_parse_errno(const char *s, uint64_t *v);
 const char *scn_expect_actual(const struct scn_expect *e, char buf[48]);
 void scn_pfkey_free(struct scenario *sc);
 void scn_shows_free(struct scenario *sc);
+int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st);

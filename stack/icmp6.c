@@ -26,6 +26,7 @@ static enum stat_id icmp6_inhist(uint8_t type)
 	case ICMP6_PARAM_PROB: return STAT_ICMP6_INHIST_PARAMPROB;
 	case ICMP6_ECHO_REQUEST: return STAT_ICMP6_INHIST_ECHO;
 	case ICMP6_ECHO_REPLY: return STAT_ICMP6_INHIST_ECHOREPLY;
+	case ND_ROUTER_ADVERT: return STAT_ICMP6_INHIST_RA;
 	case ND_NEIGHBOR_SOLICIT: return STAT_ICMP6_INHIST_NS;
 	case ND_NEIGHBOR_ADVERT: return STAT_ICMP6_INHIST_NA;
 	default: return STAT_ICMP6_INHIST_OTHER;
@@ -41,6 +42,7 @@ static void icmp6_count_out(struct node *n, uint8_t type)
 	case ICMP6_PARAM_PROB: node_count(n, STAT_ICMP6_OUTHIST_PARAMPROB); break;
 	case ICMP6_ECHO_REQUEST: node_count(n, STAT_ICMP6_OUTHIST_ECHO); break;
 	case ICMP6_ECHO_REPLY: node_count(n, STAT_ICMP6_OUTHIST_ECHOREPLY); break;
+	case ND_ROUTER_ADVERT: node_count(n, STAT_ICMP6_OUTHIST_RA); break;
 	case ND_NEIGHBOR_SOLICIT: node_count(n, STAT_ICMP6_OUTHIST_NS); break;
 	case ND_NEIGHBOR_ADVERT: node_count(n, STAT_ICMP6_OUTHIST_NA); break;
 	default: break;
@@ -261,6 +263,7 @@ void icmp6_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t 
 	case ICMP6_PARAM_PROB: icmp6_ctlinput(n, p, h, icp, len); return;
 	case ND_NEIGHBOR_SOLICIT:
 	case ND_NEIGHBOR_ADVERT: nd_input(n, p, h, off); return;
+	case ND_ROUTER_ADVERT: nd_ra_input(n, p, h, off); return;
 	default: node_drop(n, p, STAT_ICMP6_UNHANDLED); return;
 	}
 }

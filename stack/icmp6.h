@@ -26,6 +26,8 @@
 #define ICMP6_PARAMPROB_OPTION     2
 #define ICMP6_ECHO_REQUEST         128
 #define ICMP6_ECHO_REPLY           129
+#define ND_ROUTER_SOLICIT          133
+#define ND_ROUTER_ADVERT           134
 #define ND_NEIGHBOR_SOLICIT        135
 #define ND_NEIGHBOR_ADVERT         136
 

@@ -10,6 +10,7 @@
 #include "iface.h"
 #include "ip6.h"
 #include "node.h"
+#include "route.h"
 #include "util.h"
 
 #define MS                (NS_PER_SEC / 1000)
@@ -294,9 +295,11 @@ static void nd_give_up(struct iface *ifp, struct nd_entry *e)
 	nd_remove(ifp, e);
 }
 
+static uint64_t nd_routers_timer(struct node *n);
+
 uint64_t nd_timer(struct node *n)
 {
-	uint64_t now = n->sim->now, next = UINT64_MAX;
+	uint64_t now = n->sim->now, next = nd_routers_timer(n);
 	for (unsigned i = 0; i < n->nifaces; i++) {
 		struct iface *ifp = n->ifaces[i];
 		for (struct nd_entry *e = ifp->nd, *nx; e; e = nx) {
@@ -321,6 +324,131 @@ uint64_t nd_timer(struct node *n)
 			if (timed && e->expire < next)
 				next = e->expire;
 		}
+	}
+	return next;
+}
+
+/* ---- router advertisements (RFC 4861 4.2, 6.2.3, 6.3.4) ---- */
+
+#define ND_RA_LEN 16 /* type .. retransmission timer */
+
+struct nd_router {
+	struct ipaddr addr; /* its link-local address */
+	struct iface *ifp;
+	uint64_t expire;
+};
+
+void nd_router_advertise(struct iface *ifp, uint16_t lifetime_s)
+{
+	struct node *n = ifp->node;
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, ND_RA_LEN + 8);
+	memset(p->data, 0, ND_RA_LEN + 8);
+	p->data[0] = ND_ROUTER_ADVERT;
+	p->data[4] = (uint8_t)n->sysctl[SYSCTL_IP6_HLIM]; /* cur hop limit */
+	put_be16(p->data + 6, lifetime_s);
+	p->data[ND_RA_LEN] = ND_OPT_SOURCE_LLA;
+	p->data[ND_RA_LEN + 1] = 1;
+	memcpy(p->data + ND_RA_LEN + 2, ifp->mac, 6);
+	struct ipaddr ll = iface_linklocal6(ifp);
+	if (!node_owns_addr(n, &ll)) {
+		node_drop(n, p, STAT_IP6_ODROPPED); /* no IPv6 on this interface */
+		return;
+	}
+	char a[ADDR_STRLEN];
+	node_trace(n, "nd: router advertisement on %s from %s, lifetime %u s", ifp->name,
+		   addr_fmt(&ll, a), lifetime_s);
+	icmp6_send(n, p, &ll, &ip6_allnodes, 255, ifp);
+}
+
+static struct nd_router *router_find(struct node *n, const struct ipaddr *a,
+				     const struct iface *ifp)
+{
+	for (unsigned i = 0; i < n->nrouters; i++)
+		if (n->routers[i].ifp == ifp && addr_eq(&n->routers[i].addr, a))
+			return &n->routers[i];
+	return NULL;
+}
+
+static const struct ipaddr any6 = {.af = ADDR_V6};
+
+/* Forget a router, and the default route through it. */
+static void router_forget(struct node *n, struct nd_router *r)
+{
+	char a[ADDR_STRLEN];
+	node_trace(n, "nd: default router %s gone", addr_fmt(&r->addr, a));
+	bool was_default = route_del(&n->rt, &any6, 0, &r->addr) == 0;
+	size_t i = (size_t)(r - n->routers);
+	memmove(&n->routers[i], &n->routers[i + 1], (n->nrouters - i - 1) * sizeof(*n->routers));
+	n->nrouters--;
+	if (was_default && n->nrouters) { /* the next router takes over */
+		struct route rt = {.dst = any6, .gw = n->routers[0].addr, .ifp = n->routers[0].ifp};
+		route_add(&n->rt, &rt);
+	}
+}
+
+void nd_ra_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off)
+{
+	struct iface *ifp = p->rcvif;
+	const uint8_t *m = p->data + off;
+	size_t len = p->len - off;
+	uint8_t mac[6];
+	/* RFC 4861 6.1.2: from a link-local address on the link, code 0,
+	 * 16 bytes and well-formed options */
+	int lla =
+	    len >= ND_RA_LEN ? nd_lla(m + ND_RA_LEN, len - ND_RA_LEN, ND_OPT_SOURCE_LLA, mac) : -1;
+	if (!ifp || len < ND_RA_LEN || h->hlim != 255 || m[1] != 0 || !ip6_is_linklocal(&h->src) ||
+	    lla < 0) {
+		node_drop(n, p, STAT_ICMP6_BADRA);
+		return;
+	}
+	uint16_t lifetime = get_be16(m + 6);
+	pkt_free(p);
+	if (n->sysctl[SYSCTL_IP6_FORWARDING])
+		return; /* routers do not take advice from each other */
+	if (lla == 1)
+		nd_learn(ifp, &h->src, mac);
+	struct nd_router *r = router_find(n, &h->src, ifp);
+	char a[ADDR_STRLEN];
+	if (lifetime == 0) {
+		if (r)
+			router_forget(n, r);
+		return;
+	}
+	uint64_t expire = n->sim->now + (uint64_t)lifetime * NS_PER_SEC;
+	if (r) {
+		r->expire = expire;
+		node_timer_arm(n, expire);
+		return;
+	}
+	n->routers = xrealloc(n->routers, (n->nrouters + 1) * sizeof(*n->routers));
+	n->routers[n->nrouters++] = (struct nd_router){h->src, ifp, expire};
+	node_timer_arm(n, expire);
+	/* The first router is the default (the default router list of RFC
+	 * 4861 6.3.6, without its round robin); a static default stays. */
+	struct route rt = {.dst = any6, .plen = 0, .gw = h->src, .ifp = ifp};
+	if (route_add(&n->rt, &rt) == 0)
+		node_trace(n, "nd: default router %s on %s for %u s", addr_fmt(&h->src, a),
+			   ifp->name, lifetime);
+}
+
+void nd_routers_free(struct node *n)
+{
+	free(n->routers);
+	n->routers = NULL;
+	n->nrouters = 0;
+}
+
+/* Routers whose lifetime ran out; the next deadline. */
+static uint64_t nd_routers_timer(struct node *n)
+{
+	uint64_t now = n->sim->now, next = UINT64_MAX;
+	for (unsigned i = 0; i < n->nrouters;) {
+		if (n->routers[i].expire <= now) {
+			router_forget(n, &n->routers[i]);
+			continue;
+		}
+		next = MIN(next, n->routers[i].expire);
+		i++;
 	}
 	return next;
 }

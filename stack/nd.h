@@ -9,8 +9,10 @@
  * A reachable entry turns stale after ReachableTime; a stale one used for
  * sending is probed after DELAY_FIRST_PROBE_TIME with unicast
  * solicitations, and removed after MAX_UNICAST_SOLICIT unanswered ones.
- * Router and prefix discovery, redirects and duplicate address detection
- * are not implemented.
+ * Router advertisements give hosts a default route (RFC 4861 6.3.4): the
+ * router's link-local address for its router lifetime.  Prefix
+ * information, address autoconfiguration, router solicitations, redirects
+ * and duplicate address detection are not implemented.
  */
 #ifndef STACK_ND_H
 #define STACK_ND_H
@@ -48,6 +50,13 @@ struct nd_entry {
 void nd_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop);
 /* A neighbor solicitation or advertisement (the ICMPv6 message at off). */
 void nd_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off);
+/* Send a router advertisement on ifp to all nodes, from its link-local
+ * address, with this router lifetime (0: "do not use me"). */
+void nd_router_advertise(struct iface *ifp, uint16_t lifetime_s);
+/* A router advertisement arrived (the ICMPv6 message at off). */
+void nd_ra_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t off);
+void nd_routers_free(struct node *n);
+
 /* Timers of every interface; the next deadline or UINT64_MAX. */
 uint64_t nd_timer(struct node *n);
 const struct nd_entry *nd_lookup(const struct iface *ifp, const struct ipaddr *ip);

@@ -38,6 +38,7 @@ void node_free(struct node *n)
 	ip4_reass_free(n);
 	ip6_reass_free(n);
 	ip6_pmtu_free(n);
+	nd_routers_free(n);
 	udp_free_all(n);
 	icmp_echo_free_all(n);
 	for (unsigned i = 0; i < n->nifaces; i++)

@@ -22,6 +22,7 @@ struct iface;
 struct ip4_reasq;
 struct ip6_reasq;
 struct ip6_pmtu;
+struct nd_router;
 struct udp_sock;
 struct echo_sock;
 struct ipsec_state;
@@ -42,6 +43,8 @@ struct node {
 	unsigned nfrags6;
 	struct ip6_pmtu *pmtu; /* path MTUs learned from packet too big (RFC 8201) */
 	unsigned npmtu;
+	struct nd_router *routers; /* default routers learned from advertisements */
+	unsigned nrouters;
 
 	struct udp_sock *udp_socks;
 	struct echo_sock *echo_socks;

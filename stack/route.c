@@ -26,6 +26,22 @@ int route_add(struct rtable *t, const struct route *r)
 	return 0;
 }
 
+int route_del(struct rtable *t, const struct ipaddr *dst, unsigned plen, const struct ipaddr *gw)
+{
+	struct ipaddr d = *dst;
+	addr_mask(&d, plen);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct route *r = &t->v[i];
+		if (r->plen != plen || !addr_eq(&r->dst, &d) ||
+		    (gw->af != ADDR_NONE && !addr_eq(&r->gw, gw)))
+			continue;
+		memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
+		t->n--;
+		return 0;
+	}
+	return -1;
+}
+
 const struct route *route_lookup(const struct rtable *t, const struct ipaddr *dst)
 {
 	for (size_t i = 0; i < t->n; i++)

@@ -28,6 +28,8 @@ struct rtable {
 
 /* Add a route; returns 0, or -1 when the same prefix is already there. */
 int route_add(struct rtable *t, const struct route *r);
+/* Remove the route for dst/plen through gw (ADDR_NONE: any); 0 or -1. */
+int route_del(struct rtable *t, const struct ipaddr *dst, unsigned plen, const struct ipaddr *gw);
 /* The route for dst, or NULL. */
 const struct route *route_lookup(const struct rtable *t, const struct ipaddr *dst);
 void route_free(struct rtable *t);

@@ -127,6 +127,7 @@
 	D(ICMP6_BADLEN, "icmp6.badlen")                                      \
 	D(ICMP6_BADNS, "icmp6.badns")                                        \
 	D(ICMP6_BADNA, "icmp6.badna")                                        \
+	D(ICMP6_BADRA, "icmp6.badra")                                        \
 	C(ICMP6_REFLECT, "icmp6.reflect")                                    \
 	C(ICMP6_INHIST_UNREACH, "icmp6.inhist.unreach")                      \
 	C(ICMP6_INHIST_TOOBIG, "icmp6.inhist.toobig")                        \
@@ -134,6 +135,7 @@
 	C(ICMP6_INHIST_PARAMPROB, "icmp6.inhist.paramprob")                  \
 	C(ICMP6_INHIST_ECHO, "icmp6.inhist.echo")                            \
 	C(ICMP6_INHIST_ECHOREPLY, "icmp6.inhist.echoreply")                  \
+	C(ICMP6_INHIST_RA, "icmp6.inhist.routeradvert")                      \
 	C(ICMP6_INHIST_NS, "icmp6.inhist.ns")                                \
 	C(ICMP6_INHIST_NA, "icmp6.inhist.na")                                \
 	C(ICMP6_INHIST_OTHER, "icmp6.inhist.other") /* ours */               \
@@ -143,6 +145,7 @@
 	C(ICMP6_OUTHIST_PARAMPROB, "icmp6.outhist.paramprob")                \
 	C(ICMP6_OUTHIST_ECHO, "icmp6.outhist.echo")                          \
 	C(ICMP6_OUTHIST_ECHOREPLY, "icmp6.outhist.echoreply")                \
+	C(ICMP6_OUTHIST_RA, "icmp6.outhist.routeradvert")                    \
 	C(ICMP6_OUTHIST_NS, "icmp6.outhist.ns")                              \
 	C(ICMP6_OUTHIST_NA, "icmp6.outhist.na")                              \
 	D(ICMP6_UNHANDLED, "icmp6.unhandled") /* ours */                     \

@@ -286,6 +286,67 @@ static void test_linklocal(void)
 	sim_free(t.s);
 }
 
+/* Router advertisements: a default route for the router lifetime, gone
+ * with a lifetime of 0; malformed ones refused; routers ignore them. */
+static void test_router_advertisement(void)
+{
+	struct bench t;
+	setup(&t);
+	struct ipaddr off_link;
+	addr_parse("2001:db8:77::1", &off_link);
+	CU_ASSERT_PTR_NULL(route_lookup(&t.b->rt, &off_link));
+	nd_router_advertise(t.a->ifaces[0], 30);
+	run_to(&t, 2);
+	const struct route *rt = route_lookup(&t.b->rt, &off_link);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+	struct ipaddr all = iface_linklocal6(t.a->ifaces[0]);
+	CU_ASSERT_TRUE(addr_eq(&rt->gw, &all));
+	CU_ASSERT_EQUAL(rt->plen, 0);
+	/* b learned a's link-layer address from the option */
+	CU_ASSERT_EQUAL(entry(t.b, &all)->state, ND_STALE);
+	/* a refresh keeps it past the first lifetime */
+	run_to(&t, 20000);
+	nd_router_advertise(t.a->ifaces[0], 30);
+	run_to(&t, 40000);
+	CU_ASSERT_PTR_NOT_NULL(route_lookup(&t.b->rt, &off_link));
+	/* lifetime 0: "do not use me" */
+	nd_router_advertise(t.a->ifaces[0], 0);
+	run_to(&t, 40010);
+	CU_ASSERT_PTR_NULL(route_lookup(&t.b->rt, &off_link));
+	/* and a lifetime that runs out */
+	nd_router_advertise(t.a->ifaces[0], 5);
+	run_to(&t, 44000);
+	CU_ASSERT_PTR_NOT_NULL(route_lookup(&t.b->rt, &off_link));
+	run_to(&t, 45100);
+	CU_ASSERT_PTR_NULL(route_lookup(&t.b->rt, &off_link));
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_INHIST_RA], 4);
+	/* a router does not take another's advice */
+	t.b->sysctl[SYSCTL_IP6_FORWARDING] = 1;
+	nd_router_advertise(t.a->ifaces[0], 30);
+	run_to(&t, 45200);
+	CU_ASSERT_PTR_NULL(route_lookup(&t.b->rt, &off_link));
+	/* not from a link-local address, or not with hop limit 255: refused */
+	t.b->sysctl[SYSCTL_IP6_FORWARDING] = 0;
+	for (int k = 0; k < 2; k++) {
+		uint8_t m[16] = {ND_ROUTER_ADVERT, 0, 0, 0, 64, 0, 0, 30};
+		struct ip6_hdr h = {
+		    .plen = sizeof(m), .nxt = IPPROTO_ICMPV6, .hlim = k ? 254 : 255};
+		h.src = k ? all : t.a6;
+		h.dst = ip6_allnodes;
+		uint32_t s = cksum_pseudo(&h.src, &h.dst, IPPROTO_ICMPV6, sizeof(m));
+		put_be16(m + 2, cksum_fold(cksum_add(s, m, sizeof(m))));
+		struct pkt *p = pkt_alloc(PKT_HEADROOM, IP6_HDR_LEN + sizeof(m));
+		ip6_emit(p->data, &h);
+		memcpy(p->data + IP6_HDR_LEN, m, sizeof(m));
+		p->rcvif = t.b->ifaces[0];
+		p->flags |= PKT_LINKBCAST;
+		ip6_input(t.b, p);
+	}
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_BADRA], 2);
+	CU_ASSERT_PTR_NULL(route_lookup(&t.b->rt, &off_link));
+	sim_free(t.s);
+}
+
 void suite_nd(void)
 {
 	static const struct unit_test t[] = {
@@ -295,6 +356,7 @@ void suite_nd(void)
 	    {"solicited-node groups and their MACs", test_solicited_node},
 	    {"UDP over IPv6 needs its checksum", test_udp6_checksum},
 	    {"link-local addresses", test_linklocal},
+	    {"router advertisements", test_router_advertisement},
 	    {NULL, NULL},
 	};
 	unit_add_suite("nd", t);
