@@ -347,6 +347,81 @@ static void test_router_advertisement(void)
 	sim_free(t.s);
 }
 
+/* An echo request from a to b behind one extension header (or an unknown
+ * next header), handed to b's input as if it came off the wire. */
+static void deliver_with(struct bench *t, uint8_t ext_type, const uint8_t *ext, size_t extlen,
+			 const struct ipaddr *dst)
+{
+	uint8_t m[8] = {ICMP6_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1};
+	uint32_t s = cksum_pseudo(&t->a6, dst, IPPROTO_ICMPV6, sizeof(m));
+	put_be16(m + 2, cksum_fold(cksum_add(s, m, sizeof(m))));
+	struct ip6_hdr h = {.plen = (uint16_t)(extlen + sizeof(m)), .nxt = ext_type, .hlim = 64};
+	h.src = t->a6;
+	h.dst = *dst;
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, IP6_HDR_LEN + extlen + sizeof(m));
+	ip6_emit(p->data, &h);
+	memcpy(p->data + IP6_HDR_LEN, ext, extlen);
+	memcpy(p->data + IP6_HDR_LEN + extlen, m, sizeof(m));
+	p->rcvif = t->b->ifaces[0];
+	if (addr_is_multicast(dst))
+		p->flags |= PKT_LINKBCAST;
+	ip6_input(t->b, p);
+	run_to(t, t->s->now / MS + 5);
+}
+
+/* Options with each action (RFC 8200 4.2), routing headers (RFC 5095),
+ * and an unknown next header, as b's input treats them. */
+static void test_extension_headers_on_input(void)
+{
+	struct bench t;
+	setup(&t);
+	ping(&t, &t.b6, 0); /* resolve both ways first */
+	run_to(&t, 10);
+	uint64_t replies = t.b->stats[STAT_ICMP6_OUTHIST_ECHOREPLY];
+	uint8_t hdr[64];
+	static const uint8_t data2[2] = {0, 0};
+	struct ip6_opt o = {.len = 2, .data = data2};
+	/* skip: delivered */
+	o.type = 0x1e;
+	size_t len = ip6_opts_emit(hdr, sizeof(hdr), IPPROTO_ICMPV6, &o, 1);
+	deliver_with(&t, IPPROTO_HOPOPTS, hdr, len, &t.b6);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_ECHOREPLY], replies + 1);
+	/* discard: silently */
+	o.type = 0x5e;
+	len = ip6_opts_emit(hdr, sizeof(hdr), IPPROTO_ICMPV6, &o, 1);
+	deliver_with(&t, IPPROTO_DSTOPTS, hdr, len, &t.b6);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_IP6_BADOPTIONS], 1);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_PARAMPROB], 0);
+	/* discard and tell: a parameter problem (code 2) at the option */
+	o.type = 0x9e;
+	len = ip6_opts_emit(hdr, sizeof(hdr), IPPROTO_ICMPV6, &o, 1);
+	deliver_with(&t, IPPROTO_DSTOPTS, hdr, len, &t.b6);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_PARAMPROB], 1);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ICMP6_INHIST_PARAMPROB], 1);
+	/* tell unless multicast: to all nodes, silence */
+	o.type = 0xde;
+	len = ip6_opts_emit(hdr, sizeof(hdr), IPPROTO_ICMPV6, &o, 1);
+	deliver_with(&t, IPPROTO_DSTOPTS, hdr, len, &ip6_allnodes);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_IP6_BADOPTIONS], 3);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_PARAMPROB], 1);
+	/* a routing header with segments left: refused (type 0 is gone,
+	 * RFC 5095); with none left it is passed over */
+	struct ipaddr via;
+	addr_parse("2001:db8::9", &via);
+	len = ip6_rthdr_emit(hdr, sizeof(hdr), IPPROTO_ICMPV6, 0, 1, &via, 1);
+	deliver_with(&t, IPPROTO_ROUTING, hdr, len, &t.b6);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_PARAMPROB], 2);
+	len = ip6_rthdr_emit(hdr, sizeof(hdr), IPPROTO_ICMPV6, 0, 0, &via, 1);
+	deliver_with(&t, IPPROTO_ROUTING, hdr, len, &t.b6);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_ECHOREPLY], replies + 2);
+	/* a next header nobody speaks: parameter problem code 1 */
+	deliver_with(&t, 99, hdr, 0, &t.b6);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_IP6_NOPROTO], 1);
+	CU_ASSERT_EQUAL(t.b->stats[STAT_ICMP6_OUTHIST_PARAMPROB], 3);
+	CU_ASSERT_EQUAL(t.a->stats[STAT_ICMP6_INHIST_PARAMPROB], 3);
+	sim_free(t.s);
+}
+
 void suite_nd(void)
 {
 	static const struct unit_test t[] = {
@@ -357,6 +432,7 @@ void suite_nd(void)
 	    {"UDP over IPv6 needs its checksum", test_udp6_checksum},
 	    {"link-local addresses", test_linklocal},
 	    {"router advertisements", test_router_advertisement},
+	    {"extension headers on input", test_extension_headers_on_input},
 	    {NULL, NULL},
 	};
 	unit_add_suite("nd", t);
