@@ -181,18 +181,39 @@ static void icmp_ctlinput(struct node *n, struct pkt *p, const struct ip4_hdr *h
 		udp_ctlinput(n, icp[0], icp[1], &inner, l4);
 	} else if (inner.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHO &&
 		   node_owns_addr(n, &inner.src)) {
-		struct echo_sock *s = icmp_echo_find(n, get_be16(l4 + 4));
-		if (s) {
-			struct echo_event ev = {.is_error = true,
-						.from = h->src,
-						.seq = get_be16(l4 + 6),
-						.type = icp[0],
-						.code = icp[1],
-						.info = info};
-			s->cb(s, &ev, s->arg);
-		}
+		icmp_echo_error_in(n, &h->src, icp[0], icp[1], info, l4);
 	}
 	pkt_free(p);
+}
+
+void icmp_echo_error_in(struct node *n, const struct ipaddr *from, uint8_t type, uint8_t code,
+			uint32_t info, const uint8_t *l4)
+{
+	struct echo_sock *s = icmp_echo_find(n, get_be16(l4 + 4));
+	if (!s)
+		return;
+	struct echo_event ev = {.is_error = true,
+				.from = *from,
+				.seq = get_be16(l4 + 6),
+				.type = type,
+				.code = code,
+				.info = info};
+	s->cb(s, &ev, s->arg);
+}
+
+bool icmp_echo_reply_in(struct node *n, const struct ipaddr *from, uint8_t ttl, const uint8_t *icp,
+			size_t len)
+{
+	struct echo_sock *s = icmp_echo_find(n, get_be16(icp + 4));
+	if (!s)
+		return false;
+	struct echo_event ev = {.from = *from,
+				.seq = get_be16(icp + 6),
+				.ttl = ttl,
+				.data = icp + ICMP_MINLEN,
+				.datalen = len - ICMP_MINLEN};
+	s->cb(s, &ev, s->arg);
+	return true;
 }
 
 void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
@@ -231,21 +252,13 @@ void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bca
 		icmp_send(n, p, from, &dst, 0, 0, false);
 		return;
 	}
-	case ICMP_ECHOREPLY: {
-		struct echo_sock *s = icmp_echo_find(n, get_be16(icp + 4));
-		if (!s) {
+	case ICMP_ECHOREPLY:
+		if (!icmp_echo_reply_in(n, &h->src, h->ttl, icp, icmplen)) {
 			node_drop(n, p, STAT_ICMP_UNHANDLED);
 			return;
 		}
-		struct echo_event ev = {.from = h->src,
-					.seq = get_be16(icp + 6),
-					.ttl = h->ttl,
-					.data = icp + ICMP_MINLEN,
-					.datalen = icmplen - ICMP_MINLEN};
-		s->cb(s, &ev, s->arg);
 		pkt_free(p);
 		return;
-	}
 	case ICMP_UNREACH:
 	case ICMP_TIMXCEED:
 	case ICMP_PARAMPROB:

@@ -66,6 +66,13 @@ struct echo_sock {
 	void *arg;
 };
 
+/* An echo reply (ICMP or ICMPv6: the same layout, len bytes at icp) for
+ * one of our sockets; false when nobody waits for it. */
+bool icmp_echo_reply_in(struct node *n, const struct ipaddr *from, uint8_t ttl, const uint8_t *icp,
+			size_t len);
+/* An error quoting one of our echo requests (l4: its first 8 bytes). */
+void icmp_echo_error_in(struct node *n, const struct ipaddr *from, uint8_t type, uint8_t code,
+			uint32_t info, const uint8_t *l4);
 /* The echo socket with this identifier (ICMP and ICMPv6 share them). */
 struct echo_sock *icmp_echo_find(struct node *n, uint16_t id);
 /* Open an echo socket with an identifier unique on the node. */

@@ -193,16 +193,7 @@ static void icmp6_ctlinput(struct node *n, struct pkt *p, const struct ip6_hdr *
 	if (c.proto == IPPROTO_UDP && node_owns_addr(n, &src))
 		udp6_ctlinput(n, icp[0], icp[1], &src, l4);
 	if (c.proto == IPPROTO_ICMPV6 && l4[0] == ICMP6_ECHO_REQUEST && node_owns_addr(n, &src)) {
-		struct echo_sock *s = icmp_echo_find(n, get_be16(l4 + 4));
-		if (s) {
-			struct echo_event ev = {.is_error = true,
-						.from = h->src,
-						.seq = get_be16(l4 + 6),
-						.type = icp[0],
-						.code = icp[1],
-						.info = get_be32(icp + 4)};
-			s->cb(s, &ev, s->arg);
-		}
+		icmp_echo_error_in(n, &h->src, icp[0], icp[1], get_be32(icp + 4), l4);
 	}
 	pkt_free(p);
 }
@@ -242,21 +233,13 @@ void icmp6_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t 
 			   mcast || ip6_is_linklocal(&dst) ? ifp : NULL);
 		return;
 	}
-	case ICMP6_ECHO_REPLY: {
-		struct echo_sock *es = icmp_echo_find(n, get_be16(icp + 4));
-		if (!es) {
+	case ICMP6_ECHO_REPLY: /* the same layout as ICMP's */
+		if (!icmp_echo_reply_in(n, &h->src, h->hlim, icp, len)) {
 			node_drop(n, p, STAT_ICMP6_UNHANDLED);
 			return;
 		}
-		struct echo_event ev = {.from = h->src,
-					.seq = get_be16(icp + 6),
-					.ttl = h->hlim,
-					.data = icp + ICMP6_HDR_LEN,
-					.datalen = len - ICMP6_HDR_LEN};
-		es->cb(es, &ev, es->arg);
 		pkt_free(p);
 		return;
-	}
 	case ICMP6_DST_UNREACH:
 	case ICMP6_PACKET_TOO_BIG:
 	case ICMP6_TIME_EXCEEDED:
