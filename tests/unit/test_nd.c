@@ -2,6 +2,7 @@
  * 7.3.2, appendix C) on two nodes sharing a wire, and the checks on the
  * messages themselves. */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../stack/cksum.h"
@@ -422,6 +423,119 @@ static void test_extension_headers_on_input(void)
 	sim_free(t.s);
 }
 
+/* Mangled IPv6 packets never crash the stack or leak: packets of each
+ * kind the IPv6 input parses, with bits flipped, cut short, and (half of
+ * the time) their upper-layer checksum made right again so that the
+ * damage reaches past it.  make check runs it under ASan and UBSan. */
+static void test_mangled_ipv6(void)
+{
+	struct bench t;
+	setup(&t);
+	struct udp_sock *us = udp_open(t.b);
+	udp_bind(us, NULL, 9);
+	t.b->sysctl[SYSCTL_IP6_FORWARDING] = 1;
+	/* seeds: what a sends, as b receives it */
+	struct pkt *seeds[16];
+	unsigned nseeds = 0;
+	uint8_t hdr[64];
+	static const uint8_t two[2] = {0, 0};
+	struct ip6_opt o = {.type = 0x1e, .len = 2, .data = two};
+	struct ipaddr far;
+	addr_parse("2001:db8:99::1", &far);
+	struct {
+		uint8_t ext;
+		size_t extlen;
+		uint8_t nxt;
+		const struct ipaddr *dst;
+		uint8_t body[24];
+		size_t blen;
+	} kinds[] = {
+	    {0, 0, IPPROTO_ICMPV6, &t.b6, {128, 0, 0, 0, 0, 1, 0, 1, 'x'}, 9},
+	    {IPPROTO_HOPOPTS, 1, IPPROTO_ICMPV6, &t.b6, {128, 0, 0, 0, 0, 1, 0, 2}, 8},
+	    {IPPROTO_DSTOPTS, 1, 17, &t.b6, {0, 7, 0, 9, 0, 10, 0, 0, 'h', 'i'}, 10},
+	    {IPPROTO_FRAGMENT,
+	     2,
+	     IPPROTO_ICMPV6,
+	     &t.b6,
+	     {128, 0, 0, 0, 0, 1, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8},
+	     16},
+	    {0, 0, IPPROTO_ICMPV6, &t.b6, {135, 0, 0, 0, 0, 0, 0, 0}, 8},
+	    {0, 0, IPPROTO_ICMPV6, &t.b6, {1, 4, 0, 0, 0, 0, 0, 0, 0x60}, 24},
+	    {0, 0, IPPROTO_ICMPV6, &far, {128, 0, 0, 0, 0, 1, 0, 4}, 8},
+	    {IPPROTO_ROUTING, 3, 17, &t.b6, {0, 7, 0, 9, 0, 8, 0, 0}, 8},
+	};
+	for (unsigned k = 0; k < ARRAY_LEN(kinds); k++) {
+		size_t extlen = 0;
+		if (kinds[k].extlen == 1)
+			extlen = ip6_opts_emit(hdr, sizeof(hdr), kinds[k].nxt, &o, 1);
+		else if (kinds[k].extlen == 2) {
+			struct ip6_frag f = {.nxt = kinds[k].nxt, .more = true, .id = k};
+			extlen = ip6_frag_emit(hdr, &f);
+		} else if (kinds[k].extlen == 3)
+			extlen = ip6_rthdr_emit(hdr, sizeof(hdr), kinds[k].nxt, 0, 0, &far, 1);
+		struct ip6_hdr h = {.plen = (uint16_t)(extlen + kinds[k].blen),
+				    .nxt = extlen ? kinds[k].ext : kinds[k].nxt,
+				    .hlim = kinds[k].body[0] == 135 ? 255 : 64};
+		h.src = t.a6;
+		h.dst = *kinds[k].dst;
+		struct pkt *p = pkt_alloc(PKT_HEADROOM, IP6_HDR_LEN + h.plen);
+		ip6_emit(p->data, &h);
+		memcpy(p->data + IP6_HDR_LEN, hdr, extlen);
+		memcpy(p->data + IP6_HDR_LEN + extlen, kinds[k].body, kinds[k].blen);
+		seeds[nseeds++] = p;
+	}
+	struct rng g;
+	rng_seed(&g, 2026, "mangle6");
+	for (unsigned i = 0; i < 100000; i++) {
+		struct pkt *p = pkt_clone(seeds[rng_below(&g, nseeds)]);
+		unsigned flips = 1 + (unsigned)rng_below(&g, 4);
+		for (unsigned f = 0; f < flips; f++)
+			p->data[rng_below(&g, p->len)] ^= (uint8_t)(1u << rng_below(&g, 8));
+		if (rng_below(&g, 4) == 0)
+			pkt_trim(p, (size_t)rng_below(&g, p->len + 1));
+		if (rng_below(&g, 2) == 0) {
+			/* the upper layer's checksum made right again */
+			struct ip6_hdr h;
+			struct ip6_chain c;
+			enum stat_id why;
+			size_t ptr;
+			uint8_t code;
+			if (ip6_parse(p->data, p->len, &h, &why) == 0 &&
+			    ip6_walk(p->data, IP6_HDR_LEN + h.plen, &c, &why, &ptr, &code) == 0 &&
+			    !c.later_fragment && (c.proto == IPPROTO_ICMPV6 || c.proto == 17)) {
+				size_t at = c.proto == 17 ? 6 : 2,
+				       ulen = IP6_HDR_LEN + h.plen - c.off;
+				if (ulen >= at + 2) {
+					put_be16(p->data + c.off + at, 0);
+					uint32_t s =
+					    cksum_pseudo(&h.src, &h.dst, c.proto, (uint32_t)ulen);
+					put_be16(p->data + c.off + at,
+						 cksum_fold(cksum_add(s, p->data + c.off, ulen)));
+				}
+			}
+		}
+		p->rcvif = t.b->ifaces[0];
+		ip6_input(t.b, p);
+		if (i % 1000 == 0)
+			sim_run(t.s, t.s->now + 100 * MS, NULL, NULL);
+	}
+	sim_run(t.s, UINT64_MAX, NULL, NULL);
+	/* the damage reached every layer */
+	static const enum stat_id reached[] = {
+	    STAT_IP6_BADVERS,   STAT_IP6_TOOSHORT,        STAT_IP6_BADOPTIONS,
+	    STAT_IP6_FRAGMENTS, STAT_ICMP6_CHECKSUM,      STAT_ICMP6_INHIST_ECHO,
+	    STAT_ICMP6_BADNS,   STAT_UDP_IPACKETS,        STAT_IP6_FORWARD,
+	    STAT_IP6_NOPROTO,   STAT_ICMP6_INHIST_UNREACH};
+	for (unsigned k = 0; k < ARRAY_LEN(reached); k++) {
+		if (t.b->stats[reached[k]] == 0)
+			fprintf(stderr, "\nmangled IPv6 never reached %s\n", stat_name(reached[k]));
+		CU_ASSERT_TRUE(t.b->stats[reached[k]] > 0);
+	}
+	for (unsigned k = 0; k < nseeds; k++)
+		pkt_free(seeds[k]);
+	sim_free(t.s);
+}
+
 void suite_nd(void)
 {
 	static const struct unit_test t[] = {
@@ -433,6 +547,7 @@ void suite_nd(void)
 	    {"link-local addresses", test_linklocal},
 	    {"router advertisements", test_router_advertisement},
 	    {"extension headers on input", test_extension_headers_on_input},
+	    {"mangled IPv6 never crashes", test_mangled_ipv6},
 	    {NULL, NULL},
 	};
 	unit_add_suite("nd", t);
