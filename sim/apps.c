@@ -545,6 +545,17 @@ int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigne
 		scn_error(sc, st, "%s has no interface '%s'", n->name, dot);
 		return -1;
 	}
+	bool any6 = false;
+	for (unsigned k = 0; k < n->nifaces; k++) {
+		struct ipaddr ll = iface_linklocal6(n->ifaces[k]);
+		if ((!ifp || n->ifaces[k] == ifp) && node_owns_addr(n, &ll))
+			any6 = true;
+	}
+	if (!any6) {
+		scn_error(sc, st, "%s%s%s has no IPv6 address to advertise from", n->name,
+			  ifp ? "." : "", ifp ? ifp->name : "");
+		return -1;
+	}
 	uint64_t life = 1800; /* AdvDefaultLifetime: 3 x MaxRtrAdvInterval (600 s) */
 	if (st->ntok == i + 3 && (strcmp(st->tok[i + 1], "lifetime") != 0 ||
 				  scn_parse_uint(st->tok[i + 2], 9000, &life) < 0)) {

@@ -157,6 +157,12 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:3: a has no interface 'em9'"},
 	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2%eth0\n",
 	     "out/unit/t.scn:3: bad address '2001:db8::2%eth0'"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s advertise a.eth0\n",
+	     "out/unit/t.scn:3: a.eth0 has no IPv6 address to advertise from"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s advertise a lifetime "
+	     "9001\n",
+	     "out/unit/t.scn:3: usage: advertise NODE[.IFACE] [lifetime SECONDS] (0 to 9000 "
+	     "seconds)"},
 	    {"node a\nat 1s ping a 10.0.0.300\n", "out/unit/t.scn:2: bad address '10.0.0.300'"},
 	    {"node a b\nlink l a=10.0.0.1/24,fe80::/10x b=10.0.0.2/24\n",
 	     "out/unit/t.scn:2: bad address 'fe80::/10x' (want ADDR/LEN, IPv4 or IPv6)"},
