@@ -155,7 +155,9 @@ bool ip6_is_ext(uint8_t proto);
 /* ---- addresses (RFC 4291) ---- */
 
 bool ip6_is_linklocal(const struct ipaddr *a); /* fe80::/10 */
-/* ff02::1:ffXX:XXXX for a, and its Ethernet address 33:33:ff:XX:XX:XX. */
+/* The solicited-node group of a (ff02::1:ff00:0/104 and a's low 24 bits,
+ * RFC 4291 2.7.1), and a group's Ethernet address (33:33 and its low 32
+ * bits, RFC 2464 7). */
 struct ipaddr ip6_solicited_node(const struct ipaddr *a);
 void ip6_multicast_mac(const struct ipaddr *group, uint8_t mac[6]);
 extern const struct ipaddr ip6_allnodes; /* ff02::1 */

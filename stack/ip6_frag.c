@@ -138,8 +138,8 @@ static void reasq_drop(struct node *n, struct ip6_reasq *q, enum stat_id why)
 
 /* The datagram from fragment zero's per-fragment headers and every
  * fragment's data; the fragment header goes. */
-static struct pkt *join(struct node *n, size_t unfrag, size_t nxt_at, uint8_t nxt,
-			const struct pkt *first, struct ip6_fragment *frags, unsigned total)
+static struct pkt *join(size_t unfrag, size_t nxt_at, uint8_t nxt, const struct pkt *first,
+			struct ip6_fragment *frags, unsigned total)
 {
 	if (unfrag - IP6_HDR_LEN + total > IP6_MAXPAYLOAD)
 		return NULL;
@@ -151,7 +151,6 @@ static struct pkt *join(struct node *n, size_t unfrag, size_t nxt_at, uint8_t nx
 		memcpy(p->data + unfrag + f->off, f->p->data + f->data, f->end - f->off);
 	p->rcvif = first->rcvif;
 	p->flags = first->flags;
-	(void)n;
 	return p;
 }
 
@@ -181,7 +180,7 @@ struct pkt *ip6_reass(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 	if (off == 0 && !fh.more) {
 		/* RFC 6946: an atomic fragment stands alone */
 		struct ip6_fragment one = {.off = 0, .end = len, .p = p, .data = data};
-		struct pkt *whole = join(n, e->off, nxt_at, fh.nxt, p, &one, len);
+		struct pkt *whole = join(e->off, nxt_at, fh.nxt, p, &one, len);
 		pkt_free(p);
 		return whole;
 	}
@@ -256,7 +255,7 @@ struct pkt *ip6_reass(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 	}
 	if (expect != q->total)
 		return NULL;
-	struct pkt *whole = join(n, q->unfrag, q->nxt_at, q->nxt, q->frags->p, q->frags, q->total);
+	struct pkt *whole = join(q->unfrag, q->nxt_at, q->nxt, q->frags->p, q->frags, q->total);
 	if (!whole) {
 		reasq_drop(n, q, STAT_IP6_BADFRAGS);
 		return NULL;

@@ -86,6 +86,23 @@ struct opts {
 	const char *in, *out;
 };
 
+/* A number option: decimal, or hex with 0x (010 is ten); at most max. */
+static int opt_uint(const char *prog, const char *name, const char *arg, uint64_t max, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	bool hex = arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X'); /* never octal */
+	const char *digits = hex ? arg + 2 : arg;
+	unsigned long long x = strtoull(digits, &end, hex ? 16 : 10);
+	if (!*digits || *digits == '-' || *digits == '+' || *end || errno || x > max) {
+		fprintf(stderr, "%s: bad %s '%s' (0 to %llu)\n", prog, name, arg,
+			(unsigned long long)max);
+		return -1;
+	}
+	*v = x;
+	return 0;
+}
+
 /* Long options shared by the three commands; `allowed` names those each takes. */
 static int parse_opts(int argc, char **argv, const char *allowed, const char *usage, unsigned nargs,
 		      struct opts *o)
@@ -104,39 +121,38 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		char *end;
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 1;
 		}
-		if (c == '?' || !strchr(allowed, c)) {
+		if (c == '?') {
 			fprintf(stderr, "%s: unknown option %s\n%s", argv[0], argv[optind - 1],
 				usage);
 			return -1;
 		}
-		errno = 0;
+		if (!strchr(allowed, c)) {
+			const char *name = "?";
+			for (const struct option *l = longs; l->name; l++)
+				if (l->val == c)
+					name = l->name;
+			fprintf(stderr, "%s: --%s does not apply here\n%s", argv[0], name, usage);
+			return -1;
+		}
+		uint64_t v;
 		switch (c) {
 		case 's': o->sa = optarg; break;
 		case 'j': o->json = true; break;
-		case 'w': {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || errno || v > 2100) {
-				fprintf(stderr, "%s: --replay-window takes 0 to 2100\n", argv[0]);
+		case 'w':
+			if (opt_uint(argv[0], "--replay-window", optarg, 2100, &v) < 0)
 				return -1;
-			}
 			o->window = (uint32_t)v;
 			break;
-		}
-		case 'p': {
-			unsigned long long v = strtoull(optarg, &end, 0);
-			if (*end || errno || v > UINT32_MAX || !*optarg) {
-				fprintf(stderr, "%s: bad --spi '%s'\n", argv[0], optarg);
+		case 'p':
+			if (opt_uint(argv[0], "--spi", optarg, UINT32_MAX, &v) < 0)
 				return -1;
-			}
 			o->spi = (uint32_t)v;
 			o->spi_set = true;
 			break;
-		}
 		case 'm':
 			if (strcmp(optarg, "tunnel") && strcmp(optarg, "transport")) {
 				fprintf(stderr, "%s: --mode is tunnel or transport\n", argv[0]);
@@ -144,25 +160,17 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 			}
 			o->mode = strcmp(optarg, "tunnel") == 0;
 			break;
-		case 'H': {
-			unsigned long long v = strtoull(optarg, &end, 0);
-			if (*end || errno || v > UINT32_MAX || !*optarg) {
-				fprintf(stderr, "%s: bad --esn-high '%s'\n", argv[0], optarg);
+		case 'H':
+			if (opt_uint(argv[0], "--esn-high", optarg, UINT32_MAX, &v) < 0)
 				return -1;
-			}
 			o->esn_hi = (uint32_t)v;
 			o->esn_hi_set = true;
 			break;
-		}
-		case 'e': {
-			unsigned long long v = strtoull(optarg, &end, 10);
-			if (*end || errno || !*optarg) {
-				fprintf(stderr, "%s: bad --seed '%s'\n", argv[0], optarg);
+		case 'e':
+			if (opt_uint(argv[0], "--seed", optarg, UINT64_MAX, &v) < 0)
 				return -1;
-			}
 			o->seed = v;
 			break;
-		}
 		}
 	}
 	if (!o->sa || (unsigned)(argc - optind) != nargs) {

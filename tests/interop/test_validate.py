@@ -495,10 +495,14 @@ def test_bad_usage_exits_2(ipsecsim, tmp_path):
                  ("encap", "--sa", sa, "--spi", "0x2000", pcap, tmp_path / "o.pcap"),
                  ("encap", "--sa", sa, "--spi", "0x1000", "--mode", "beet", pcap,
                   tmp_path / "o.pcap"),
+                 ("encap", "--sa", sa, "--spi", "0x", pcap, tmp_path / "o.pcap"),
+                 ("encap", "--sa", sa, "--spi", "-1", pcap, tmp_path / "o.pcap"),
                  ("decap", "--sa", sa, pcap)]:
         r = run(ipsecsim, *args)
         assert r.returncode == 2, args
         assert r.stderr, args
+    r = run(ipsecsim, "verify", "--sa", sa, "--spi", "1", pcap)
+    assert r.stderr.startswith("verify: --spi does not apply here")
     # a capture with no ESP or AH in it: nothing was verified
     r = run(ipsecsim, "verify", "--sa", sa, pcap)
     assert r.returncode == 1

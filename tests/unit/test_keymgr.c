@@ -314,6 +314,27 @@ static void test_aead(void)
 	}
 }
 
+/* An ESN row: both copies of each SA have extended sequence numbers and
+ * a replay window, which ESN needs. */
+static void test_esn(void)
+{
+	struct km_rule r = esp_rule;
+	r.esn = true;
+	struct bench t;
+	setup(&t, 1, &r);
+	acquire(&t);
+	sim_run(t.s, 50 * MS, NULL, NULL);
+	const struct tdb *x[4] = {
+	    sa(t.a, &t.ba, 0x2000, IPPROTO_ESP), sa(t.b, &t.ba, 0x2000, IPPROTO_ESP),
+	    sa(t.a, &t.aa, 0x1000, IPPROTO_ESP), sa(t.b, &t.aa, 0x1000, IPPROTO_ESP)};
+	for (unsigned i = 0; i < 4; i++) {
+		CU_ASSERT_PTR_NOT_NULL_FATAL(x[i]);
+		CU_ASSERT_NOT_EQUAL(x[i]->flags & TDBF_ESN, 0);
+		CU_ASSERT_EQUAL(x[i]->wnd, 64);
+	}
+	teardown(&t);
+}
+
 /* Fixed keys are used as given, in both directions; the first sequence
  * number is the row's, and the inbound copy expects it next. */
 static void test_fixed_keys_and_seq(void)
@@ -350,6 +371,7 @@ void suite_keymgr(void)
 	    {"rows that disagree key nothing", test_mismatch_fails},
 	    {"AH tunnel pairs", test_ah_tunnel},
 	    {"AEAD pairs", test_aead},
+	    {"ESN pairs", test_esn},
 	    {"fixed keys and first sequence number", test_fixed_keys_and_seq},
 	    {NULL, NULL},
 	};

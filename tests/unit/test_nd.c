@@ -536,6 +536,25 @@ static void test_mangled_ipv6(void)
 	sim_free(t.s);
 }
 
+/* Path MTUs (RFC 8201): never below 1280, only lowered while fresh, and
+ * forgotten after 10 minutes. */
+static void test_path_mtu(void)
+{
+	struct bench t;
+	setup(&t);
+	CU_ASSERT_EQUAL(ip6_path_mtu(t.a, &t.b6, 1500), 1500);
+	ip6_pmtu_update(t.a, &t.b6, 1400);
+	CU_ASSERT_EQUAL(ip6_path_mtu(t.a, &t.b6, 1500), 1400);
+	CU_ASSERT_EQUAL(ip6_path_mtu(t.a, &t.b6, 1300), 1300); /* the link's is smaller */
+	ip6_pmtu_update(t.a, &t.b6, 1450);                     /* no raising a fresh one */
+	CU_ASSERT_EQUAL(ip6_path_mtu(t.a, &t.b6, 1500), 1400);
+	ip6_pmtu_update(t.a, &t.b6, 600);
+	CU_ASSERT_EQUAL(ip6_path_mtu(t.a, &t.b6, 1500), IP6_MIN_MTU);
+	sim_run(t.s, 601 * NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(ip6_path_mtu(t.a, &t.b6, 1500), 1500);
+	sim_free(t.s);
+}
+
 void suite_nd(void)
 {
 	static const struct unit_test t[] = {
@@ -548,6 +567,7 @@ void suite_nd(void)
 	    {"router advertisements", test_router_advertisement},
 	    {"extension headers on input", test_extension_headers_on_input},
 	    {"mangled IPv6 never crashes", test_mangled_ipv6},
+	    {"path MTU", test_path_mtu},
 	    {NULL, NULL},
 	};
 	unit_add_suite("nd", t);
