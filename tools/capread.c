@@ -234,8 +234,7 @@ int cap_next(struct cap_reader *r, struct cap_packet *p)
 			p->ip = r->out;
 			return 1;
 		}
-		memcpy(r->out, ip, n);
-		p->ip = r->out;
+		p->ip = ip; /* libpcap's buffer: valid until the next read */
 		p->len = n;
 		return 1;
 	}
