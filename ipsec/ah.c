@@ -1,18 +1,21 @@
 /*
- * AH (RFC 4302) on IPv4 packets, in OpenBSD's order (ip_ah.c; reference
- * sections 2.5 to 2.7).  The ICV covers the IP header with its mutable
- * fields zeroed, the AH header with the ICV zeroed, the payload, and with
- * ESN the high half of the sequence number after it (RFC 4302 3.3.3.2.1).
+ * AH (RFC 4302) on IPv4 and IPv6 packets, in OpenBSD's order (ip_ah.c;
+ * reference sections 2.5 to 2.7).  The ICV covers the IP header with its
+ * mutable fields zeroed (and IPv6's extension headers in front of AH), the
+ * AH header with the ICV zeroed, the payload, and with ESN the high half
+ * of the sequence number after it (RFC 4302 3.3.3.2.1).
  */
 #include "ah.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "../stack/ip4.h"
+#include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "ipsec_ip.h"
 #include "pfkey.h"
 #include "sad.h"
 #include "seq.h"
@@ -35,7 +38,7 @@ static bool option_immutable(uint8_t type)
  * mutable options.  On output a source route's final address stands in
  * for the destination (it is what the receiver will see).  -1 when an
  * option is malformed. */
-static int massage(uint8_t *ip, size_t skip, bool out)
+static int massage4(uint8_t *ip, size_t skip, bool out)
 {
 	ip[1] = 0;
 	ip[6] = ip[7] = 0;
@@ -63,31 +66,117 @@ static int massage(uint8_t *ip, size_t skip, bool out)
 	return 0;
 }
 
-/* The ICV of the packet as it stands (AH's ICV field already zero). */
-static int compute(struct tdb *t, struct pkt *p, size_t skip, bool out, bool esn, uint32_t seqhi,
-		   uint8_t *icv)
+/* The options of a hop-by-hop or destination options header at h (hl
+ * bytes): the data of every option with the mutable bit is zeroed.
+ * RFC 8200 4.2 and RFC 4302 3.3.3.1.2.1 zero the option data and keep
+ * type and length in the ICV, as Linux, KAME and scapy do; OpenBSD zeroes
+ * type and length too, so it disagrees with all of them on packets that
+ * carry a mutable option (docs/architecture.md).  The options must fill
+ * the header exactly. */
+static int massage6_opts(uint8_t *h, size_t hl)
 {
-	uint8_t saved[60], hi[4];
-	memcpy(saved, p->data, skip);
-	int rc = massage(p->data, skip, out);
+	size_t pos = 2;
+	struct ip6_opt o;
+	int rc;
+	while ((rc = ip6_opt_next(h, hl, &pos, &o)) == 1)
+		if (o.type != IP6OPT_PAD1 && IP6OPT_MUTABLE(o.type))
+			memset(h + o.off + 2, 0, o.len);
+	return rc;
+}
+
+/* A type 0 routing header as the final destination will see it (RFC 4302
+ * 3.3.3.1.2.2): the destination becomes the last address, the addresses
+ * still to visit move up one with the current destination in front of
+ * them, and no segments are left. */
+static int rthdr_final(uint8_t *ip, uint8_t *h, size_t hl)
+{
+	struct ip6_rthdr r;
+	ip6_rthdr_parse(h, hl, &r);
+	if (r.type != 0 || r.segleft == 0)
+		return 0;
+	int naddr = ip6_rthdr_addrs(&r);
+	if (naddr < r.segleft)
+		return -1;
+	uint8_t *addrs = h + 8, *first = addrs + (size_t)(naddr - r.segleft) * 16;
+	uint8_t final[16];
+	memcpy(final, addrs + (size_t)(naddr - 1) * 16, 16);
+	memmove(first + 16, first, (size_t)(r.segleft - 1) * 16);
+	memcpy(first, ip + 24, 16);
+	memcpy(ip + 24, final, 16);
+	h[3] = 0;
+	return 0;
+}
+
+/* ah_massage_headers for IPv6: traffic class, flow label and hop limit
+ * zeroed, the mutable options of hop-by-hop and destination options, a
+ * routing header in its final form on output.  Any other header in front
+ * of AH (a fragment header) is an error, as in OpenBSD. */
+static int massage6(uint8_t *ip, size_t skip, bool out)
+{
+	ip[0] = 0x60;
+	ip[1] = ip[2] = ip[3] = 0;
+	ip[7] = 0;
+	uint8_t nxt = ip[6];
+	size_t off = IP6_HDR_LEN;
+	while (off < skip) {
+		if (off + 2 > skip)
+			return -1;
+		size_t hl = ((size_t)ip[off + 1] + 1) * 8;
+		if (off + hl > skip)
+			return -1;
+		switch (nxt) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_DSTOPTS:
+			if (massage6_opts(ip + off, hl) < 0)
+				return -1;
+			break;
+		case IPPROTO_ROUTING:
+			if (out && rthdr_final(ip, ip + off, hl) < 0)
+				return -1;
+			break;
+		default: return -1;
+		}
+		nxt = ip[off];
+		off += hl;
+	}
+	return 0;
+}
+
+/* The ICV of the packet as it stands (AH's ICV field already zero): the
+ * headers are massaged in place and put back after. */
+static int compute(struct tdb *t, struct pkt *p, const struct ipsec_ip *ip, bool out, bool esn,
+		   uint32_t seqhi, uint8_t *icv)
+{
+	uint8_t small[128], hi[4];
+	uint8_t *saved = ip->skip <= sizeof(small) ? small : xmalloc(ip->skip);
+	memcpy(saved, p->data, ip->skip);
+	int rc =
+	    ip->af == ADDR_V4 ? massage4(p->data, ip->skip, out) : massage6(p->data, ip->skip, out);
 	if (rc == 0) {
 		put_be32(hi, seqhi);
 		rc = xform_mac(t->xf, p->data, p->len, hi, esn ? 4 : 0, icv);
 		if (rc)
 			rc = -2;
 	}
-	memcpy(p->data, saved, skip);
+	memcpy(p->data, saved, ip->skip);
+	if (saved != small)
+		free(saved);
 	return rc;
 }
 
 int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 {
-	size_t skip = (size_t)(p->data[0] & 0x0f) * 4;
 	unsigned alen = xform_icvlen(t->xf), ahlen = AH_RPLEN + alen;
 	bool esn = sa_esn(t);
+	struct ipsec_ip ip;
 
 	node_count(n, STAT_AH_OUTPUT);
-	if (p->len + ahlen > IP4_MAXPACKET) {
+	if (ipsec_ip_out(p->data, p->len, &ip) < 0) {
+		node_drop(n, p, STAT_AH_HDROPS);
+		return -EINVAL;
+	}
+	size_t skip = ip.skip;
+	if (p->len + ahlen > ipsec_ip_max(ip.af)) {
 		node_drop(n, p, STAT_AH_TOOBIG);
 		return -EMSGSIZE;
 	}
@@ -95,7 +184,7 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 	if (!seq_output(n, t, p, p->len - skip, &seq_ah, &seq))
 		return -EINVAL;
 
-	uint8_t nh = p->data[9];
+	uint8_t nh = p->data[ip.protoff];
 	uint8_t *front = pkt_push(p, ahlen);
 	memmove(front, front + ahlen, skip);
 	uint8_t *ah = p->data + skip;
@@ -105,8 +194,8 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 	put_be32(ah + 4, t->spi);
 	put_be32(ah + 8, (uint32_t)seq);
 	memset(ah + AH_RPLEN, 0, alen);
-	ip4_set_len_proto(p->data, skip, p->len, IPPROTO_AH);
-	int rc = compute(t, p, skip, true, esn, (uint32_t)(seq >> 32), ah + AH_RPLEN);
+	ipsec_ip_fix(p->data, p->len, &ip, IPPROTO_AH);
+	int rc = compute(t, p, &ip, true, esn, (uint32_t)(seq >> 32), ah + AH_RPLEN);
 	if (rc) {
 		node_drop(n, p, rc == -1 ? STAT_AH_HDROPS : STAT_AH_CRYPTO);
 		return -EINVAL;
@@ -114,8 +203,9 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 	return 0;
 }
 
-int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
+int ah_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_ip *ip)
 {
+	size_t skip = ip->skip;
 	unsigned alen = xform_icvlen(t->xf);
 	bool esn = sa_esn(t);
 	uint8_t *ah = p->data + skip;
@@ -133,7 +223,7 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 	uint8_t got[64], calc[64];
 	memcpy(got, ah + AH_RPLEN, alen);
 	memset(ah + AH_RPLEN, 0, alen);
-	int rc = compute(t, p, skip, false, esn, seqhi, calc);
+	int rc = compute(t, p, ip, false, esn, seqhi, calc);
 	memcpy(ah + AH_RPLEN, got, alen);
 	if (rc) {
 		node_drop(n, p, rc == -1 ? STAT_AH_HDROPS : STAT_AH_CRYPTO);
@@ -150,7 +240,7 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 	unsigned ahlen = AH_RPLEN + alen;
 	memmove(p->data + ahlen, p->data, skip);
 	pkt_pull(p, ahlen);
-	ip4_set_len_proto(p->data, skip, p->len, nh);
+	ipsec_ip_fix(p->data, p->len, ip, nh);
 	p->ipsec_flags |= PKT_M_AUTH;
 	return nh;
 

@@ -1,4 +1,4 @@
-/* AH (RFC 4302) for IPv4 packets. */
+/* AH (RFC 4302) for IPv4 and IPv6 packets. */
 #ifndef IPSEC_AH_H
 #define IPSEC_AH_H
 
@@ -7,12 +7,14 @@
 struct node;
 struct tdb;
 struct pkt;
+struct ipsec_ip;
 
-/* Authenticate an IPv4 packet with the SA: 0, or a negative errno with the
- * packet dropped and counted. */
+/* Authenticate a packet with the SA, the AH header going where
+ * ipsec_ip_out says: 0, or a negative errno with the packet dropped and
+ * counted. */
 int ah_output(struct node *n, struct tdb *t, struct pkt *p);
-/* Check and remove AH after an IPv4 header of `skip` bytes: the next
- * header, or -1 with the packet dropped and counted. */
-int ah_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip);
+/* Check and remove the AH header at ip->skip: the next header, or -1 with
+ * the packet dropped and counted. */
+int ah_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_ip *ip);
 
 #endif

@@ -1,18 +1,18 @@
 /*
- * ESP (RFC 4303) on IPv4 packets, in OpenBSD's order (ip_esp.c; reference
- * sections 2.3 and 2.4).  The packet is contiguous: the IP header at
- * p->data, `skip` bytes long, then the payload to protect or the ESP
- * header to undo.
+ * ESP (RFC 4303) on IPv4 and IPv6 packets, in OpenBSD's order (ip_esp.c;
+ * reference sections 2.3 and 2.4).  The packet is contiguous: the IP
+ * header (with IPv6's extension headers that stay in front) at p->data,
+ * `skip` bytes long, then the payload to protect or the ESP header to undo.
  */
 #include "esp.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "../stack/ip4.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "enc.h"
+#include "ipsec_ip.h"
 #include "pfkey.h"
 #include "sad.h"
 #include "seq.h"
@@ -24,7 +24,12 @@
 int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 {
 	struct xform_ctx *x = t->xf;
-	size_t skip = (size_t)(p->data[0] & 0x0f) * 4;
+	struct ipsec_ip ip;
+	if (ipsec_ip_out(p->data, p->len, &ip) < 0) {
+		node_drop(n, p, STAT_ESP_HDROPS);
+		return -EINVAL;
+	}
+	size_t skip = ip.skip;
 	unsigned ivlen = xform_ivlen(x), hlen = ESP_HDRLEN + ivlen, alen = xform_icvlen(x);
 	unsigned blks = MAX(xform_blocksize(x), 4u);
 	size_t rlen = p->len - skip;
@@ -34,7 +39,7 @@ int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 	bool esn = sa_esn(t);
 
 	node_count(n, STAT_ESP_OUTPUT);
-	if (skip + hlen + rlen + padding + alen > IP4_MAXPACKET) {
+	if (skip + hlen + rlen + padding + alen > ipsec_ip_max(ip.af)) {
 		node_drop(n, p, STAT_ESP_TOOBIG);
 		return -EMSGSIZE;
 	}
@@ -42,7 +47,7 @@ int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 	if (!seq_output(n, t, p, rlen, &seq_esp, &seq))
 		return -EINVAL;
 
-	uint8_t nh = p->data[9];
+	uint8_t nh = p->data[ip.protoff];
 	uint8_t *front = pkt_push(p, hlen);
 	memmove(front, front + hlen, skip);
 	uint8_t *esp = p->data + skip;
@@ -65,12 +70,13 @@ int esp_output(struct node *n, struct tdb *t, struct pkt *p)
 		node_drop(n, p, STAT_ESP_CRYPTO);
 		return -EIO;
 	}
-	ip4_set_len_proto(p->data, skip, p->len, IPPROTO_ESP);
+	ipsec_ip_fix(p->data, p->len, &ip, IPPROTO_ESP);
 	return 0;
 }
 
-int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
+int esp_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_ip *ip)
 {
+	size_t skip = ip->skip;
 	struct xform_ctx *x = t->xf;
 	unsigned ivlen = xform_ivlen(x), hlen = ESP_HDRLEN + ivlen, alen = xform_icvlen(x);
 
@@ -133,7 +139,7 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip)
 	pkt_trim(p, p->len - alen - padlen - 2);
 	memmove(p->data + hlen, p->data, skip);
 	pkt_pull(p, hlen);
-	ip4_set_len_proto(p->data, skip, p->len, nh);
+	ipsec_ip_fix(p->data, p->len, ip, nh);
 	p->ipsec_flags |=
 	    (xform_confidential(x) ? PKT_M_CONF : 0) | (xform_authentic(x) ? PKT_M_AUTH : 0);
 	return nh;

@@ -1,4 +1,4 @@
-/* ESP (RFC 4303) for IPv4 packets. */
+/* ESP (RFC 4303) for IPv4 and IPv6 packets. */
 #ifndef IPSEC_ESP_H
 #define IPSEC_ESP_H
 
@@ -7,13 +7,16 @@
 struct node;
 struct tdb;
 struct pkt;
+struct ipsec_ip;
 
-/* Protect an IPv4 packet (its header at p->data) with the SA: 0, or a
- * negative errno with the packet dropped and counted. */
+/* Protect a packet (its IP header at p->data) with the SA, the ESP header
+ * going where ipsec_ip_out says: 0, or a negative errno with the packet
+ * dropped and counted. */
 int esp_output(struct node *n, struct tdb *t, struct pkt *p);
-/* Undo ESP after an IPv4 header of `skip` bytes: the next header, with the
- * ESP header, IV, trailer and ICV removed and the IP header fixed; or -1
- * with the packet dropped and counted. */
-int esp_input(struct node *n, struct tdb *t, struct pkt *p, size_t skip);
+/* Undo the ESP header at ip->skip (the caller has checked that its SPI is
+ * there): the next header, with the ESP header, IV, trailer and ICV
+ * removed and the IP header fixed; or -1 with the packet dropped and
+ * counted. */
+int esp_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_ip *ip);
 
 #endif

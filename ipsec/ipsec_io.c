@@ -1,5 +1,6 @@
 /*
- * Where IPsec meets the IPv4 stack, as in OpenBSD (reference section 3):
+ * Where IPsec meets the IPv4 and IPv6 stacks, as in OpenBSD (reference
+ * section 3):
  * the SPD on output (ip_output_ipsec_lookup, ipsp_spd_lookup), applying an
  * SA and its bundle (ipsp_process_packet, ipsp_process_done), protocol
  * input of ESP and AH (ipsec_common_input and its callback), IP-in-IP
@@ -13,13 +14,16 @@
 
 #include "../sim/sim.h"
 #include "../stack/icmp.h"
+#include "../stack/icmp6.h"
 #include "../stack/ip4.h"
+#include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "acquire.h"
 #include "ah.h"
 #include "enc.h"
 #include "esp.h"
+#include "ipsec_ip.h"
 #include "lifetime.h"
 #include "pfkey.h"
 #include "sad.h"
@@ -31,21 +35,42 @@
 #define IPTOS_ECN_ECT0 0x02
 #define IPTOS_ECN_CE   0x03
 
-/* The selector of an IPv4 packet: ports only for TCP and UDP, and only
- * where the first fragment carries them. */
-static void packet_sel(const struct pkt *p, const struct ip4_hdr *h, uint8_t dir,
-		       struct spd_sel *sel)
+/* The selector of a packet: addresses, the upper-layer protocol (behind
+ * IPv6's extension headers), and ports only for TCP and UDP and only where
+ * the first fragment carries them.  False when the header is not whole
+ * (the caller built or parsed it, so only a mangled capture gets here). */
+static bool packet_sel(const struct pkt *p, uint8_t dir, struct spd_sel *sel)
 {
 	memset(sel, 0, sizeof(*sel));
 	sel->dir = dir;
-	sel->src = h->src;
-	sel->dst = h->dst;
-	sel->proto = h->proto;
-	if ((h->proto == IPPROTO_UDP || h->proto == IPPROTO_TCP) && !(h->off & IP4_OFFMASK) &&
-	    p->len >= (size_t)h->hlen + 4) {
-		sel->sport = get_be16(p->data + h->hlen);
-		sel->dport = get_be16(p->data + h->hlen + 2);
+	uint8_t af = ipsec_ip_af(p->data, p->len);
+	if (af == ADDR_NONE)
+		return false;
+	sel->src = ipsec_ip_src(p->data);
+	sel->dst = ipsec_ip_dst(p->data);
+	size_t off;
+	bool first;
+	if (af == ADDR_V4) {
+		sel->proto = p->data[9];
+		off = (size_t)(p->data[0] & 0x0f) * 4;
+		first = !(get_be16(p->data + 6) & IP4_OFFMASK);
+	} else {
+		struct ip6_chain c;
+		enum stat_id why;
+		size_t ptr;
+		uint8_t code;
+		if (ip6_walk(p->data, p->len, &c, &why, &ptr, &code) < 0)
+			return false;
+		sel->proto = c.proto;
+		off = c.off;
+		first = !c.later_fragment;
 	}
+	if ((sel->proto == IPPROTO_UDP || sel->proto == IPPROTO_TCP) && first &&
+	    p->len >= off + 4) {
+		sel->sport = get_be16(p->data + off);
+		sel->dport = get_be16(p->data + off + 2);
+	}
+	return true;
 }
 
 /* ipo_dst (or ipo_src) of 0.0.0.0 or the broadcast address means "the
@@ -99,13 +124,14 @@ static bool went_through(const struct pkt *p, const struct tdb *t)
 	return false;
 }
 
-bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *rc)
+bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 {
 	struct ipsec_state *st = n->ipsec;
 	if (!st || !st->spd.count)
 		return false;
 	struct spd_sel sel;
-	packet_sel(p, h, IPSP_DIRECTION_OUT, &sel);
+	if (!packet_sel(p, IPSP_DIRECTION_OUT, &sel))
+		return false;
 	struct spd_flow *f = spd_lookup(&st->spd, &sel);
 	if (!f || f->type == IPSP_PERMIT)
 		return false;
@@ -114,7 +140,7 @@ bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *r
 		*rc = -EHOSTUNREACH;
 		return true;
 	}
-	const struct ipaddr *gw = addr_wild(&f->peer) ? &h->dst : &f->peer;
+	const struct ipaddr *gw = addr_wild(&f->peer) ? &sel.dst : &f->peer;
 	struct tdb *t = flow_sa(st, f, gw);
 	if (t && went_through(p, t))
 		return false; /* it came out of this SA: no loop */
@@ -145,34 +171,59 @@ bool ipsec_output(struct node *n, struct pkt *p, const struct ip4_hdr *h, int *r
 	return true;
 }
 
-/* ipsec_ipip_encap: the outer IPv4 header of tunnel mode (RFC 2003; DF and TOS
- * from the inner header, CE masked as RFC 6040's normal mode does). */
+/* RFC 6040 3.1 normal mode, ingress: the outer header copies the inner
+ * traffic class, but CE becomes ECT(0). */
+static uint8_t ecn_ingress(uint8_t tc)
+{
+	if ((tc & IPTOS_ECN_MASK) == IPTOS_ECN_CE)
+		return (uint8_t)((tc & ~IPTOS_ECN_MASK) | IPTOS_ECN_ECT0);
+	return tc;
+}
+
+/* ipsec_ipip_encap (ipip_output): the outer header of tunnel mode, of the
+ * SA's family, whatever the inner one's (RFC 2003, RFC 2473, and 4-in-6 or
+ * 6-in-4).  IPv4 outer: TTL net.inet.ip.ttl, a random id, DF copied from an
+ * inner IPv4 header; IPv6 outer: hop limit net.inet6.ip6.hlim, flow label
+ * 0.  The traffic class follows the inner one through ecn_ingress. */
 int ipsec_ipip_encap(struct node *n, struct tdb *t, struct pkt *p)
 {
-	if (t->src.af != ADDR_V4 || t->dst.af != ADDR_V4 || addr_is_unspec(&t->src) ||
-	    addr_is_unspec(&t->dst)) {
+	uint8_t iaf = ipsec_ip_af(p->data, p->len);
+	if (t->src.af != t->dst.af || (t->dst.af != ADDR_V4 && t->dst.af != ADDR_V6) ||
+	    addr_is_unspec(&t->src) || addr_is_unspec(&t->dst) || iaf == ADDR_NONE) {
 		node_drop(n, p, STAT_IPIP_UNSPEC);
 		return -EINVAL;
 	}
-	uint8_t itos = p->data[1];
-	uint16_t ioff = get_be16(p->data + 6);
-	struct ip4_hdr o = {0};
-	o.src = t->src;
-	o.dst = t->dst;
-	o.tos = (itos & IPTOS_ECN_MASK) == IPTOS_ECN_CE
-		    ? (uint8_t)((itos & ~IPTOS_ECN_MASK) | IPTOS_ECN_ECT0)
-		    : itos;
-	o.off = ioff & IP4_DF;
-	o.ttl = (uint8_t)n->sysctl[SYSCTL_IP_DEFTTL];
-	o.id = (uint16_t)rng_next(&n->rng);
-	o.proto = IPPROTO_IPIP;
+	uint8_t tc = ecn_ingress(ipsec_ip_tclass(p->data));
+	uint8_t proto = iaf == ADDR_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 	size_t inner = p->len;
-	if (inner + IP4_HDR_LEN > IP4_MAXPACKET) {
-		node_drop(n, p, STAT_IP_ODROPPED);
-		return -EMSGSIZE;
+	if (t->dst.af == ADDR_V4) {
+		if (inner + IP4_HDR_LEN > IP4_MAXPACKET) {
+			node_drop(n, p, STAT_IP_ODROPPED);
+			return -EMSGSIZE;
+		}
+		struct ip4_hdr o = {0};
+		o.src = t->src;
+		o.dst = t->dst;
+		o.tos = tc;
+		o.off = iaf == ADDR_V4 ? get_be16(p->data + 6) & IP4_DF : 0;
+		o.ttl = (uint8_t)n->sysctl[SYSCTL_IP_DEFTTL];
+		o.id = (uint16_t)rng_next(&n->rng);
+		o.proto = proto;
+		o.len = (uint16_t)(inner + IP4_HDR_LEN);
+		ip4_emit(pkt_push(p, IP4_HDR_LEN), &o);
+	} else {
+		if (inner > IP6_MAXPAYLOAD) {
+			node_drop(n, p, STAT_IP6_ODROPPED);
+			return -EMSGSIZE;
+		}
+		struct ip6_hdr o = {.tclass = tc,
+				    .plen = (uint16_t)inner,
+				    .nxt = proto,
+				    .hlim = (uint8_t)n->sysctl[SYSCTL_IP6_HLIM],
+				    .src = t->src,
+				    .dst = t->dst};
+		ip6_emit(pkt_push(p, IP6_HDR_LEN), &o);
 	}
-	o.len = (uint16_t)(inner + IP4_HDR_LEN);
-	ip4_emit(pkt_push(p, IP4_HDR_LEN), &o);
 	node_count(n, STAT_IPIP_OPACKETS);
 	n->stats[STAT_IPIP_OBYTES] += inner;
 	node_count(n, STAT_IPSEC_TUNNELS);
@@ -205,9 +256,9 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 	}
 	sa_first_use(n, t);
 	/* Tunnel when the SA says so, or when it leads elsewhere than the
-	 * packet goes (ipsp_process_packet's rule). */
-	struct ipaddr dst = addr_v4(p->data + 16);
-	if ((t->flags & TDBF_TUNNELING) || t->sproto == IPPROTO_IPIP ||
+	 * packet goes, or to another family (ipsp_process_packet's rule). */
+	struct ipaddr dst = ipsec_ip_dst(p->data);
+	if ((t->flags & TDBF_TUNNELING) || t->sproto == IPPROTO_IPIP || t->dst.af != dst.af ||
 	    (!addr_is_unspec(&t->dst) && !addr_eq(&t->dst, &dst))) {
 		int rc = ipsec_ipip_encap(n, t, p);
 		if (rc < 0)
@@ -228,31 +279,39 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 	n->stats[STAT_IPSEC_OBYTES] += p->len;
 	if (t->onext)
 		return ipsec_process(n, p, t->onext); /* the bundle's next SA */
-	return ip4_output_raw(n, p);
+	return p->data[0] >> 4 == 6 ? ip6_output_raw(n, p) : ip4_output_raw(n, p);
 }
 
-void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool bcast)
 {
-	uint8_t sproto = h->proto;
+	uint8_t sproto = p->data[ip->protoff];
 	bool esp = sproto == IPPROTO_ESP;
+	struct ipaddr dst = ipsec_ip_dst(p->data);
 	if (!proto_enabled(n, sproto)) {
 		/* Disabled: the protocol is unknown here, as rip_input finds it. */
-		if (!bcast)
-			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);
-		node_drop(n, p, STAT_IP_NOPROTO);
+		if (ip->af == ADDR_V6) {
+			if (!addr_is_multicast(&dst))
+				icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER,
+					    (uint32_t)ip->protoff);
+			node_drop(n, p, STAT_IP6_NOPROTO);
+		} else {
+			if (!bcast)
+				icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);
+			node_drop(n, p, STAT_IP_NOPROTO);
+		}
 		return;
 	}
 	node_count(n, STAT_IPSEC_IPACKETS);
 	n->stats[STAT_IPSEC_IBYTES] += p->len;
 	node_count(n, esp ? STAT_ESP_INPUT : STAT_AH_INPUT);
-	size_t skip = h->hlen;
+	size_t skip = ip->skip;
 	if (p->len < skip + 8) {
 		node_drop(n, p, esp ? STAT_ESP_HDROPS : STAT_AH_HDROPS);
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
 	}
 	uint32_t spi = get_be32(p->data + skip + (esp ? 0 : 4));
-	struct tdb *t = n->ipsec ? sad_lookup(&n->ipsec->sad, &h->dst, spi, sproto) : NULL;
+	struct tdb *t = n->ipsec ? sad_lookup(&n->ipsec->sad, &dst, spi, sproto) : NULL;
 	enum stat_id why = 0;
 	if (!t)
 		why = esp ? STAT_ESP_NOTDB : STAT_AH_NOTDB;
@@ -266,7 +325,7 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		return;
 	}
 	sa_first_use(n, t);
-	int nh = esp ? esp_input(n, t, p, skip) : ah_input(n, t, p, skip);
+	int nh = esp ? esp_input(n, t, p, ip) : ah_input(n, t, p, ip);
 	if (nh < 0) {
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
@@ -278,6 +337,10 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		p->ipsec_flags |= PKT_M_TUNNEL;
 	enc_tap(n, t, p->data, p->len, p->ipsec_flags & (PKT_M_CONF | PKT_M_AUTH), false);
 	/* On with the next protocol, as ip_deliver's loop does. */
+	if (ip->af == ADDR_V6) {
+		ip6_deliver_from(n, p, skip);
+		return;
+	}
 	struct ip4_hdr h2;
 	enum stat_id bad;
 	if (ip4_parse(p->data, p->len, &h2, &bad) < 0) {
@@ -287,7 +350,7 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 	ip4_deliver(n, p, &h2, bcast);
 }
 
-void ipip_input(struct node *n, struct pkt *p, const struct ip4_hdr *h)
+void ipip_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip)
 {
 	node_count(n, STAT_IPIP_IPACKETS);
 	int64_t allow = n->sysctl[SYSCTL_IPIP_ALLOW];
@@ -296,33 +359,40 @@ void ipip_input(struct node *n, struct pkt *p, const struct ip4_hdr *h)
 		node_drop(n, p, STAT_IPIP_PDROPS);
 		return;
 	}
-	if (p->len < (size_t)h->hlen + IP4_HDR_LEN) {
+	uint8_t proto = p->data[ip->protoff];
+	uint8_t otc = ipsec_ip_tclass(p->data);
+	pkt_pull(p, ip->skip);
+	uint8_t iaf = ipsec_ip_af(p->data, p->len);
+	if (iaf == ADDR_NONE) {
 		node_drop(n, p, STAT_IPIP_HDROPS);
 		return;
 	}
-	pkt_pull(p, h->hlen);
+	if (iaf != (proto == IPPROTO_IPV6 ? ADDR_V6 : ADDR_V4)) {
+		/* 4 must carry IPv4 and 41 IPv6 (ipips_family) */
+		node_drop(n, p, STAT_IPIP_FAMILY);
+		return;
+	}
 	n->stats[STAT_IPIP_IBYTES] += p->len;
 	/* RFC 6040 egress: CE on the outer header reaches an ECN-capable inner
-	 * one.  The inner TTL is left alone (RFC 2003 3.1). */
-	uint8_t *in = p->data;
-	if ((h->tos & IPTOS_ECN_MASK) == IPTOS_ECN_CE && (in[0] >> 4) == 4 &&
-	    (in[1] & IPTOS_ECN_MASK) != 0 && (in[1] & IPTOS_ECN_MASK) != IPTOS_ECN_CE) {
-		size_t ihl = (size_t)(in[0] & 0x0f) * 4;
-		if (ihl >= IP4_HDR_LEN && ihl <= p->len) {
-			in[1] |= IPTOS_ECN_CE;
-			ip4_reset_cksum(in, ihl);
-		}
-	}
+	 * one.  The inner TTL or hop limit is left alone (RFC 2003 3.1, RFC
+	 * 2473 3.1). */
+	uint8_t itc = ipsec_ip_tclass(p->data);
+	if ((otc & IPTOS_ECN_MASK) == IPTOS_ECN_CE && (itc & IPTOS_ECN_MASK) != 0 &&
+	    (itc & IPTOS_ECN_MASK) != IPTOS_ECN_CE)
+		ipsec_ip_set_tclass(p->data, itc | IPTOS_ECN_CE);
 	/* Anti-spoofing: an inner source that is one of ours came from
 	 * outside (skipped with allow 2). */
-	if (allow != 2 && p->len >= IP4_HDR_LEN && (in[0] >> 4) == 4) {
-		struct ipaddr isrc = addr_v4(in + 12);
+	if (allow != 2) {
+		struct ipaddr isrc = ipsec_ip_src(p->data);
 		if (node_owns_addr(n, &isrc)) {
 			node_drop(n, p, STAT_IPIP_SPOOF);
 			return;
 		}
 	}
-	ip4_input(n, p);
+	if (iaf == ADDR_V6)
+		ip6_input(n, p);
+	else
+		ip4_input(n, p);
 }
 
 /* An SA grouped with others (SADB_X_GRPSPIS) protects only together with
@@ -342,13 +412,16 @@ static bool bundle_done(const struct pkt *p, const struct tdb *in)
 	return true;
 }
 
-bool ipsec_input_check(struct node *n, struct pkt *p, const struct ip4_hdr *h)
+bool ipsec_input_check(struct node *n, struct pkt *p)
 {
 	struct ipsec_state *st = n->ipsec;
 	if (!st || !st->spd.count)
 		return true;
 	struct spd_sel sel;
-	packet_sel(p, h, IPSP_DIRECTION_IN, &sel);
+	if (!packet_sel(p, IPSP_DIRECTION_IN, &sel)) {
+		node_drop(n, p, STAT_IPSEC_INPOLICY); /* no selector: fail closed */
+		return false;
+	}
 	const struct spd_flow *f = spd_lookup(&st->spd, &sel);
 	if (!f || f->type == IPSP_PERMIT || f->type == IPSP_IPSEC_USE ||
 	    f->type == IPSP_IPSEC_ACQUIRE)
@@ -359,7 +432,7 @@ bool ipsec_input_check(struct node *n, struct pkt *p, const struct ip4_hdr *h)
 	}
 	/* REQUIRE and DONTACQ: the innermost SA that processed the packet
 	 * must be of the flow's protocol and come from its peer. */
-	const struct ipaddr *gw = addr_wild(&f->peer) ? &h->src : &f->peer;
+	const struct ipaddr *gw = addr_wild(&f->peer) ? &sel.src : &f->peer;
 	const struct tdb *in = p->in_done.proto ? sad_lookup(&st->sad, &p->in_done.dst,
 							     p->in_done.spi, p->in_done.proto)
 						: NULL;

@@ -18,6 +18,8 @@
 
 enum app_kind { APP_PING, APP_UDP };
 
+#define PING_EXT_MAX 8
+
 struct scn_app {
 	enum app_kind kind;
 	struct scenario *sc;
@@ -30,6 +32,12 @@ struct scn_app {
 	bool df, quiet;
 	/* ping */
 	struct echo_sock *es;
+	/* IPv6 extension headers: options (type, data length) of hop-by-hop
+	 * and destination options headers, routing header addresses */
+	struct ip6_opt hbh[PING_EXT_MAX], dstopt[PING_EXT_MAX];
+	unsigned nhbh, ndstopt, nrt;
+	struct ipaddr rt[PING_EXT_MAX];
+	struct ip6_exthdrs *ext;
 	uint8_t *seen; /* one byte per sequence number: replies seen */
 	uint64_t received, dups, errors;
 	uint64_t rtt_min, rtt_max, rtt_sum;
@@ -139,6 +147,96 @@ static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsign
 
 /* ---- ping ---- */
 
+/* The option data of `hbh` and `dstopt`: a recognisable pattern. */
+static const uint8_t ping_optdata[255] = {
+#define X16(b)                                                                                    \
+	b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9, b + 10, b + 11, b + 12, \
+	    b + 13, b + 14, b + 15
+    X16(0xa0),
+    X16(0xb0),
+    X16(0xc0),
+    X16(0xd0),
+#undef X16
+};
+
+/* ping's IPv6 options: hbh TYPE:LEN, dstopt TYPE:LEN (repeatable), rthdr
+ * ADDR[,ADDR...].  1 when tok[*i] was one, 0 when not, -1 on error. */
+static int ping_extra(struct scenario *sc, const struct scn_stmt *st, unsigned *i,
+		      struct scn_app *a)
+{
+	const char *k = st->tok[*i];
+	const char *v = *i + 1 < st->ntok ? st->tok[*i + 1] : NULL;
+	bool hbh = strcmp(k, "hbh") == 0, dst = strcmp(k, "dstopt") == 0;
+	if (!hbh && !dst && strcmp(k, "rthdr") != 0)
+		return 0;
+	if (!v) {
+		scn_error(sc, st, "'%s' needs a value", k);
+		return -1;
+	}
+	if (hbh || dst) {
+		struct ip6_opt *o = hbh ? a->hbh : a->dstopt;
+		unsigned *no = hbh ? &a->nhbh : &a->ndstopt;
+		char tbuf[32];
+		snprintf(tbuf, sizeof(tbuf), "%s", v);
+		char *colon = strchr(tbuf, ':');
+		uint64_t type, len = 0;
+		if (colon)
+			*colon = '\0';
+		if (*no == PING_EXT_MAX || scn_parse_uint(tbuf, 255, &type) ||
+		    type == IP6OPT_PAD1 || (colon && scn_parse_uint(colon + 1, 60, &len))) {
+			scn_error(sc, st,
+				  "bad option '%s': TYPE[:LEN], type 1 to 255, at most 60 data "
+				  "bytes, %d options a header",
+				  v, PING_EXT_MAX);
+			return -1;
+		}
+		o[(*no)++] = (struct ip6_opt){
+		    .type = (uint8_t)type, .len = (uint8_t)len, .data = ping_optdata};
+	} else {
+		char buf[512];
+		snprintf(buf, sizeof(buf), "%s", v);
+		for (char *save, *t = strtok_r(buf, ",", &save); t;
+		     t = strtok_r(NULL, ",", &save)) {
+			if (a->nrt == PING_EXT_MAX || addr_parse(t, &a->rt[a->nrt]) < 0 ||
+			    a->rt[a->nrt].af != ADDR_V6) {
+				scn_error(sc, st,
+					  "bad routing header '%s': up to %d IPv6 addresses", v,
+					  PING_EXT_MAX);
+				return -1;
+			}
+			a->nrt++;
+		}
+	}
+	*i += 2;
+	return 1;
+}
+
+/* The extension headers the options asked for, in RFC 8200 4.1's order:
+ * hop-by-hop, destination options, routing (type 0, no segments left:
+ * one that asks for routing would be refused on the way, RFC 5095). */
+static struct ip6_exthdrs *ping_exthdrs(const struct scn_app *a)
+{
+	if (!a->nhbh && !a->ndstopt && !a->nrt)
+		return NULL;
+	struct ip6_exthdrs *x = xcalloc(1, sizeof(*x));
+	size_t hl;
+	if (a->nhbh) {
+		hl = ip6_opts_emit(x->buf + x->len, sizeof(x->buf) - x->len, 0, a->hbh, a->nhbh);
+		ip6_exthdrs_add(x, IPPROTO_HOPOPTS, hl);
+	}
+	if (a->ndstopt) {
+		hl = ip6_opts_emit(x->buf + x->len, sizeof(x->buf) - x->len, 0, a->dstopt,
+				   a->ndstopt);
+		ip6_exthdrs_add(x, IPPROTO_DSTOPTS, hl);
+	}
+	if (a->nrt) {
+		hl = ip6_rthdr_emit(x->buf + x->len, sizeof(x->buf) - x->len, 0, 0, 0, a->rt,
+				    a->nrt);
+		ip6_exthdrs_add(x, IPPROTO_ROUTING, hl);
+	}
+	return x;
+}
+
 static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *arg)
 {
 	struct scn_app *a = arg;
@@ -207,7 +305,8 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	if (st->ntok < i + 2) {
 		scn_error(sc, st,
 			  "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
-			  "[ttl N] [tos N] [df] [quiet]");
+			  "[ttl N] [tos N] [df] [quiet] [hbh TYPE[:LEN]] [dstopt TYPE[:LEN]] "
+			  "[rthdr ADDR[,ADDR...]]");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[i]);
@@ -244,8 +343,12 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 		scope = n->ifaces[0];
 	}
 	snprintf(a->dststr, sizeof(a->dststr), "%s", st->tok[i + 1]);
-	if (parse_app_opts(sc, st, i + 2, a, NULL) < 0)
+	if (parse_app_opts(sc, st, i + 2, a, ping_extra) < 0)
 		return -1;
+	if ((a->nhbh || a->ndstopt || a->nrt) && a->dst.af != ADDR_V6) {
+		scn_error(sc, st, "hbh, dstopt and rthdr are IPv6 extension headers");
+		return -1;
+	}
 	if (a->count > 65536) {
 		scn_error(sc, st, "ping count is at most 65536 (one sequence space)");
 		return -1;
@@ -257,6 +360,8 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	a->seen = xcalloc(a->count, 1);
 	a->es = icmp_echo_open(n, ping_reply, a);
 	a->es->scope = scope;
+	a->ext = ping_exthdrs(a);
+	a->es->ext = a->ext;
 	sim_at(sc->sim, at, ping_send_ev, NULL, a);
 	return 0;
 }
@@ -488,6 +593,7 @@ void scn_apps_free(struct scenario *sc)
 			udp_close(a->us);
 		free(a->seen);
 		free(a->data);
+		free(a->ext);
 		free(a);
 	}
 	for (unsigned i = 0; i < sc->nlisteners; i++) {

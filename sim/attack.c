@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../ipsec/sad.h"
+#include "../stack/ether.h"
+#include "../stack/ip4.h"
+#include "../stack/ip6.h"
 #include "../stack/util.h"
 #include "link.h"
 #include "sim.h"
@@ -10,32 +14,64 @@
 #define ETHER_HDR   14
 #define HISTORY_MAX 200000 /* frames a link keeps for replays */
 
+/* The protocol of a frame's IPv4 or IPv6 packet (behind IPv6's extension
+ * headers), where it starts, and whether the packet is a first fragment
+ * (ports and SPIs are only there).  False for anything else. */
+static bool frame_proto(const uint8_t *frame, size_t len, uint8_t *proto, size_t *off, bool *first)
+{
+	if (len < ETHER_HDR)
+		return false;
+	const uint8_t *ip = frame + ETHER_HDR;
+	size_t iplen = len - ETHER_HDR;
+	uint16_t type = get_be16(frame + 12);
+	if (type == ETHERTYPE_IP && iplen >= IP4_HDR_LEN) {
+		*proto = ip[9];
+		*off = (size_t)(ip[0] & 0x0f) * 4;
+		*first = (get_be16(ip + 6) & IP4_OFFMASK) == 0;
+		return true;
+	}
+	if (type == ETHERTYPE_IPV6 && iplen >= IP6_HDR_LEN) {
+		struct ip6_chain c;
+		enum stat_id why;
+		size_t ptr;
+		uint8_t code;
+		if (ip6_walk(ip, iplen, &c, &why, &ptr, &code) < 0)
+			return false;
+		*proto = c.proto;
+		*off = c.off;
+		*first = !c.later_fragment;
+		return true;
+	}
+	return false;
+}
+
 bool attack_match(const struct attack_filter *f, const uint8_t *frame, size_t len, int port)
 {
 	if (f->port >= 0 && f->port != port)
 		return false;
 	if (f->any_frame)
 		return true;
-	if (len < ETHER_HDR + 20 || get_be16(frame + 12) != 0x0800)
+	uint8_t proto;
+	size_t hl;
+	bool first;
+	if (!frame_proto(frame, len, &proto, &hl, &first))
 		return false;
 	const uint8_t *ip = frame + ETHER_HDR;
-	size_t hl = (size_t)(ip[0] & 0x0f) * 4, iplen = len - ETHER_HDR;
-	uint8_t proto = ip[9];
-	bool first = (get_be16(ip + 6) & 0x1fff) == 0; /* ports and SPIs only there */
+	size_t iplen = len - ETHER_HDR;
 	switch (f->proto) {
 	case AP_IP: return true;
-	case AP_ICMP: return proto == 1;
+	case AP_ICMP: return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
 	case AP_ESP:
-		if (proto != 50)
+		if (proto != IPPROTO_ESP)
 			return false;
 		return !f->has_value || (first && iplen >= hl + 4 && get_be32(ip + hl) == f->value);
 	case AP_AH:
-		if (proto != 51)
+		if (proto != IPPROTO_AH)
 			return false;
 		return !f->has_value ||
 		       (first && iplen >= hl + 8 && get_be32(ip + hl + 4) == f->value);
 	case AP_UDP:
-		if (proto != 17)
+		if (proto != IPPROTO_UDP)
 			return false;
 		return !f->has_value ||
 		       (first && iplen >= hl + 4 &&

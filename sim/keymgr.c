@@ -29,6 +29,7 @@
 #include "../ipsec/show.h"
 #include "../ipsec/xform.h"
 #include "../stack/ip4.h"
+#include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "rng.h"
@@ -427,7 +428,8 @@ static void on_acquire(struct keymgr *km, const struct km_ev *ev)
 {
 	char a[ADDR_STRLEN];
 	struct ipaddr local = ev->src;
-	if (!ev->has_src && ip4_select_src(km->n, &ev->dst, &local) < 0) {
+	if (!ev->has_src && (ev->dst.af == ADDR_V6 ? ip6_select_src(km->n, &ev->dst, &local)
+						   : ip4_select_src(km->n, &ev->dst, &local)) < 0) {
 		fail(km, "no route to %s", addr_fmt(&ev->dst, a));
 		return;
 	}

@@ -32,7 +32,7 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 {
 	struct scenario *sc = arg;
 	(void)n;
-	if (t->sproto != IPPROTO_ESP || t->src.af != ADDR_V4)
+	if (t->sproto != IPPROTO_ESP || (t->dst.af != ADDR_V4 && t->dst.af != ADDR_V6))
 		return;
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN], ek[2 * 256 + 3], ak[2 * 256 + 3];
 	hex(ek, t->enckey, t->enckeylen);
@@ -48,8 +48,9 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 			       ? "# ESN: only Wireshark 4.2 and later (SN 64-bit) check this ICV\n"
 			       : "");
 	snprintf(line + pre, sizeof(line) - (size_t)pre,
-		 "\"IPv4\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\",\"%s\"",
-		 addr_fmt(&t->src, src), addr_fmt(&t->dst, dst), t->spi, ws_enc_name(t->encalg), ek,
+		 "\"%s\",\"%s\",\"%s\",\"0x%08x\",\"%s\",\"%s\",\"%s\",\"%s\"",
+		 t->dst.af == ADDR_V6 ? "IPv6" : "IPv4", addr_fmt(&t->src, src),
+		 addr_fmt(&t->dst, dst), t->spi, ws_enc_name(t->encalg), ek,
 		 ws_auth_name(t->encalg, t->authalg), ak);
 	memset(ek, 0, sizeof(ek));
 	memset(ak, 0, sizeof(ak));

@@ -29,6 +29,7 @@
 struct node;
 struct iface;
 struct ip4_hdr;
+struct ip6_exthdrs;
 
 void icmp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast);
 /*
@@ -60,7 +61,8 @@ typedef void (*echo_cb)(struct echo_sock *s, const struct echo_event *ev, void *
 struct echo_sock {
 	struct echo_sock *next;
 	struct node *node;
-	struct iface *scope; /* the interface for IPv6 link-local destinations */
+	struct iface *scope;           /* the interface for IPv6 link-local destinations */
+	const struct ip6_exthdrs *ext; /* IPv6 extension headers to send, or NULL */
 	uint16_t id;
 	echo_cb cb;
 	void *arg;

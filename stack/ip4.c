@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "../ipsec/ipsec_io.h"
+#include "../ipsec/ipsec_ip.h"
 #include "../ipsec/sad.h"
 #include "../sim/sim.h"
 #include "arp.h"
 #include "cksum.h"
 #include "icmp.h"
 #include "iface.h"
+#include "ip6.h"
 #include "node.h"
 #include "route.h"
 #include "udp.h"
@@ -264,7 +266,7 @@ int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
 	node_count(n, STAT_IP_LOCALOUT);
 
 	int rc;
-	if (ipsec_output(n, p, &h, &rc))
+	if (ipsec_output(n, p, &rc))
 		return rc;
 	return ip4_route_send(n, p, rt, &h);
 }
@@ -278,7 +280,7 @@ int ip4_output_raw(struct node *n, struct pkt *p)
 		return -EINVAL;
 	}
 	int rc;
-	if (ipsec_output(n, p, &h, &rc))
+	if (ipsec_output(n, p, &rc))
 		return rc;
 	const struct route *rt = route_lookup(&n->rt, &h.dst);
 	if (!rt) {
@@ -309,7 +311,7 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 	}
 	/* The forwarding policy check: a require flow wants this packet to
 	 * have come out of its SA (ipsec_forward_check). */
-	if (!ipsec_input_check(n, p, h))
+	if (!ipsec_input_check(n, p))
 		return;
 	ip4_dec_ttl(p->data);
 	h->ttl--;
@@ -317,7 +319,7 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 	p->flags &= ~(unsigned)PKT_LINKBCAST;
 	node_count(n, STAT_IP_FORWARD);
 	int rc;
-	if (ipsec_output(n, p, h, &rc))
+	if (ipsec_output(n, p, &rc))
 		return;
 	ip4_send(n, p, rt, h);
 }
@@ -326,26 +328,29 @@ void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 {
 	switch (h->proto) {
 	case IPPROTO_ICMP:
-		if (!ipsec_input_check(n, p, h))
+		if (!ipsec_input_check(n, p))
 			return;
 		node_count(n, STAT_IP_DELIVERED);
 		icmp_input(n, p, h, bcast);
 		break;
 	case IPPROTO_UDP:
-		if (!ipsec_input_check(n, p, h))
+		if (!ipsec_input_check(n, p))
 			return;
 		node_count(n, STAT_IP_DELIVERED);
 		udp_input(n, p, h, bcast);
 		break;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:
-		node_count(n, STAT_IP_DELIVERED);
-		ipsec_input(n, p, h, bcast);
-		break;
 	case IPPROTO_IPIP:
+	case IPPROTO_IPV6: {
 		node_count(n, STAT_IP_DELIVERED);
-		ipip_input(n, p, h);
+		struct ipsec_ip ip = {.af = ADDR_V4, .skip = h->hlen, .protoff = 9};
+		if (h->proto == IPPROTO_ESP || h->proto == IPPROTO_AH)
+			ipsec_input(n, p, &ip, bcast);
+		else
+			ipip_input(n, p, &ip);
 		break;
+	}
 	default:
 		if (!bcast && !(p->flags & PKT_LINKBCAST))
 			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);

@@ -2,14 +2,17 @@
  * IPv6 input, output and forwarding (RFC 8200, RFC 4291 for scopes), in
  * OpenBSD's order: header checks, hop-by-hop options, then either
  * forwarding (a router never fragments: too big is an ICMPv6 error) or the
- * extension headers addressed to us and the upper layer (ICMPv6, UDP).
- * IPsec over IPv6 comes with a later part of issue 7: an upper layer we
- * do not have gets a parameter problem.
+ * extension headers addressed to us and the upper layer (ICMPv6, UDP,
+ * ESP and AH, IP-in-IP); an upper layer we do not have gets a parameter
+ * problem.  The SPD is asked on output and forwarding as for IPv4.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/ipsec_io.h"
+#include "../ipsec/ipsec_ip.h"
+#include "../ipsec/sad.h"
 #include "../sim/sim.h"
 #include "ether.h"
 #include "icmp6.h"
@@ -196,6 +199,16 @@ static void ip6_link_out(struct iface *ifp, struct pkt *p, const struct ipaddr *
 	nd_output(ifp, p, nexthop);
 }
 
+void ip6_exthdrs_add(struct ip6_exthdrs *x, uint8_t type, size_t hl)
+{
+	if (x->len)
+		x->buf[x->last_nxt] = type;
+	else
+		x->first = type;
+	x->last_nxt = x->len;
+	x->len += hl;
+}
+
 /* Transmit a packet we originated on ifp towards nexthop, in fragments
  * when it is larger than the path MTU (RFC 8200 4.5: only the source
  * fragments). */
@@ -217,6 +230,20 @@ static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp, const stru
 		ip6_link_out(ifp, p, nexthop, dst);
 	}
 	return 0;
+}
+
+/* A packet we originated, with its header: looped back when it is for us,
+ * else sent. */
+static int ip6_route_send(struct node *n, struct pkt *p, struct iface *ifp,
+			  const struct ipaddr *nexthop, const struct ipaddr *dst)
+{
+	struct iface *self = node_owns_addr(n, dst);
+	if (self) {
+		p->rcvif = self;
+		sim_after(n->sim, 0, ip6_loop_ev, pkt_dtor, p);
+		return 0;
+	}
+	return ip6_send(n, p, ifp, nexthop, dst);
 }
 
 int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o)
@@ -242,6 +269,12 @@ int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o)
 		}
 		h.src = *a;
 	}
+	if (o->ext && o->ext->len) {
+		uint8_t *x = pkt_push(p, o->ext->len);
+		memcpy(x, o->ext->buf, o->ext->len);
+		x[o->ext->last_nxt] = h.nxt;
+		h.nxt = o->ext->first;
+	}
 	if (p->len > IP6_MAXPAYLOAD) {
 		node_drop(n, p, STAT_IP6_ODROPPED);
 		return -EMSGSIZE;
@@ -251,13 +284,30 @@ int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o)
 	ip6_emit(pkt_push(p, IP6_HDR_LEN), &h);
 	p->flags &= ~(unsigned)PKT_FORWARDED;
 	node_count(n, STAT_IP6_LOCALOUT);
-	struct iface *self = node_owns_addr(n, &h.dst);
-	if (self) {
-		p->rcvif = self;
-		sim_after(n->sim, 0, ip6_loop_ev, pkt_dtor, p);
-		return 0;
+	int rc;
+	if (ipsec_output(n, p, &rc))
+		return rc;
+	return ip6_route_send(n, p, ifp, &nexthop, &h.dst);
+}
+
+int ip6_output_raw(struct node *n, struct pkt *p)
+{
+	struct ip6_hdr h;
+	enum stat_id why;
+	if (ip6_parse(p->data, p->len, &h, &why) < 0) {
+		node_drop(n, p, STAT_IP6_ODROPPED);
+		return -EINVAL;
 	}
-	return ip6_send(n, p, ifp, &nexthop, &h.dst);
+	int rc;
+	if (ipsec_output(n, p, &rc))
+		return rc;
+	const struct route *rt = route_lookup(&n->rt, &h.dst);
+	if (!rt) {
+		node_drop(n, p, STAT_IP6_NOROUTE);
+		return -ENETUNREACH;
+	}
+	struct ipaddr nexthop = rt->gw.af ? rt->gw : h.dst;
+	return ip6_route_send(n, p, rt->ifp, &nexthop, &h.dst);
 }
 
 /* RFC 8200 3, RFC 4443 3: forward a packet that is not for us. */
@@ -284,26 +334,41 @@ static void ip6_forward(struct node *n, struct pkt *p, const struct ip6_hdr *h)
 		node_drop(n, p, STAT_IP6_NOROUTE);
 		return;
 	}
+	/* The forwarding policy check (ipsec_forward_check). */
+	if (!ipsec_input_check(n, p))
+		return;
+	p->data[7]--; /* the hop limit; IPv6 has no header checksum */
+	p->flags |= PKT_FORWARDED;
+	p->flags &= ~(unsigned)PKT_LINKBCAST;
+	/* A flow that tunnels the packet gives it an outer header of ours,
+	 * which we may fragment as its source: the size matters only after. */
+	int rc;
+	if (ipsec_output(n, p, &rc)) {
+		node_count(n, STAT_IP6_FORWARD);
+		return;
+	}
 	if (p->len > rt->ifp->mtu) {
 		/* RFC 8200 5: routers do not fragment; RFC 4443 3.2 */
+		p->data[7]++; /* quoted as it came */
 		icmp6_error(n, p, ICMP6_PACKET_TOO_BIG, 0, rt->ifp->mtu);
 		node_drop(n, p, STAT_IP6_CANTFRAG);
 		return;
 	}
-	p->data[7]--; /* the hop limit; IPv6 has no header checksum */
-	p->flags |= PKT_FORWARDED;
-	p->flags &= ~(unsigned)PKT_LINKBCAST;
 	node_count(n, STAT_IP6_FORWARD);
 	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst;
 	ip6_link_out(rt->ifp, p, &nexthop, &h->dst);
 }
 
-/* The headers addressed to us after hop-by-hop, then the upper layer. */
+/* The headers addressed to us after hop-by-hop from offset `from` on
+ * (those in front of it were done before ESP or AH), then the upper
+ * layer. */
 static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
-			const struct ip6_chain *c)
+			const struct ip6_chain *c, size_t from)
 {
 	for (unsigned i = 0; i < c->n; i++) {
 		const struct ip6_ext *e = &c->ext[i];
+		if (e->off < from)
+			continue;
 		switch (e->type) {
 		case IPPROTO_HOPOPTS: break; /* done on the way in */
 		case IPPROTO_DSTOPTS:
@@ -338,30 +403,64 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 				node_drop(n, whole, why);
 				return;
 			}
-			ip6_deliver(n, whole, &wh, &wc);
+			ip6_deliver(n, whole, &wh, &wc, 0);
 			return;
 		}
 		}
 	}
+	size_t at = c->n ? c->ext[c->n - 1].off : 6; /* the byte naming c->proto */
+	struct ipsec_ip ip = {.af = ADDR_V6, .skip = c->off, .protoff = at};
 	switch (c->proto) {
 	case IPPROTO_ICMPV6:
+		if (!ipsec_input_check(n, p))
+			return;
 		node_count(n, STAT_IP6_DELIVERED);
 		icmp6_input(n, p, h, c->off);
 		return;
 	case IPPROTO_UDP:
+		if (!ipsec_input_check(n, p))
+			return;
 		node_count(n, STAT_IP6_DELIVERED);
 		udp6_input(n, p, h, c->off);
 		return;
+	case IPPROTO_ESP:
+	case IPPROTO_AH:
+		node_count(n, STAT_IP6_DELIVERED);
+		ipsec_input(n, p, &ip, false);
+		return;
+	case IPPROTO_IPIP:
+	case IPPROTO_IPV6:
+		node_count(n, STAT_IP6_DELIVERED);
+		ipip_input(n, p, &ip);
+		return;
 	case IPPROTO_NONE: node_drop(n, p, STAT_IP6_NONXTHDR); return;
-	default: {
+	default:
 		/* RFC 8200 4: parameter problem code 1 at the next header
 		 * field that named it */
-		size_t at = c->n ? c->ext[c->n - 1].off : 6;
 		icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, (uint32_t)at);
 		node_drop(n, p, STAT_IP6_NOPROTO);
 		return;
 	}
+}
+
+void ip6_deliver_from(struct node *n, struct pkt *p, size_t from)
+{
+	struct ip6_hdr h;
+	struct ip6_chain c;
+	enum stat_id why;
+	size_t ptr;
+	uint8_t code;
+	if (ip6_parse(p->data, p->len, &h, &why) < 0) {
+		node_drop(n, p, why);
+		return;
 	}
+	if (ip6_walk(p->data, p->len, &c, &why, &ptr, &code) < 0) {
+		if (code != 0xff)
+			icmp6_error(n, p, ICMP6_PARAM_PROB, code, (uint32_t)ptr);
+		node_drop(n, p, why);
+		return;
+	}
+	ip6_deliver(n, p, &h, &c, from);
 }
 
 void ip6_input(struct node *n, struct pkt *p)
@@ -403,5 +502,5 @@ void ip6_input(struct node *n, struct pkt *p)
 		ip6_forward(n, p, &h);
 		return;
 	}
-	ip6_deliver(n, p, &h, &c);
+	ip6_deliver(n, p, &h, &c, 0);
 }

@@ -22,13 +22,28 @@
 #define IP6_FRAG_LEN   8
 #define IP6_MAX_EXT    8 /* extension headers a walk follows before giving up */
 
-#define IPPROTO_HOPOPTS  0
-#define IPPROTO_IPV6     41
-#define IPPROTO_ROUTING  43
+/* Guarded: <netinet/in.h>, which libpcap's header brings in, has them. */
+#ifndef IPPROTO_HOPOPTS
+#define IPPROTO_HOPOPTS 0
+#endif
+#ifndef IPPROTO_IPV6
+#define IPPROTO_IPV6 41
+#endif
+#ifndef IPPROTO_ROUTING
+#define IPPROTO_ROUTING 43
+#endif
+#ifndef IPPROTO_FRAGMENT
 #define IPPROTO_FRAGMENT 44
-#define IPPROTO_ICMPV6   58
-#define IPPROTO_NONE     59
-#define IPPROTO_DSTOPTS  60
+#endif
+#ifndef IPPROTO_ICMPV6
+#define IPPROTO_ICMPV6 58
+#endif
+#ifndef IPPROTO_NONE
+#define IPPROTO_NONE 59
+#endif
+#ifndef IPPROTO_DSTOPTS
+#define IPPROTO_DSTOPTS 60
+#endif
 
 /* A parsed fixed header. */
 struct ip6_hdr {
@@ -168,6 +183,20 @@ struct node;
 struct pkt;
 struct iface;
 
+/* Extension headers a sender puts between the fixed header and its
+ * payload: the chain's bytes, the type of its first header, and where in
+ * buf the last header's next-header byte sits (ip6_output fills it in). */
+#define IP6_EXTHDRS_MAX 2048
+struct ip6_exthdrs {
+	uint8_t first;
+	size_t len, last_nxt;
+	uint8_t buf[IP6_EXTHDRS_MAX];
+};
+/* Append a header built at buf + len (its type `type`, hl bytes, already
+ * written there by ip6_opts_emit or ip6_rthdr_emit), chaining it to the
+ * one before. */
+void ip6_exthdrs_add(struct ip6_exthdrs *x, uint8_t type, size_t hl);
+
 /* What ip6_output needs to build a header. */
 struct ip6_out {
 	struct ipaddr src; /* ADDR_NONE: the outgoing interface's address */
@@ -175,13 +204,21 @@ struct ip6_out {
 	uint8_t nxt;
 	uint8_t hlim; /* 0: net.inet6.ip6.hlim */
 	uint8_t tclass;
-	struct iface *ifp; /* link-scope destinations (ND): the interface; else NULL */
+	struct iface *ifp;             /* link-scope destinations (ND): the interface; else NULL */
+	const struct ip6_exthdrs *ext; /* NULL: none */
 };
 
 /* A frame's IPv6 packet arrives (the stack takes the packet). */
 void ip6_input(struct node *n, struct pkt *p);
 /* Send a payload; 0 or a negative errno (the packet is consumed). */
 int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o);
+/* Send a packet that has its header (after IPsec): the SPD again, then
+ * routing and fragmentation as for our own. */
+int ip6_output_raw(struct node *n, struct pkt *p);
+/* Go on delivering a packet from offset `from` of its header chain (after
+ * ESP or AH came off there): the extension headers from there on, then
+ * the upper layer. */
+void ip6_deliver_from(struct node *n, struct pkt *p, size_t from);
 /* The source address ip6_output would choose for dst. */
 int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src);
 /* A packet too big said the path to dst takes mtu bytes (RFC 8201): kept

@@ -217,6 +217,7 @@
 	D(IPIP_PDROPS, "ipip.pdrops")                                        \
 	D(IPIP_SPOOF, "ipip.spoof")                                          \
 	D(IPIP_UNSPEC, "ipip.unspec")                                        \
+	D(IPIP_FAMILY, "ipip.family")                                        \
 	/* enc0 (ours: OpenBSD keeps them as interface counters) */          \
 	C(ENC_IPACKETS, "enc.ipackets")                                      \
 	C(ENC_OPACKETS, "enc.opackets")                                      \

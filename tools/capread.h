@@ -2,8 +2,8 @@
  * The IP packets of a capture, for verify, decap and encap: pcap or pcapng
  * through libpcap, with the link layers people capture IPsec on (Ethernet
  * with or without VLAN tags, raw IP, Linux cooked v1 and v2, BSD null and
- * loopback).  IPv4 fragments are reassembled, so a fragmented ESP packet is
- * checked whole, as a receiver would.
+ * loopback), IPv4 and IPv6.  Fragments of both are reassembled, so a
+ * fragmented ESP packet is checked whole, as a receiver would.
  */
 #ifndef TOOLS_CAPREAD_H
 #define TOOLS_CAPREAD_H
@@ -18,7 +18,7 @@ struct cap_packet {
 	unsigned frame;     /* 1-based; for a reassembled packet, its last fragment's */
 	uint64_t ts_ns;     /* the frame's timestamp */
 	const uint8_t *ip;  /* the IP header; valid until the next cap_next */
-	size_t len;         /* the IP total length (link padding cut off) */
+	size_t len;         /* the IP packet's length (link padding cut off) */
 	unsigned fragments; /* 0, or how many fragments it was rebuilt from */
 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../ipsec/esp.h"
+#include "../ipsec/ipsec_ip.h"
 #include "../ipsec/pfkey.h"
 #include "../ipsec/pfkey_msg.h"
 #include "../ipsec/sad.h"
@@ -257,8 +258,9 @@ static const char *run_packet(struct run *r, const struct vcase *c, const uint8_
 	if (!t)
 		return "PF_KEY refused the SA";
 	size_t skip = (size_t)(ip[0] & 0x0f) * 4;
+	struct ipsec_ip iph = {.af = ADDR_V4, .skip = skip, .protoff = 9};
 	struct pkt *p = pkt_from(ip, (size_t)il, PKT_HEADROOM);
-	int nh = esp_input(r->node, t, p, skip);
+	int nh = esp_input(r->node, t, p, &iph);
 	const char *why = NULL;
 	long pl = hexfield(c, "plaintext", pt, sizeof(pt));
 	long ol = hexfield(c, "orig", orig, sizeof(orig));

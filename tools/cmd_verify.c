@@ -17,11 +17,12 @@
 #include "../ipsec/ah.h"
 #include "../ipsec/esp.h"
 #include "../ipsec/ipsec_io.h"
+#include "../ipsec/ipsec_ip.h"
 #include "../ipsec/pfkey.h"
 #include "../ipsec/replay.h"
 #include "../ipsec/sad.h"
 #include "../sim/sim.h"
-#include "../stack/cksum.h"
+#include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/pkt.h"
 #include "../stack/util.h"
@@ -36,7 +37,8 @@ const char verify_usage[] =
     "usage: ipsecsim verify --sa FILE [--replay-window N] [--esn-high N] [--json] CAPTURE\n"
     "\n"
     "Check every ESP and AH packet of CAPTURE (pcap or pcapng; Ethernet, raw IP,\n"
-    "Linux cooked or BSD loopback; ESP in UDP 4500 too) against the SAs of FILE\n"
+    "Linux cooked or BSD loopback; IPv4 and IPv6, fragments reassembled; ESP in\n"
+    "UDP 4500 too) against the SAs of FILE\n"
     "(an ipsec.conf in the testbed syntax, or Wireshark's esp_sa file): SA found,\n"
     "ICV, padding, sequence number and replay window, ESN when the SA has it.\n"
     "\n"
@@ -57,7 +59,7 @@ const char decap_usage[] =
     "usage: ipsecsim decap --sa FILE [--replay-window N] [--esn-high N] IN OUT\n"
     "\n"
     "Write to OUT (a raw-IP pcap) each ESP or AH packet of IN that verifies,\n"
-    "after IPsec processing: for tunnel mode (next header 4) the inner packet,\n"
+    "after IPsec processing: for tunnel mode (next header 4 or 41) the inner packet,\n"
     "for transport mode the packet with its protocol and lengths restored.\n"
     "Exit status: 0 every ESP/AH packet verified, 1 one did not, 2 bad input.\n";
 
@@ -65,8 +67,10 @@ const char encap_usage[] =
     "usage: ipsecsim encap --sa FILE --spi SPI [--mode tunnel|transport] [--seed N]\n"
     "                      [--esn-high N] IN OUT\n"
     "\n"
-    "Protect every IPv4 packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
-    "outer addresses from the SA), sequence numbers from 1 and IVs from the\n"
+    "Protect every IP packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
+    "outer header of the SA's family, addresses from the SA; transport mode:\n"
+    "ESP or AH after IPv6's hop-by-hop, routing and destination options before\n"
+    "a routing header), sequence numbers from 1 and IVs from the\n"
     "seed (default 0), and write OUT as a raw-IP pcap.  The same input, SA\n"
     "file and seed give the same bytes.  The mode defaults to the SA's\n"
     "(transport for an esp_sa file); --esn-high sets the high half of an ESN\n"
@@ -238,14 +242,42 @@ static void unprime(struct primed *pr, struct tdb *t, uint64_t rpl)
 	t->replay.rpl = rpl;
 }
 
+/* Where a captured packet's IP header ends and what follows it: for IPv6
+ * behind its extension headers.  False when the headers do not hold
+ * together. */
+static bool ip_split(const uint8_t *ip, size_t len, struct ipsec_ip *iph, uint8_t *proto)
+{
+	iph->af = ipsec_ip_af(ip, len);
+	if (iph->af == ADDR_V4) {
+		iph->skip = (size_t)(ip[0] & 0x0f) * 4;
+		iph->protoff = 9;
+		*proto = ip[9];
+		return true;
+	}
+	struct ip6_chain ch;
+	enum stat_id why;
+	size_t ptr;
+	uint8_t code;
+	if (iph->af != ADDR_V6 || ip6_walk(ip, len, &ch, &why, &ptr, &code) < 0 ||
+	    ch.later_fragment)
+		return false;
+	iph->skip = ch.off;
+	iph->protoff = ch.n ? ch.ext[ch.n - 1].off : 6;
+	*proto = ch.proto;
+	return true;
+}
+
 /* One IP packet through ESP or AH input on the scratch node. */
 static void check_packet(struct node *n, struct primed *pr, const struct cap_packet *cp,
 			 struct checked *c)
 {
 	*c = (struct checked){0};
 	const uint8_t *ip = cp->ip;
-	size_t hl = (size_t)(ip[0] & 0x0f) * 4, len = cp->len;
-	uint8_t proto = ip[9];
+	struct ipsec_ip iph;
+	uint8_t proto;
+	if (!ip_split(ip, cp->len, &iph, &proto))
+		return;
+	size_t hl = iph.skip, len = cp->len;
 	const uint8_t *body = ip + hl;
 	size_t blen = len - hl;
 	if (proto == 17 && blen >= UDP_HLEN + 4 &&
@@ -267,7 +299,7 @@ static void check_packet(struct node *n, struct primed *pr, const struct cap_pac
 	}
 	c->spi = get_be32(proto == IPPROTO_ESP ? body : body + 4);
 	c->seq = get_be32(proto == IPPROTO_ESP ? body + 4 : body + 8);
-	struct ipaddr dst = addr_v4(ip + 16);
+	struct ipaddr dst = ipsec_ip_dst(ip);
 	struct tdb *t = sad_lookup(&n->ipsec->sad, &dst, c->spi, proto);
 	if (!t) {
 		c->verdict = "notdb";
@@ -275,19 +307,14 @@ static void check_packet(struct node *n, struct primed *pr, const struct cap_pac
 	}
 	uint64_t rpl = t->replay.rpl;
 	bool primed = t->wnd && prime(pr, t, c->seq);
-	/* The packet as esp_input wants it: the IP header, then ESP. */
-	uint8_t hdr[60];
-	memcpy(hdr, ip, hl);
-	if (c->natt) {
-		hdr[9] = IPPROTO_ESP;
-		put_be16(hdr + 2, (uint16_t)(hl + blen));
-		put_be16(hdr + 10, 0);
-		put_be16(hdr + 10, in_cksum(hdr, hl));
-	}
-	struct pkt *p = pkt_from(hdr, hl, PKT_HEADROOM);
+	/* The packet as esp_input wants it: the IP header, then ESP (the UDP
+	 * header of ESP in UDP taken out). */
+	struct pkt *p = pkt_from(ip, hl, PKT_HEADROOM);
 	memcpy(pkt_put(p, blen), body, blen);
+	if (c->natt)
+		ipsec_ip_fix(p->data, p->len, &iph, IPPROTO_ESP);
 	n->last_drop = -1;
-	int nh = proto == IPPROTO_ESP ? esp_input(n, t, p, hl) : ah_input(n, t, p, hl);
+	int nh = proto == IPPROTO_ESP ? esp_input(n, t, p, &iph) : ah_input(n, t, p, &iph);
 	if (nh < 0) {
 		c->verdict = reason(n); /* the packet is freed */
 		if (primed)
@@ -307,7 +334,7 @@ static void print_verdict(const struct opts *o, const struct cap_packet *cp,
 			  const struct checked *c)
 {
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
-	struct ipaddr s = addr_v4(cp->ip + 12), d = addr_v4(cp->ip + 16);
+	struct ipaddr s = ipsec_ip_src(cp->ip), d = ipsec_ip_dst(cp->ip);
 	addr_fmt(&s, src);
 	addr_fmt(&d, dst);
 	if (o->json) {
@@ -413,7 +440,7 @@ static int verify_or_decap(int argc, char **argv, bool decap)
 	}
 	if (!o.json)
 		fprintf(decap ? stderr : stdout,
-			"%s: %u ESP/AH packets, %u ok, %u not ok (%u frames; %u not IPv4 or cut "
+			"%s: %u ESP/AH packets, %u ok, %u not ok (%u frames; %u not IP or cut "
 			"short)\n",
 			o.in, checked, good, checked - good, cap_frames(r), cap_skipped(r));
 	if (decap)

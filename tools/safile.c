@@ -88,14 +88,19 @@ static int espsa_line(struct loader *l, char *text, unsigned line, bool esn_mark
 		return line_error(
 		    l, line, "%s",
 		    "an esp_sa line has 8 or 10 double-quoted fields, comma-separated");
-	if (strcmp(f[0], "IPv4") != 0)
-		return line_error(l, line, "protocol '%s': IPv4 only (IPv6 comes with the stack's)",
-				  f[0]);
+	uint8_t af = strcmp(f[0], "IPv4") == 0 ? ADDR_V4 : strcmp(f[0], "IPv6") == 0 ? ADDR_V6 : 0;
+	if (!af)
+		return line_error(l, line, "protocol '%s': IPv4 or IPv6", f[0]);
 	struct ipaddr src, dst;
-	if (addr_parse(f[1], &src) < 0 || src.af != ADDR_V4)
-		return line_error(l, line, "source '%s': an IPv4 address (no wildcards)", f[1]);
-	if (addr_parse(f[2], &dst) < 0 || dst.af != ADDR_V4)
-		return line_error(l, line, "destination '%s': an IPv4 address (no wildcards)",
+	if (addr_parse(f[1], &src) < 0 || src.af != af)
+		return line_error(l, line,
+				  "source '%s': an address of the line's protocol (no "
+				  "wildcards)",
+				  f[1]);
+	if (addr_parse(f[2], &dst) < 0 || dst.af != af)
+		return line_error(l, line,
+				  "destination '%s': an address of the line's protocol "
+				  "(no wildcards)",
 				  f[2]);
 	char *end;
 	errno = 0;

@@ -245,6 +245,7 @@ void suite_esp(void)
 
 #include "../../ipsec/ah.h"
 #include "../../ipsec/esp.h"
+#include "../../ipsec/ipsec_ip.h"
 
 static struct tdb *add_ah(struct node *n)
 {
@@ -345,7 +346,8 @@ static void test_ah_options(void)
 			q->data[23] ^= 1; /* inside the router alert */
 		put_be16(q->data + 10, 0);
 		put_be16(q->data + 10, in_cksum(q->data, hl));
-		int nh = ah_input(a, in, q, hl);
+		struct ipsec_ip iph = {.af = ADDR_V4, .skip = hl, .protoff = 9};
+		int nh = ah_input(a, in, q, &iph);
 		CU_ASSERT_EQUAL(nh, k < 2 ? 17 : -1);
 		if (nh >= 0)
 			pkt_free(q); /* dropped packets are freed by the stack */
