@@ -142,6 +142,16 @@ static int massage6(uint8_t *ip, size_t skip, bool out)
 	return 0;
 }
 
+/* AH's length: 12 bytes and the ICV, padded to 8-byte units over IPv6
+ * (RFC 4302 2.6 and 3.3.3.2.1; every ICV we carry fills 4-byte units).
+ * OpenBSD does not pad: its IPv6 AH with a 16-, 24- or 32-byte ICV is 4
+ * bytes short of the RFC's length (docs/ipsec-conf.md). */
+static unsigned ah_len(uint8_t af, unsigned alen)
+{
+	unsigned len = AH_RPLEN + alen;
+	return af == ADDR_V6 ? (len + 7) & ~7u : len;
+}
+
 /* The ICV of the packet as it stands (AH's ICV field already zero): the
  * headers are massaged in place and put back after. */
 static int compute(struct tdb *t, struct pkt *p, const struct ipsec_ip *ip, bool out, bool esn,
@@ -166,7 +176,7 @@ static int compute(struct tdb *t, struct pkt *p, const struct ipsec_ip *ip, bool
 
 int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 {
-	unsigned alen = xform_icvlen(t->xf), ahlen = AH_RPLEN + alen;
+	unsigned alen = xform_icvlen(t->xf);
 	bool esn = sa_esn(t);
 	struct ipsec_ip ip;
 
@@ -176,6 +186,7 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 		return -EINVAL;
 	}
 	size_t skip = ip.skip;
+	unsigned ahlen = ah_len(ip.af, alen);
 	if (p->len + ahlen > ipsec_ip_max(ip.af)) {
 		node_drop(n, p, STAT_AH_TOOBIG);
 		return -EMSGSIZE;
@@ -193,7 +204,7 @@ int ah_output(struct node *n, struct tdb *t, struct pkt *p)
 	ah[2] = ah[3] = 0;
 	put_be32(ah + 4, t->spi);
 	put_be32(ah + 8, (uint32_t)seq);
-	memset(ah + AH_RPLEN, 0, alen);
+	memset(ah + AH_RPLEN, 0, ahlen - AH_RPLEN); /* the ICV and its padding */
 	ipsec_ip_fix(p->data, p->len, &ip, IPPROTO_AH);
 	int rc = compute(t, p, &ip, true, esn, (uint32_t)(seq >> 32), ah + AH_RPLEN);
 	if (rc) {
@@ -209,15 +220,18 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_ip
 	unsigned alen = xform_icvlen(t->xf);
 	bool esn = sa_esn(t);
 	uint8_t *ah = p->data + skip;
-	/* The length field must describe exactly this SA's ICV. */
-	if ((size_t)(ah[1] + 2) * 4 != AH_RPLEN + alen || skip + AH_RPLEN + alen > p->len) {
+	/* The length field must describe exactly this SA's ICV, with the
+	 * padding IPv6 asks for; over IPv6 without it too, as OpenBSD sends
+	 * it.  Padding is in the ICV as it came (RFC 4302 3.3.3.2.1). */
+	unsigned ahlen = (ah[1] + 2u) * 4;
+	if ((ahlen != AH_RPLEN + alen && ahlen != ah_len(ip->af, alen)) || skip + ahlen > p->len) {
 		node_drop(n, p, STAT_AH_BADAUTHL);
 		goto dropped;
 	}
 	uint32_t seq = get_be32(ah + 8), seqhi = 0;
 	if (!seq_replay(n, t, p, seq, &seqhi, false, &seq_ah))
 		return -1;
-	if (!seq_input_bytes(n, t, p, p->len - skip - AH_RPLEN - alen, &seq_ah))
+	if (!seq_input_bytes(n, t, p, p->len - skip - ahlen, &seq_ah))
 		return -1; /* the SA is gone */
 
 	uint8_t got[64], calc[64];
@@ -237,7 +251,6 @@ int ah_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_ip
 		return -1;
 	t->counters[TDB_IPACKETS]++;
 	uint8_t nh = ah[0];
-	unsigned ahlen = AH_RPLEN + alen;
 	memmove(p->data + ahlen, p->data, skip);
 	pkt_pull(p, ahlen);
 	ipsec_ip_fix(p->data, p->len, ip, nh);

@@ -5,8 +5,8 @@ enc0 saw, and tcpdump reads the enc0 captures as OpenBSD's tcpdump does."""
 import subprocess
 
 import pytest
-from scapy.all import IP, Ether, rdpcap
-from scapy.layers.ipsec import AH, ESP, SecurityAssociation
+from scapy.all import IP, Ether, IPv6, rdpcap
+from scapy.layers.ipsec import AH, ESP, IPSecIntegrityError, SecurityAssociation
 
 TSHARK_ENC = {"NULL", "TripleDES-CBC [RFC2451]", "AES-CBC [RFC3602]", "AES-CTR [RFC3686]",
               "CAST5-CBC [RFC2144]", "BLOWFISH-CBC [RFC2451]",
@@ -58,7 +58,9 @@ def test_tshark_checks_every_esp_icv(scenario_runs):
                 if "0x%08x" % int(spi, 16) not in spis:
                     continue
                 assert good == "1", f"{name}/{pcap.name} frame {frame}: ICV not good"
-                assert nh in ("0x01", "0x04", "0x11", "0x33"), f"{pcap.name} {frame}: {nh}"
+                # ICMP, IPv4, UDP, AH, IPv6, ICMPv6
+                assert nh in ("0x01", "0x04", "0x11", "0x33", "0x29", "0x3a"), \
+                    f"{pcap.name} {frame}: {nh}"
                 checked[name] = checked.get(name, 0) + 1
     # Every ESP packet on the wire of these runs, one frame each (the demo's
     # fragmented ESP packet is one frame once reassembled by tshark).
@@ -91,6 +93,33 @@ def test_scapy_verifies_ah_icvs(scenario_runs):
         assert clear.proto in (1, 17)
         n += 1
     assert n == 5  # 2 requests, 2 replies, 1 datagram
+
+
+def test_scapy_verifies_ah_icvs_over_ipv6(scenario_runs):
+    """AH behind hop-by-hop options, destination options and a routing
+    header, after a router lowered the hop limit: scapy zeroes the mutable
+    parts as we do.  On l2 the adversary changed a mutable option's data in
+    the second request (still authentic) and an immutable option's data in
+    the third (not)."""
+    keys = {0x3000: bytes([1] * 20), 0x3001: bytes([2] * 20)}
+    for link, want_bad in (("l1.pcap", []), ("l2.pcap", [3])):
+        verdicts, n = [], 0
+        for pkt in scenario_pcap(scenario_runs, "ipv6-ah-exthdrs", link):
+            if AH not in pkt:
+                continue
+            spi = pkt[AH].spi
+            sa = SecurityAssociation(AH, spi=spi, auth_algo="HMAC-SHA1-96", auth_key=keys[spi])
+            if spi == 0x3000:
+                n += 1
+                ext = [type(layer).__name__ for layer in pkt[IPv6].iterpayloads()][1:4]
+                assert ext == ["IPv6ExtHdrHopByHop", "IPv6ExtHdrDestOpt", "IPv6ExtHdrRouting"]
+                assert pkt[IPv6].hlim == (64 if link == "l1.pcap" else 63)
+            try:
+                sa.decrypt(pkt[IPv6])
+            except IPSecIntegrityError:
+                verdicts.append(n)
+        assert n == 4  # the four requests
+        assert verdicts == want_bad
 
 
 def test_scapy_tampered_ah_fails(scenario_runs):

@@ -74,16 +74,19 @@ def test_scapy_agrees_with_every_checksum(scenario_runs, scenario, pcap):
     fragments6 = {}
     for pkt in rdpcap(str(scenario_runs[scenario] / pcap)):
         if "enc0" in pcap:
-            pkt = IP(raw(pkt)[12:])  # LINKTYPE_ENC: a 12-byte enchdr, then IP
-        if IPv6 in pkt and IP not in pkt:
+            b = raw(pkt)[12:]  # LINKTYPE_ENC: a 12-byte enchdr, then IP
+            pkt = IPv6(b) if b[0] >> 4 == 6 else IP(b)
+        else:
+            b = bytes(pkt.original)[14:]  # Ethernet: what our links carry
+        if b[0] >> 4 == 6:
             if pkt[IPv6].nh == 44:  # a fragment: the checksum covers the datagram
                 # (not "IPv6ExtHdrFragment in pkt": an error may quote one)
                 key = (pkt[IPv6].src, pkt[IPv6].dst, pkt[IPv6ExtHdrFragment].id)
                 fragments6.setdefault(key, []).append(pkt[IPv6])
                 continue
-            b = bytes(pkt.original)[14:]  # Ethernet: what our links carry
-            checked += check_ipv6_upper_layer(b[:40 + int.from_bytes(b[4:6], "big")])
-            continue
+            if IP not in pkt:
+                checked += check_ipv6_upper_layer(b[:40 + int.from_bytes(b[4:6], "big")])
+                continue
         if IP not in pkt:
             continue
         ip = pkt[IP]
@@ -94,6 +97,9 @@ def test_scapy_agrees_with_every_checksum(scenario_runs, scenario, pcap):
         while IP in ip.payload:  # a tunnel: the transport header is the inner one's
             ip = ip.payload[IP]
         whole = ip.flags.MF == 0 and ip.frag == 0
+        if whole and IPv6 in ip.payload:  # IPv6 inside IPv4
+            checked += check_ipv6_upper_layer(raw(ip.payload[IPv6]))
+            continue
         for layer in (UDP, ICMP):
             if whole and layer in ip and not (layer is UDP and ICMP in ip):
                 again = IP(raw(ip))

@@ -4,18 +4,24 @@ to exactly scapy's plaintext, and decrypts what our encap makes back to
 exactly the input; tshark and tcpdump decrypt our encap output too.  Each
 region of a packet tampered with, and replayed or reordered packets, get
 the verdict a receiver's counters would give.  The Linux-made packets of
-vectors/linux.vec verify and decap from a pcap built here."""
+vectors/linux.vec verify and decap from a pcap built here.  IPv6 runs the
+same checks, with extension headers in front of ESP and AH, and tunnels
+cross families both ways."""
 import json
 import pathlib
 import subprocess
 
 import pytest
-from scapy.all import ICMP, IP, UDP, Ether, Raw, rdpcap, wrpcap
+from scapy.all import (ICMP, IP, UDP, Ether, HBHOptUnknown, ICMPv6EchoRequest, IPv6,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, rdpcap,
+                       wrpcap)
 from scapy.layers.ipsec import AH, ESP, SecurityAssociation
 
 from conftest import ROOT, run
 
 SRC, DST = "192.0.2.1", "192.0.2.2"
+SRC6, DST6 = "2001:db8::1", "2001:db8::2"
+ADDRS = {4: (SRC, DST), 6: (SRC6, DST6)}
 GW_SRC, GW_DST = "198.51.100.1", "198.51.100.2"
 SPI = 0x1000
 
@@ -67,27 +73,44 @@ def key(n, fill):
     return bytes((fill + i) & 0xff for i in range(n))
 
 
-def plain_packets():
-    """Cleartext IPv4 packets: UDP of every padding length, and a ping."""
-    pkts = [IP(src=SRC, dst=DST, id=100 + i, ttl=64) / UDP(sport=1000 + i, dport=7)
-            / Raw(b"x" * i) for i in range(5)]
-    pkts.append(IP(src=SRC, dst=DST, id=200) / ICMP(id=7, seq=1) / Raw(b"ping" * 10))
-    return [IP(bytes(p)) for p in pkts]  # lengths and checksums filled in
+def plain_packets(af=4):
+    """Cleartext packets: UDP of every padding length, and a ping; for IPv6
+    also hop-by-hop options (a mutable option) and destination options
+    before a routing header, all of which stay in front of ESP and AH."""
+    if af == 4:
+        pkts = [IP(src=SRC, dst=DST, id=100 + i, ttl=64) / UDP(sport=1000 + i, dport=7)
+                / Raw(b"x" * i) for i in range(5)]
+        pkts.append(IP(src=SRC, dst=DST, id=200) / ICMP(id=7, seq=1) / Raw(b"ping" * 10))
+        return [IP(bytes(p)) for p in pkts]  # lengths and checksums filled in
+    pkts = [IPv6(src=SRC6, dst=DST6, hlim=64) / UDP(sport=1000 + i, dport=7) / Raw(b"x" * i)
+            for i in range(5)]
+    pkts.append(IPv6(src=SRC6, dst=DST6) / ICMPv6EchoRequest(id=7, seq=1, data=b"ping" * 10))
+    pkts.append(IPv6(src=SRC6, dst=DST6)
+                / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x3e, optdata=b"\xa0" * 6)])
+                / UDP(sport=2000, dport=7) / Raw(b"hop-by-hop"))
+    pkts.append(IPv6(src=SRC6, dst=DST6)
+                / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1e, optdata=b"\xb0" * 4)])
+                / IPv6ExtHdrRouting(addresses=["2001:db8:9::1"], segleft=0)
+                / UDP(sport=2001, dport=7) / Raw(b"dest1 and routing"))
+    return [IPv6(bytes(p)) for p in pkts]
 
 
-def esp_sa_line(crypt, auth, ek, ak, esn_hi=None):
+def esp_sa_line(crypt, auth, ek, ak, esn_hi=None, af=4):
     enc_name, auth_name = ENC[crypt][0], AUTH[auth][0]
-    line = (f'"IPv4","{SRC}","{DST}","0x{SPI:08x}","{enc_name}","{"0x" + ek.hex() if ek else ""}",'
+    src, dst = ADDRS[af]
+    line = (f'"IPv{af}","{src}","{dst}","0x{SPI:08x}","{enc_name}",'
+            f'"{"0x" + ek.hex() if ek else ""}",'
             f'"{auth_name}","{"0x" + ak.hex() if ak else ""}"')
     if esn_hi is not None:
         line += f',"64-bit","{esn_hi:x}"'
     return line
 
 
-def scapy_sa(proto, crypt, auth, ek, ak, tunnel, esn_hi=None):
+def scapy_sa(proto, crypt, auth, ek, ak, tunnel, esn_hi=None, af=4):
+    """af: the family of the tunnel header (transport: of the packets)."""
     kw = {}
     if tunnel:
-        kw["tunnel_header"] = IP(src=SRC, dst=DST)
+        kw["tunnel_header"] = IP(src=SRC, dst=DST) if af == 4 else IPv6(src=SRC6, dst=DST6)
     if esn_hi is not None:
         kw.update(esn_en=True, esn=esn_hi)
     if proto is AH:
@@ -108,20 +131,38 @@ def decap(ipsecsim, sa_file, pcap, out, *extra):
     return [bytes(p) for p in rdpcap(str(out))]
 
 
-CASES = [(c, a, n, t) for c, a, n in PAIRS for t in (False, True)]
+CASES = [(c, a, n, t, af) for af in (4, 6) for c, a, n in PAIRS for t in (False, True)]
 
 
-@pytest.mark.parametrize("crypt,auth,klen,tunnel", CASES,
-                         ids=[f"{c}{n * 8}+{a}-{'tunnel' if t else 'transport'}"
-                              for c, a, n, t in CASES])
-def test_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel):
+@pytest.mark.parametrize("crypt,auth,klen,tunnel,af", CASES,
+                         ids=[f"v{af}-{c}{n * 8}+{a}-{'tunnel' if t else 'transport'}"
+                              for c, a, n, t, af in CASES])
+def test_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel, af):
+    check_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel, af, af)
+
+
+# Tunnels across families: the outer header of the SA's family.
+CROSS = [(c, a, ENC[c][1], inner, outer) for c, a in
+         [("AES-GCM", "NULL"), ("AES-CBC", "SHA2-256-128"), ("CHACHA20-POLY1305", "NULL")]
+         for inner, outer in ((4, 6), (6, 4))]
+
+
+@pytest.mark.parametrize("crypt,auth,klen,inner,outer", CROSS,
+                         ids=[f"{i}in{o}-{c}+{a}" for c, a, _, i, o in CROSS])
+def test_esp_tunnel_across_families(ipsecsim, tmp_path, crypt, auth, klen, inner, outer):
+    check_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, True, inner, outer)
+
+
+def check_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel, inner, outer):
+    """inner: the family of the packets; outer: of the SA (the same in
+    transport mode)."""
     ek, ak = key(klen, 0x10), key(AUTH[auth][1], 0x80)
     sa_file = tmp_path / "esp_sa"
-    sa_file.write_text("# made by the test\n" + esp_sa_line(crypt, auth, ek, ak) + "\n")
-    plain = plain_packets()
+    sa_file.write_text("# made by the test\n" + esp_sa_line(crypt, auth, ek, ak, af=outer) + "\n")
+    plain = plain_packets(inner)
 
     # scapy -> verify and decap: every packet ok, decap gives scapy's input back
-    sa = scapy_sa(ESP, crypt, auth, ek, ak, tunnel)
+    sa = scapy_sa(ESP, crypt, auth, ek, ak, tunnel, af=outer)
     wire = [sa.encrypt(p) for p in plain]
     pcap = tmp_path / "scapy.pcap"
     wrpcap(str(pcap), [Ether() / w for w in wire])
@@ -140,10 +181,12 @@ def test_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel):
     assert r.returncode == 0, r.stderr
     ours = rdpcap(str(out))
     assert [p[ESP].seq for p in ours] == list(range(1, len(plain) + 1))
-    peer = scapy_sa(ESP, crypt, auth, ek, ak, tunnel)
+    peer = scapy_sa(ESP, crypt, auth, ek, ak, tunnel, af=outer)
     for p, want in zip(ours, plain):
-        if tunnel:
+        if tunnel and outer == 4:
             assert (p[IP].src, p[IP].dst, p[IP].proto) == (SRC, DST, 50)
+        elif tunnel:
+            assert (p[IPv6].src, p[IPv6].dst, p[IPv6].nh) == (SRC6, DST6, 50)
         assert bytes(peer.decrypt(p)) == bytes(want)
     # the same input and seed give the same bytes; another seed other IVs
     again = tmp_path / "again.pcap"
@@ -200,19 +243,24 @@ def test_ah_esn(ipsecsim, tmp_path):
     assert [x["verdict"] for x in v] == ["ok"] * len(plain_packets())
 
 
-AH_CASES = [(a, t) for a in AH_AUTH for t in (False, True)]
+AH_CASES = [(a, t, af) for af in (4, 6) for a in AH_AUTH for t in (False, True)]
 
 
-@pytest.mark.parametrize("auth,tunnel", AH_CASES,
-                         ids=[f"{a}-{'tunnel' if t else 'transport'}" for a, t in AH_CASES])
-def test_ah_both_directions(ipsecsim, tmp_path, auth, tunnel):
+@pytest.mark.parametrize("auth,tunnel,af", AH_CASES,
+                         ids=[f"v{af}-{a}-{'tunnel' if t else 'transport'}"
+                              for a, t, af in AH_CASES])
+def test_ah_both_directions(ipsecsim, tmp_path, auth, tunnel, af):
     ak = key(AUTH[auth][1], 0x40)
     mode = "tunnel" if tunnel else "transport"
     conf = tmp_path / "ah.conf"
-    conf.write_text(f"ah {mode} from {SRC} to {DST} spi 0x{SPI:x} auth {AH_AUTH[auth]} "
+    src, dst = ADDRS[af]
+    conf.write_text(f"ah {mode} from {src} to {dst} spi 0x{SPI:x} auth {AH_AUTH[auth]} "
                     f"authkey 0x{ak.hex()}\n")
-    plain = plain_packets()
-    sa = scapy_sa(AH, None, auth, None, ak, tunnel)
+    # scapy 2.5's AH sender turns every routing header into its final form,
+    # one with no segments left too (already final): not that packet here;
+    # test_ah6_routing_header_final_form has routing headers with scapy.
+    plain = [p for p in plain_packets(af) if IPv6ExtHdrRouting not in p]
+    sa = scapy_sa(AH, None, auth, None, ak, tunnel, af=af)
     pcap = tmp_path / "ah.pcap"
     wrpcap(str(pcap), [sa.encrypt(p) for p in plain])
     v = verdicts(ipsecsim, conf, pcap)
@@ -225,9 +273,98 @@ def test_ah_both_directions(ipsecsim, tmp_path, auth, tunnel):
     wrpcap(str(inp), plain)
     out = tmp_path / "out.pcap"
     assert run(ipsecsim, "encap", "--sa", conf, "--spi", hex(SPI), inp, out).returncode == 0
-    peer = scapy_sa(AH, None, auth, None, ak, tunnel)
+    peer = scapy_sa(AH, None, auth, None, ak, tunnel, af=af)
+    ours = [bytes(p) for p in rdpcap(str(out))]
     for p, want in zip(rdpcap(str(out)), plain):
         assert bytes(peer.decrypt(p)) == bytes(want)
+    if not tunnel:  # AH has no IV: scapy's packets are ours, byte for byte
+        again = scapy_sa(AH, None, auth, None, ak, False, af=af)
+        assert ours == [bytes(again.encrypt(p, seq_num=i + 1)) for i, p in enumerate(plain)]
+
+
+def ah6_conf(tmp_path, ak):
+    conf = tmp_path / "ah6.conf"
+    conf.write_text(f"ah transport from {SRC6} to {DST6} spi 0x{SPI:x} auth hmac-sha2-256 "
+                    f"authkey 0x{ak.hex()} replay 64\n")
+    return conf
+
+
+def final_form(b):
+    """A packet with a type 0 routing header as its final destination sees
+    it after the hops: the destination is the last address, the addresses
+    move up with the first destination in front, no segments left."""
+    q = IPv6(b)
+    rt = q[IPv6ExtHdrRouting]
+    last = rt.addresses[-1]
+    rt.addresses = [q.dst] + rt.addresses[:-1]
+    rt.segleft = 0
+    q.dst = last
+    return bytes(q)
+
+
+def test_ah6_mutable_fields(ipsecsim, tmp_path):
+    """RFC 4302 3.3.3.1.2: what may change in transit is outside the ICV
+    (hop limit, traffic class, flow label, the data of options with the
+    0x20 bit), what may not is inside it (an option's type and length,
+    immutable options' data, padding, the routing header).  scapy signs,
+    the packet reaches its final destination (the routing header done),
+    then one field is changed."""
+    ak = key(32, 9)
+    conf = ah6_conf(tmp_path, ak)
+    sa = scapy_sa(AH, None, "SHA2-256-128", None, ak, False, af=6)
+    p = IPv6(bytes(IPv6(src=SRC6, dst="2001:db8:9::1", hlim=64)
+                   / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x3e, optdata=b"\xa0" * 6)])
+                   / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1e, optdata=b"\xb0" * 4),
+                                                HBHOptUnknown(otype=0x3e, optdata=b"\xc0" * 2)])
+                   / IPv6ExtHdrRouting(addresses=["2001:db8:9::2", DST6], segleft=2)
+                   / UDP(sport=5, dport=7) / Raw(b"mutable")))
+    # 40 hop-by-hop (42 the option, 44-49 its data, 50 PadN), 56 destination
+    # options (58 0x1e, 60-63 its data, 64 0x3e, 66-67 its data), 72 routing
+    changes = [("none", None, "ok"), ("hop limit", 7, "ok"), ("traffic class", 0, "ok"),
+               ("flow label", 3, "ok"), ("mutable option data", 45, "ok"),
+               ("mutable option data", 66, "ok"), ("mutable option type", 42, "badauth"),
+               ("mutable option length", 43, "badauth"), ("immutable option data", 61, "badauth"),
+               ("padding", 52, "badauth"), ("routing address", 90, "badauth"),
+               ("payload length", 5, "badauth")]
+    pkts = []
+    for n, (_, off, _) in enumerate(changes):
+        b = bytearray(final_form(bytes(sa.encrypt(p, seq_num=n + 1))))
+        if off is not None:
+            b[off] ^= 0x01 if off != 0 else 0x02  # byte 0: the traffic class, not the version
+        pkts.append(IPv6(bytes(b)))
+    pcap = tmp_path / "m.pcap"
+    wrpcap(str(pcap), pkts)
+    v = verdicts(ipsecsim, conf, pcap)
+    assert [(what, x["verdict"]) for (what, _, _), x in zip(changes, v)] == \
+        [(what, want) for what, _, want in changes]
+
+
+def test_ah6_routing_header_final_form(ipsecsim, tmp_path):
+    """A sender computes AH's ICV over a type 0 routing header as the final
+    destination will see it (RFC 4302 3.3.3.1.2.2): the destination is the
+    last address, the current one moves into the list, no segments left.
+    scapy does the same: encap's packets equal scapy's byte for byte, the
+    packet on the wire keeping the header as it was given."""
+    ak = key(32, 11)
+    conf = ah6_conf(tmp_path, ak)
+    plain = [IPv6(bytes(IPv6(src=SRC6, dst="2001:db8:9::1")
+                        / IPv6ExtHdrRouting(addresses=hops, segleft=len(hops))
+                        / UDP(sport=5, dport=7) / Raw(b"routed")))
+             for hops in (["2001:db8:9::2", DST6], [DST6])]
+    inp = tmp_path / "in.pcap"
+    wrpcap(str(inp), plain)
+    out = tmp_path / "out.pcap"
+    assert run(ipsecsim, "encap", "--sa", conf, "--spi", hex(SPI), inp, out).returncode == 0
+    ours = [bytes(p) for p in rdpcap(str(out))]
+    sa = scapy_sa(AH, None, "SHA2-256-128", None, ak, False, af=6)
+    assert ours == [bytes(sa.encrypt(p, seq_num=i + 1)) for i, p in enumerate(plain)]
+    assert IPv6(ours[0]).dst == "2001:db8:9::1"  # sent as given
+    # At the final destination the header is in its final form: there it
+    # verifies.
+    final = [IPv6(final_form(b)) for b in ours]
+    pcap = tmp_path / "final.pcap"
+    wrpcap(str(pcap), final)
+    assert [x["verdict"] for x in verdicts(ipsecsim, conf, pcap)] == ["ok", "ok"]
 
 
 # ---- verdicts on damaged and replayed packets ----
@@ -410,7 +547,8 @@ def test_every_scenario_capture_verifies(scenario_runs, ipsecsim):
     esp_sa file: Wireshark has no name for GMAC.)"""
     # keymgr-delete and keymgr-retire lost packets to deleted SAs at the
     # receiver; the packets themselves were authentic.
-    expected_bad = {"replay-attack": {"replay": 1}, "tamper-attack": {"badauth": 1, "notdb": 1}}
+    expected_bad = {"replay-attack": {"replay": 1}, "tamper-attack": {"badauth": 1, "notdb": 1},
+                    "ipv6-replay-attack": {"replay": 2}}
     checked = 0
     for name, outdir in sorted(scenario_runs.items()):
         sa = outdir / "esp_sa"
@@ -456,10 +594,12 @@ def test_tcpdump_decrypts_scenario_pcaps(scenario_runs):
 @pytest.mark.parametrize("text,msg", [
     ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","AES-CBC [RFC3602]","0x00"\n',
      "sa:1: an esp_sa line has 8 or 10 double-quoted fields, comma-separated"),
-    ('# c\n"IPv6","::1","::2","0x00001000","NULL","","NULL",""\n',
-     "sa:2: protocol 'IPv6': IPv4 only (IPv6 comes with the stack's)"),
+    ('# c\n"IPX","::1","::2","0x00001000","NULL","","NULL",""\n',
+     "sa:2: protocol 'IPX': IPv4 or IPv6"),
     ('"IPv4","*","192.0.2.2","0x00001000","NULL","","NULL",""\n',
-     "sa:1: source '*': an IPv4 address (no wildcards)"),
+     "sa:1: source '*': an address of the line's protocol (no wildcards)"),
+    ('"IPv6","2001:db8::1","192.0.2.2","0x00001000","NULL","","HMAC-MD5-96 [RFC2403]",'
+     '"0x00"\n', "sa:1: destination '192.0.2.2': an address of the line's protocol"),
     ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","DES-CBC [RFC2405]","0x00","NULL",""\n',
      "sa:1: encryption 'DES-CBC [RFC2405]' is not one we carry"),
     ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","NULL","","ANY 96 bit authentication '

@@ -67,6 +67,7 @@ int main(void)
 	suite_esp();
 	suite_ah();
 	suite_ipsec_fuzz();
+	suite_ipsec6();
 	suite_lifetime();
 	suite_keymgr();
 	suite_ip6();

@@ -24,6 +24,7 @@ void suite_replay(void);
 void suite_esp(void);
 void suite_ah(void);
 void suite_ipsec_fuzz(void);
+void suite_ipsec6(void);
 void suite_lifetime(void);
 void suite_keymgr(void);
 void suite_ip6(void);
