@@ -168,6 +168,26 @@ def test_tcpdump_reads_enc0(scenario_runs):
                in line for line in tun)
 
 
+def test_enc0_family_is_the_outer_headers(scenario_runs):
+    """enc0's address family (host order, OpenBSD's AF_INET 2 and AF_INET6
+    24) is the family of the packet it carries, the outer one in a tunnel:
+    tcpdump reads every frame with the right header."""
+    cases = [("ipv6-vpn", "gw1-enc0.pcap", 24,
+              "IP6 2001:db8:ff01::1 > 2001:db8:ff02::1: IP6 2001:db8:1::10 > 2001:db8:2::20"),
+             ("ipv6-4in6", "gw1-enc0.pcap", 24,
+              "IP6 2001:db8:ff::1 > 2001:db8:ff::2: IP 10.1.0.10 > 10.2.0.20"),
+             ("ipv6-6in4", "gw2-enc0.pcap", 2,
+              "IP 192.0.2.1 > 192.0.2.2: IP6 2001:db8:1::10 > 2001:db8:2::20"),
+             ("ipv6-transport", "b-enc0.pcap", 24, "IP6 2001:db8:1::1 > 2001:db8:1::2")]
+    for name, pcap, af, text in cases:
+        frames = [bytes(p) for p in scenario_pcap(scenario_runs, name, pcap)]
+        assert frames and {int.from_bytes(f[:4], "little") for f in frames} == {af}, name
+        assert {f[12] >> 4 for f in frames} == {6 if af == 24 else 4}, name
+        lines = tcpdump(scenario_runs[name] / pcap)
+        assert len(lines) == len(frames)
+        assert any(text in line for line in lines), (name, lines[:3])
+
+
 # Every algorithm pair scenario: scapy (or python-cryptography, for GMAC,
 # which scapy lacks) decrypts and authenticates each ESP packet on the wire
 # to exactly the bytes enc0 saw; tshark checks the ICVs of those it carries.

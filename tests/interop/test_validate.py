@@ -25,6 +25,13 @@ ADDRS = {4: (SRC, DST), 6: (SRC6, DST6)}
 GW_SRC, GW_DST = "198.51.100.1", "198.51.100.2"
 SPI = 0x1000
 
+
+def ether():
+    """An Ethernet header with both addresses given: scapy would otherwise
+    resolve the destination (for IPv6 by neighbor solicitation, waiting
+    seconds for an answer that never comes)."""
+    return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+
 # scapy's names -> Wireshark's esp_sa names, key sizes (cipher key with its
 # salt, HMAC key).  Every pair both sides carry.
 ENC = {
@@ -165,7 +172,7 @@ def check_esp_both_directions(ipsecsim, tmp_path, crypt, auth, klen, tunnel, inn
     sa = scapy_sa(ESP, crypt, auth, ek, ak, tunnel, af=outer)
     wire = [sa.encrypt(p) for p in plain]
     pcap = tmp_path / "scapy.pcap"
-    wrpcap(str(pcap), [Ether() / w for w in wire])
+    wrpcap(str(pcap), [ether() / w for w in wire])
     v = verdicts(ipsecsim, sa_file, pcap)
     assert [(x["frame"], x["proto"], x["spi"], x["seq"], x["verdict"]) for x in v] == \
         [(i + 1, "esp", SPI, i + 1, "ok") for i in range(len(plain))]
@@ -433,12 +440,12 @@ def test_udp_encapsulation_and_link_types(ipsecsim, tmp_path):
     wire.append(IP(bytes(IP(src=SRC, dst=DST) / UDP(sport=4500, dport=4500) / Raw(b"\xff"))))
     from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Loopback
     from scapy.utils import wrpcapng
-    for name, frames in [("raw", wire), ("ether", [Ether() / w for w in wire]),
-                         ("vlan", [Ether() / Dot1Q(vlan=5) / w for w in wire]),
+    for name, frames in [("raw", wire), ("ether", [ether() / w for w in wire]),
+                         ("vlan", [ether() / Dot1Q(vlan=5) / w for w in wire]),
                          ("sll", [CookedLinux(proto=0x0800) / w for w in wire]),
                          ("sll2", [CookedLinuxV2(proto=0x0800) / w for w in wire]),
                          ("null", [Loopback(type=2) / w for w in wire]),
-                         ("pcapng", [Ether() / w for w in wire])]:
+                         ("pcapng", [ether() / w for w in wire])]:
         pcap = tmp_path / f"{name}.pcap"
         (wrpcapng if name == "pcapng" else wrpcap)(str(pcap), frames)
         v = verdicts(ipsecsim, sa_file, pcap)
@@ -509,7 +516,7 @@ def test_linux_packets_verify_and_decap(ipsecsim, tmp_path, case):
     ak = bytes.fromhex(case.get("authkey", ""))
     ip = IP(src=SRC, dst=DST, proto=50) / Raw(bytes.fromhex(case["esp"]))
     pcap = tmp_path / "linux.pcap"
-    wrpcap(str(pcap), [Ether() / IP(bytes(ip))])
+    wrpcap(str(pcap), [ether() / IP(bytes(ip))])
     if case["enc"] == "aes-gmac":
         # Wireshark has no name for GMAC: an ipsec.conf in the testbed syntax
         bits = (len(ek) - 4) * 8
@@ -674,7 +681,7 @@ def test_mangled_captures_never_crash(ipsecsim, tmp_path):
             b = b[:rnd.randrange(len(b) + 1)]
         if rnd.random() < 0.2 and len(b) >= 8:  # a fragment of some shape
             b[6:8] = rnd.randrange(0x10000).to_bytes(2, "big")
-        frames.append(Ether() / Raw(bytes(b)))
+        frames.append(ether() / Raw(bytes(b)))
     pcap = tmp_path / "m.pcap"
     wrpcap(str(pcap), frames)
     for f in (sa_file, ah_conf):
