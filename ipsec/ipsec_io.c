@@ -56,10 +56,7 @@ static bool packet_sel(const struct pkt *p, uint8_t dir, struct spd_sel *sel)
 		first = !(get_be16(p->data + 6) & IP4_OFFMASK);
 	} else {
 		struct ip6_chain c;
-		enum stat_id why;
-		size_t ptr;
-		uint8_t code;
-		if (ip6_walk(p->data, p->len, &c, &why, &ptr, &code) < 0)
+		if (ip6_walk_quiet(p->data, p->len, &c) < 0)
 			return false;
 		sel->proto = c.proto;
 		off = c.off;

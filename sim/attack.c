@@ -32,10 +32,7 @@ static bool frame_proto(const uint8_t *frame, size_t len, uint8_t *proto, size_t
 	}
 	if (type == ETHERTYPE_IPV6 && iplen >= IP6_HDR_LEN) {
 		struct ip6_chain c;
-		enum stat_id why;
-		size_t ptr;
-		uint8_t code;
-		if (ip6_walk(ip, iplen, &c, &why, &ptr, &code) < 0)
+		if (ip6_walk_quiet(ip, iplen, &c) < 0)
 			return false;
 		*proto = c.proto;
 		*off = c.off;

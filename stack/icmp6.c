@@ -129,10 +129,8 @@ void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t c
 	}
 	/* Never about an ICMPv6 error (or a redirect, 137). */
 	struct ip6_chain c;
-	size_t ptr;
-	uint8_t pcode;
-	if (ip6_walk(orig->data, orig->len, &c, &why, &ptr, &pcode) == 0 &&
-	    c.proto == IPPROTO_ICMPV6 && !c.later_fragment) {
+	if (ip6_walk_quiet(orig->data, orig->len, &c) == 0 && c.proto == IPPROTO_ICMPV6 &&
+	    !c.later_fragment) {
 		if (c.off >= orig->len || icmp6_is_error(orig->data[c.off]) ||
 		    orig->data[c.off] == 137) {
 			node_drop(n, NULL, STAT_ICMP6_CANTERROR);
@@ -188,11 +186,7 @@ static void icmp6_ctlinput(struct node *n, struct pkt *p, const struct ip6_hdr *
 	/* the quoted packet's upper layer, behind its extension headers (a
 	 * first fragment's too) */
 	struct ip6_chain c;
-	enum stat_id why;
-	size_t ptr;
-	uint8_t code;
-	if (ip6_walk(q, qlen, &c, &why, &ptr, &code) < 0 || c.later_fragment ||
-	    c.off + ICMP6_HDR_LEN > qlen) {
+	if (ip6_walk_quiet(q, qlen, &c) < 0 || c.later_fragment || c.off + ICMP6_HDR_LEN > qlen) {
 		pkt_free(p);
 		return;
 	}

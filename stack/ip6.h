@@ -164,6 +164,9 @@ struct ip6_chain {
  */
 int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why, size_t *ptr,
 	     uint8_t *code);
+/* The same walk for callers that only need the chain (what follows the
+ * headers, where): 0, or -1 when the chain does not hold together. */
+int ip6_walk_quiet(const uint8_t *pkt, size_t len, struct ip6_chain *c);
 /* True for the four extension headers the walk follows. */
 bool ip6_is_ext(uint8_t proto);
 

@@ -56,11 +56,8 @@ struct ip6_reasq {
 static size_t ip6_unfragmentable(const uint8_t *pkt, size_t len, size_t *nxt_at)
 {
 	struct ip6_chain c;
-	enum stat_id why;
-	size_t ptr;
-	uint8_t code;
 	*nxt_at = 6;
-	if (ip6_walk(pkt, len, &c, &why, &ptr, &code) < 0)
+	if (ip6_walk_quiet(pkt, len, &c) < 0)
 		return IP6_HDR_LEN;
 	size_t end = IP6_HDR_LEN;
 	int last = -1;

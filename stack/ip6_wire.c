@@ -228,3 +228,11 @@ int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *
 	c->off = off;
 	return 0;
 }
+
+int ip6_walk_quiet(const uint8_t *pkt, size_t len, struct ip6_chain *c)
+{
+	enum stat_id why;
+	size_t ptr;
+	uint8_t code;
+	return ip6_walk(pkt, len, c, &why, &ptr, &code);
+}

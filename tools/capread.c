@@ -245,10 +245,7 @@ static bool reassemble(struct cap_reader *r, const uint8_t *ip, size_t len, cons
 static int ip6_fragment_of(const uint8_t *ip, size_t n, struct frag *f)
 {
 	struct ip6_chain c;
-	enum stat_id why;
-	size_t ptr;
-	uint8_t code;
-	if (ip6_walk(ip, n, &c, &why, &ptr, &code) < 0)
+	if (ip6_walk_quiet(ip, n, &c) < 0)
 		return -1;
 	if (c.frag < 0)
 		return 0;

@@ -255,11 +255,7 @@ static bool ip_split(const uint8_t *ip, size_t len, struct ipsec_ip *iph, uint8_
 		return true;
 	}
 	struct ip6_chain ch;
-	enum stat_id why;
-	size_t ptr;
-	uint8_t code;
-	if (iph->af != ADDR_V6 || ip6_walk(ip, len, &ch, &why, &ptr, &code) < 0 ||
-	    ch.later_fragment)
+	if (iph->af != ADDR_V6 || ip6_walk_quiet(ip, len, &ch) < 0 || ch.later_fragment)
 		return false;
 	iph->skip = ch.off;
 	iph->protoff = ch.n ? ch.ext[ch.n - 1].off : 6;
