@@ -37,8 +37,8 @@
 
 /* The selector of a packet: addresses, the upper-layer protocol (behind
  * IPv6's extension headers), and ports only for TCP and UDP and only where
- * the first fragment carries them.  False when the header is not whole
- * (the caller built or parsed it, so only a mangled capture gets here). */
+ * the first fragment carries them.  False when the headers do not hold
+ * together, which the stacks never hand over: they built or checked them. */
 static bool packet_sel(const struct pkt *p, uint8_t dir, struct spd_sel *sel)
 {
 	memset(sel, 0, sizeof(*sel));
