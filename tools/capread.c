@@ -14,6 +14,7 @@
 #define REASS_BYTES 65535u /* the largest fragmentable part (IPv4: datagram) */
 #define REASS_UNITS 8192u  /* 8-byte fragment units in it */
 #define REASS_HDR   512u   /* IPv6's unfragmentable part, at most */
+#define IP4_MAXLEN  65535u
 
 struct reass {
 	bool used;
@@ -220,6 +221,11 @@ static bool reassemble(struct cap_reader *r, const uint8_t *ip, size_t len, cons
 		if (!unit_has(q, u))
 			return false;
 	size_t n = q->hlen + q->total;
+	if (n > (q->v == 4 ? IP4_MAXLEN : IP6_HDR_LEN + IP6_MAXPAYLOAD)) {
+		r->dropped_frags += q->nfrags; /* larger than its length field says */
+		q->used = false;
+		return false;
+	}
 	memcpy(r->out, q->hdr, q->hlen);
 	memcpy(r->out + q->hlen, q->data, q->total);
 	if (q->v == 4) {

@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 from scapy.all import (ICMP, IP, UDP, Ether, HBHOptUnknown, ICMPv6EchoRequest, IPv6,
-                       IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, rdpcap,
-                       wrpcap)
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrRouting, Raw, rdpcap, wrpcap)
 from scapy.layers.ipsec import AH, ESP, SecurityAssociation
 
 from conftest import ROOT, run
@@ -657,6 +657,40 @@ def test_bad_usage_exits_2(ipsecsim, tmp_path):
     for cmd in ("verify", "decap", "encap"):
         r = run(ipsecsim, cmd, "--help")
         assert r.returncode == 0 and r.stdout.startswith(f"usage: ipsecsim {cmd} ")
+
+
+def test_ipv6_fragments_reassembled(ipsecsim, tmp_path):
+    """IPv6 fragments of an ESP packet, behind hop-by-hop options (the
+    unfragmentable part), out of order, are checked whole; a datagram whose
+    parts add up to more than a payload length can say is not."""
+    sa_file, sa = one_sa(tmp_path)
+    sa_file.write_text(sa_file.read_text().replace(f'"IPv4","{SRC}","{DST}"',
+                                                   f'"IPv6","{SRC6}","{DST6}"'))
+    plain = IPv6(bytes(IPv6(src=SRC6, dst=DST6) / UDP(sport=9, dport=7) / Raw(b"f" * 1000)))
+    esp = bytes(sa.encrypt(plain))[40:]
+    hbh = IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x1e, optdata=b"\xd0" * 4)])
+    frags = []
+    for i, off in enumerate(range(0, len(esp), 400)):
+        part = esp[off:off + 400]
+        more = int(off + 400 < len(esp))
+        frags.append(IPv6(bytes(IPv6(src=SRC6, dst=DST6) / hbh
+                                / IPv6ExtHdrFragment(nh=50, offset=off // 8, m=more, id=77)
+                                / Raw(part))))
+    frags = frags[1:] + frags[:1]  # the first fragment last
+    big = IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x1e, optdata=b"\0" * 250)])
+    for off, more in ((0, 1), (32768, 0)):  # 256 + 65472 bytes: too many for plen
+        frags.append(IPv6(bytes(IPv6(src=SRC6, dst=DST6) / big
+                                / IPv6ExtHdrFragment(nh=50, offset=off // 8, m=more, id=78)
+                                / Raw(b"\0" * (32768 if more else 32704)))))
+    pcap = tmp_path / "f.pcap"
+    wrpcap(str(pcap), [ether() / f for f in frags])
+    r = run(ipsecsim, "verify", "--sa", sa_file, "--json", pcap)
+    v = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["verdict"], x["fragments"], x["frame"]) for x in v] == [("ok", 3, 3)]
+    assert "2 fragments of datagrams never completed" in r.stderr
+    # decap: the reassembled packet, hop-by-hop options and all
+    want = IPv6(src=SRC6, dst=DST6) / hbh / UDP(sport=9, dport=7) / Raw(b"f" * 1000)
+    assert decap(ipsecsim, sa_file, pcap, tmp_path / "d.pcap") == [bytes(want)]
 
 
 def test_mangled_captures_never_crash(ipsecsim, tmp_path):
