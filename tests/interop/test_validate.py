@@ -703,19 +703,31 @@ def test_mangled_captures_never_crash(ipsecsim, tmp_path):
     ah_conf = tmp_path / "ah.conf"
     ah_conf.write_text(f"ah transport from {SRC} to {DST} spi 0x2000 auth hmac-sha1 "
                        f"authkey 0x{key(20, 1).hex()}\n")
-    base = [bytes(sa.encrypt(p)) for p in plain_packets()]
+    ah_conf.write_text(ah_conf.read_text() + f"ah transport from {SRC6} to {DST6} spi 0x2000 "
+                       f"auth hmac-sha1 authkey 0x{key(20, 1).hex()}\n")
+    sa4 = tmp_path / "esp_sa4"  # encap wants one SA with its SPI
+    sa4.write_text(sa_file.read_text())
+    sa_file.write_text(sa_file.read_text() + sa_file.read_text().replace(
+        f'"IPv4","{SRC}","{DST}"', f'"IPv6","{SRC6}","{DST6}"'))
     ahsa = SecurityAssociation(AH, spi=0x2000, auth_algo="HMAC-SHA1-96", auth_key=key(20, 1))
-    base += [bytes(ahsa.encrypt(p)) for p in plain_packets()]
+    base = [bytes(s.encrypt(p)) for s in (sa, ahsa) for af in (4, 6) for p in plain_packets(af)]
     frames = []
     for i in range(600):
         b = bytearray(rnd.choice(base))
+        v6 = b[0] >> 4 == 6
         for _ in range(rnd.randint(1, 4)):
             b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
         if rnd.random() < 0.3:
             b = b[:rnd.randrange(len(b) + 1)]
-        if rnd.random() < 0.2 and len(b) >= 8:  # a fragment of some shape
+        if rnd.random() < 0.2 and len(b) >= 8 and not v6:  # a fragment of some shape
             b[6:8] = rnd.randrange(0x10000).to_bytes(2, "big")
+        if rnd.random() < 0.2 and v6 and len(b) >= 40:  # behind a fragment header
+            frag = bytes([b[6], 0]) + rnd.randrange(0x10000).to_bytes(2, "big") + b"\0\0\0\7"
+            b = b[:6] + bytes([44]) + b[7:40] + frag + b[40:]
+            b[4:6] = (len(b) - 40).to_bytes(2, "big")
+        # the Ethernet type of the packet's family (a bit flip may change it)
         frames.append(ether() / Raw(bytes(b)))
+        frames[-1].type = 0x86dd if v6 else 0x0800
     pcap = tmp_path / "m.pcap"
     wrpcap(str(pcap), frames)
     for f in (sa_file, ah_conf):
@@ -723,7 +735,10 @@ def test_mangled_captures_never_crash(ipsecsim, tmp_path):
             args = [cmd, "--sa", f, pcap] + ([tmp_path / "o.pcap"] if cmd == "decap" else [])
             r = run(ipsecsim, *args)
             assert r.returncode in (0, 1), (cmd, f, r.stderr[-2000:])
+        # most frames still reach ESP or AH input and get a verdict
+        r = run(ipsecsim, "verify", "--sa", f, "--json", pcap)
+        assert len(r.stdout.splitlines()) > 200, r.stdout[-500:]
     out = tmp_path / "e.pcap"
     for mode in ("tunnel", "transport"):
-        r = run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), "--mode", mode, pcap, out)
+        r = run(ipsecsim, "encap", "--sa", sa4, "--spi", hex(SPI), "--mode", mode, pcap, out)
         assert r.returncode == 0, r.stderr[-2000:]
