@@ -221,6 +221,9 @@ int ipsec_ipip_encap(struct node *n, struct tdb *t, struct pkt *p)
 				    .dst = t->dst};
 		ip6_emit(pkt_push(p, IP6_HDR_LEN), &o);
 	}
+	/* The outer header is ours: errors about it (no neighbor, too big)
+	 * would come back to us, not to the inner packet's source. */
+	p->flags &= ~(unsigned)PKT_FORWARDED;
 	node_count(n, STAT_IPIP_OPACKETS);
 	n->stats[STAT_IPIP_OBYTES] += inner;
 	node_count(n, STAT_IPSEC_TUNNELS);

@@ -351,3 +351,34 @@ def test_enc0_header_and_tunnel_outer_header(ipsecsim, tmp_path):
         assert outer[9] == 4 and outer[1] == outer_tos and outer[8] == 50
         assert bool(outer[6] & 0x40) == df
         assert inner[1] == inner_tos and inner[8] == 63  # decremented once, by gw1's forwarding
+
+
+def test_a_tunnel_peer_that_never_answers_neighbor_discovery(ipsecsim, tmp_path):
+    """The outer header is the gateway's own: when the peer's address never
+    resolves, the held outer packets are dropped (nd6.timeout) without an
+    ICMPv6 error, which would only have gone back to the gateway itself;
+    the inner packets' source hears nothing, as from any lost packet."""
+    scn = scenario(tmp_path, f"""\
+        node h gw x
+        link lan h=2001:db8:1::10/64 gw=2001:db8:1::1/64
+        link wan gw=2001:db8:ff::1/64 x=2001:db8:ff::3/64
+        sysctl gw net.inet6.ip6.forwarding=1
+        route h default via 2001:db8:1::1
+        route gw 2001:db8:2::/64 via 2001:db8:ff::99
+        ipsec gw {{
+          flow esp from 2001:db8:1::/64 to 2001:db8:2::/64 peer 2001:db8:ff::99
+          esp tunnel from 2001:db8:ff::1 to 2001:db8:ff::99 spi 0x1000 \\
+            enc aes-128-gcm enckey 0x{K20}
+        }}
+        at 1s ping h 2001:db8:2::20 count 2 interval 100ms
+        end 6s
+        expect gw esp.output == 2
+        expect gw nd6.timeout == 2
+        expect gw icmp6.outhist.unreach == 0
+        expect gw icmp6.inhist.unreach == 0
+        expect h icmp6.inhist.unreach == 0
+        expect gw ip6.forward == 2
+        """)
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 packets transmitted, 0 packets received" in r.stdout
