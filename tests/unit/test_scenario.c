@@ -186,6 +186,27 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:3: 20s is after the end of the run (end 10s)"},
 	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s ping a 10.0.0.2 count 08x\n",
 	     "out/unit/t.scn:3: bad value '08x' for count"},
+	    /* ping's IPv6 extension headers */
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2 hbh "
+	     "0x3e:61\n",
+	     "out/unit/t.scn:3: bad option '0x3e:61': TYPE[:LEN], type 1 to 255, at most 60 "
+	     "data bytes, 8 options a header"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2 dstopt "
+	     "0\n",
+	     "out/unit/t.scn:3: bad option '0': TYPE[:LEN], type 1 to 255, at most 60 "
+	     "data bytes, 8 options a header"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2 rthdr "
+	     "2001:db8::9,10.0.0.1\n",
+	     "out/unit/t.scn:3: bad routing header '2001:db8::9,10.0.0.1': up to 8 IPv6 addresses"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2 hbh 1 "
+	     "hbh 1 hbh 1 hbh 1 "
+	     "hbh 1 hbh 1 hbh 1 hbh 1 hbh 1\n",
+	     "out/unit/t.scn:3: bad option '1': TYPE[:LEN], type 1 to 255, at most 60 "
+	     "data bytes, 8 options a header"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nat 1s ping a 10.0.0.2 hbh 0x1e\n",
+	     "out/unit/t.scn:3: hbh, dstopt and rthdr are IPv6 extension headers"},
+	    {"node a b\nlink l a=2001:db8::1/64 b=2001:db8::2/64\nat 1s ping a 2001:db8::2 rthdr\n",
+	     "out/unit/t.scn:3: 'rthdr' needs a value"},
 	    /* ipsec blocks: errors carry the scenario file's own line numbers. */
 	    {"node a\n\nipsec a {\n  flow esp from 10.1.0.0/16 to 10.2.0.0/16 peer 192.0.2.2\n"
 	     "  esp from 192.0.2.1 to 192.0.2.2 spi 0x1000 authkey 0x00 enckey 0x00\n}\n",
