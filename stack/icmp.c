@@ -298,8 +298,9 @@ int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, 
 	put_be16(p->data + 6, seq);
 	if (len)
 		memcpy(p->data + ICMP_MINLEN, data, len);
-	if (v6) /* tos and df do not apply: only the source fragments IPv6 */
-		return icmp6_send_ext(s->node, p, NULL, dst, ttl,
+	if (v6) /* tos is the traffic class; df does not apply (only the
+		 * source fragments IPv6) */
+		return icmp6_send_ext(s->node, p, NULL, dst, ttl, tos,
 				      ip6_is_linklocal(dst) ? s->scope : NULL, s->ext);
 	return icmp_send(s->node, p, NULL, dst, ttl, tos, df);
 }

@@ -69,11 +69,11 @@ const char *icmp6_describe(uint8_t type, uint8_t code)
 int icmp6_send(struct node *n, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
 	       uint8_t hlim, struct iface *ifp)
 {
-	return icmp6_send_ext(n, p, src, dst, hlim, ifp, NULL);
+	return icmp6_send_ext(n, p, src, dst, hlim, 0, ifp, NULL);
 }
 
 int icmp6_send_ext(struct node *n, struct pkt *p, const struct ipaddr *src,
-		   const struct ipaddr *dst, uint8_t hlim, struct iface *ifp,
+		   const struct ipaddr *dst, uint8_t hlim, uint8_t tclass, struct iface *ifp,
 		   const struct ip6_exthdrs *ext)
 {
 	/* The checksum covers the source address: choose it first. */
@@ -101,8 +101,13 @@ int icmp6_send_ext(struct node *n, struct pkt *p, const struct ipaddr *src,
 	uint32_t s = cksum_pseudo(&from, dst, IPPROTO_ICMPV6, (uint32_t)p->len);
 	put_be16(p->data + 2, cksum_fold(cksum_add(s, p->data, p->len)));
 	icmp6_count_out(n, p->data[0]);
-	struct ip6_out o = {
-	    .src = from, .dst = *dst, .nxt = IPPROTO_ICMPV6, .hlim = hlim, .ifp = ifp, .ext = ext};
+	struct ip6_out o = {.src = from,
+			    .dst = *dst,
+			    .nxt = IPPROTO_ICMPV6,
+			    .hlim = hlim,
+			    .tclass = tclass,
+			    .ifp = ifp,
+			    .ext = ext};
 	return ip6_output(n, p, &o);
 }
 

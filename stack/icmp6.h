@@ -49,10 +49,11 @@ void icmp6_error(struct node *n, const struct pkt *orig, uint8_t type, uint8_t c
 /* Checksum an ICMPv6 message (at p->data) and send it. */
 int icmp6_send(struct node *n, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
 	       uint8_t hlim, struct iface *ifp);
-/* The same with extension headers in front of the message (NULL: none). */
+/* The same with a traffic class and extension headers in front of the
+ * message (NULL: none). */
 struct ip6_exthdrs;
 int icmp6_send_ext(struct node *n, struct pkt *p, const struct ipaddr *src,
-		   const struct ipaddr *dst, uint8_t hlim, struct iface *ifp,
+		   const struct ipaddr *dst, uint8_t hlim, uint8_t tclass, struct iface *ifp,
 		   const struct ip6_exthdrs *ext);
 const char *icmp6_describe(uint8_t type, uint8_t code);
 

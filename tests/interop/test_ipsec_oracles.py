@@ -188,6 +188,19 @@ def test_enc0_family_is_the_outer_headers(scenario_runs):
         assert any(text in line for line in lines), (name, lines[:3])
 
 
+def test_6in4_outer_tos_follows_the_inner_traffic_class(scenario_runs):
+    """RFC 6040 3.1 at tunnel ingress: the outer IPv4 TOS copies the inner
+    IPv6 traffic class, CE turned into ECT(0); enc0 at the far end shows
+    the inner class as it was sent."""
+    wan = [p[IP] for p in scenario_pcap(scenario_runs, "ipv6-6in4", "wan.pcap")
+           if IP in p and p[IP].src == "192.0.2.1" and p[IP].frag == 0]
+    assert sorted((p.proto, p.tos) for p in wan) == [(50, 0x02)] * 3 + [(50, 0xb8)] * 4
+    inner = [IPv6(bytes(p)[12 + 20:])
+             for p in scenario_pcap(scenario_runs, "ipv6-6in4", "gw2-enc0.pcap")
+             if bytes(p)[12 + 12:12 + 16] == bytes([192, 0, 2, 1])]
+    assert sorted(p.tc for p in inner) == [0x03] * 3 + [0xb8] * 4
+
+
 # Every algorithm pair scenario: scapy (or python-cryptography, for GMAC,
 # which scapy lacks) decrypts and authenticates each ESP packet on the wire
 # to exactly the bytes enc0 saw; tshark checks the ICVs of those it carries.
