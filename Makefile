@@ -76,8 +76,9 @@ sanitize-build:
 	$(MAKE) --no-print-directory BUILD=$(SAN_BUILD) CFLAGS="$(SAN_FLAGS)" \
 		$(SAN_BUILD)/ipsecsim $(SAN_BUILD)/unit-tests
 
+# The benchmarks are built (not run) so that a change cannot break them unseen.
 check: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests $(BUILD)/bench-ipsec $(BUILD)/bench-esp
 	@$(MAKE) --no-print-directory sanitize-build
 	@tests/run-all.sh $(BUILD) $(SAN_BUILD)
 
