@@ -373,13 +373,19 @@ void ipip_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip)
 		return;
 	}
 	n->stats[STAT_IPIP_IBYTES] += p->len;
-	/* RFC 6040 egress: CE on the outer header reaches an ECN-capable inner
-	 * one.  The inner TTL or hop limit is left alone (RFC 2003 3.1, RFC
-	 * 2473 3.1). */
+	/* RFC 6040 4.2 egress: CE on the outer header reaches an ECN-capable
+	 * inner one; over a Not-ECT inner packet it cannot be passed on, and
+	 * the packet is dropped (OpenBSD's ip_ecn_egress failing: pdrops).
+	 * The inner TTL or hop limit is left alone (RFC 2003 3.1, RFC 2473
+	 * 3.1). */
 	uint8_t itc = ipsec_ip_tclass(p->data);
-	if ((otc & IPTOS_ECN_MASK) == IPTOS_ECN_CE && (itc & IPTOS_ECN_MASK) != 0 &&
-	    (itc & IPTOS_ECN_MASK) != IPTOS_ECN_CE)
+	if ((otc & IPTOS_ECN_MASK) == IPTOS_ECN_CE) {
+		if ((itc & IPTOS_ECN_MASK) == 0) {
+			node_drop(n, p, STAT_IPIP_PDROPS);
+			return;
+		}
 		ipsec_ip_set_tclass(p->data, itc | IPTOS_ECN_CE);
+	}
 	/* Anti-spoofing: an inner source that is one of ours came from
 	 * outside (skipped with allow 2). */
 	if (allow != 2) {

@@ -382,3 +382,66 @@ def test_a_tunnel_peer_that_never_answers_neighbor_discovery(ipsecsim, tmp_path)
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "2 packets transmitted, 0 packets received" in r.stdout
+
+
+IPIP_TOPOLOGY = """\
+    seed 1
+    node x b c
+    link l1 x=2001:db8:1::9/64,10.1.0.9/24 b=2001:db8:1::1/64,10.1.0.1/24
+    link l2 b=2001:db8:2::1/64,10.2.0.1/24 c=2001:db8:2::2/64,10.2.0.2/24
+    sysctl b net.inet6.ip6.forwarding=1
+    sysctl b net.inet.ip.forwarding=1
+    sysctl b net.inet.ipip.allow=1
+    capture l1 l1.pcap
+    capture l2 l2.pcap
+    """
+
+
+def test_ipip_input_across_families_and_ecn_egress(ipsecsim, tmp_path):
+    """IP-in-IP input (net.inet.ipip.allow 1, no IPsec needed) of both
+    families inside both: the outer header comes off and the inner packet is
+    forwarded to c; CE on the outer header reaches an ECN-capable inner
+    packet and drops a Not-ECT one (RFC 6040 4.2); an inner version that
+    is not the one the next header names, and an inner source of b's own,
+    are dropped by name."""
+    from scapy.all import IP, UDP, Ether, IPv6, Raw, rdpcap, wrpcap
+    # b's MAC on l1: from a first run in which b solicits x
+    probe = scenario(tmp_path, IPIP_TOPOLOGY + "at 1s ping b 2001:db8:1::9\nend 2s\n", "p.scn")
+    r = run(ipsecsim, "run", "-o", "p", probe.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    bmac = rdpcap(str(tmp_path / "p" / "l1.pcap"))[0][Ether].src
+    o6 = dict(src="2001:db8:1::9", dst="2001:db8:1::1")
+    o4 = dict(src="10.1.0.9", dst="10.1.0.1")
+    i6 = dict(src="2001:db8:1::9", dst="2001:db8:2::2")
+    i4 = dict(src="10.1.0.9", dst="10.2.0.2")
+    udp = UDP(sport=5, dport=9) / Raw(b"ipip")
+    frames = [  # (outer, inner) and what c must receive: the inner class or None
+        (IPv6(tc=0x03, **o6) / IPv6(tc=0x02, **i6) / udp, 0x03),   # 6in6, CE onto ECT(0)
+        (IP(tos=0x03, **o4) / IPv6(tc=0xb9, **i6) / udp, 0xbb),    # 6in4, CE onto ECT(1)
+        (IPv6(tc=0x03, **o6) / IP(tos=0x0a, **i4) / udp, 0x0b),    # 4in6, CE onto ECT(0)
+        (IPv6(tc=0x01, **o6) / IPv6(tc=0xb8, **i6) / udp, 0xb8),   # no CE: left alone
+        (IPv6(tc=0x03, **o6) / IPv6(tc=0xb8, **i6) / udp, None),   # CE over Not-ECT: pdrops
+        (IPv6(nh=41, **o6) / IP(**i4) / udp, None),                 # 41 naming IPv4: family
+        (IPv6(**o6) / IPv6(src="2001:db8:2::1", dst="2001:db8:2::2") / udp, None),  # spoof
+    ]
+    pcap = tmp_path / "in.pcap"
+    wrpcap(str(pcap), [Ether(src="02:00:00:00:00:09", dst=bmac) / f for f, _ in frames])
+    scn = scenario(tmp_path, IPIP_TOPOLOGY + f"""\
+        listen c udp 9
+        at 1s inject l1 {pcap} from x
+        end 5s
+        expect b ipip.ipackets == 7
+        expect b ipip.pdrops == 1
+        expect b ipip.family == 1
+        expect b ipip.spoof == 1
+        expect c udp 9 packets == 4
+        """.replace("        ", ""))
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = []
+    for f in rdpcap(str(tmp_path / "o" / "l2.pcap")):
+        if UDP in f and f[UDP].dport == 9:
+            ip = f[IPv6] if IPv6 in f else f[IP]
+            got.append((ip.version, ip.tc if ip.version == 6 else ip.tos, f[Raw].load))
+    want = [(inner.payload.version, tc, b"ipip") for inner, tc in frames if tc is not None]
+    assert sorted(got) == sorted(want)
