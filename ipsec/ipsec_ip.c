@@ -25,31 +25,21 @@ int ipsec_ip_out(const uint8_t *b, size_t len, struct ipsec_ip *ip)
 		ip->protoff = 9;
 		return 0;
 	}
-	if (ip->af != ADDR_V6)
+	struct ip6_chain c;
+	if (ip->af != ADDR_V6 || ip6_walk_quiet(b, len, &c) < 0)
 		return -1;
-	size_t off = IP6_HDR_LEN, at = 6;
-	uint8_t nxt = b[6];
-	for (;;) {
-		if (nxt != IPPROTO_HOPOPTS && nxt != IPPROTO_ROUTING && nxt != IPPROTO_DSTOPTS)
+	/* In front: hop-by-hop, routing, and destination options when a
+	 * routing header follows them (dest1); the first other header ends it. */
+	ip->skip = IP6_HDR_LEN;
+	ip->protoff = 6;
+	for (unsigned i = 0; i < c.n; i++) {
+		uint8_t t = c.ext[i].type;
+		if (t != IPPROTO_HOPOPTS && t != IPPROTO_ROUTING &&
+		    !(t == IPPROTO_DSTOPTS && i + 1 < c.n && c.ext[i + 1].type == IPPROTO_ROUTING))
 			break;
-		if (off + 2 > len)
-			return -1;
-		size_t hl = ((size_t)b[off + 1] + 1) * 8;
-		if (off + hl > len)
-			return -1;
-		if (nxt == IPPROTO_DSTOPTS) {
-			/* dest1 only when a routing header follows it */
-			if (b[off] != IPPROTO_ROUTING)
-				break;
-		} else if (nxt == IPPROTO_HOPOPTS && off != IP6_HDR_LEN) {
-			return -1;
-		}
-		at = off;
-		nxt = b[off];
-		off += hl;
+		ip->protoff = c.ext[i].off;
+		ip->skip = c.ext[i].off + c.ext[i].len;
 	}
-	ip->skip = off;
-	ip->protoff = at;
 	return 0;
 }
 

@@ -23,7 +23,8 @@ struct ipsec_ip {
  * options, a routing header, and destination options that precede a
  * routing header ("hbh dest1 rthdr ah esp dest2 payload"); destination
  * options for the final destination alone stay behind, inside ESP.
- * -1 when the headers are not whole or the version is neither 4 nor 6. */
+ * -1 when the headers do not hold together (ip6_walk's rules) or the
+ * version is neither 4 nor 6. */
 int ipsec_ip_out(const uint8_t *b, size_t len, struct ipsec_ip *ip);
 /* After ESP or AH went in or came out at ip->skip of a packet now len
  * bytes long: the IP length, the next header at protoff, and for IPv4 the
