@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../stack/addr.h"
+#include "../stack/util.h"
 #include "pfkeyv2.h"
 
 /* A validated message: the header and where each extension starts. */
@@ -31,8 +32,8 @@ enum pfkey_dir {
  * kernel gives (EINVAL for every malformation).  For PFKEY_IN, pid is the
  * sender's and must be in the header.
  */
-int pfkey_parse(const uint8_t *buf, size_t len, enum pfkey_dir dir, uint32_t pid,
-		struct pfkey_msg *m);
+MUST_CHECK int pfkey_parse(const uint8_t *buf, size_t len, enum pfkey_dir dir, uint32_t pid,
+			   struct pfkey_msg *m);
 
 /* Extensions each message type must and may carry from userland. */
 uint64_t pfkey_required_in(uint8_t type);

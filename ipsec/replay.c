@@ -52,8 +52,12 @@ enum replay_verdict replay_check_window(struct replay_state *r, uint32_t window,
 	/* RFC 4303 3.3.3: the first packet carries 1; 0 never appears. */
 	if (seq == 0 && (!esn || (tl <= REPLAY_FIRST && th == 0)))
 		return REPLAY_WRAP;
+	/* Early in the SA's life the window is what has been seen.  A state
+	 * of all zeroes (no top yet) counts as a fresh SA's: a window of 0
+	 * would wrap the arithmetic below and send every number to the old
+	 * side of a straddle. */
 	if (th == 0 && tl < window)
-		window = tl; /* early in the SA's life the window is what has been seen */
+		window = tl ? tl : 1;
 	uint32_t bottom = tl - window + 1;
 	/* Does seq share the top's high half?  Yes when the window lies in
 	 * one 2^32 subspace and seq is in it or above, or when the window
@@ -66,8 +70,11 @@ enum replay_verdict replay_check_window(struct replay_state *r, uint32_t window,
 				advance(r, tl, seq, th);
 			return REPLAY_OK;
 		}
-		if (tl - seq >= window)
-			return REPLAY_OLD;
+		/* seq is at or below the top and, by the test above, inside
+		 * the window (from its bottom up, or from 0 up when it
+		 * straddles): a number left of the window never shares the
+		 * top's half and is judged below.  OpenBSD's checkreplaywindow
+		 * tests tl - seq >= window again here; it cannot hold. */
 		return mark(r, seq, commit);
 	}
 	if (!esn)

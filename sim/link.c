@@ -129,7 +129,12 @@ static void switch_forward(struct link_port *from, struct pkt *p, uint64_t when)
 {
 	struct link *l = from->link;
 	struct ether_hdr h;
-	ether_parse(p->data, p->len, &h); /* built by an interface: at least 60 bytes */
+	/* An interface pads what it sends to 60 bytes, but an injected frame
+	 * can be anything: a switch drops a runt it cannot read. */
+	if (ether_parse(p->data, p->len, &h) < 0) {
+		link_drop(l, p, LINK_STAT_RUNT);
+		return;
+	}
 
 	bool known = false;
 	for (unsigned i = 0; i < l->nfdb; i++)

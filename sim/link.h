@@ -31,7 +31,8 @@ struct capture;
 	X(ATTACKDROP, "link.attackdrop") /* taken by a drop attack */       \
 	X(TAMPERED, "link.tampered")     /* changed by a tamper attack */   \
 	X(REPLAYED, "link.replayed")     /* sent again by a replay */       \
-	X(INJECTED, "link.injected")     /* sent from an inject file */
+	X(INJECTED, "link.injected")     /* sent from an inject file */     \
+	X(RUNT, "link.runt")             /* an injected runt on a switch */
 
 enum link_stat {
 #define LINK_STAT_ENUM(id, name) LINK_STAT_##id,

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "pkt.h"
+#include "util.h"
 
 #define ARP_MAXHOLD   10 /* OpenBSD's arp_maxhold */
 #define ARP_MAXTRIES  5  /* OpenBSD's arp_maxtries */
@@ -43,7 +44,7 @@ struct arp_msg {
 };
 
 /* Wire form (Ethernet/IPv4 only): 0, or -1 when short or another kind. */
-int arp_parse(const uint8_t *b, size_t len, struct arp_msg *m);
+MUST_CHECK int arp_parse(const uint8_t *b, size_t len, struct arp_msg *m);
 void arp_emit(uint8_t *b, const struct arp_msg *m);
 
 void arp_input(struct iface *ifp, struct pkt *p);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pkt.h"
+#include "util.h"
 
 #define ETHER_ADDR_LEN 6
 #define ETHER_HDR_LEN  14
@@ -26,7 +27,7 @@ struct ether_hdr {
 extern const uint8_t ether_bcast[ETHER_ADDR_LEN];
 
 /* Parse the header of a frame; 0, or -1 when too short. */
-int ether_parse(const uint8_t *b, size_t len, struct ether_hdr *h);
+MUST_CHECK int ether_parse(const uint8_t *b, size_t len, struct ether_hdr *h);
 void ether_emit(uint8_t *b, const struct ether_hdr *h);
 bool ether_is_group(const uint8_t *mac);
 

@@ -394,7 +394,12 @@ void ip4_input(struct node *n, struct pkt *p)
 		p = ip4_reass(n, p, &h);
 		if (!p)
 			return;
-		ip4_parse(p->data, p->len, &h, &why); /* rebuilt by us: valid */
+		/* Rebuilt by us from a checked first header, so this holds;
+		 * were it ever not to, the datagram is dropped, not read. */
+		if (ip4_parse(p->data, p->len, &h, &why) < 0) {
+			node_drop(n, p, why);
+			return;
+		}
 	}
 	ip4_deliver(n, p, &h, bcast);
 }

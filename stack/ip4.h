@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "pkt.h"
 #include "stats.h"
+#include "util.h"
 
 #define IP4_HDR_LEN   20
 #define IP4_MAXPACKET 65535
@@ -42,7 +43,7 @@ struct ip4_hdr {
  * drop reason: ip.toosmall, ip.badvers, ip.badhlen, ip.badsum, ip.badlen,
  * ip.tooshort.  Options are not interpreted here (see ip4_check_options).
  */
-int ip4_parse(const uint8_t *b, size_t len, struct ip4_hdr *h, enum stat_id *why);
+MUST_CHECK int ip4_parse(const uint8_t *b, size_t len, struct ip4_hdr *h, enum stat_id *why);
 /* Write a header (with h->opts) and its checksum; returns bytes written. */
 size_t ip4_emit(uint8_t *b, const struct ip4_hdr *h);
 /* Set a header's total length (to len) and protocol, and its checksum;

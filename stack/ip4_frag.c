@@ -47,7 +47,12 @@ void ip4_fragment(struct node *n, struct pkt *p, unsigned mtu, struct pktq *out)
 	enum stat_id why;
 	uint8_t copied[40];
 
-	ip4_parse(p->data, p->len, &h, &why); /* built or validated by us */
+	/* The header was built or validated by us; a bug elsewhere that
+	 * breaks it becomes a counted drop here, not a read of garbage. */
+	if (ip4_parse(p->data, p->len, &h, &why) < 0) {
+		node_drop(n, p, why);
+		return;
+	}
 	size_t copied_len = ip4_copied_options(h.opts, h.optlen, copied);
 	unsigned base = (h.off & IP4_OFFMASK) * 8u;
 	unsigned payload = h.len - h.hlen;
@@ -132,7 +137,10 @@ static struct pkt *reasq_join(struct node *n, struct ip4_reasq *q)
 	enum stat_id why;
 	struct pkt *first = q->frags->p;
 
-	ip4_parse(first->data, first->len, &h, &why);
+	if (ip4_parse(first->data, first->len, &h, &why) < 0) {
+		reasq_drop(n, q, why); /* checked on arrival: cannot happen */
+		return NULL;
+	}
 	if (h.hlen + q->total > IP4_MAXPACKET) {
 		reasq_drop(n, q, STAT_IP_TOOLONG);
 		return NULL;

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "stats.h"
+#include "util.h"
 
 #define IP6_HDR_LEN    40
 #define IP6_MAXPAYLOAD 65535
@@ -60,7 +61,7 @@ struct ip6_hdr {
  * payload length runs past the packet; a longer packet is trimmed by the
  * caller to 40 + plen).  A payload length of 0 (a jumbogram, RFC 2675) is
  * not supported: ip6.badoptions. */
-int ip6_parse(const uint8_t *b, size_t len, struct ip6_hdr *h, enum stat_id *why);
+MUST_CHECK int ip6_parse(const uint8_t *b, size_t len, struct ip6_hdr *h, enum stat_id *why);
 /* Write the fixed header; returns 40. */
 size_t ip6_emit(uint8_t *b, const struct ip6_hdr *h);
 
@@ -162,11 +163,11 @@ struct ip6_chain {
  *  - ip6.tooshort: an extension header that runs past the packet (no ICMP;
  *    *code 0xff, *ptr at the next-header byte that named it).
  */
-int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why, size_t *ptr,
-	     uint8_t *code);
+MUST_CHECK int ip6_walk(const uint8_t *pkt, size_t len, struct ip6_chain *c, enum stat_id *why,
+			size_t *ptr, uint8_t *code);
 /* The same walk for callers that only need the chain (what follows the
  * headers, where): 0, or -1 when the chain does not hold together. */
-int ip6_walk_quiet(const uint8_t *pkt, size_t len, struct ip6_chain *c);
+MUST_CHECK int ip6_walk_quiet(const uint8_t *pkt, size_t len, struct ip6_chain *c);
 /* True for the four extension headers the walk follows. */
 bool ip6_is_ext(uint8_t proto);
 

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "pkt.h"
+#include "util.h"
 
 #define UDP_HDR_LEN         8
 #define UDP_EPHEMERAL_FIRST 49152 /* OpenBSD's ipport_hifirstauto */
@@ -22,7 +23,7 @@ struct udp_hdr {
 	uint16_t sport, dport, len, sum;
 };
 
-int udp_parse(const uint8_t *b, size_t len, struct udp_hdr *h);
+MUST_CHECK int udp_parse(const uint8_t *b, size_t len, struct udp_hdr *h);
 void udp_emit(uint8_t *b, const struct udp_hdr *h);
 
 struct udp_dgram {

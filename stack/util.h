@@ -10,6 +10,11 @@
 #define MIN(a, b)    ((a) < (b) ? (a) : (b))
 #define MAX(a, b)    ((a) > (b) ? (a) : (b))
 
+/* On a function whose result says whether its output is valid (every wire
+ * parser): a caller that ignores it reads an unfilled header when the
+ * input is bad, so the compiler refuses such a call. */
+#define MUST_CHECK __attribute__((warn_unused_result))
+
 /* Allocation failure in a simulator is not recoverable: these abort. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

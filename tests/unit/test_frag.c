@@ -121,6 +121,37 @@ static void test_fragment_mtu_too_small(void)
 	sim_free(s);
 }
 
+/* A header broken by a bug upstream (a stale checksum, a length past the
+ * buffer, a wrong version) is dropped under its parse reason, never read. */
+static void test_fragment_broken_header(void)
+{
+	static const struct {
+		unsigned byte;
+		uint8_t flip;
+		enum stat_id why;
+	} rows[] = {
+	    {8, 0x01, STAT_IP_BADSUM},   /* the TTL changed, the sum not */
+	    {0, 0x10, STAT_IP_BADVERS},  /* version 5 */
+	    {2, 0x40, STAT_IP_TOOSHORT}, /* says 16 KiB more than there is */
+	};
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	for (unsigned i = 0; i < ARRAY_LEN(rows); i++) {
+		struct pkt *p = datagram(1000, NULL, 0, 0);
+		p->data[rows[i].byte] ^= rows[i].flip;
+		if (rows[i].why != STAT_IP_BADSUM) {
+			put_be16(p->data + 10, 0);
+			put_be16(p->data + 10, in_cksum(p->data, IP4_HDR_LEN));
+		}
+		struct pktq q = {0};
+		ip4_fragment(n, p, 576, &q);
+		CU_ASSERT_EQUAL(q.len, 0);
+		CU_ASSERT_EQUAL(n->stats[rows[i].why], 1);
+	}
+	CU_ASSERT_EQUAL(n->stats[STAT_IP_CANTFRAG], 0);
+	sim_free(s);
+}
+
 /* One fragment of a 24..32-byte datagram with the pattern at its offsets. */
 static struct pkt *frag(uint16_t id, unsigned off, unsigned len, int mf)
 {
@@ -153,7 +184,7 @@ static int feed(struct node *n, const struct in_frag *f, unsigned nf, unsigned t
 		struct pkt *p = frag(7, f[i].off, f[i].len, f[i].mf);
 		struct ip4_hdr h;
 		enum stat_id why;
-		ip4_parse(p->data, p->len, &h, &why);
+		CU_ASSERT_FATAL(ip4_parse(p->data, p->len, &h, &why) == 0);
 		struct pkt *whole = ip4_reass(n, p, &h);
 		if (!whole)
 			continue;
@@ -262,7 +293,7 @@ static void test_reassembly_queue_limit(void)
 		struct pkt *p = frag(id, 0, 8, 1);
 		struct ip4_hdr h;
 		enum stat_id why;
-		ip4_parse(p->data, p->len, &h, &why);
+		CU_ASSERT_FATAL(ip4_parse(p->data, p->len, &h, &why) == 0);
 		CU_ASSERT_PTR_NULL(ip4_reass(n, p, &h));
 	}
 	CU_ASSERT_EQUAL(n->nfrags, 2);
@@ -275,6 +306,7 @@ void suite_frag(void)
 	static const struct unit_test t[] = {
 	    {"fragmentation table", test_fragment_table},
 	    {"MTU too small to fragment", test_fragment_mtu_too_small},
+	    {"a broken header is dropped, not fragmented", test_fragment_broken_header},
 	    {"reassembly table", test_reassembly_table},
 	    {"reassembly timeout", test_reassembly_timeout},
 	    {"reassembly queue limit", test_reassembly_queue_limit},

@@ -221,7 +221,7 @@ static void test_every_type_round_trips(void)
 	struct pfkey_buf pb;
 	struct pfkey_msg m;
 	size_t len = build(SADB_ADD, 1000, &pb);
-	pfkey_parse(pb.b, len, PFKEY_IN, 1000, &m);
+	CU_ASSERT_FATAL(pfkey_parse(pb.b, len, PFKEY_IN, 1000, &m) == 0);
 	struct sadb_sa sa;
 	pfkey_get_sa(&m, SADB_EXT_SA, &sa);
 	CU_ASSERT_EQUAL(get_be32((uint8_t *)&sa.sadb_sa_spi), 0x2001);

@@ -81,6 +81,31 @@ static const struct row rows[] = {
     RESET(UINT64_C(0xfffffffffffff000), true),
     OK(0xfffff001, 0xffffffff, UINT64_C(0xfffffffffffff001)),
     BAD(5, REPLAY_WRAP, UINT64_C(0xfffffffffffff001)),
+    /* 43: a state of all zeroes is a fresh SA's, with or without ESN (a
+     * window of 0 once sent every number to the old subspace) */
+    RESET(0, false),
+    BAD(0, REPLAY_WRAP, 0),
+    OK(1, 0, 1),
+    OK(7, 0, 7),
+    RESET(0, true),
+    BAD(0, REPLAY_WRAP, 0),
+    OK(3, 0, 3),
+    BAD(3, REPLAY_DUP, 3),
+    /* 51: the window's edges with ESN, the top in the first subspace: the
+     * bottom is in the window; one below it lies in the next subspace
+     * (A2.2, Seql < Tl-W+1 gives Seqh = Th + 1), where it is ahead */
+    RESET(10000, true),
+    OK(7901, 0, 10000),
+    BAD(7901, REPLAY_DUP, 10000),
+    OK(7900, 1, 0x100001edc),
+    /* 55: the same edges when the window straddles two subspaces (top
+     * 2^32 + 3, bottom 0xfffff7d0 of the first): one below the bottom is
+     * in the top's own subspace, far ahead (A2.2 case A) */
+    RESET(0x100000003, true),
+    OK(2, 1, 0x100000003),
+    OK(0xfffff7d0, 0, 0x100000003),
+    BAD(0xfffff7d0, REPLAY_DUP, 0x100000003),
+    OK(0xfffff7cf, 1, 0x1fffff7cf),
 };
 
 static void test_rows(void)

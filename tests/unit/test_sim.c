@@ -144,12 +144,36 @@ static void test_macs_distinct_and_stable(void)
 	sim_free(s4);
 }
 
+/* An injected frame can be shorter than an Ethernet header: a switch must
+ * drop it (link.runt) rather than learn an address from bytes it lacks; a
+ * frame of exactly 14 bytes is still switched. */
+static void test_switch_drops_runts(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *a = unit_node(s, "a", "10.0.0.1/24");
+	struct node *b = unit_node(s, "b", "10.0.0.2/24");
+	struct link *l = link_new(s, "sw", true);
+	link_attach(l, a->ifaces[0], &link_params_default);
+	link_attach(l, b->ifaces[0], &link_params_default);
+	static const uint8_t frame[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+					  0,    0,    0,    0,    9,    0x90, 0x00};
+	for (size_t len = 0; len < 14; len++)
+		link_send(&l->ports[0], pkt_from(frame, len, PKT_HEADROOM));
+	link_send(&l->ports[0], pkt_from(frame, sizeof(frame), PKT_HEADROOM));
+	sim_run(s, NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(l->stats[LINK_STAT_RUNT], 14);
+	CU_ASSERT_EQUAL(l->stats[LINK_STAT_DELIVERED], 1); /* flooded to b */
+	CU_ASSERT_EQUAL(l->nfdb, 1);
+	sim_free(s);
+}
+
 void suite_sim(void)
 {
 	static const struct unit_test t[] = {
 	    {"two simulations interleaved", test_two_sims_interleaved},
 	    {"same seed gives the same bytes", test_same_seed_same_bytes},
 	    {"MACs distinct and stable", test_macs_distinct_and_stable},
+	    {"a switch drops runts", test_switch_drops_runts},
 	    {NULL, NULL}};
 	unit_add_suite("sim", t);
 }
