@@ -5,6 +5,7 @@
  * counter, and leave the replay window where a good packet left it.
  */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../ipsec/pfkey.h"
@@ -425,9 +426,115 @@ static void test_mangled_ipsec_input(void)
 	sim_free(w.sim);
 }
 
+/* ---- Every byte of every ICV (RFC 4303 3.4.4, RFC 4302 3.4.4) ---- */
+
+struct icv_case {
+	const char *name;
+	uint8_t satype, enc, auth;
+	uint8_t eklen, aklen; /* bytes; an AEAD's nonce is in eklen */
+};
+
+static const struct icv_case icv_cases[] = {
+    {"esp aes-cbc hmac-md5", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_AALG_MD5HMAC, 16, 16},
+    {"esp aes-cbc hmac-sha1", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_AALG_SHA1HMAC, 16, 20},
+    {"esp aes-cbc hmac-ripemd160", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_RIPEMD160HMAC,
+     16, 20},
+    {"esp aes-cbc hmac-sha2-256", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_SHA2_256, 16, 32},
+    {"esp aes-cbc hmac-sha2-384", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_SHA2_384, 16, 48},
+    {"esp aes-cbc hmac-sha2-512", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_SHA2_512, 16, 64},
+    {"esp null hmac-sha1", SADB_SATYPE_ESP, SADB_EALG_NULL, SADB_AALG_SHA1HMAC, 0, 20},
+    {"esp aes-128-gcm", SADB_SATYPE_ESP, SADB_X_EALG_AESGCM16, 0, 20, 0},
+    {"esp aes-256-gcm", SADB_SATYPE_ESP, SADB_X_EALG_AESGCM16, 0, 36, 0},
+    {"esp aes-128-gmac", SADB_SATYPE_ESP, SADB_X_EALG_AESGMAC, 0, 20, 0},
+    {"esp aes-256-gmac", SADB_SATYPE_ESP, SADB_X_EALG_AESGMAC, 0, 36, 0},
+    {"esp chacha20-poly1305", SADB_SATYPE_ESP, SADB_X_EALG_CHACHA20POLY1305, 0, 36, 0},
+    {"ah hmac-md5", SADB_SATYPE_AH, 0, SADB_AALG_MD5HMAC, 0, 16},
+    {"ah hmac-sha1", SADB_SATYPE_AH, 0, SADB_AALG_SHA1HMAC, 0, 20},
+    {"ah hmac-ripemd160", SADB_SATYPE_AH, 0, SADB_X_AALG_RIPEMD160HMAC, 0, 20},
+    {"ah hmac-sha2-256", SADB_SATYPE_AH, 0, SADB_X_AALG_SHA2_256, 0, 32},
+    {"ah hmac-sha2-384", SADB_SATYPE_AH, 0, SADB_X_AALG_SHA2_384, 0, 48},
+    {"ah hmac-sha2-512", SADB_SATYPE_AH, 0, SADB_X_AALG_SHA2_512, 0, 64},
+};
+
+/* The case's SA from 192.0.2.1 to 192.0.2.2, keyed the same on every node. */
+static struct tdb *add_case(struct node *n, const struct icv_case *c)
+{
+	struct pfkey_sock *s = pfkey_open(n);
+	uint8_t ek[64], ak[64];
+	for (unsigned i = 0; i < sizeof(ek); i++) {
+		ek[i] = (uint8_t)(0x40 + i);
+		ak[i] = (uint8_t)(0x90 + i);
+	}
+	struct ipaddr src, dst;
+	addr_parse("192.0.2.1", &src);
+	addr_parse("192.0.2.2", &dst);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_ADD, c->satype, 1, s->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, 0x7000, 64, SADB_SASTATE_MATURE, c->auth, c->enc, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, &src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &dst, 0);
+	if (c->aklen)
+		pfkb_key(&pb, SADB_EXT_KEY_AUTH, ak, c->aklen * 8u);
+	if (c->eklen)
+		pfkb_key(&pb, SADB_EXT_KEY_ENCRYPT, ek, c->eklen * 8u);
+	CU_ASSERT_EQUAL(pfkey_write(s, pb.b, pfkb_finish(&pb)), 0);
+	pfkey_close(s);
+	return sad_lookup(&n->ipsec->sad, &dst, 0x7000,
+			  c->satype == SADB_SATYPE_AH ? IPPROTO_AH : IPPROTO_ESP);
+}
+
+/* Each byte of the ICV changed (its lowest bit, then its highest) must fail
+ * the comparison: badauth rises by exactly one, nothing is delivered, and
+ * the window does not move, so the untouched packet still passes after
+ * all of them.  A comparison that skips a byte or a bit fails here. */
+static void test_every_icv_byte(void)
+{
+	for (size_t k = 0; k < ARRAY_LEN(icv_cases); k++) {
+		const struct icv_case *c = &icv_cases[k];
+		bool esp = c->satype == SADB_SATYPE_ESP;
+		struct sim *s = sim_new(3);
+		struct node *a = unit_node(s, "a", "192.0.2.1/24");
+		struct node *b = unit_node(s, "b", "192.0.2.2/24");
+		struct tdb *out = add_case(a, c), *in = add_case(b, c);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+		uint8_t inner[200];
+		size_t ilen = echo(inner, 40);
+		struct pkt *p = pkt_from(inner, ilen, PKT_HEADROOM);
+		CU_ASSERT_EQUAL_FATAL(esp ? esp_output(a, out, p) : ah_output(a, out, p), 0);
+		size_t icvlen = xform_icvlen(out->xf);
+		/* ESP's ICV ends the packet; AH's follows its 12 fixed bytes. */
+		size_t at = esp ? p->len - icvlen : 20 + 12;
+		enum stat_id badauth = esp ? STAT_ESP_BADAUTH : STAT_AH_BADAUTH;
+		unsigned missed = 0;
+		for (size_t i = 0; i < icvlen; i++)
+			for (int bit = 0; bit < 2; bit++) {
+				uint64_t before = b->stats[badauth];
+				struct pkt *q = pkt_clone(p);
+				q->data[at + i] ^= bit ? 0x80 : 0x01;
+				ip4_input(b, q);
+				if (b->stats[badauth] != before + 1) {
+					fprintf(stderr, "\n%s: ICV byte %zu ^ %#x not refused\n", c->name,
+						i, bit ? 0x80 : 0x01);
+					missed++;
+				}
+			}
+		sim_run(s, s->now + NS_PER_SEC, NULL, NULL);
+		CU_ASSERT_EQUAL(missed, 0);
+		CU_ASSERT_EQUAL(b->stats[badauth], 2 * icvlen);
+		CU_ASSERT_EQUAL(b->stats[STAT_ICMP_INHIST_ECHO], 0);
+		ip4_input(b, p);
+		sim_run(s, s->now + NS_PER_SEC, NULL, NULL);
+		CU_ASSERT_EQUAL(b->stats[STAT_ICMP_INHIST_ECHO], 1);
+		CU_ASSERT_EQUAL(b->stats[esp ? STAT_ESP_REPLAY : STAT_AH_REPLAY], 0);
+		sim_free(s);
+	}
+}
+
 void suite_ipsec_fuzz(void)
 {
 	static const struct unit_test t[] = {{"mangled ESP and AH input", test_mangled_ipsec_input},
+					     {"every byte of every ICV", test_every_icv_byte},
 					     {NULL, NULL}};
 	unit_add_suite("ipsec fuzz", t);
 }
