@@ -445,3 +445,41 @@ def test_ipip_input_across_families_and_ecn_egress(ipsecsim, tmp_path):
             got.append((ip.version, ip.tc if ip.version == 6 else ip.tos, f[Raw].load))
     want = [(inner.payload.version, tc, b"ipip") for inner, tc in frames if tc is not None]
     assert sorted(got) == sorted(want)
+
+
+def test_every_node_draws_from_its_own_stream(ipsecsim, tmp_path):
+    """Each node's random draws come from streams named after it (sim/rng.h):
+    two nodes doing the same things at the same instants must still draw
+    different IP ids, ESP IVs (AES-CBC: random) and GETSPI
+    SPIs.  A stream seeded without the node's name gives both the same."""
+    import re
+    from scapy.all import IP, rdpcap
+    from scapy.layers.ipsec import ESP
+    scn = scenario(tmp_path, ESP_PAIR.replace("ipsec b {\n", """ipsec b {
+	flow esp from 192.0.2.2 to 192.0.2.1
+""") + """\
+listen a pfkey km print
+listen b pfkey km print
+pfkey a via km getspi esp src 192.0.2.9 dst 192.0.2.1 spirange 0x100 0xffffffff
+pfkey b via km getspi esp src 192.0.2.9 dst 192.0.2.2 spirange 0x100 0xffffffff
+at 1s ping a 192.0.2.2 count 4
+at 1s ping b 192.0.2.1 count 4
+end 6s
+expect a icmp.inhist.echoreply == 4
+expect b icmp.inhist.echoreply == 4
+""")
+    r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    spis = dict(re.findall(r"^[0-9.]+ (\w+): pfkey km received sadb_getspi:.*?\n"
+                           r"\tsa: spi (0x[0-9a-f]+)", r.stdout, re.M | re.S))
+    assert set(spis) == {"a", "b"} and spis["a"] != spis["b"], r.stdout
+    ids, ivs = {"192.0.2.1": [], "192.0.2.2": []}, {"192.0.2.1": [], "192.0.2.2": []}
+    for pkt in rdpcap(str(tmp_path / "o" / "l.pcap")):
+        if ESP in pkt:
+            ids[pkt[IP].src].append(pkt[IP].id)
+            ivs[pkt[IP].src].append(bytes(pkt[ESP].data[:16]))
+    a, b = "192.0.2.1", "192.0.2.2"
+    assert len(ids[a]) == len(ids[b]) == 8  # 4 requests and 4 replies each
+    assert ids[a] != ids[b]
+    assert not set(ivs[a]) & set(ivs[b])
+    assert len(set(ivs[a])) == 8
