@@ -3,6 +3,7 @@
 #   make demo     install what is missing, build, run the demo scenario
 #   make check    every test: unit, scenarios (twice), interop, sanitizers
 #   make deps     install missing Debian packages (tools/install-deps)
+#   make mutate   plant the bugs of tests/mutation/mutants.txt, print the kill rate
 
 CC       ?= cc
 PKGS     := libpcap openssl
@@ -24,7 +25,7 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps demo check unit sanitize-build bench clean format
+.PHONY: all deps demo check unit sanitize-build bench mutate clean format
 
 all: ipsecsim
 
@@ -86,6 +87,11 @@ bench: all $(BUILD)/bench-ipsec $(BUILD)/bench-esp
 	@tests/bench.sh
 	@$(BUILD)/bench-ipsec
 	@$(BUILD)/bench-esp
+
+# Not part of check (minutes, not seconds): run it before resolving an issue
+# that touches ipsec/ or stack/.  MUTANTS="name ..." runs only those.
+mutate: deps
+	@tests/mutation/mutate.py $(MUTANTS)
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard */*.h tests/unit/*.h)

@@ -646,12 +646,15 @@ static void test_getspi_then_update(void)
 	struct pfkey_msg m;
 	struct ipaddr src = A("10.0.0.1"), dst = A("10.0.0.2");
 
-	/* Rows: spirange -> result. */
+	/* Rows: spirange -> result.  SPIs 1 to 255 are reserved (RFC 4303
+	 * 2.1): a range that reaches below 256 starts at 256, so 1..256 can
+	 * only give 256, and then nothing. */
 	static const struct {
 		uint32_t min, max;
 		int rc;
 	} rows[] = {{0x1000, 0x1fff, 0}, {1, 255, -EINVAL},         {0x2000, 0x1000, -EINVAL},
-		    {0x5000, 0x5000, 0}, {0x5000, 0x5000, -EEXIST}, {0, 300, 0}};
+		    {0x5000, 0x5000, 0}, {0x5000, 0x5000, -EEXIST}, {0, 300, 0},
+		    {1, 256, 0},         {0, 256, -EEXIST}};
 	uint32_t first = 0;
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		pfkb_init(&pb, SADB_GETSPI, SADB_SATYPE_ESP, (uint32_t)i, s->pid);
@@ -674,7 +677,8 @@ static void test_getspi_then_update(void)
 		while (pfkey_read(s, NULL, 0) >= 0)
 			;
 	}
-	CU_ASSERT_EQUAL(n->ipsec->sad.count, 3);
+	CU_ASSERT_EQUAL(n->ipsec->sad.count, 4);
+	CU_ASSERT_PTR_NOT_NULL(sad_lookup(&n->ipsec->sad, &dst, 256, IPPROTO_ESP));
 	struct tdb *t = sad_lookup(&n->ipsec->sad, &dst, first, IPPROTO_ESP);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	CU_ASSERT_TRUE(t->flags & TDBF_INVALID);
@@ -689,7 +693,7 @@ static void test_getspi_then_update(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	CU_ASSERT_FALSE(t->flags & TDBF_INVALID);
 	CU_ASSERT_EQUAL(t->authkeylen, 20);
-	CU_ASSERT_EQUAL(n->ipsec->sad.count, 3);
+	CU_ASSERT_EQUAL(n->ipsec->sad.count, 4);
 	/* A live SA refuses new keys ... */
 	CU_ASSERT_EQUAL(pfkey_write(s, pb.b, len), -EINVAL);
 	/* ... but takes new lifetimes. */
@@ -730,6 +734,34 @@ static int add_sa(struct pfkey_sock *s, uint8_t satype, uint32_t spi, uint8_t au
 	while (pfkey_read(s, NULL, 0) >= 0)
 		;
 	return rc;
+}
+
+/* An SA is named by destination, SPI and protocol (RFC 4301 4.1): ESP and
+ * AH may use the same SPI towards the same destination, and each lookup
+ * finds its own.  Enough pairs that many share a hash bucket. */
+static void test_one_spi_two_protocols(void)
+{
+	static const uint8_t K[20] = {7};
+	struct sim *sim = sim_new(5);
+	struct node *n = sim_add_node(sim, "n");
+	struct pfkey_sock *s = pfkey_open(n);
+	struct ipaddr dst = A("10.0.0.2");
+	unsigned refused = 0, wrong = 0;
+	for (uint32_t spi = 0x1000; spi < 0x1000 + 1000; spi++) {
+		refused += add_sa(s, SADB_SATYPE_ESP, spi, SADB_AALG_SHA1HMAC, SADB_EALG_NULL, K,
+				  160, NULL, 0) != 0;
+		refused += add_sa(s, SADB_SATYPE_AH, spi, SADB_AALG_SHA1HMAC, 0, K, 160, NULL, 0) != 0;
+	}
+	for (uint32_t spi = 0x1000; spi < 0x1000 + 1000; spi++) {
+		const struct tdb *e = sad_lookup(&n->ipsec->sad, &dst, spi, IPPROTO_ESP);
+		const struct tdb *a = sad_lookup(&n->ipsec->sad, &dst, spi, IPPROTO_AH);
+		wrong += !e || e->sproto != IPPROTO_ESP || e->spi != spi;
+		wrong += !a || a->sproto != IPPROTO_AH || a->spi != spi;
+	}
+	CU_ASSERT_EQUAL(refused, 0);
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(n->ipsec->sad.count, 2000);
+	sim_free(sim);
 }
 
 static void test_algorithms_and_keys(void)
@@ -1120,6 +1152,7 @@ void suite_pfkey(void)
 	    {"field checks", test_field_checks},
 	    {"ADD, GET, DELETE and delivery", test_add_get_delete},
 	    {"GETSPI then UPDATE", test_getspi_then_update},
+	    {"one SPI, two protocols", test_one_spi_two_protocols},
 	    {"algorithms and key lengths", test_algorithms_and_keys},
 	    {"FLUSH, DUMP, REGISTER, PROMISC", test_flush_dump_register_promisc},
 	    {"flows", test_flows},
