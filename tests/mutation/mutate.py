@@ -119,9 +119,15 @@ def copy_tree():
 
 def fast_layers():
     """What killed the built mutant in the unit tests or a scenario, or None."""
-    rc, _ = sh(["build/unit-tests"], T_UNIT)
+    rc, out = sh(["build/unit-tests"], T_UNIT)
     if rc != 0:
-        return "unit tests" + (" (timeout)" if rc == -9 else "")
+        if rc == -9:
+            return "unit tests (timeout)"
+        # CUnit: "Suite esp, Test each failure has its counter had failures:"
+        for line in out.splitlines():
+            if line.lstrip().startswith("Suite ") and line.rstrip().endswith("had failures:"):
+                return "unit " + line.strip()[len("Suite "):-len(" had failures:")]
+        return f"unit tests (exit {rc})"
     for scn in sorted((TREE / "scenarios").glob("*.scn")):
         rc, _ = sh(["./ipsecsim", "run", "-q", "-o", str(WORK / "run" / scn.stem),
                     str(scn.relative_to(TREE))], T_SCENARIO)
