@@ -2,8 +2,9 @@
 """make mutate: plant each single-line bug of mutants.txt in a scratch copy
 of the tree, one at a time, and see whether the tests notice.
 
-For each mutant: apply it, rebuild, run the unit tests, then every shipped
-scenario; the first that fails (or crashes, or times out) kills it.
+For each mutant: apply it, rebuild, run the unit tests, the RFC vectors,
+then every shipped scenario; the first that fails (or crashes, or times
+out) kills it.
 Survivors of those fast layers then face the whole pytest suite.  The end
 is a kill table and the kill rate.
 
@@ -118,7 +119,8 @@ def copy_tree():
 
 
 def fast_layers():
-    """What killed the built mutant in the unit tests or a scenario, or None."""
+    """What killed the built mutant in the unit tests, the vectors or a
+    scenario, or None."""
     rc, out = sh(["build/unit-tests"], T_UNIT)
     if rc != 0:
         if rc == -9:
@@ -128,6 +130,9 @@ def fast_layers():
             if line.lstrip().startswith("Suite ") and line.rstrip().endswith("had failures:"):
                 return "unit " + line.strip()[len("Suite "):-len(" had failures:")]
         return f"unit tests (exit {rc})"
+    rc, _ = sh(["./ipsecsim", "vectors"], T_UNIT)
+    if rc != 0:
+        return "vectors" + (" (timeout)" if rc == -9 else "")
     for scn in sorted((TREE / "scenarios").glob("*.scn")):
         rc, _ = sh(["./ipsecsim", "run", "-q", "-o", str(WORK / "run" / scn.stem),
                     str(scn.relative_to(TREE))], T_SCENARIO)
@@ -192,7 +197,7 @@ def main(argv):
     if base:
         print(f"mutate: the tree as it is fails ({base}): fix that first", file=sys.stderr)
         return 2
-    print(f"baseline: builds, unit tests and every scenario pass "
+    print(f"baseline: builds, unit tests, vectors and every scenario pass "
           f"({time.monotonic() - t0:.0f} s)")
 
     killed, errors = {}, []

@@ -1,4 +1,5 @@
 /* PRNG streams: reproducible, independent per name, unbiased enough. */
+#include "../../ipsec/pfkey.h"
 #include "../../sim/link.h"
 #include "../../sim/rng.h"
 #include "unit.h"
@@ -36,6 +37,17 @@ static void test_adding_a_node_leaves_others_alone(void)
 		CU_ASSERT_EQUAL(rng_next(&a1->rng), rng_next(&a2->rng));
 	sim_free(s1);
 	sim_free(s2);
+}
+
+/* Two nodes of one simulation draw from different streams, for the stack
+ * and for IPsec (IVs): the stream's name carries the node's. */
+static void test_nodes_have_their_own_streams(void)
+{
+	struct sim *s = sim_new(7);
+	struct node *a = sim_add_node(s, "a"), *b = sim_add_node(s, "b");
+	CU_ASSERT_NOT_EQUAL(rng_next(&a->rng), rng_next(&b->rng));
+	CU_ASSERT_NOT_EQUAL(rng_next(&ipsec_state(a)->rng), rng_next(&ipsec_state(b)->rng));
+	sim_free(s);
 }
 
 static void test_link_ports_have_their_own_streams(void)
@@ -97,6 +109,7 @@ void suite_rng(void)
 	    {"same seed, same stream", test_same_seed_same_stream},
 	    {"names and seeds differ", test_names_and_seeds_give_different_streams},
 	    {"adding a node leaves others alone", test_adding_a_node_leaves_others_alone},
+	    {"nodes have their own streams", test_nodes_have_their_own_streams},
 	    {"link ports have their own streams", test_link_ports_have_their_own_streams},
 	    {"rng_below stays in range, uniform", test_below_stays_in_range},
 	    {"rng_chance matches probability", test_chance_matches_probability},
