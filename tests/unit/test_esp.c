@@ -190,6 +190,28 @@ static void test_each_failure_has_its_counter(void)
 	sim_free(w.sim);
 }
 
+/* RFC 4303 2: a packet must hold header, IV, at least one cipher block
+ * and the ICV.  The echo seals to 32 bytes of ciphertext: cutting 32
+ * leaves header, IV and exactly an ICV's length, 48 leaves header and IV
+ * alone.  Each is refused for its length, before any ICV is computed over
+ * bytes that are not there. */
+static void test_too_short_for_its_icv(void)
+{
+	static const int trims[] = {32, 33, 40, 47, 48};
+	struct bench w;
+	setup(&w, false);
+	for (unsigned i = 0; i < ARRAY_LEN(trims); i++) {
+		struct craft c = ok(1 + i);
+		c.trim = trims[i];
+		deliver(&w, w.t, &c);
+		CU_ASSERT_EQUAL(STAT(&w, ESP_BADILEN), i + 1);
+	}
+	CU_ASSERT_EQUAL(STAT(&w, ESP_BADAUTH), 0);
+	CU_ASSERT_EQUAL(STAT(&w, ESP_INPUT), ARRAY_LEN(trims));
+	CU_ASSERT_EQUAL(w.t->replay.rpl, 1);
+	sim_free(w.sim);
+}
+
 static void test_larval_sa_is_invalid(void)
 {
 	struct sim *s = sim_new(3);
@@ -234,6 +256,7 @@ void suite_esp(void)
 {
 	static const struct unit_test t[] = {
 	    {"each failure has its counter", test_each_failure_has_its_counter},
+	    {"too short for its ICV", test_too_short_for_its_icv},
 	    {"a larval SA is invalid", test_larval_sa_is_invalid},
 	    {"TFC padding is accepted", test_tfc_padding_is_accepted},
 	    {NULL, NULL}};
@@ -359,9 +382,47 @@ static void test_ah_options(void)
 	sim_free(s);
 }
 
+/* An AH packet cut anywhere inside its ICV (or its ICV gone entirely)
+ * still says, in its length field, that the whole ICV is there: it is
+ * refused by that length (ah.badauthl) before anything is read past its
+ * end or computed. */
+static void test_ah_cut_short(void)
+{
+	struct sim *s = sim_new(3);
+	struct node *a = unit_node(s, "a", "192.0.2.1/24");
+	struct node *b = unit_node(s, "b", "192.0.2.2/24");
+	struct tdb *out = add_ah(a);
+	add_ah(b);
+	uint8_t inner[200];
+	size_t ilen = echo(inner, 0); /* ICMP ends the packet: 8 bytes */
+	struct pkt *p = pkt_from(inner, ilen, PKT_HEADROOM);
+	CU_ASSERT_EQUAL_FATAL(ah_output(a, out, p), 0);
+	/* IP 20, AH 12 + 12 of ICV, ICMP 8: cut 9 to 20 bytes */
+	CU_ASSERT_EQUAL_FATAL(p->len, 20 + 24 + 8);
+	unsigned n = 0;
+	for (size_t cut = 9; cut <= 20; cut++, n++) {
+		uint8_t buf[64];
+		size_t len = p->len - cut;
+		memcpy(buf, p->data, len);
+		put_be16(buf + 2, (uint16_t)len);
+		put_be16(buf + 10, 0);
+		put_be16(buf + 10, in_cksum(buf, 20));
+		ip4_input(b, pkt_from(buf, len, PKT_HEADROOM));
+	}
+	CU_ASSERT_EQUAL(b->stats[STAT_AH_BADAUTHL], n);
+	CU_ASSERT_EQUAL(b->stats[STAT_AH_BADAUTH], 0);
+	CU_ASSERT_EQUAL(b->stats[STAT_AH_INPUT], n);
+	/* The whole packet passes. */
+	ip4_input(b, p);
+	sim_run(s, s->now + NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(b->stats[STAT_ICMP_INHIST_ECHO], 1);
+	sim_free(s);
+}
+
 void suite_ah(void)
 {
 	static const struct unit_test t[] = {{"IPv4 options in the ICV", test_ah_options},
+					     {"cut short inside its ICV", test_ah_cut_short},
 					     {NULL, NULL}};
 	unit_add_suite("ah", t);
 }
@@ -437,8 +498,8 @@ struct icv_case {
 static const struct icv_case icv_cases[] = {
     {"esp aes-cbc hmac-md5", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_AALG_MD5HMAC, 16, 16},
     {"esp aes-cbc hmac-sha1", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_AALG_SHA1HMAC, 16, 20},
-    {"esp aes-cbc hmac-ripemd160", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_RIPEMD160HMAC,
-     16, 20},
+    {"esp aes-cbc hmac-ripemd160", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_RIPEMD160HMAC, 16,
+     20},
     {"esp aes-cbc hmac-sha2-256", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_SHA2_256, 16, 32},
     {"esp aes-cbc hmac-sha2-384", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_SHA2_384, 16, 48},
     {"esp aes-cbc hmac-sha2-512", SADB_SATYPE_ESP, SADB_X_EALG_AES, SADB_X_AALG_SHA2_512, 16, 64},
@@ -514,8 +575,8 @@ static void test_every_icv_byte(void)
 				q->data[at + i] ^= bit ? 0x80 : 0x01;
 				ip4_input(b, q);
 				if (b->stats[badauth] != before + 1) {
-					fprintf(stderr, "\n%s: ICV byte %zu ^ %#x not refused\n", c->name,
-						i, bit ? 0x80 : 0x01);
+					fprintf(stderr, "\n%s: ICV byte %zu ^ %#x not refused\n",
+						c->name, i, bit ? 0x80 : 0x01);
 					missed++;
 				}
 			}

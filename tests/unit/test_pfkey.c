@@ -750,7 +750,8 @@ static void test_one_spi_two_protocols(void)
 	for (uint32_t spi = 0x1000; spi < 0x1000 + 1000; spi++) {
 		refused += add_sa(s, SADB_SATYPE_ESP, spi, SADB_AALG_SHA1HMAC, SADB_EALG_NULL, K,
 				  160, NULL, 0) != 0;
-		refused += add_sa(s, SADB_SATYPE_AH, spi, SADB_AALG_SHA1HMAC, 0, K, 160, NULL, 0) != 0;
+		refused +=
+		    add_sa(s, SADB_SATYPE_AH, spi, SADB_AALG_SHA1HMAC, 0, K, 160, NULL, 0) != 0;
 	}
 	for (uint32_t spi = 0x1000; spi < 0x1000 + 1000; spi++) {
 		const struct tdb *e = sad_lookup(&n->ipsec->sad, &dst, spi, IPPROTO_ESP);
