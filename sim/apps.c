@@ -422,6 +422,32 @@ static void udp_send_ev(struct sim *sim, void *arg)
 		sim_after(sim, a->interval, udp_send_ev, NULL, a);
 }
 
+int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port)
+{
+	char buf[128];
+	uint64_t p;
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *colon = strrchr(buf, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	/* IPv4 as ADDR:PORT, IPv6 as [ADDR]:PORT */
+	char *host = buf;
+	size_t hl = strlen(host);
+	bool bracket = hl >= 2 && host[0] == '[' && host[hl - 1] == ']';
+	if (bracket) {
+		host[hl - 1] = '\0';
+		host++;
+	}
+	if (addr_parse(host, a) < 0 || (a->af == ADDR_V6) != bracket ||
+	    scn_parse_uint(colon + 1, 65535, &p) < 0 || p == 0)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
 {
 	if (st->ntok < i + 2) {
@@ -431,7 +457,7 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		return -1;
 	}
 	char buf[128];
-	uint64_t sport = 0, dport;
+	uint64_t sport = 0;
 	snprintf(buf, sizeof(buf), "%s", st->tok[i]);
 	char *colon = strchr(buf, ':');
 	if (colon) {
@@ -446,30 +472,17 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		scn_error(sc, st, "unknown node '%s'", buf);
 		return -1;
 	}
-	snprintf(buf, sizeof(buf), "%s", st->tok[i + 1]);
-	colon = strrchr(buf, ':');
 	struct scn_app *a = app_new(sc, APP_UDP);
 	a->node = n;
-	if (!colon) {
+	if (!strchr(st->tok[i + 1], ':')) {
 		scn_error(sc, st, "destination needs a port: ADDR:PORT");
 		return -1;
 	}
-	*colon = '\0';
-	/* IPv4 as ADDR:PORT, IPv6 as [ADDR]:PORT */
-	char *host = buf;
-	size_t hl = strlen(host);
-	bool bracket = hl >= 2 && host[0] == '[' && host[hl - 1] == ']';
-	if (bracket) {
-		host[hl - 1] = '\0';
-		host++;
-	}
-	if (addr_parse(host, &a->dst) < 0 || (a->dst.af == ADDR_V6) != bracket ||
-	    scn_parse_uint(colon + 1, 65535, &dport) < 0 || dport == 0) {
+	if (scn_parse_hostport(st->tok[i + 1], &a->dst, &a->dport) < 0) {
 		scn_error(sc, st, "bad destination '%s' (ADDR:PORT, or [ADDR]:PORT for IPv6)",
 			  st->tok[i + 1]);
 		return -1;
 	}
-	a->dport = (uint16_t)dport;
 	addr_fmt(&a->dst, a->dststr);
 	if (parse_app_opts(sc, st, i + 2, a, udp_extra) < 0)
 		return -1;
@@ -508,10 +521,13 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 	uint64_t port;
 	if (st->ntok >= 3 && strcmp(st->tok[2], "pfkey") == 0)
 		return scn_stmt_listen_pfkey(sc, st);
+	if (st->ntok >= 3 && strcmp(st->tok[2], "tcp") == 0)
+		return scn_stmt_listen_tcp(sc, st);
 	if (st->ntok < 4 || st->ntok > 5 || strcmp(st->tok[2], "udp") != 0 ||
 	    (st->ntok == 5 && strcmp(st->tok[4], "noread") != 0)) {
 		scn_error(sc, st,
-			  "usage: listen NODE udp PORT [noread], or listen NODE pfkey NAME ...");
+			  "usage: listen NODE udp PORT [noread], listen NODE tcp PORT "
+			  "[sink|discard|echo], or listen NODE pfkey NAME ...");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[1]);

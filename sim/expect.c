@@ -178,14 +178,17 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	} else if (n >= 2 && strcmp(st->tok[i + 1], "pfkey") == 0) {
 		if (parse_pfkey_received(sc, st, i, &e, &opi) < 0)
 			return -1;
-	} else if (parse_target(sc, st, i, &e, &opi) < 0) {
-		return -1;
+	} else {
+		int t = n >= 4 ? scn_tcp_target(sc, st, i, &e, &opi) : 0;
+		if (t < 0 || (t == 0 && parse_target(sc, st, i, &e, &opi) < 0))
+			return -1;
 	}
 	if (parse_op(st->tok[opi], &e.op) < 0) {
 		scn_error(sc, st, "unknown comparison '%s' (== != < <= > >=)", st->tok[opi]);
 		return -1;
 	}
 	int rc = e.kind == TGT_PFKEY_ERRNO ? scn_parse_errno(st->tok[opi + 1], &e.value)
+		 : e.kind == TGT_TCP_CONN  ? scn_tcp_parse_value(&e, st->tok[opi + 1], &e.value)
 					   : scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value);
 	if (rc < 0) {
 		scn_error(sc, st, "bad value '%s'", st->tok[opi + 1]);
@@ -207,7 +210,7 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	return 0;
 }
 
-void scn_expect_check(struct scn_expect *e)
+void scn_expect_check(struct scn_expect *e, uint64_t now)
 {
 	uint64_t v = 0;
 	switch (e->kind) {
@@ -219,6 +222,8 @@ void scn_expect_check(struct scn_expect *e)
 	case TGT_PFKEY_ERRNO: e->nothing = !scn_pfsend_errno(e->pfsend, &v); break;
 	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, &e->pff); break;
 	case TGT_KEYMGR: v = scn_keymgr_value(e->km, e->stat); break;
+	case TGT_TCP_LISTENER:
+	case TGT_TCP_CONN: v = scn_tcp_value(e, now); break;
 	}
 	bool ok = false;
 	switch (e->op) {
@@ -238,6 +243,8 @@ const char *scn_expect_actual(const struct scn_expect *e, char buf[48])
 {
 	if (e->nothing)
 		return "nothing: the message was not sent yet";
+	if (e->kind == TGT_TCP_CONN)
+		return scn_tcp_actual(e, buf);
 	if (e->kind == TGT_PFKEY_ERRNO) {
 		const char *name = scn_errno_name((int)e->actual);
 		if (name && e->actual)

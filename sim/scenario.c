@@ -992,6 +992,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_action_ping(sc, st, 3, at);
 	if (strcmp(what, "udp") == 0)
 		return scn_action_udp(sc, st, 3, at);
+	if (strcmp(what, "tcp") == 0)
+		return scn_action_tcp(sc, st, 3, at);
 	if (strcmp(what, "expect") == 0)
 		return scn_stmt_expect(sc, st, 3, true, at);
 	if (strcmp(what, "show") == 0)
@@ -1014,8 +1016,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return 0;
 	}
 	scn_error(sc, st,
-		  "unknown action '%s' (ping, udp, expect, show, pfkey, replay, inject, sysctl, "
-		  "advertise)",
+		  "unknown action '%s' (ping, udp, tcp, expect, show, pfkey, replay, inject, "
+		  "sysctl, advertise)",
 		  what);
 	return -1;
 }
@@ -1245,6 +1247,7 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	struct scn_progress prog = {sc, progress, arg};
 	sim_run(s, sc->has_end ? sc->end : UINT64_MAX, progress ? scn_progress_hook : NULL, &prog);
 	scn_apps_finish(sc);
+	scn_tcp_finish(sc);
 	scn_show_finish(sc);
 	scn_espsa_finish(sc);
 
@@ -1252,7 +1255,7 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	for (unsigned i = 0; i < sc->nexpects; i++) {
 		struct scn_expect *e = &sc->expects[i];
 		if (!e->timed)
-			scn_expect_check(e);
+			scn_expect_check(e, s->now);
 		if (!e->held)
 			failed++;
 	}
@@ -1274,8 +1277,7 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 
 static void expect_ev(struct sim *s, void *arg)
 {
-	(void)s;
-	scn_expect_check(arg);
+	scn_expect_check(arg, s->now);
 }
 
 void scenario_print_stats(struct scenario *sc, FILE *f)
@@ -1304,6 +1306,7 @@ void scenario_free(struct scenario *sc)
 	if (!sc)
 		return;
 	scn_apps_free(sc);
+	scn_tcp_free(sc);
 	scn_shows_free(sc);
 	scn_pfkey_free(sc);
 	free(sc->built_out);

@@ -49,9 +49,14 @@ enum scn_target_kind {
 	TGT_PFKEY_ERRNO,    /* the reply to a labelled pfkey statement */
 	TGT_PFKEY_RECEIVED, /* messages a pfkey listener received */
 	TGT_KEYMGR,         /* a key manager's count */
+	TGT_TCP_LISTENER,   /* NODE tcp PORT bytes|connections|badbytes */
+	TGT_TCP_CONN,       /* a named connection's figure */
 };
 
 struct scn_listener;
+struct scn_tcplisten; /* sim/scn_tcp.c */
+struct scn_tcpconn;
+struct scn_tcp;
 struct scn_pfsock; /* sim/scn_pfkey.c */
 struct keymgr;     /* sim/keymgr.c */
 
@@ -86,6 +91,8 @@ struct scn_expect {
 	struct scn_pfsock *pfsock;
 	struct scn_pffilter pff;
 	struct keymgr *km;
+	struct scn_tcplisten *tcpl;
+	struct scn_tcpconn *tcpc;
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -133,6 +140,7 @@ struct scenario {
 	struct scn_show **shows; /* show statements for the end of the run */
 	unsigned nshows;
 	struct km_world *keymgrs;         /* NULL: no keymgr statement */
+	struct scn_tcp *tcp;              /* TCP listeners and connections; NULL: none */
 	const struct scn_define *defines; /* -D, also seen by ipsec blocks */
 	unsigned ndefines;
 };
@@ -158,6 +166,8 @@ int scn_parse_time(const char *s, uint64_t *ns);
 int scn_parse_uint(const char *s, uint64_t max, uint64_t *v);
 int scn_parse_percent(const char *s, uint32_t *ppb);
 int scn_parse_rate(const char *s, uint64_t *bps);
+/* ADDR:PORT, or [ADDR]:PORT for IPv6 (port 1 to 65535). */
+int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port);
 
 /* Statements implemented in sim/apps.c, sim/expect.c and sim/scn_ipsec.c. */
 int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st);
@@ -198,6 +208,17 @@ int scn_parse_errno(const char *s, uint64_t *v);
 /* What an expectation saw, for reports: a number, or an errno's name. */
 const char *scn_expect_actual(const struct scn_expect *e, char buf[48]);
 void scn_pfkey_free(struct scenario *sc);
+/* TCP (sim/scn_tcp.c). */
+int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st);
+int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+/* An expectation's target on TCP: 1 parsed, 0 not a TCP target, -1 error. */
+int scn_tcp_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+		   struct scn_expect *e, unsigned *opi);
+int scn_tcp_parse_value(const struct scn_expect *e, const char *s, uint64_t *v);
+uint64_t scn_tcp_value(const struct scn_expect *e, uint64_t now);
+const char *scn_tcp_actual(const struct scn_expect *e, char buf[48]);
+void scn_tcp_finish(struct scenario *sc);
+void scn_tcp_free(struct scenario *sc);
 void scn_shows_free(struct scenario *sc);
 int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
@@ -209,6 +230,6 @@ void scn_apps_finish(struct scenario *sc);
 void scn_apps_free(struct scenario *sc);
 int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		    uint64_t at);
-void scn_expect_check(struct scn_expect *e);
+void scn_expect_check(struct scn_expect *e, uint64_t now);
 
 #endif

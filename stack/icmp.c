@@ -10,6 +10,7 @@
 #include "ip4.h"
 #include "ip6.h"
 #include "node.h"
+#include "tcp.h"
 #include "udp.h"
 #include "util.h"
 
@@ -179,6 +180,8 @@ static void icmp_ctlinput(struct node *n, struct pkt *p, const struct ip4_hdr *h
 
 	if (inner.proto == IPPROTO_UDP) {
 		udp_ctlinput(n, icp[0], icp[1], &inner, l4);
+	} else if (inner.proto == IPPROTO_TCP) {
+		tcp_ctlinput(n, icp[0], icp[1], info, &inner.src, &inner.dst, l4);
 	} else if (inner.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHO &&
 		   node_owns_addr(n, &inner.src)) {
 		icmp_echo_error_in(n, &h->src, icp[0], icp[1], info, l4);

@@ -12,6 +12,7 @@
 #include "ip6.h"
 #include "nd.h"
 #include "node.h"
+#include "tcp.h"
 #include "udp.h"
 #include "util.h"
 
@@ -198,6 +199,8 @@ static void icmp6_ctlinput(struct node *n, struct pkt *p, const struct ip6_hdr *
 	const uint8_t *l4 = q + c.off;
 	if (c.proto == IPPROTO_UDP && node_owns_addr(n, &src))
 		udp6_ctlinput(n, icp[0], icp[1], &src, l4);
+	if (c.proto == IPPROTO_TCP && node_owns_addr(n, &src))
+		tcp6_ctlinput(n, icp[0], icp[1], get_be32(icp + 4), &src, &dst, l4);
 	if (c.proto == IPPROTO_ICMPV6 && l4[0] == ICMP6_ECHO_REQUEST && node_owns_addr(n, &src)) {
 		icmp_echo_error_in(n, &h->src, icp[0], icp[1], get_be32(icp + 4), l4);
 	}

@@ -14,6 +14,7 @@
 #include "ip6.h"
 #include "node.h"
 #include "route.h"
+#include "tcp.h"
 #include "udp.h"
 #include "util.h"
 
@@ -338,6 +339,12 @@ void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 			return;
 		node_count(n, STAT_IP_DELIVERED);
 		udp_input(n, p, h, bcast);
+		break;
+	case IPPROTO_TCP:
+		if (!ipsec_input_check(n, p))
+			return;
+		node_count(n, STAT_IP_DELIVERED);
+		tcp_input(n, p, h, bcast);
 		break;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:

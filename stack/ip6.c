@@ -22,6 +22,7 @@
 #include "nd.h"
 #include "node.h"
 #include "route.h"
+#include "tcp.h"
 #include "udp.h"
 #include "util.h"
 
@@ -422,6 +423,12 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 			return;
 		node_count(n, STAT_IP6_DELIVERED);
 		udp6_input(n, p, h, c->off);
+		return;
+	case IPPROTO_TCP:
+		if (!ipsec_input_check(n, p))
+			return;
+		node_count(n, STAT_IP6_DELIVERED);
+		tcp6_input(n, p, h, c->off);
 		return;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:

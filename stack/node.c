@@ -12,6 +12,7 @@
 #include "ip4.h"
 #include "ip6.h"
 #include "nd.h"
+#include "tcp.h"
 #include "udp.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ void node_free(struct node *n)
 	ip6_pmtu_free(n);
 	nd_routers_free(n);
 	udp_free_all(n);
+	tcp_free_all(n);
 	icmp_echo_free_all(n);
 	for (unsigned i = 0; i < n->nifaces; i++)
 		iface_free(n->ifaces[i]);

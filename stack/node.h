@@ -24,6 +24,7 @@ struct ip6_reasq;
 struct ip6_pmtu;
 struct nd_router;
 struct udp_sock;
+struct tcp_table;
 struct echo_sock;
 struct ipsec_state;
 struct capture;
@@ -47,6 +48,7 @@ struct node {
 	unsigned nrouters;
 
 	struct udp_sock *udp_socks;
+	struct tcp_table *tcp; /* connections and listeners; NULL until used */
 	struct echo_sock *echo_socks;
 	struct ipsec_state *ipsec; /* SAD, SPD and PF_KEY sockets; NULL until used */
 	struct capture **enccaps;  /* captures of enc0 (LINKTYPE_ENC) */
@@ -61,6 +63,8 @@ struct node {
 	int64_t icmp_err_count;
 	uint64_t icmp6_err_second; /* the same for ICMPv6 */
 	int64_t icmp6_err_count;
+	uint64_t tcp_rst_second; /* net.inet.tcp.rstppslimit's window */
+	int64_t tcp_rst_count;
 };
 
 struct node *node_new(struct sim *sim, const char *name);

@@ -159,6 +159,70 @@
 	D(UDP_NOPORTBCAST, "udp.noportbcast")                                \
 	D(UDP_FULLSOCK, "udp.fullsock")                                      \
 	C(UDP_OPACKETS, "udp.opackets")                                      \
+	/* TCP (struct tcpstat, and ours) */                                 \
+	C(TCP_CONNATTEMPT, "tcp.connattempt")                                \
+	C(TCP_ACCEPTS, "tcp.accepts")                                        \
+	C(TCP_CONNECTS, "tcp.connects")                                      \
+	C(TCP_DROPS, "tcp.drops")                                            \
+	C(TCP_CONNDROPS, "tcp.conndrops")                                    \
+	C(TCP_CLOSED, "tcp.closed")                                          \
+	C(TCP_SEGSTIMED, "tcp.segstimed")                                    \
+	C(TCP_RTTUPDATED, "tcp.rttupdated")                                  \
+	C(TCP_DELACK, "tcp.delack")                                          \
+	C(TCP_TIMEOUTDROP, "tcp.timeoutdrop")                                \
+	C(TCP_REXMTTIMEO, "tcp.rexmttimeo")                                  \
+	C(TCP_PERSISTTIMEO, "tcp.persisttimeo")                              \
+	C(TCP_KEEPTIMEO, "tcp.keeptimeo")                                    \
+	C(TCP_KEEPPROBE, "tcp.keepprobe")                                    \
+	C(TCP_KEEPDROPS, "tcp.keepdrops")                                    \
+	C(TCP_SNDTOTAL, "tcp.sndtotal")                                      \
+	C(TCP_SNDPACK, "tcp.sndpack")                                        \
+	C(TCP_SNDBYTE, "tcp.sndbyte")                                        \
+	C(TCP_SNDREXMITPACK, "tcp.sndrexmitpack")                            \
+	C(TCP_SNDREXMITBYTE, "tcp.sndrexmitbyte")                            \
+	C(TCP_SNDREXMITFAST, "tcp.sndrexmitfast")                            \
+	C(TCP_SNDACKS, "tcp.sndacks")                                        \
+	C(TCP_SNDPROBE, "tcp.sndprobe")                                      \
+	C(TCP_SNDWINUP, "tcp.sndwinup")                                      \
+	C(TCP_SNDCTRL, "tcp.sndctrl")                                        \
+	C(TCP_SNDRST, "tcp.sndrst")             /* ours */                   \
+	C(TCP_SNDCHALLENGE, "tcp.sndchallenge") /* ours */                   \
+	C(TCP_RCVTOTAL, "tcp.rcvtotal")                                      \
+	C(TCP_RCVPACK, "tcp.rcvpack")                                        \
+	C(TCP_RCVBYTE, "tcp.rcvbyte")                                        \
+	D(TCP_RCVBADSUM, "tcp.rcvbadsum")                                    \
+	D(TCP_RCVBADOFF, "tcp.rcvbadoff")                                    \
+	D(TCP_RCVSHORT, "tcp.rcvshort")                                      \
+	D(TCP_RCVBADOPT, "tcp.rcvbadopt")     /* ours */                     \
+	D(TCP_RCVBADFLAGS, "tcp.rcvbadflags") /* ours */                     \
+	D(TCP_RCVBCAST, "tcp.rcvbcast")       /* ours */                     \
+	D(TCP_RCVMEMDROP, "tcp.rcvmemdrop")                                  \
+	C(TCP_RCVDUPPACK, "tcp.rcvduppack")                                  \
+	C(TCP_RCVDUPBYTE, "tcp.rcvdupbyte")                                  \
+	C(TCP_RCVPARTDUPPACK, "tcp.rcvpartduppack")                          \
+	C(TCP_RCVPARTDUPBYTE, "tcp.rcvpartdupbyte")                          \
+	C(TCP_RCVOOPACK, "tcp.rcvoopack")                                    \
+	C(TCP_RCVOOBYTE, "tcp.rcvoobyte")                                    \
+	D(TCP_RCVPACKAFTERWIN, "tcp.rcvpackafterwin")                        \
+	C(TCP_RCVBYTEAFTERWIN, "tcp.rcvbyteafterwin")                        \
+	D(TCP_RCVAFTERCLOSE, "tcp.rcvafterclose")                            \
+	D(TCP_RCVWINPROBE, "tcp.rcvwinprobe")                                \
+	C(TCP_RCVDUPACK, "tcp.rcvdupack")                                    \
+	D(TCP_RCVACKTOOMUCH, "tcp.rcvacktoomuch")                            \
+	D(TCP_RCVACKTOOOLD, "tcp.rcvacktooold")                              \
+	C(TCP_RCVACKPACK, "tcp.rcvackpack")                                  \
+	C(TCP_RCVACKBYTE, "tcp.rcvackbyte")                                  \
+	C(TCP_RCVWINUPD, "tcp.rcvwinupd")                                    \
+	D(TCP_RCVBADRST, "tcp.rcvbadrst")     /* ours */                     \
+	D(TCP_RCVBADACK, "tcp.rcvbadack")     /* ours */                     \
+	D(TCP_RCVNOACK, "tcp.rcvnoack")       /* ours */                     \
+	D(TCP_RCVSYNINWIN, "tcp.rcvsyninwin") /* ours */                     \
+	D(TCP_PAWSDROP, "tcp.pawsdrop")                                      \
+	D(TCP_NOPORT, "tcp.noport")                                          \
+	D(TCP_BADSYN, "tcp.badsyn")                                          \
+	D(TCP_DROPSYN, "tcp.dropsyn")                                        \
+	C(TCP_CWR_FRECOVERY, "tcp.cwr_frecovery")                            \
+	C(TCP_CWR_TIMEOUT, "tcp.cwr_timeout")                                \
 	/* IPsec, all protocols (struct ipsecstat) */                        \
 	C(IPSEC_IPACKETS, "ipsec.ipackets")                                  \
 	C(IPSEC_OPACKETS, "ipsec.opackets")                                  \

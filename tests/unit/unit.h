@@ -30,6 +30,7 @@ void suite_keymgr(void);
 void suite_ip6(void);
 void suite_nd(void);
 void suite_conf(void);
+void suite_tcp(void);
 
 /* Add a suite of tests: NULL-terminated {name, fn} pairs. */
 struct unit_test {

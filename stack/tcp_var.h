@@ -1,0 +1,81 @@
+/*
+ * TCP's insides, shared by tcp_subr.c, tcp_input.c, tcp_output.c,
+ * tcp_timer.c and tcp_cc.c (BSD's tcp_var.h); the rest of the tree uses
+ * tcp.h.
+ */
+#ifndef STACK_TCP_VAR_H
+#define STACK_TCP_VAR_H
+
+#include "node.h"
+#include "tcp.h"
+
+#define NS_MS UINT64_C(1000000)
+
+/* Timer values (OpenBSD's tcp_timer.h), in ns. */
+#define TCPTV_MIN       (1000 * NS_MS)  /* the RTO floor (RFC 6298 2.4) */
+#define TCPTV_REXMTMAX  (64000 * NS_MS) /* the RTO ceiling */
+#define TCPTV_RTOBASE   (1000 * NS_MS)  /* before any sample (RFC 6298 2.1) */
+#define TCPTV_PERSMIN   (5000 * NS_MS)
+#define TCPTV_PERSMAX   (60000 * NS_MS)
+#define TCPTV_DELACK    (200 * NS_MS)
+#define TCP_MAXRXTSHIFT 12 /* retransmissions before the connection is dropped */
+#define TCP_REXMTTHRESH 3  /* duplicate ACKs for a fast retransmit */
+
+/* Caps on what input can make a connection hold (every one counted). */
+#define TCP_RQ_MAXSEGS 256 /* out-of-order segments held */
+
+/* Congestion control: one table per algorithm (RFC 5681's hooks). */
+struct tcp_cc {
+	const char *name;
+	void (*init)(struct tcpcb *tp);                /* cwnd and ssthresh at the start */
+	void (*ack)(struct tcpcb *tp, uint32_t acked); /* new data acknowledged, no recovery */
+	void (*fast_retransmit)(struct tcpcb *tp);     /* the third duplicate ACK */
+	void (*dupack)(struct tcpcb *tp);              /* another in recovery */
+	void (*partial_ack)(struct tcpcb *tp, uint32_t acked);
+	void (*recovered)(struct tcpcb *tp); /* the ACK that ends recovery */
+	void (*timeout)(struct tcpcb *tp);   /* the retransmission timer fired */
+};
+extern const struct tcp_cc tcp_newreno;
+
+/* tcp_subr.c */
+struct tcpcb *tcp_lookup(struct node *n, const struct ipaddr *laddr, uint16_t lport,
+			 const struct ipaddr *faddr, uint16_t fport);
+struct tcp_listener *tcp_lookup_listener(struct node *n, const struct ipaddr *laddr,
+					 uint16_t lport);
+struct tcpcb *tcp_newtcpcb(struct node *n);
+/* The connection a timer or notification event names, or NULL when it is
+ * gone. */
+struct tcpcb *tcp_by_id(struct node *n, uint64_t id);
+void tcp_attach(struct tcpcb *tp); /* into the demultiplexing table, with its four-tuple */
+/* The connection ends: the user is told (with so_error), it leaves every
+ * table, and is freed. */
+void tcp_drop(struct tcpcb *tp, int err);
+void tcp_set_state(struct tcpcb *tp, enum tcp_state s);
+void tcp_notify(struct tcpcb *tp, enum tcp_event ev);
+/* The MSS for a peer: the route's interface MTU less the headers, then
+ * the peer's offer (tcp_mss). */
+void tcp_mss(struct tcpcb *tp, uint32_t offer);
+uint32_t tcp_mss_offer(struct node *n, const struct ipaddr *dst);
+/* A bare segment (RST or ACK) outside any connection (tcp_respond). */
+void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *dst, uint16_t sport,
+		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);
+/* Hand a built segment (TCP header onwards) to IP: 0 or a negative errno. */
+int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src,
+		  const struct ipaddr *dst);
+
+/* tcp_output.c */
+int tcp_output(struct tcpcb *tp);
+/* The receive window we can offer now, in bytes. */
+uint32_t tcp_rcv_space(const struct tcpcb *tp);
+
+/* tcp_timer.c */
+void tcp_timer_arm(struct tcpcb *tp, enum tcp_timer t, uint64_t delay);
+void tcp_timer_cancel(struct tcpcb *tp, enum tcp_timer t);
+bool tcp_timer_armed(const struct tcpcb *tp, enum tcp_timer t);
+void tcp_timers_cancel(struct tcpcb *tp);
+/* RFC 6298 2.2 and 2.3: fold in an RTT sample. */
+void tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt);
+uint64_t tcp_rexmtval(const struct tcpcb *tp);
+void tcp_setpersist(struct tcpcb *tp);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * TCP: the wire format byte for byte, the state machine's less common
+ * paths (simultaneous open and close, resets per RFC 5961), and bad
+ * segments, each dropped with its counter.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <string.h>
+
+#include "../../stack/cksum.h"
+#include "../../stack/ip4.h"
+#include "../../stack/tcp.h"
+#include "../../stack/tcp_var.h"
+#include "../../stack/util.h"
+#include "unit.h"
+
+/* A SYN as tshark showed one of ours: ports 56516 -> 9, seq 0x01020304,
+ * window 16384, MSS 1460, window scale 1, timestamps 1000 and 0. */
+static const uint8_t syn[] = {0xdc, 0xc4, 0x00, 0x09, 0x01, 0x02, 0x03, 0x04, 0x00, 0x00, 0x00,
+			      0x00, 0xa0, 0x02, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00,
+			      /* MSS, NOP window scale, NOP NOP timestamps */
+			      0x02, 0x04, 0x05, 0xb4, 0x01, 0x03, 0x03, 0x01, 0x01, 0x01, 0x08,
+			      0x0a, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00};
+
+static void test_wire_round_trip(void)
+{
+	struct tcp_hdr h;
+	CU_ASSERT_EQUAL_FATAL(tcp_parse(syn, sizeof(syn), &h), 0);
+	CU_ASSERT_EQUAL(h.sport, 56516);
+	CU_ASSERT_EQUAL(h.dport, 9);
+	CU_ASSERT_EQUAL(h.seq, 0x01020304);
+	CU_ASSERT_EQUAL(h.off, 40);
+	CU_ASSERT_EQUAL(h.flags, TH_SYN);
+	CU_ASSERT_EQUAL(h.win, 16384);
+	struct tcp_opts o;
+	CU_ASSERT_EQUAL_FATAL(tcp_opts_parse(h.opts, h.optlen, &o), 0);
+	CU_ASSERT(o.mss_ok && o.mss == 1460);
+	CU_ASSERT(o.ws_ok && o.ws == 1);
+	CU_ASSERT(o.ts_ok && o.tsval == 1000 && o.tsecr == 0);
+	CU_ASSERT_FALSE(o.sack_ok);
+	/* emitted again, options in BSD's order: the same bytes */
+	uint8_t ob[TCP_MAXOLEN], out[64];
+	size_t ol = tcp_opts_emit(ob, &o);
+	CU_ASSERT_EQUAL(ol, 20);
+	struct tcp_hdr e = h;
+	e.opts = ob;
+	e.optlen = ol;
+	CU_ASSERT_EQUAL(tcp_emit(out, &e), sizeof(syn));
+	CU_ASSERT_EQUAL(memcmp(out, syn, sizeof(syn)), 0);
+
+	/* SACK permitted and blocks (RFC 2018): NOP NOP 4 2, NOP NOP 5 18 */
+	struct tcp_opts s = {.sack_ok = true, .nsack = 2, .sack = {{10, 20}, {30, 40}}};
+	ol = tcp_opts_emit(ob, &s);
+	static const uint8_t want[] = {1, 1, 4, 2,  1, 1, 5, 18, 0, 0, 0, 10,
+				       0, 0, 0, 20, 0, 0, 0, 30, 0, 0, 0, 40};
+	CU_ASSERT_EQUAL(ol, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(ob, want, sizeof(want)), 0);
+	struct tcp_opts back;
+	CU_ASSERT_EQUAL(tcp_opts_parse(ob, ol, &back), 0);
+	CU_ASSERT(back.sack_ok && back.nsack == 2 && back.sack[1][0] == 30 &&
+		  back.sack[1][1] == 40);
+}
+
+static void test_wire_refuses_what_does_not_fit(void)
+{
+	static const struct {
+		const char *what;
+		uint8_t opts[12];
+		size_t len;
+	} rows[] = {
+	    {"MSS cut short", {2, 4, 5}, 3},
+	    {"a length past the end", {1, 1, 8, 10, 0, 0}, 6},
+	    {"a length of 0", {30, 0, 0, 0}, 4},
+	    {"a length of 1", {30, 1, 0, 0}, 4},
+	    {"MSS of length 5", {2, 5, 0, 0, 0, 0, 0, 0}, 8},
+	    {"window scale of length 4", {3, 4, 0, 0}, 4},
+	    {"SACK of 9 bytes", {5, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 12},
+	    {"a kind and no length", {1, 1, 1, 30}, 4},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		struct tcp_opts o;
+		int rc = tcp_opts_parse(rows[i].opts, rows[i].len, &o);
+		if (rc != -1)
+			fprintf(stderr, "\noptions '%s' accepted\n", rows[i].what);
+		CU_ASSERT_EQUAL(rc, -1);
+	}
+	/* unknown kinds are skipped by their length; EOL ends the list */
+	static const uint8_t ok[] = {30, 4, 0xaa, 0xbb, 2, 4, 0x02, 0x00, 0, 2, 4, 9};
+	struct tcp_opts o;
+	CU_ASSERT_EQUAL(tcp_opts_parse(ok, sizeof(ok), &o), 0);
+	CU_ASSERT(o.mss_ok && o.mss == 512);
+	/* header: short, offset below 5, offset past the data */
+	struct tcp_hdr h;
+	CU_ASSERT_EQUAL(tcp_parse(syn, 19, &h), -1);
+	uint8_t b[40];
+	memcpy(b, syn, sizeof(b));
+	b[12] = 0x40;
+	CU_ASSERT_EQUAL(tcp_parse(b, sizeof(b), &h), -2);
+	b[12] = 0xf0;
+	CU_ASSERT_EQUAL(tcp_parse(b, sizeof(b), &h), -1);
+}
+
+/* ---- connections between two nodes ---- */
+
+struct ends {
+	struct sim *s;
+	struct node *a, *b;
+	struct tcpcb *accepted;
+	unsigned events[5];
+};
+
+static void record(struct tcpcb *tp, enum tcp_event ev, void *arg)
+{
+	struct ends *w = arg;
+	w->events[ev]++;
+	if (ev == TCP_EV_CONNECTED && tp->node == w->b)
+		w->accepted = tp;
+	if (ev == TCP_EV_CLOSED && tp == w->accepted)
+		w->accepted = NULL;
+	if (ev == TCP_EV_DATA)
+		tcp_read(tp, NULL, 1 << 20);
+}
+
+static void ends(struct ends *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->s = sim_new(9);
+	unit_pair(w->s, &w->a, &w->b, NS_PER_SEC / 1000);
+}
+
+static void run_for(struct ends *w, uint64_t ns)
+{
+	sim_run(w->s, w->s->now + ns, NULL, NULL);
+}
+
+static struct ipaddr A(const char *s) {
+	struct ipaddr a;
+	CU_ASSERT_FATAL(addr_parse(s, &a) == 0);
+	return a;
+}
+
+static void
+test_simultaneous_open_and_close(void)
+{
+	struct ends w;
+	ends(&w);
+	int e1, e2;
+	struct ipaddr ia = A("10.0.0.1"), ib = A("10.0.0.2");
+	struct tcpcb *ta = tcp_connect(w.a, 1000, &ib, 2000, record, &w, &e1);
+	struct tcpcb *tb = tcp_connect(w.b, 2000, &ia, 1000, record, &w, &e2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ta);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tb);
+	run_for(&w, NS_PER_SEC / 10);
+	CU_ASSERT_EQUAL(ta->state, TCPS_ESTABLISHED);
+	CU_ASSERT_EQUAL(tb->state, TCPS_ESTABLISHED);
+	CU_ASSERT_EQUAL(w.events[TCP_EV_CONNECTED], 2);
+	/* data both ways */
+	CU_ASSERT_EQUAL(tcp_write(ta, "hello", 5), 5);
+	CU_ASSERT_EQUAL(tcp_write(tb, "world!", 6), 6);
+	run_for(&w, NS_PER_SEC / 2);
+	CU_ASSERT_EQUAL(ta->bytes_read, 6);
+	CU_ASSERT_EQUAL(tb->bytes_read, 5);
+	/* both close at once: FIN_WAIT_1, CLOSING, TIME_WAIT on each side */
+	tcp_close(ta);
+	tcp_close(tb);
+	CU_ASSERT_EQUAL(ta->state, TCPS_FIN_WAIT_1);
+	CU_ASSERT_EQUAL(tb->state, TCPS_FIN_WAIT_1);
+	run_for(&w, NS_PER_SEC / 10);
+	CU_ASSERT_EQUAL(ta->state, TCPS_TIME_WAIT);
+	CU_ASSERT_EQUAL(tb->state, TCPS_TIME_WAIT);
+	CU_ASSERT_EQUAL(w.events[TCP_EV_EOF], 2);
+	/* 2 MSL later both are gone, in order */
+	run_for(&w, 61 * NS_PER_SEC);
+	CU_ASSERT_EQUAL(w.events[TCP_EV_CLOSED], 2);
+	CU_ASSERT_EQUAL(w.a->stats[STAT_TCP_CLOSED], 1);
+	CU_ASSERT_EQUAL(w.b->stats[STAT_TCP_CLOSED], 1);
+	sim_free(w.s);
+}
+
+/* An established pair a -> b:7, and the receiver's view of it. */
+static struct tcpcb *established(struct ends *w)
+{
+	ends(w);
+	int err;
+	struct tcp_listener *l = tcp_listen(w->b, NULL, 7, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	l->on_event = record;
+	l->cb_arg = w;
+	struct ipaddr ib = A("10.0.0.2");
+	struct tcpcb *ta = tcp_connect(w->a, 0, &ib, 7, record, w, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ta);
+	run_for(w, NS_PER_SEC / 10);
+	CU_ASSERT_EQUAL_FATAL(ta->state, TCPS_ESTABLISHED);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w->accepted);
+	return ta;
+}
+
+/* A segment from a's connection to b as a crafted one: the header with
+ * the given fields, a valid checksum unless told otherwise. */
+static void inject(struct ends *w, const struct tcpcb *ta, uint32_t seq, uint32_t ack,
+		   uint8_t flags, const void *data, size_t len, bool badsum)
+{
+	uint8_t buf[200];
+	struct ip4_hdr ih = {.len = (uint16_t)(20 + 20 + len),
+			     .ttl = 64,
+			     .proto = IPPROTO_TCP,
+			     .src = ta->laddr,
+			     .dst = ta->faddr};
+	ip4_emit(buf, &ih);
+	struct tcp_hdr th = {.sport = ta->lport,
+			     .dport = ta->fport,
+			     .seq = seq,
+			     .ack = ack,
+			     .flags = flags,
+			     .win = 16384};
+	tcp_emit(buf + 20, &th);
+	if (len)
+		memcpy(buf + 40, data, len);
+	uint16_t sum = tcp_cksum(&ta->laddr, &ta->faddr, buf + 20, 20 + len);
+	put_be16(buf + 36, badsum ? (uint16_t)(sum ^ 1) : sum);
+	ip4_input(w->b, pkt_from(buf, 40 + len, PKT_HEADROOM));
+	run_for(w, NS_PER_SEC / 100);
+}
+
+#define BSTAT(w, s) ((w)->b->stats[STAT_##s])
+
+/* RFC 5961: a reset resets only at RCV.NXT; elsewhere in the window it
+ * draws a challenge ACK; outside the window it is dropped.  The same for
+ * a SYN: never acted on, always challenged. */
+static void test_rfc5961_resets_and_syns(void)
+{
+	struct ends w;
+	struct tcpcb *ta = established(&w);
+	struct tcpcb *tb = w.accepted;
+	uint32_t rn = tb->rcv_nxt;
+	uint64_t acks = w.b->stats[STAT_TCP_SNDACKS];
+	inject(&w, ta, rn + 1, 0, TH_RST, NULL, 0, false); /* in the window, inexact */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVBADRST), 1);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_SNDCHALLENGE), 1);
+	CU_ASSERT_EQUAL(w.b->stats[STAT_TCP_SNDACKS], acks + 1);
+	CU_ASSERT_PTR_NOT_NULL(w.accepted);
+	inject(&w, ta, rn + 100000, 0, TH_RST, NULL, 0, false); /* beyond the window */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVBADRST), 2);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_SNDCHALLENGE), 1); /* no answer to that */
+	inject(&w, ta, rn, 0, TH_SYN, NULL, 0, false);   /* a SYN, even at RCV.NXT */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVSYNINWIN), 1);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_SNDCHALLENGE), 2);
+	CU_ASSERT_PTR_NOT_NULL(w.accepted);
+	CU_ASSERT_EQUAL(tb->state, TCPS_ESTABLISHED);
+	/* exactly at RCV.NXT: the connection is reset */
+	inject(&w, ta, rn, 0, TH_RST, NULL, 0, false);
+	CU_ASSERT_PTR_NULL(w.accepted);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_DROPS), 1);
+	sim_free(w.s);
+}
+
+/* Bad segments on an established connection, each dropped by name and
+ * leaving the connection as it was. */
+static void test_bad_segments_each_have_a_counter(void)
+{
+	struct ends w;
+	struct tcpcb *ta = established(&w);
+	struct tcpcb *tb = w.accepted;
+	uint32_t rn = tb->rcv_nxt, una = tb->snd_una;
+	inject(&w, ta, rn, una, TH_ACK, "abc", 3, true);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVBADSUM), 1);
+	inject(&w, ta, rn, una, TH_SYN | TH_FIN | TH_ACK, NULL, 0, false);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVBADFLAGS), 1);
+	inject(&w, ta, rn, una + 5000, TH_ACK, NULL, 0, false); /* ACK of unsent data */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVACKTOOMUCH), 1);
+	inject(&w, ta, rn - 10, una, TH_ACK, "0123456789", 10, false); /* all old */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVDUPPACK), 1);
+	inject(&w, ta, rn + 70000, una, TH_ACK, "x", 1, false); /* beyond the window */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVPACKAFTERWIN), 1);
+	inject(&w, ta, rn, una, 0, "x", 1, false); /* no ACK */
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVNOACK), 1);
+	CU_ASSERT_EQUAL(tb->rcv_nxt, rn);
+	CU_ASSERT_EQUAL(tb->state, TCPS_ESTABLISHED);
+	/* the good one after all of them */
+	inject(&w, ta, rn, una, TH_ACK | TH_PUSH, "good", 4, false);
+	CU_ASSERT_EQUAL(tb->rcv_nxt, rn + 4);
+	CU_ASSERT_EQUAL(tb->bytes_read, 4);
+	/* nobody on port 8: a reset */
+	struct tcpcb fake = *ta;
+	fake.fport = 8;
+	uint64_t rst = w.b->stats[STAT_TCP_SNDRST];
+	inject(&w, &fake, 1, 0, TH_SYN, NULL, 0, false);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_NOPORT), 1);
+	CU_ASSERT_EQUAL(w.b->stats[STAT_TCP_SNDRST], rst + 1);
+	sim_free(w.s);
+}
+
+/* Mangled segments of every kind into a listener and an established
+ * connection: no crash, and every one counted (taken or dropped). */
+static void test_mangled_segments(void)
+{
+	struct ends w;
+	struct tcpcb *ta = established(&w);
+	struct rng r;
+	rng_seed(&r, 9293, "mangle-tcp");
+	unsigned rounds = 20000;
+	uint64_t before = w.b->stats[STAT_TCP_RCVTOTAL];
+	for (unsigned i = 0; i < rounds && w.accepted; i++) {
+		uint8_t buf[120];
+		size_t len = 40 + rng_below(&r, 60);
+		struct ip4_hdr ih = {.len = (uint16_t)len,
+				     .ttl = 64,
+				     .proto = IPPROTO_TCP,
+				     .src = ta->laddr,
+				     .dst = ta->faddr};
+		ip4_emit(buf, &ih);
+		for (size_t k = 20; k < len; k++)
+			buf[k] = (uint8_t)rng_next(&r);
+		/* half of them to the connection's ports, the rest anywhere */
+		if (i & 1) {
+			put_be16(buf + 20, ta->lport);
+			put_be16(buf + 22, ta->fport);
+		}
+		if (i % 4 < 2) { /* a data offset that fits, and a right checksum */
+			buf[32] = (uint8_t)((5 + rng_below(&r, (len - 20) / 4 - 4)) << 4);
+			put_be16(buf + 36, 0);
+			put_be16(buf + 36, tcp_cksum(&ta->laddr, &ta->faddr, buf + 20, len - 20));
+		}
+		ip4_input(w.b, pkt_from(buf, len, PKT_HEADROOM));
+		if (i % 64 == 0)
+			run_for(&w, NS_PER_SEC / 1000);
+	}
+	run_for(&w, NS_PER_SEC);
+	CU_ASSERT(w.b->stats[STAT_TCP_RCVTOTAL] - before > 0);
+	sim_free(w.s);
+}
+
+void suite_tcp(void)
+{
+	static const struct unit_test t[] = {
+	    {"wire round trip", test_wire_round_trip},
+	    {"wire refuses what does not fit", test_wire_refuses_what_does_not_fit},
+	    {"simultaneous open and close", test_simultaneous_open_and_close},
+	    {"RFC 5961 resets and SYNs", test_rfc5961_resets_and_syns},
+	    {"bad segments each have a counter", test_bad_segments_each_have_a_counter},
+	    {"mangled segments", test_mangled_segments},
+	    {NULL, NULL}};
+	unit_add_suite("tcp", t);
+}
