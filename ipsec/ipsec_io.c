@@ -15,6 +15,7 @@
 #include "../sim/sim.h"
 #include "../stack/icmp.h"
 #include "../stack/icmp6.h"
+#include "../stack/iface.h"
 #include "../stack/ip4.h"
 #include "../stack/ip6.h"
 #include "../stack/node.h"
@@ -231,6 +232,53 @@ int ipsec_ipip_encap(struct node *n, struct tdb *t, struct pkt *p)
 	return 0;
 }
 
+/* The most bytes an SA adds around a packet (OpenBSD's ipsec_hdrsz): for
+ * ESP its header, IV, the longest padding, trailer and ICV; for AH its
+ * header and ICV padded to 8 bytes (IPv6's rule, the larger). */
+static size_t ipsec_hdrsz(const struct tdb *t)
+{
+	if (t->sproto == IPPROTO_IPIP || !t->xf)
+		return 0;
+	size_t icv = xform_icvlen(t->xf);
+	if (t->sproto == IPPROTO_AH)
+		return 12 + ((icv + 7) & ~(size_t)7);
+	size_t bs = MAX(xform_blocksize(t->xf), 4u);
+	return 8 + xform_ivlen(t->xf) + (bs - 1) + 2 + icv;
+}
+
+/* A packet about to enter a tunnel that will not fit the path to the
+ * tunnel's end once wrapped.  IPv4 with DF is refused, and whoever sent it
+ * learns the MTU left inside the tunnel: a forwarded packet's source by
+ * "fragmentation needed", our own stack through its path MTU cache
+ * (OpenBSD's tdb_mtu and ip_output_ipsec_pmtu_update).  IPv4 without DF
+ * and IPv6 go on, and the outer packet is fragmented (we are its source,
+ * RFC 8200 5); RFC 2473 7.1's "packet too big" for inner IPv6 packets over
+ * 1280 bytes is not done yet (docs/tcp.md).  0 when the packet may go on. */
+static int tunnel_mtu(struct node *n, struct tdb *t, struct pkt *p)
+{
+	const struct route *rt = route_lookup(&n->rt, &t->dst);
+	if (!rt || !rt->ifp)
+		return 0; /* the outer packet will fail with its own reason */
+	size_t pmtu = ip6_path_mtu(n, &t->dst, rt->ifp->mtu);
+	size_t over = (t->dst.af == ADDR_V6 ? IP6_HDR_LEN : IP4_HDR_LEN) + ipsec_hdrsz(t);
+	unsigned hops = 0;
+	for (const struct tdb *b = t->onext; b && hops < PKT_OUT_DONE_MAX; b = b->onext, hops++)
+		over += ipsec_hdrsz(b);
+	if (p->len + over <= pmtu || pmtu <= over)
+		return 0;
+	uint32_t room = (uint32_t)(pmtu - over);
+	struct ipaddr dst = ipsec_ip_dst(p->data);
+	if (ipsec_ip_af(p->data, p->len) != ADDR_V4 || !(get_be16(p->data + 6) & IP4_DF) ||
+	    room < 68)
+		return 0; /* the outer packet is fragmented instead */
+	if (p->flags & PKT_FORWARDED)
+		icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, room);
+	else
+		ip4_pmtu_update(n, &dst, room, (uint32_t)p->len);
+	node_drop(n, p, STAT_IP_CANTFRAG);
+	return -EMSGSIZE;
+}
+
 static bool proto_enabled(struct node *n, uint8_t sproto)
 {
 	if (sproto == IPPROTO_ESP)
@@ -260,7 +308,10 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 	struct ipaddr dst = ipsec_ip_dst(p->data);
 	if ((t->flags & TDBF_TUNNELING) || t->sproto == IPPROTO_IPIP || t->dst.af != dst.af ||
 	    (!addr_is_unspec(&t->dst) && !addr_eq(&t->dst, &dst))) {
-		int rc = ipsec_ipip_encap(n, t, p);
+		int rc = tunnel_mtu(n, t, p);
+		if (rc < 0)
+			return rc;
+		rc = ipsec_ipip_encap(n, t, p);
 		if (rc < 0)
 			return rc;
 	}

@@ -178,6 +178,9 @@ static void icmp_ctlinput(struct node *n, struct pkt *p, const struct ip4_hdr *h
 	char a[ADDR_STRLEN];
 	node_trace(n, "icmp from %s: %s", addr_fmt(&h->src, a), icmp_describe(icp[0], icp[1]));
 
+	if (icp[0] == ICMP_UNREACH && icp[1] == ICMP_UNREACH_NEEDFRAG &&
+	    node_owns_addr(n, &inner.src))
+		ip4_pmtu_update(n, &inner.dst, info, get_be16(q + 2));
 	if (inner.proto == IPPROTO_UDP) {
 		udp_ctlinput(n, icp[0], icp[1], &inner, l4);
 	} else if (inner.proto == IPPROTO_TCP) {

@@ -168,20 +168,23 @@ static int ip4_send(struct node *n, struct pkt *p, const struct route *rt, const
 {
 	struct iface *ifp = rt->ifp;
 	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst;
+	/* What we send ourselves fits the path as far as we know it (RFC
+	 * 1191); what we forward, the next hop. */
+	unsigned mtu = p->flags & PKT_FORWARDED ? ifp->mtu : ip6_path_mtu(n, &h->dst, ifp->mtu);
 
-	if (p->len <= ifp->mtu) {
+	if (p->len <= mtu) {
 		arp_output(ifp, p, &nexthop);
 		return 0;
 	}
 	if (h->off & IP4_DF) {
 		if (p->flags & PKT_FORWARDED)
 			/* RFC 1191: need-frag carries the next-hop MTU. */
-			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, ifp->mtu);
+			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, mtu);
 		node_drop(n, p, STAT_IP_CANTFRAG);
 		return -EMSGSIZE;
 	}
 	struct pktq frags = {0};
-	ip4_fragment(n, p, ifp->mtu, &frags);
+	ip4_fragment(n, p, mtu, &frags);
 	if (!frags.len)
 		return -EMSGSIZE;
 	node_count(n, STAT_IP_FRAGMENTED);
@@ -190,6 +193,23 @@ static int ip4_send(struct node *n, struct pkt *p, const struct route *rt, const
 		arp_output(ifp, p, &nexthop);
 	}
 	return 0;
+}
+
+/* RFC 1191 7.1: the plateaus for a router that reports no MTU. */
+static const uint16_t mtu_plateaus[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68};
+
+void ip4_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu, uint32_t sent)
+{
+	if (mtu == 0) {
+		/* an old router: the next plateau below what was sent */
+		for (size_t i = 0; i < ARRAY_LEN(mtu_plateaus) && !mtu; i++)
+			if (mtu_plateaus[i] < sent)
+				mtu = mtu_plateaus[i];
+	}
+	/* RFC 1191 3: never below 68, never a raise through an ICMP */
+	if (mtu < 68 || (sent && mtu >= sent))
+		return;
+	ip_pmtu_note(n, dst, mtu);
 }
 
 int ip4_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)

@@ -82,6 +82,10 @@ int ip4_output_raw(struct node *n, struct pkt *p);
 void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast);
 /* The source address ip4_output would choose for dst, if any. */
 int ip4_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src);
+/* A "fragmentation needed" said the path to dst takes mtu bytes (0: an
+ * old router's silence; RFC 1191's plateau below `sent`, the quoted
+ * packet's length): kept for 10 minutes, shared with IPv6's cache. */
+void ip4_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu, uint32_t sent);
 
 /* Fragmentation and reassembly (ip4_frag.c). */
 /* Split p (a complete IP packet) into fragments of at most mtu bytes, appended

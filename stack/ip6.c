@@ -160,6 +160,11 @@ void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 {
 	if (mtu < IP6_MIN_MTU)
 		mtu = IP6_MIN_MTU; /* RFC 8201 4: never below the minimum */
+	ip_pmtu_note(n, dst, mtu);
+}
+
+void ip_pmtu_note(struct node *n, const struct ipaddr *dst, uint32_t mtu)
+{
 	uint64_t expire = n->sim->now + IP6_PMTU_LIFETIME_S * NS_PER_SEC;
 	for (unsigned i = 0; i < n->npmtu; i++)
 		if (addr_eq(&n->pmtu[i].dst, dst)) {
@@ -170,7 +175,8 @@ void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 	n->pmtu = xrealloc(n->pmtu, (n->npmtu + 1) * sizeof(*n->pmtu));
 	n->pmtu[n->npmtu++] = (struct ip6_pmtu){*dst, mtu, expire};
 	char a[ADDR_STRLEN];
-	node_trace(n, "ip6 path mtu to %s: %u", addr_fmt(dst, a), mtu);
+	node_trace(n, "%s path mtu to %s: %u", dst->af == ADDR_V6 ? "ip6" : "ip", addr_fmt(dst, a),
+		   mtu);
 }
 
 unsigned ip6_path_mtu(struct node *n, const struct ipaddr *dst, unsigned ifmtu)

@@ -228,8 +228,12 @@ int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)
 /* A packet too big said the path to dst takes mtu bytes (RFC 8201): kept
  * for 10 minutes, never below 1280. */
 void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu);
-/* The path MTU to dst over a link of ifmtu. */
+/* The path MTU to dst over a link of ifmtu (either family: the cache is
+ * shared with IPv4's RFC 1191 path MTUs). */
 unsigned ip6_path_mtu(struct node *n, const struct ipaddr *dst, unsigned ifmtu);
+/* Keep a smaller path MTU to dst (either family) for 10 minutes; a larger
+ * one only once the old has expired. */
+void ip_pmtu_note(struct node *n, const struct ipaddr *dst, uint32_t mtu);
 void ip6_pmtu_free(struct node *n);
 
 /* Fragmentation and reassembly (ip6_frag.c). */

@@ -654,18 +654,21 @@ void tcp6_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t o
 	input_common(n, p, &h->src, &h->dst, off, p->len - off, false);
 }
 
-/* ICMP errors (RFC 5927 4.1: only for a sequence number in flight). */
-static void ctlinput(struct node *n, int err, const struct ipaddr *src, const struct ipaddr *dst,
-		     const uint8_t *l4)
+/* ICMP errors (RFC 5927 4.1: only for a sequence number in flight).
+ * "Too big" shrinks the MSS (the stack has noted the path MTU already);
+ * anything else is kept as the soft error, the reason given if the
+ * connection times out (RFC 1122 4.2.3.9, OpenBSD's t_softerror). */
+static void ctlinput(struct node *n, int err, bool toobig, const struct ipaddr *src,
+		     const struct ipaddr *dst, const uint8_t *l4)
 {
 	uint16_t sport = get_be16(l4), dport = get_be16(l4 + 2);
 	uint32_t seq = get_be32(l4 + 4);
 	struct tcpcb *tp = tcp_lookup(n, src, sport, dst, dport);
 	if (!tp || SEQ_LT(seq, tp->snd_una) || SEQ_GEQ(seq, tp->snd_max))
 		return;
-	/* a soft error: the reason given if the connection times out
-	 * (RFC 1122 4.2.3.9), as OpenBSD's t_softerror */
-	if (err)
+	if (toobig)
+		tcp_mtudisc(tp);
+	else if (err)
 		tp->so_error = err;
 }
 
@@ -680,7 +683,7 @@ void tcp_ctlinput(struct node *n, uint8_t type, uint8_t code, uint32_t info,
 		err = EHOSTUNREACH;
 	else if (type == 11)
 		err = EHOSTUNREACH;
-	ctlinput(n, err, src, dst, l4);
+	ctlinput(n, err, type == 3 && code == 4, src, dst, l4);
 }
 
 void tcp6_ctlinput(struct node *n, uint8_t type, uint8_t code, uint32_t info,
@@ -692,5 +695,5 @@ void tcp6_ctlinput(struct node *n, uint8_t type, uint8_t code, uint32_t info,
 		err = code == 4 ? ECONNREFUSED : EHOSTUNREACH;
 	else if (type == 3)
 		err = EHOSTUNREACH;
-	ctlinput(n, err, src, dst, l4);
+	ctlinput(n, err, type == 2, src, dst, l4);
 }

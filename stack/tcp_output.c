@@ -4,6 +4,7 @@
  * Nagle's rule (RFC 9293 3.7.4) and the sender's silly window avoidance;
  * window updates; SYN and FIN; ACKs owed; the persist probe.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "../sim/sim.h"
@@ -228,6 +229,12 @@ send:;
 	tp->flags &= ~(unsigned)(TF_ACKNOW | TF_DELACK);
 	tcp_timer_cancel(tp, TCPT_DELACK);
 	rc = tcp_ip_output(n, p, &tp->laddr, &tp->faddr);
+	if (rc == -EMSGSIZE) {
+		/* the path is narrower than we thought: our stack (or IPsec)
+		 * has learned by how much */
+		tcp_mtudisc(tp);
+		return rc;
+	}
 	if (sendalot && rc == 0)
 		goto again;
 	return rc;

@@ -316,14 +316,14 @@ void tcp_drop(struct tcpcb *tp, int err)
 
 /* ---- the MSS (tcp_mss) ---- */
 
-static unsigned path_mtu(struct node *n, const struct ipaddr *dst)
+/* The outgoing interface's MTU, or with `path` what the path MTU cache
+ * knows of the way to dst (RFC 1191, RFC 8201); 0 without a route. */
+static unsigned route_mtu(struct node *n, const struct ipaddr *dst, bool path)
 {
 	const struct route *rt = route_lookup(&n->rt, dst);
 	if (!rt || !rt->ifp)
 		return 0;
-	if (dst->af == ADDR_V6)
-		return ip6_path_mtu(n, dst, rt->ifp->mtu);
-	return rt->ifp->mtu;
+	return path ? ip6_path_mtu(n, dst, rt->ifp->mtu) : rt->ifp->mtu;
 }
 
 static unsigned ip_hdrlen(const struct ipaddr *a)
@@ -331,19 +331,25 @@ static unsigned ip_hdrlen(const struct ipaddr *a)
 	return a->af == ADDR_V6 ? IP6_HDR_LEN : IP4_HDR_LEN;
 }
 
-uint32_t tcp_mss_offer(struct node *n, const struct ipaddr *dst)
+static uint32_t mss_for(struct node *n, const struct ipaddr *dst, bool path)
 {
-	unsigned mtu = path_mtu(n, dst);
+	unsigned mtu = route_mtu(n, dst, path);
 	uint32_t dflt = (uint32_t)n->sysctl[SYSCTL_TCP_MSSDFLT];
 	if (!mtu)
 		return dflt;
 	uint32_t mss = mtu - ip_hdrlen(dst) - TCP_HDR_LEN;
-	return mss > dflt ? mss : dflt;
+	/* mssdflt is a floor for what we offer, not for what the path takes */
+	return mss > dflt || path ? mss : dflt;
+}
+
+uint32_t tcp_mss_offer(struct node *n, const struct ipaddr *dst)
+{
+	return mss_for(n, dst, false); /* OpenBSD offers the interface's */
 }
 
 void tcp_mss(struct tcpcb *tp, uint32_t offer)
 {
-	uint32_t mss = tcp_mss_offer(tp->node, &tp->faddr);
+	uint32_t mss = mss_for(tp->node, &tp->faddr, true);
 	if (offer) {
 		/* OpenBSD: the peer's offer, but no less than 216, and no
 		 * more than our own path allows */
@@ -357,6 +363,24 @@ void tcp_mss(struct tcpcb *tp, uint32_t offer)
 	if ((tp->flags & (TF_REQ_TS | TF_RCVD_TS)) == (TF_REQ_TS | TF_RCVD_TS))
 		mss -= 12; /* the timestamp option rides in every segment */
 	tp->maxseg = mss;
+}
+
+void tcp_mtudisc(struct tcpcb *tp)
+{
+	uint32_t old = tp->maxseg;
+	tcp_mss(tp, tp->peer_mss);
+	if (tp->maxseg >= old)
+		return;
+	char a[ADDR_STRLEN];
+	node_trace(tp->node, "tcp mss to %s:%u %u -> %u", addr_fmt(&tp->faddr, a), tp->fport, old,
+		   tp->maxseg);
+	/* the window keeps its number of segments (OpenBSD's tcp_mss with
+	 * offer -1) */
+	uint64_t c = (uint64_t)tp->cwnd / old * tp->maxseg;
+	tp->cwnd = c > tp->maxseg ? (uint32_t)c : tp->maxseg;
+	tp->snd_nxt = tp->snd_una;
+	tp->rtt_timing = false;
+	tcp_output(tp);
 }
 
 /* ---- output to IP ---- */

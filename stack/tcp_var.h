@@ -56,6 +56,10 @@ void tcp_notify(struct tcpcb *tp, enum tcp_event ev);
  * the peer's offer (tcp_mss). */
 void tcp_mss(struct tcpcb *tp, uint32_t offer);
 uint32_t tcp_mss_offer(struct node *n, const struct ipaddr *dst);
+/* The path MTU fell (an ICMP error about a segment in flight, or our own
+ * output refusing one as too big): a smaller MSS, and what is in flight
+ * sent again in pieces that fit (OpenBSD's tcp_mtudisc). */
+void tcp_mtudisc(struct tcpcb *tp);
 /* A bare segment (RST or ACK) outside any connection (tcp_respond). */
 void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *dst, uint16_t sport,
 		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);

@@ -60,8 +60,13 @@ def test_tshark_reads_without_complaint(scenario_runs, scenario, pcap):
         ["tshark", "-n", "-r", str(path),
          "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
          "-o", "tcp.check_checksum:TRUE", "-o", "tcp.analyze_sequence_numbers:FALSE",
-         # a reset is a warning to tshark, and what some scenarios are for
-         "-Y", "_ws.malformed || (_ws.expert.severity >= 6291456 && !tcp.flags.reset == 1)",
+         # A reset is a warning to tshark, and what some scenarios are for.
+         # An ICMP error quotes only the start of a TCP segment, whose
+         # checksum tshark then finds wrong, or an ESP packet, whose
+         # sequence number it takes for one out of order; scapy checks the
+         # ICMP's own checksum.
+         "-Y", "_ws.malformed || (_ws.expert.severity >= 6291456 && !tcp.flags.reset == 1"
+               " && !((icmp || icmpv6) && (tcp || esp)))",
          "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message"],
         capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
