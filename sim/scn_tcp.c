@@ -1,7 +1,7 @@
 /*
  * TCP in scenarios (docs/scenario-language.md):
  *   listen NODE tcp PORT [sink|discard|echo]
- *   at TIME tcp NODE DEST:PORT send BYTES [as NAME] [keepopen]
+ *   at TIME tcp NODE DEST:PORT send BYTES [as NAME] [trace FILE] [keepopen]
  *   at TIME tcp NAME close|abort
  *   expect NODE tcp PORT bytes|connections|badbytes OP VALUE
  *   expect NAME sent|acked|received|badbytes|retransmits|timeouts|goodput|state|error OP VALUE
@@ -53,6 +53,7 @@ struct scn_tcpconn {
 	uint64_t acked, received, rexmit_segs, timeouts, fast_rexmits;
 	uint64_t rtt_min, rtt_max, rtt_sum, rtt_n;
 	uint32_t cwnd;
+	FILE *trace; /* the time series, or NULL */
 };
 
 struct scn_tcp {
@@ -275,6 +276,17 @@ static struct scn_tcpconn *find_conn(struct scenario *sc, const char *name)
 	return NULL;
 }
 
+/* One row of the time series: virtual seconds, then the sender's state
+ * (sequence numbers relative to the ISN, times in milliseconds). */
+static void on_sample(struct tcpcb *tp, void *arg)
+{
+	struct scn_tcpconn *c = arg;
+	char t[32];
+	fprintf(c->trace, "%s,%u,%u,%u,%u,%.3f,%.3f,%u\n", sim_fmt_time(c->sc->sim->now, t),
+		tp->snd_una - tp->iss, tp->snd_nxt - tp->iss, tp->cwnd, tp->ssthresh,
+		(double)tp->srtt / 1e6, (double)tp->rxtcur / 1e6, tp->snd_max - tp->snd_una);
+}
+
 static void open_ev(struct sim *s, void *arg)
 {
 	struct scn_tcpconn *c = arg;
@@ -282,6 +294,10 @@ static void open_ev(struct sim *s, void *arg)
 	c->t_start = s->now;
 	c->opened = true;
 	c->tp = tcp_connect(c->node, 0, &c->dst, c->dport, on_event, c, &err);
+	if (c->tp && c->trace) {
+		c->tp->on_sample = on_sample;
+		fprintf(c->trace, "time,snd_una,snd_nxt,cwnd,ssthresh,srtt_ms,rto_ms,flight\n");
+	}
 	if (!c->tp) {
 		c->error = -err;
 		c->state = TCPS_CLOSED;
@@ -325,10 +341,10 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		return 0;
 	}
 	if (n < 4 || strcmp(st->tok[i + 2], "send") != 0) {
-		scn_error(
-		    sc, st,
-		    "usage: at TIME tcp NODE DEST:PORT send BYTES [as NAME] [keepopen], or at "
-		    "TIME tcp NAME close|abort");
+		scn_error(sc, st,
+			  "usage: at TIME tcp NODE DEST:PORT send BYTES [as NAME] [trace FILE] "
+			  "[keepopen], or at "
+			  "TIME tcp NAME close|abort");
 		return -1;
 	}
 	struct node *node = sim_find_node(sc->sim, st->tok[i]);
@@ -348,15 +364,17 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		scn_error(sc, st, "bad byte count '%s'", st->tok[i + 3]);
 		return -1;
 	}
-	const char *name = NULL;
+	const char *name = NULL, *trace = NULL;
 	bool keepopen = false;
 	for (unsigned k = i + 4; k < st->ntok; k++) {
 		if (strcmp(st->tok[k], "as") == 0 && k + 1 < st->ntok) {
 			name = st->tok[++k];
+		} else if (strcmp(st->tok[k], "trace") == 0 && k + 1 < st->ntok) {
+			trace = st->tok[++k];
 		} else if (strcmp(st->tok[k], "keepopen") == 0) {
 			keepopen = true;
 		} else {
-			scn_error(sc, st, "unknown tcp option '%s' (as NAME, keepopen)",
+			scn_error(sc, st, "unknown tcp option '%s' (as NAME, trace FILE, keepopen)",
 				  st->tok[k]);
 			return -1;
 		}
@@ -380,6 +398,16 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	c->mode = TM_CLIENT;
 	c->total = bytes;
 	c->keepopen = keepopen;
+	if (trace) {
+		char path[4096];
+		scn_out_path(sc, trace, path, sizeof(path));
+		c->trace = fopen(path, "w");
+		if (!c->trace) {
+			scn_error(sc, st, "cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		scn_add_written(sc, path);
+	}
 	if (name) {
 		c->name = xstrdup(name);
 	} else {
@@ -392,9 +420,9 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 
 /* ---- expectations ---- */
 
-static const char *const conn_fields[] = {"sent",     "acked",       "received",
-					  "badbytes", "retransmits", "timeouts",
-					  "goodput",  "state",       "error"};
+static const char *const conn_fields[] = {"sent",        "acked",    "received", "badbytes",
+					  "retransmits", "timeouts", "goodput",  "state",
+					  "error",       "rttmin",   "rttavg",   "rttmax"};
 enum {
 	CF_SENT,
 	CF_ACKED,
@@ -404,7 +432,10 @@ enum {
 	CF_TIMEOUTS,
 	CF_GOODPUT,
 	CF_STATE,
-	CF_ERROR
+	CF_ERROR,
+	CF_RTTMIN,
+	CF_RTTAVG,
+	CF_RTTMAX
 };
 
 int scn_tcp_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct scn_expect *e,
@@ -453,7 +484,7 @@ int scn_tcp_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, s
 		}
 	scn_error(sc, st,
 		  "usage: expect NAME sent|acked|received|badbytes|retransmits|timeouts|goodput|"
-		  "state|error OP VALUE");
+		  "state|error|rttmin|rttavg|rttmax OP VALUE");
 	return -1;
 }
 
@@ -470,6 +501,8 @@ int scn_tcp_parse_value(const struct scn_expect *e, const char *s, uint64_t *v)
 		return scn_parse_uint(s, UINT64_MAX, v);
 	if (e->stat == CF_GOODPUT)
 		return scn_parse_rate(s, v);
+	if (e->stat >= CF_RTTMIN)
+		return scn_parse_time(s, v);
 	if (e->stat == CF_ERROR)
 		return scn_parse_errno(s, v);
 	if (e->stat == CF_STATE) {
@@ -518,6 +551,12 @@ uint64_t scn_tcp_value(const struct scn_expect *e, uint64_t now)
 	case CF_GOODPUT: return goodput(c, now);
 	case CF_STATE: return (uint64_t)cur_state(c);
 	case CF_ERROR: return (uint64_t)(tp ? tp->so_error : c->error);
+	case CF_RTTMIN: return tp ? tp->rtt_min : c->rtt_min;
+	case CF_RTTAVG: {
+		uint64_t n = tp ? tp->rtt_n : c->rtt_n, sum = tp ? tp->rtt_sum : c->rtt_sum;
+		return n ? sum / n : 0;
+	}
+	case CF_RTTMAX: return tp ? tp->rtt_max : c->rtt_max;
 	}
 	return 0;
 }
@@ -529,6 +568,11 @@ const char *scn_tcp_actual(const struct scn_expect *e, char buf[48])
 	if (e->kind == TGT_TCP_CONN && e->stat == CF_ERROR && e->actual) {
 		const char *name = scn_errno_name((int)e->actual);
 		snprintf(buf, 48, "%s (%llu)", name ? name : "?", (unsigned long long)e->actual);
+		return buf;
+	}
+	if (e->kind == TGT_TCP_CONN && e->stat >= CF_RTTMIN) {
+		snprintf(buf, 48, "%llu.%06llu ms", (unsigned long long)(e->actual / 1000000),
+			 (unsigned long long)(e->actual % 1000000));
 		return buf;
 	}
 	if (e->kind == TGT_TCP_CONN && e->stat == CF_GOODPUT) {
@@ -611,8 +655,12 @@ void scn_tcp_free(struct scenario *sc)
 	if (!w)
 		return;
 	for (unsigned i = 0; i < w->ncs; i++) {
-		if (w->cs[i]->tp)
+		if (w->cs[i]->tp) {
 			tcp_detach(w->cs[i]->tp);
+			w->cs[i]->tp->on_sample = NULL;
+		}
+		if (w->cs[i]->trace)
+			fclose(w->cs[i]->trace);
 		free(w->cs[i]->name);
 		free(w->cs[i]);
 	}

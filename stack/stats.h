@@ -223,6 +223,12 @@
 	D(TCP_DROPSYN, "tcp.dropsyn")                                        \
 	C(TCP_CWR_FRECOVERY, "tcp.cwr_frecovery")                            \
 	C(TCP_CWR_TIMEOUT, "tcp.cwr_timeout")                                \
+	C(TCP_SACK_RECOVERY_EPISODE, "tcp.sack_recovery_episode")            \
+	C(TCP_SACK_REXMITS, "tcp.sack_rexmits")                              \
+	C(TCP_SACK_REXMIT_BYTES, "tcp.sack_rexmit_bytes")                    \
+	C(TCP_SACK_RCV_OPTS, "tcp.sack_rcv_opts")                            \
+	C(TCP_SACK_SND_OPTS, "tcp.sack_snd_opts")                            \
+	C(TCP_SACK_DROP_OPTS, "tcp.sack_drop_opts")                          \
 	/* IPsec, all protocols (struct ipsecstat) */                        \
 	C(IPSEC_IPACKETS, "ipsec.ipackets")                                  \
 	C(IPSEC_OPACKETS, "ipsec.opackets")                                  \

@@ -23,6 +23,7 @@
 	X(UDP_RECVSPACE, "net.inet.udp.recvspace", 41600, 0, 16777216)                        \
 	X(TCP_MSSDFLT, "net.inet.tcp.mssdflt", 512, 512, 65535)                               \
 	X(TCP_RFC1323, "net.inet.tcp.rfc1323", 1, 0, 1)                                       \
+	X(TCP_SACK, "net.inet.tcp.sack", 1, 0, 1)                                             \
 	X(TCP_RFC3390, "net.inet.tcp.rfc3390", 2, 0, 2)                                       \
 	X(TCP_KEEPINITTIME, "net.inet.tcp.keepinittime", 75, 1, 225)                          \
 	X(TCP_SENDSPACE, "net.inet.tcp.sendspace", 16384, 512, 16777216) /* ours: a sysctl */ \

@@ -143,18 +143,22 @@ struct tcp_rseg {
 
 struct tcp_cc;
 
-#define TF_ACKNOW    0x0001 /* send an ACK at once */
-#define TF_DELACK    0x0002 /* an ACK is owed (delayed) */
-#define TF_NODELAY   0x0004 /* no Nagle */
-#define TF_SENTFIN   0x0008 /* our FIN has been sent */
-#define TF_RCVD_WS   0x0010 /* the peer offered window scaling */
-#define TF_REQ_WS    0x0020 /* we offer it */
-#define TF_RCVD_TS   0x0040 /* the peer offered timestamps */
-#define TF_REQ_TS    0x0080 /* we offer them */
-#define TF_CLOSED    0x0100 /* the user closed: FIN once the data is out */
-#define TF_FORCE     0x0200 /* persist: one byte into a zero window */
-#define TF_RECOVERY  0x0400 /* in fast recovery (RFC 6582) */
-#define TF_SYN_REXMT 0x0800 /* our SYN was retransmitted */
+#define TF_ACKNOW      0x0001 /* send an ACK at once */
+#define TF_DELACK      0x0002 /* an ACK is owed (delayed) */
+#define TF_NODELAY     0x0004 /* no Nagle */
+#define TF_SENTFIN     0x0008 /* our FIN has been sent */
+#define TF_RCVD_WS     0x0010 /* the peer offered window scaling */
+#define TF_REQ_WS      0x0020 /* we offer it */
+#define TF_RCVD_TS     0x0040 /* the peer offered timestamps */
+#define TF_REQ_TS      0x0080 /* we offer them */
+#define TF_CLOSED      0x0100 /* the user closed: FIN once the data is out */
+#define TF_FORCE       0x0200 /* persist: one byte into a zero window */
+#define TF_RECOVERY    0x0400 /* in fast recovery (RFC 6582) */
+#define TF_SYN_REXMT   0x0800 /* our SYN was retransmitted */
+#define TF_REQ_SACK    0x1000 /* we offer SACK (net.inet.tcp.sack) */
+#define TF_SACK_PERMIT 0x2000 /* both offered it: SACK in use */
+
+#define TCP_SACK_MAXBLOCKS 64 /* SACKed ranges a sender keeps */
 
 struct tcpcb {
 	struct node *node;
@@ -208,10 +212,19 @@ struct tcpcb {
 	unsigned dupacks;
 	uint32_t recover;  /* snd_max when recovery began */
 	uint32_t snd_last; /* snd_max at the last timeout (false fast retransmits) */
+	/* SACK (RFC 2018, RFC 6675): what the peer holds above snd_una, the
+	 * highest byte sent again in recovery, the last out-of-order arrival */
+	uint32_t sacked[TCP_SACK_MAXBLOCKS][2];
+	unsigned nsacked;
+	uint32_t high_rxt;
+	uint32_t last_oo;
 	const struct tcp_cc *cc;
 
 	int so_error;        /* a positive errno once the connection failed */
 	unsigned ev_pending; /* events queued for the user (bit per enum tcp_event) */
+	/* called, when set, whenever the sender's state moves (an ACK taken, a
+	 * timeout, a smaller MSS): the time series of `tcp ... trace` */
+	void (*on_sample)(struct tcpcb *tp, void *arg);
 	tcp_event_fn on_event;
 	void *cb_arg;
 

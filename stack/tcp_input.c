@@ -86,6 +86,8 @@ static void take_options(struct tcpcb *tp, const struct seg *s)
 	} else {
 		tp->flags &= ~(unsigned)TF_REQ_TS;
 	}
+	if (to->sack_ok && (tp->flags & TF_REQ_SACK))
+		tp->flags |= TF_SACK_PERMIT;
 	/* RFC 9293 3.7.1: without the option, 536 (IPv4) or 1220 (IPv6) */
 	uint32_t offer = to->mss_ok ? to->mss : (tp->faddr.af == ADDR_V6 ? 1220 : 536);
 	tcp_mss(tp, offer ? offer : 1);
@@ -266,19 +268,103 @@ static void enter_time_wait(struct tcpcb *tp)
 	tcp_timer_arm(tp, TCPT_2MSL, 2 * (uint64_t)tp->node->sysctl[SYSCTL_TCP_MSL] * NS_PER_SEC);
 }
 
-/* Send what is missing at snd_una, one segment, whatever the window
- * (fast retransmit, RFC 5681 3.2, and NewReno's partial ACKs). */
-static void retransmit_first(struct tcpcb *tp)
+/* The user read: what waited in the queue for room may go in now. */
+void tcp_reass_resume(struct tcpcb *tp)
+{
+	if (!tp->rq || TCPS_HAVERCVDFIN(tp->state))
+		return;
+	uint32_t before = tp->rcv_nxt;
+	bool fin = rq_drain(tp);
+	if (tp->rcv_nxt != before) {
+		node_count(tp->node, STAT_TCP_RCVPACK);
+		tp->node->stats[STAT_TCP_RCVBYTE] += tp->rcv_nxt - before;
+		tcp_notify(tp, TCP_EV_DATA);
+		tp->flags |= TF_ACKNOW;
+	}
+	if (fin) {
+		tp->rcv_nxt++;
+		tp->flags |= TF_ACKNOW;
+		tcp_notify(tp, TCP_EV_EOF);
+		if (tp->state == TCPS_ESTABLISHED)
+			tcp_set_state(tp, TCPS_CLOSE_WAIT);
+		else if (tp->state == TCPS_FIN_WAIT_1)
+			tcp_set_state(tp, TCPS_CLOSING);
+		else if (tp->state == TCPS_FIN_WAIT_2)
+			enter_time_wait(tp);
+	}
+}
+
+/* Send len bytes at seq again as one segment, whatever cwnd says (the
+ * congestion window was accounted for by the caller). */
+static void retransmit_range(struct tcpcb *tp, uint32_t seq, uint32_t len)
 {
 	uint32_t onxt = tp->snd_nxt, ocwnd = tp->cwnd;
-	tcp_timer_cancel(tp, TCPT_REXMT);
-	tp->rtt_timing = false;
-	tp->snd_nxt = tp->snd_una;
-	tp->cwnd = tp->maxseg;
+	tp->rtt_timing = false; /* Karn */
+	tp->snd_nxt = seq;
+	tp->cwnd = seq - tp->snd_una + len;
 	tcp_output(tp);
 	tp->cwnd = ocwnd;
 	if (SEQ_GT(onxt, tp->snd_nxt))
 		tp->snd_nxt = onxt;
+}
+
+/* Send what is missing at snd_una, one segment, whatever the window
+ * (fast retransmit, RFC 5681 3.2, and NewReno's partial ACKs). */
+static void retransmit_first(struct tcpcb *tp)
+{
+	tcp_timer_cancel(tp, TCPT_REXMT);
+	retransmit_range(tp, tp->snd_una, tp->maxseg);
+}
+
+/* RFC 6675 5 step 4.4 (and every ACK in recovery): while the pipe leaves
+ * room for a segment, send the next lost one, else new data. */
+static void sack_output(struct tcpcb *tp)
+{
+	struct node *n = tp->node;
+	for (unsigned guard = 0; guard < 1024; guard++) {
+		if (tp->cwnd < tcp_sack_pipe(tp) + tp->maxseg)
+			return;
+		uint32_t seq, len;
+		if (tcp_sack_nextseg(tp, &seq, &len)) {
+			retransmit_range(tp, seq, len);
+			tp->high_rxt = seq + len;
+			node_count(n, STAT_TCP_SACK_REXMITS);
+			n->stats[STAT_TCP_SACK_REXMIT_BYTES] += len;
+			continue;
+		}
+		/* rule 2: new data, one segment */
+		uint32_t before = tp->snd_max, ocwnd = tp->cwnd;
+		tp->snd_nxt = tp->snd_max;
+		tp->cwnd = tp->snd_max - tp->snd_una + tp->maxseg;
+		tcp_output(tp);
+		tp->cwnd = ocwnd;
+		if (tp->snd_max == before)
+			return; /* nothing new to send, or no window for it */
+	}
+}
+
+/* The third duplicate ACK with SACK in use: RFC 6675 5 step 4. */
+static void sack_recovery(struct tcpcb *tp)
+{
+	struct node *n = tp->node;
+	node_count(n, STAT_TCP_SACK_RECOVERY_EPISODE);
+	tp->ssthresh = (tp->snd_max - tp->snd_una) / 2;
+	if (tp->ssthresh < 2 * tp->maxseg)
+		tp->ssthresh = 2 * tp->maxseg;
+	tp->cwnd = tp->ssthresh;
+	tp->high_rxt = tp->snd_una;
+	/* step 4.3: the first segment presumed lost, at once */
+	uint32_t seq, len;
+	if (!tcp_sack_nextseg(tp, &seq, &len)) {
+		seq = tp->snd_una;
+		len = tp->maxseg;
+	}
+	tcp_timer_cancel(tp, TCPT_REXMT);
+	retransmit_range(tp, seq, len);
+	tp->high_rxt = seq + len;
+	node_count(n, STAT_TCP_SACK_REXMITS);
+	n->stats[STAT_TCP_SACK_REXMIT_BYTES] += len;
+	sack_output(tp);
 }
 
 /* The ACK field (RFC 9293 3.10.7.4, fifth check).  Returns false when the
@@ -319,6 +405,7 @@ static bool ack_input(struct tcpcb *tp, struct pkt *p, const struct seg *s, uint
 			return true;
 		}
 		node_count(n, STAT_TCP_RCVDUPACK);
+		tcp_sack_update(tp, &s->to);
 		if (!tcp_timer_armed(tp, TCPT_REXMT)) {
 			tp->dupacks = 0;
 		} else if (++tp->dupacks == TCP_REXMTTHRESH) {
@@ -334,11 +421,30 @@ static bool ack_input(struct tcpcb *tp, struct pkt *p, const struct seg *s, uint
 			node_count(n, STAT_TCP_SNDREXMITFAST);
 			node_count(n, STAT_TCP_CWR_FRECOVERY);
 			tp->fast_rexmits++;
-			tp->cc->fast_retransmit(tp);
-			retransmit_first(tp);
-		} else if (tp->dupacks > TCP_REXMTTHRESH && (tp->flags & TF_RECOVERY)) {
-			tp->cc->dupack(tp);
+			if (tp->flags & TF_SACK_PERMIT) {
+				sack_recovery(tp);
+			} else {
+				tp->cc->fast_retransmit(tp);
+				retransmit_first(tp);
+			}
+		} else if (tp->dupacks < TCP_REXMTTHRESH && !(tp->flags & TF_RECOVERY)) {
+			/* RFC 3042 limited transmit: each of the first two
+			 * duplicates lets one new segment out, so that a small
+			 * window still brings the third */
+			uint32_t ocwnd = tp->cwnd, onxt = tp->snd_nxt;
+			tp->cwnd = tp->snd_max - tp->snd_una + tp->maxseg;
+			tp->snd_nxt = tp->snd_max;
 			tcp_output(tp);
+			tp->cwnd = ocwnd;
+			if (SEQ_GT(onxt, tp->snd_nxt))
+				tp->snd_nxt = onxt;
+		} else if (tp->dupacks > TCP_REXMTTHRESH && (tp->flags & TF_RECOVERY)) {
+			if (tp->flags & TF_SACK_PERMIT) {
+				sack_output(tp);
+			} else {
+				tp->cc->dupack(tp);
+				tcp_output(tp);
+			}
 		}
 		return true;
 	}
@@ -380,7 +486,11 @@ static bool ack_input(struct tcpcb *tp, struct pkt *p, const struct seg *s, uint
 	tp->snd_una = th->ack;
 	if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 		tp->snd_nxt = tp->snd_una;
-	if (partial) {
+	tcp_sack_update(tp, &s->to);
+	if (partial && (tp->flags & TF_SACK_PERMIT)) {
+		/* RFC 6675: cwnd stays; the pipe decides what goes */
+		sack_output(tp);
+	} else if (partial) {
 		tp->cc->partial_ack(tp, acked);
 		retransmit_first(tp);
 		tcp_timer_arm(tp, TCPT_REXMT, tp->rxtcur);
@@ -506,6 +616,7 @@ static void established_input(struct tcpcb *tp, struct pkt *p, struct seg *s)
 	}
 	if (!ack_input(tp, p, s, tiwin))
 		return;
+	tcp_sample(tp);
 
 	/* The send window (RFC 9293 3.10.7.4, SND.WL1 and SND.WL2). */
 	if (SEQ_LT(tp->snd_wl1, seq) ||
@@ -549,17 +660,25 @@ static void established_input(struct tcpcb *tp, struct pkt *p, struct seg *s)
 	}
 	bool got_fin = false;
 	if (dlen || fin) {
-		if (seq == tp->rcv_nxt && !tp->rq) {
+		if (seq == tp->rcv_nxt) {
+			/* In order: straight to the user, never through the
+			 * queue, so that a full queue cannot refuse the very
+			 * segment that would empty it; then what it lets out. */
+			bool filled = tp->rq != NULL;
 			uint32_t took = deliver(tp, data, dlen);
-			if (took) {
+			got_fin = fin && took == dlen;
+			if (filled && took == dlen && !got_fin)
+				got_fin = rq_drain(tp);
+			uint32_t moved = tp->rcv_nxt - seq;
+			if (moved) {
 				node_count(n, STAT_TCP_RCVPACK);
-				n->stats[STAT_TCP_RCVBYTE] += took;
+				n->stats[STAT_TCP_RCVBYTE] += moved;
 				tcp_notify(tp, TCP_EV_DATA);
 			}
-			got_fin = fin && took == dlen;
 			/* RFC 5681 4.2: at least every second full segment, and
-			 * at most 200 ms late otherwise (OpenBSD's delayed ACK) */
-			if (tp->flags & TF_DELACK || got_fin || took < dlen) {
+			 * at most 200 ms late otherwise (OpenBSD's delayed ACK);
+			 * at once when a hole was filled (4.2 too) */
+			if (tp->flags & TF_DELACK || got_fin || took < dlen || filled) {
 				tp->flags |= TF_ACKNOW;
 			} else {
 				tp->flags |= TF_DELACK;
@@ -572,6 +691,7 @@ static void established_input(struct tcpcb *tp, struct pkt *p, struct seg *s)
 			}
 			node_count(n, STAT_TCP_RCVOOPACK);
 			n->stats[STAT_TCP_RCVOOBYTE] += dlen;
+			tp->last_oo = seq;
 			tp->flags |= TF_ACKNOW; /* a duplicate ACK, at once (RFC 5681 4.2) */
 			uint32_t before = tp->rcv_nxt;
 			got_fin = rq_drain(tp);

@@ -126,8 +126,16 @@ send:;
 		}
 		ts = (tp->flags & TF_REQ_TS) &&
 		     (tp->state == TCPS_SYN_SENT || (tp->flags & TF_RCVD_TS));
+		o.sack_ok = (tp->flags & TF_REQ_SACK) &&
+			    (tp->state == TCPS_SYN_SENT || (tp->flags & TF_SACK_PERMIT));
 	} else {
 		ts = (tp->flags & (TF_REQ_TS | TF_RCVD_TS)) == (TF_REQ_TS | TF_RCVD_TS);
+		if ((tp->flags & TF_SACK_PERMIT) && tp->rq) {
+			/* RFC 2018 3: three blocks beside timestamps, four alone */
+			o.nsack = (uint8_t)tcp_sack_blocks(tp, o.sack, ts ? 3 : 4);
+			if (o.nsack)
+				node_count(n, STAT_TCP_SACK_SND_OPTS);
+		}
 	}
 	if (ts) {
 		o.ts_ok = true;

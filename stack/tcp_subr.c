@@ -160,6 +160,8 @@ struct tcpcb *tcp_newtcpcb(struct node *n)
 	/* RFC 6298 2.1: an RTO of 1 s until the first measurement */
 	tp->rxtcur = TCPTV_RTOBASE;
 	tp->cc = &tcp_newreno;
+	if (sc[SYSCTL_TCP_SACK])
+		tp->flags |= TF_REQ_SACK;
 	if (sc[SYSCTL_TCP_RFC1323]) {
 		tp->flags |= TF_REQ_WS | TF_REQ_TS;
 		/* the smallest shift that lets the buffer be offered whole */
@@ -380,6 +382,7 @@ void tcp_mtudisc(struct tcpcb *tp)
 	tp->cwnd = c > tp->maxseg ? (uint32_t)c : tp->maxseg;
 	tp->snd_nxt = tp->snd_una;
 	tp->rtt_timing = false;
+	tcp_sample(tp);
 	tcp_output(tp);
 }
 
@@ -550,6 +553,7 @@ size_t tcp_read(struct tcpcb *tp, void *buf, size_t cap)
 	memmove(tp->rb, tp->rb + len, tp->rb_len - len);
 	tp->rb_len -= len;
 	tp->bytes_read += len;
+	tcp_reass_resume(tp);
 	/* a window that opens by two segments or half the buffer is worth
 	 * telling the peer about (tcp_output decides) */
 	if (TCPS_HAVEESTABLISHED(tp->state))

@@ -143,10 +143,12 @@ static void timer_rexmt(struct tcpcb *tp)
 	tp->snd_nxt = tp->snd_una;
 	tp->dupacks = 0;
 	tp->flags &= ~(unsigned)TF_RECOVERY;
+	tcp_sack_clear(tp); /* the receiver may have reneged (RFC 2018 8) */
 	if (TCPS_HAVEESTABLISHED(tp->state) || tp->state == TCPS_SYN_RECEIVED) {
 		node_count(n, STAT_TCP_CWR_TIMEOUT);
 		tp->cc->timeout(tp);
 	}
+	tcp_sample(tp);
 	tcp_output(tp);
 }
 

@@ -37,6 +37,12 @@ struct tcp_cc {
 };
 extern const struct tcp_cc tcp_newreno;
 
+static inline void tcp_sample(struct tcpcb *tp)
+{
+	if (tp->on_sample)
+		tp->on_sample(tp, tp->cb_arg);
+}
+
 /* tcp_subr.c */
 struct tcpcb *tcp_lookup(struct node *n, const struct ipaddr *laddr, uint16_t lport,
 			 const struct ipaddr *faddr, uint16_t fport);
@@ -66,6 +72,21 @@ void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *
 /* Hand a built segment (TCP header onwards) to IP: 0 or a negative errno. */
 int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src,
 		  const struct ipaddr *dst);
+
+/* tcp_input.c: after the user read, out-of-order data that waited for
+ * room in the receive buffer goes in. */
+void tcp_reass_resume(struct tcpcb *tp);
+
+/* tcp_sack.c */
+void tcp_sack_clear(struct tcpcb *tp);
+/* Fold the SACK blocks of an ACK into the scoreboard (to NULL: only forget
+ * what snd_una has passed). */
+void tcp_sack_update(struct tcpcb *tp, const struct tcp_opts *to);
+/* RFC 6675 SetPipe() and NextSeg() rule 1. */
+uint32_t tcp_sack_pipe(const struct tcpcb *tp);
+bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len);
+/* The blocks a receiver reports for its out-of-order queue (RFC 2018 4). */
+size_t tcp_sack_blocks(const struct tcpcb *tp, uint32_t blocks[][2], size_t max);
 
 /* tcp_output.c */
 int tcp_output(struct tcpcb *tp);

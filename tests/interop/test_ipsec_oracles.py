@@ -34,7 +34,10 @@ def tshark_esp(pcap, sa_lines):
             "-o", "esp.enable_authentication_check:TRUE"]
     for line in sa_lines:
         args += ["-o", "uat:esp_sa:" + line]
-    args += ["-Y", "esp", "-T", "fields", "-e", "frame.number", "-e", "esp.spi",
+    # (not the ESP packets that ICMP errors quote, cut short)
+    args += ["-Y", 'esp && !(frame.protocols contains "icmp:ip:esp") && '
+             '!(frame.protocols contains "icmpv6:ipv6:esp")', "-T", "fields",
+             "-e", "frame.number", "-e", "esp.spi",
              "-e", "esp.icv_good", "-e", "esp.protocol"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -197,10 +197,11 @@ static struct tcpcb *established(struct ends *w)
 
 /* A segment from a's connection to b as a crafted one: the header with
  * the given fields, a valid checksum unless told otherwise. */
-static void inject(struct ends *w, const struct tcpcb *ta, uint32_t seq, uint32_t ack,
-		   uint8_t flags, const void *data, size_t len, bool badsum)
+static void inject_only(struct ends *w, const struct tcpcb *ta, uint32_t seq, uint32_t ack,
+			uint8_t flags, const void *data, size_t len, bool badsum)
 {
-	uint8_t buf[200];
+	uint8_t buf[40 + 1460];
+	CU_ASSERT_FATAL(len <= sizeof(buf) - 40);
 	struct ip4_hdr ih = {.len = (uint16_t)(20 + 20 + len),
 			     .ttl = 64,
 			     .proto = IPPROTO_TCP,
@@ -219,6 +220,13 @@ static void inject(struct ends *w, const struct tcpcb *ta, uint32_t seq, uint32_
 	uint16_t sum = tcp_cksum(&ta->laddr, &ta->faddr, buf + 20, 20 + len);
 	put_be16(buf + 36, badsum ? (uint16_t)(sum ^ 1) : sum);
 	ip4_input(w->b, pkt_from(buf, 40 + len, PKT_HEADROOM));
+}
+
+/* The same, then 10 ms of the simulation (answers, a's reactions). */
+static void inject(struct ends *w, const struct tcpcb *ta, uint32_t seq, uint32_t ack,
+		   uint8_t flags, const void *data, size_t len, bool badsum)
+{
+	inject_only(w, ta, seq, ack, flags, data, len, badsum);
 	run_for(w, NS_PER_SEC / 100);
 }
 
@@ -330,6 +338,114 @@ static void test_mangled_segments(void)
 	sim_free(w.s);
 }
 
+/* The SACK scoreboard (RFC 6675) as rows: blocks in, the merged list out,
+ * then what is lost, the pipe and the next segment to send again. */
+static void test_sack_scoreboard(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct tcpcb *tp = tcp_newtcpcb(n);
+	tp->flags |= TF_SACK_PERMIT;
+	tp->maxseg = 1000;
+	tp->snd_una = 1000;
+	tp->snd_max = 11000; /* ten segments out */
+	tp->high_rxt = 1000;
+	static const struct {
+		uint32_t l, r;
+	} in[] = {{3000, 4000},  {5000, 6000}, {4000, 5000}, /* merges the two */
+		  {500, 2500},                               /* partly below snd_una: cut */
+		  {9000, 12000},                             /* past snd_max: not kept */
+		  {8000, 9000}};
+	for (size_t i = 0; i < ARRAY_LEN(in); i++) {
+		struct tcp_opts o = {.nsack = 1, .sack = {{in[i].l, in[i].r}}};
+		tcp_sack_update(tp, &o);
+	}
+	CU_ASSERT_EQUAL_FATAL(tp->nsacked, 3);
+	CU_ASSERT(tp->sacked[0][0] == 1000 && tp->sacked[0][1] == 2500);
+	CU_ASSERT(tp->sacked[1][0] == 3000 && tp->sacked[1][1] == 6000);
+	CU_ASSERT(tp->sacked[2][0] == 8000 && tp->sacked[2][1] == 9000);
+	/* Holes: [2500,3000) has 4000 bytes in two blocks above it: lost;
+	 * [6000,8000) has 1000 above: not lost; beyond 9000 nothing is.
+	 * Pipe: 10000 out - 5500 SACKed - 500 lost and not sent again. */
+	CU_ASSERT_EQUAL(tcp_sack_pipe(tp), 4000);
+	uint32_t seq, len;
+	CU_ASSERT_TRUE(tcp_sack_nextseg(tp, &seq, &len));
+	CU_ASSERT(seq == 2500 && len == 500);
+	/* sent again: nothing else is lost, and the pipe holds it */
+	tp->high_rxt = 3000;
+	CU_ASSERT_FALSE(tcp_sack_nextseg(tp, &seq, &len));
+	CU_ASSERT_EQUAL(tcp_sack_pipe(tp), 4500);
+	/* snd_una moves past the first blocks: they are forgotten */
+	tp->snd_una = 6000;
+	tcp_sack_update(tp, NULL);
+	CU_ASSERT_EQUAL(tp->nsacked, 1);
+	/* IsLost()'s two rules at their edges (RFC 6675 4), for the hole
+	 * [0, 1000): three blocks above it, whatever their size; or more than
+	 * two segments' worth of bytes; not exactly two segments' worth. */
+	static const struct {
+		unsigned nb;
+		uint32_t b[3][2];
+		bool lost;
+	} edge[] = {
+	    {3, {{1000, 1100}, {2000, 2100}, {3000, 3100}}, true},
+	    {2, {{1000, 1100}, {2000, 2100}}, false},
+	    {1, {{1000, 3001}}, true},
+	    {1, {{1000, 3000}}, false},
+	};
+	tp->snd_max = 20000;
+	for (size_t i = 0; i < ARRAY_LEN(edge); i++) {
+		tcp_sack_clear(tp);
+		tp->snd_una = tp->high_rxt = 0;
+		struct tcp_opts o = {.nsack = (uint8_t)edge[i].nb};
+		memcpy(o.sack, edge[i].b, sizeof(edge[i].b));
+		tcp_sack_update(tp, &o);
+		bool lost = tcp_sack_nextseg(tp, &seq, &len);
+		CU_ASSERT_EQUAL(lost, edge[i].lost);
+		if (lost)
+			CU_ASSERT(seq == 0 && len == 1000);
+	}
+	/* a full scoreboard keeps what it has and counts the rest */
+	tcp_sack_clear(tp);
+	tp->snd_una = 0;
+	tp->snd_max = 1000000;
+	for (uint32_t k = 0; k < TCP_SACK_MAXBLOCKS + 5; k++) {
+		struct tcp_opts o = {.nsack = 1, .sack = {{10 + 20 * k, 20 + 20 * k}}};
+		tcp_sack_update(tp, &o);
+	}
+	CU_ASSERT_EQUAL(tp->nsacked, TCP_SACK_MAXBLOCKS);
+	CU_ASSERT_EQUAL(n->stats[STAT_TCP_SACK_DROP_OPTS], 5);
+	sim_free(s);
+}
+
+/* A receiver whose out-of-order queue is full must still take the segment
+ * at RCV.NXT (it once refused it, and the connection died of timeouts). */
+static void test_full_queue_takes_the_missing_segment(void)
+{
+	struct ends w;
+	struct tcpcb *ta = established(&w);
+	struct tcpcb *tb = w.accepted;
+	uint32_t rn = tb->rcv_nxt, una = tb->snd_una;
+	uint8_t chunk[200];
+	memset(chunk, 'x', sizeof(chunk));
+	/* the window after a 100-byte hole, all queued out of order */
+	/* (without running the simulation in between: a, which never sent
+	 * these, would answer b's ACKs) */
+	uint32_t off = 100;
+	for (; off + 100 <= tb->rb_cap; off += 100)
+		inject_only(&w, ta, rn + off, una, TH_ACK, chunk, 100, false);
+	CU_ASSERT_EQUAL(tb->rq_bytes, off - 100);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVMEMDROP), 0);
+	/* the hole's segment, overlapping the first queued one: more than
+	 * the queue may hold, and taken all the same, the queue following */
+	CU_ASSERT(tb->rq_bytes + 200 > tb->rb_cap);
+	inject_only(&w, ta, rn, una, TH_ACK, chunk, 200, false);
+	CU_ASSERT_EQUAL(tb->rcv_nxt - rn, off);
+	CU_ASSERT_EQUAL(tb->rb_len + tb->bytes_read, off);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_RCVMEMDROP), 0);
+	CU_ASSERT_PTR_NULL(tb->rq);
+	sim_free(w.s);
+}
+
 void suite_tcp(void)
 {
 	static const struct unit_test t[] = {
@@ -339,6 +455,8 @@ void suite_tcp(void)
 	    {"RFC 5961 resets and SYNs", test_rfc5961_resets_and_syns},
 	    {"bad segments each have a counter", test_bad_segments_each_have_a_counter},
 	    {"mangled segments", test_mangled_segments},
+	    {"SACK scoreboard", test_sack_scoreboard},
+	    {"a full queue takes the missing segment", test_full_queue_takes_the_missing_segment},
 	    {NULL, NULL}};
 	unit_add_suite("tcp", t);
 }
