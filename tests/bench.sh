@@ -52,3 +52,44 @@ fwd=$(awk '$1 == "ip.forward" {s += $2} END {print s}' "$DIR/stats.txt")
 echo "bench: 62 virtual seconds, 92 nodes, 51 links"
 echo "bench: $frames frames sent, $fwd packets forwarded, in $ms ms of wall time"
 [ "$ms" -gt 0 ] && echo "bench: $(( frames * 1000 / ms )) frames/s, $(( 62000 / ms )).$(( 62000 * 10 / ms % 10 ))x real time"
+
+# TCP through an ESP tunnel (AES-128-GCM): one bulk transfer of 200 MB over
+# 1 Gbit/s links, as fast as the simulator moves it.
+TCP="$DIR/bench-tcp.scn"
+cat >"$TCP" <<'SCN'
+name bench-tcp
+seed 1
+node h1 gw1 gw2 h2
+link lan1 h1=10.1.0.10/24 gw1=10.1.0.1/24 delay 100us rate 1Gbit queue 1000 mtu 1400
+link wan gw1=192.0.2.1/24 gw2=192.0.2.2/24 delay 1ms rate 1Gbit queue 1000
+link lan2 gw2=10.2.0.1/24 h2=10.2.0.20/24 delay 100us rate 1Gbit queue 1000 mtu 1400
+sysctl gw1 net.inet.ip.forwarding=1
+sysctl gw2 net.inet.ip.forwarding=1
+route h1 default via 10.1.0.1
+route h2 default via 10.2.0.1
+route gw1 10.2.0.0/24 via 192.0.2.2
+route gw2 10.1.0.0/24 via 192.0.2.1
+sysctl h1 net.inet.tcp.sendspace=1048576
+sysctl h2 net.inet.tcp.recvspace=1048576
+K="0x2b7e151628aed2a6abf7158809cf4f3cc0a1b2c3:0x3c8f262739bfe3b7bc08269910d05f4dd1b2c3d4"
+ipsec gw1 {
+	flow esp from 10.1.0.0/24 to 10.2.0.0/24 local 192.0.2.1 peer 192.0.2.2
+	esp tunnel from 192.0.2.1 to 192.0.2.2 spi 0x1001:0x2001 enc aes-128-gcm enckey $K
+}
+ipsec gw2 {
+	flow esp from 10.2.0.0/24 to 10.1.0.0/24 local 192.0.2.2 peer 192.0.2.1
+	esp tunnel from 192.0.2.1 to 192.0.2.2 spi 0x1001:0x2001 enc aes-128-gcm enckey $K
+}
+listen h2 tcp 9 discard
+at 1s tcp h1 10.2.0.20:9 send 200000000 as bulk
+end 30s
+expect bulk acked == 200000000
+SCN
+start=$(date +%s%N)
+"$BIN" run -q --stats -o "$DIR/tcp" "$TCP" >"$DIR/stats-tcp.txt"
+end=$(date +%s%N)
+ms=$(( (end - start) / 1000000 ))
+frames=$(awk '$1 == "link.sent" {s += $2} END {print s}' "$DIR/stats-tcp.txt")
+segs=$(awk '$1 == "tcp.sndtotal" {s += $2} END {print s}' "$DIR/stats-tcp.txt")
+echo "bench: TCP 200 MB through an AES-128-GCM tunnel on 1 Gbit/s links: $segs segments, $frames frames in $ms ms of wall time"
+[ "$ms" -gt 0 ] && echo "bench: TCP $(( 200000 / ms )) MB of data/s, $(( frames * 1000 / ms )) frames/s of wall time"
