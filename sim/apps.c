@@ -48,12 +48,27 @@ struct scn_app {
 	uint64_t send_errors;
 };
 
+enum udp_service { US_READ, US_NOREAD, US_DISCARD, US_ECHO, US_CHARGEN };
+static const char *const udp_services[] = {"", "noread", "discard", "echo", "chargen"};
+
 struct scn_listener {
 	struct node *node;
 	uint16_t port;
-	bool noread;
+	enum udp_service svc;
 	struct udp_sock *s;
 };
+
+uint8_t scn_chargen_byte(uint64_t k)
+{
+	/* RFC 864: lines of 72 printable characters and CR LF, each line
+	 * starting one character further along the 95 printable ones */
+	uint64_t line = k / 74, col = k % 74;
+	if (col == 72)
+		return '\r';
+	if (col == 73)
+		return '\n';
+	return (uint8_t)(0x20 + (line + col) % 95);
+}
 
 static void app_line(struct scn_app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void app_line(struct scn_app *a, const char *fmt, ...)
@@ -507,15 +522,29 @@ static void listener_recv(struct udp_sock *s, void *arg)
 	struct ipaddr src;
 	uint16_t sport;
 	char a[ADDR_STRLEN];
-	if (l->noread)
+	if (l->svc == US_NOREAD)
 		return;
+	static const size_t cap = 65535;
+	uint8_t *buf = l->svc == US_READ || l->svc == US_DISCARD ? NULL : xmalloc(cap);
 	ssize_t len;
-	while ((len = udp_recvfrom(s, NULL, 0, &src, &sport)) >= 0)
+	while ((len = udp_recvfrom(s, buf, cap, &src, &sport)) >= 0) {
 		node_trace(l->node, "udp %u: %zd bytes from %s:%u", l->port, len, addr_fmt(&src, a),
 			   sport);
+		if (l->svc == US_ECHO) {
+			/* RFC 862: the datagram back to where it came from */
+			udp_sendto(s, &src, sport, buf, (size_t)len, NULL);
+		} else if (l->svc == US_CHARGEN) {
+			/* RFC 864: a datagram of 0 to 512 characters in answer */
+			size_t n = (size_t)rng_below(&l->node->rng, 513);
+			for (size_t k = 0; k < n; k++)
+				buf[k] = scn_chargen_byte(k);
+			udp_sendto(s, &src, sport, buf, n, NULL);
+		}
+	}
+	free(buf);
 }
 
-/* listen NODE udp PORT [noread] */
+/* listen NODE udp PORT [noread|discard|echo|chargen] */
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t port;
@@ -523,11 +552,16 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 		return scn_stmt_listen_pfkey(sc, st);
 	if (st->ntok >= 3 && strcmp(st->tok[2], "tcp") == 0)
 		return scn_stmt_listen_tcp(sc, st);
+	enum udp_service svc = US_READ;
+	if (st->ntok == 5)
+		for (unsigned k = 1; k < ARRAY_LEN(udp_services); k++)
+			if (strcmp(st->tok[4], udp_services[k]) == 0)
+				svc = (enum udp_service)k;
 	if (st->ntok < 4 || st->ntok > 5 || strcmp(st->tok[2], "udp") != 0 ||
-	    (st->ntok == 5 && strcmp(st->tok[4], "noread") != 0)) {
+	    (st->ntok == 5 && svc == US_READ)) {
 		scn_error(sc, st,
-			  "usage: listen NODE udp PORT [noread], listen NODE tcp PORT "
-			  "[sink|discard|echo], or listen NODE pfkey NAME ...");
+			  "usage: listen NODE udp PORT [noread|discard|echo|chargen], listen NODE "
+			  "tcp PORT [sink|discard|echo|chargen], or listen NODE pfkey NAME ...");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[1]);
@@ -542,7 +576,7 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 	struct scn_listener *l = xcalloc(1, sizeof(*l));
 	l->node = n;
 	l->port = (uint16_t)port;
-	l->noread = st->ntok == 5;
+	l->svc = svc;
 	l->s = udp_open(n);
 	sc->listeners = xrealloc(sc->listeners, (sc->nlisteners + 1) * sizeof(*sc->listeners));
 	sc->listeners[sc->nlisteners++] = l;

@@ -166,6 +166,8 @@ int scn_parse_time(const char *s, uint64_t *ns);
 int scn_parse_uint(const char *s, uint64_t max, uint64_t *v);
 int scn_parse_percent(const char *s, uint32_t *ppb);
 int scn_parse_rate(const char *s, uint64_t *bps);
+/* Byte k of RFC 864's character generator stream. */
+uint8_t scn_chargen_byte(uint64_t k);
 /* ADDR:PORT, or [ADDR]:PORT for IPv6 (port 1 to 65535). */
 int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port);
 

@@ -1,6 +1,6 @@
 /*
  * TCP in scenarios (docs/scenario-language.md):
- *   listen NODE tcp PORT [sink|discard|echo]
+ *   listen NODE tcp PORT [sink|discard|echo|chargen]
  *   at TIME tcp NODE DEST:PORT send BYTES [as NAME] [trace FILE] [keepopen]
  *   at TIME tcp NAME close|abort
  *   expect NODE tcp PORT bytes|connections|badbytes OP VALUE
@@ -20,8 +20,8 @@
 #include "../stack/util.h"
 #include "scenario.h"
 
-enum tcp_mode { TM_SINK, TM_DISCARD, TM_ECHO, TM_CLIENT };
-static const char *const mode_names[] = {"sink", "discard", "echo", "client"};
+enum tcp_mode { TM_SINK, TM_DISCARD, TM_ECHO, TM_CHARGEN, TM_CLIENT };
+static const char *const mode_names[] = {"sink", "discard", "echo", "chargen", "client"};
 
 struct scn_tcplisten {
 	struct scenario *sc;
@@ -44,7 +44,8 @@ struct scn_tcpconn {
 	struct tcpcb *tp;           /* NULL once closed */
 	uint64_t total, written;
 	bool keepopen, opened;
-	bool eof; /* the peer is done sending */
+	bool eof;           /* the peer is done sending */
+	bool reply_chargen; /* a client reading a chargen server */
 	uint64_t rx_off, badbytes;
 	uint64_t t_start, t_done;
 	/* the connection's figures, kept when it closes */
@@ -111,6 +112,22 @@ static void fill(struct scn_tcpconn *c)
 		tcp_close(c->tp);
 }
 
+/* RFC 864 over TCP: the character stream, as fast as the connection takes
+ * it, until the client closes. */
+static void chargen_fill(struct scn_tcpconn *c)
+{
+	if (!c->tp || c->eof)
+		return;
+	size_t want = tcp_write_room(c->tp);
+	if (!want)
+		return;
+	uint8_t *buf = xmalloc(want);
+	for (size_t k = 0; k < want; k++)
+		buf[k] = scn_chargen_byte(c->written + k);
+	c->written += tcp_write(c->tp, buf, want);
+	free(buf);
+}
+
 /* Read what arrived: checked against the pattern, or echoed back. */
 static void drain(struct scn_tcpconn *c)
 {
@@ -127,7 +144,10 @@ static void drain(struct scn_tcpconn *c)
 			return;
 		if (c->mode == TM_ECHO) {
 			tcp_write(c->tp, buf, n);
-		} else if (c->mode != TM_DISCARD) {
+		} else if (c->reply_chargen) {
+			for (size_t k = 0; k < n; k++)
+				c->badbytes += buf[k] != scn_chargen_byte(c->rx_off + k);
+		} else if (c->mode != TM_DISCARD && c->mode != TM_CHARGEN) {
 			for (size_t k = 0; k < n; k++)
 				c->badbytes += buf[k] != pattern(c->rx_off + k);
 		}
@@ -155,6 +175,8 @@ static void on_event(struct tcpcb *tp, enum tcp_event ev, void *arg)
 	case TCP_EV_CONNECTED:
 		if (c->mode == TM_CLIENT)
 			fill(c);
+		else if (c->mode == TM_CHARGEN)
+			chargen_fill(c);
 		break;
 	case TCP_EV_WRITABLE:
 		if (c->mode == TM_CLIENT) {
@@ -162,6 +184,8 @@ static void on_event(struct tcpcb *tp, enum tcp_event ev, void *arg)
 				c->t_done = s->now;
 			fill(c);
 		} else {
+			if (c->mode == TM_CHARGEN)
+				chargen_fill(c);
 			serve_eof(c);
 		}
 		break;
@@ -213,13 +237,15 @@ static void on_listener_event(struct tcpcb *tp, enum tcp_event ev, void *arg)
 	tp->on_event = on_event;
 	tp->cb_arg = c;
 	drain(c);
+	if (c->mode == TM_CHARGEN)
+		chargen_fill(c);
 }
 
 int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t port;
 	if (st->ntok < 4 || st->ntok > 5) {
-		scn_error(sc, st, "usage: listen NODE tcp PORT [sink|discard|echo]");
+		scn_error(sc, st, "usage: listen NODE tcp PORT [sink|discard|echo|chargen]");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[1]);
@@ -238,7 +264,7 @@ int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 			if (strcmp(st->tok[4], mode_names[m]) == 0)
 				break;
 		if (m == TM_CLIENT) {
-			scn_error(sc, st, "unknown service '%s' (sink, discard or echo)",
+			scn_error(sc, st, "unknown service '%s' (sink, discard, echo or chargen)",
 				  st->tok[4]);
 			return -1;
 		}
@@ -365,7 +391,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		return -1;
 	}
 	const char *name = NULL, *trace = NULL;
-	bool keepopen = false;
+	bool keepopen = false, reply_chargen = false;
 	for (unsigned k = i + 4; k < st->ntok; k++) {
 		if (strcmp(st->tok[k], "as") == 0 && k + 1 < st->ntok) {
 			name = st->tok[++k];
@@ -373,8 +399,14 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			trace = st->tok[++k];
 		} else if (strcmp(st->tok[k], "keepopen") == 0) {
 			keepopen = true;
+		} else if (strcmp(st->tok[k], "reply") == 0 && k + 1 < st->ntok &&
+			   (strcmp(st->tok[k + 1], "chargen") == 0 ||
+			    strcmp(st->tok[k + 1], "echo") == 0)) {
+			reply_chargen = strcmp(st->tok[++k], "chargen") == 0;
 		} else {
-			scn_error(sc, st, "unknown tcp option '%s' (as NAME, trace FILE, keepopen)",
+			scn_error(sc, st,
+				  "unknown tcp option '%s' (as NAME, trace FILE, reply "
+				  "echo|chargen, keepopen)",
 				  st->tok[k]);
 			return -1;
 		}
@@ -398,6 +430,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	c->mode = TM_CLIENT;
 	c->total = bytes;
 	c->keepopen = keepopen;
+	c->reply_chargen = reply_chargen;
 	if (trace) {
 		char path[4096];
 		scn_out_path(sc, trace, path, sizeof(path));
