@@ -46,6 +46,7 @@ struct scn_tcpconn {
 	bool keepopen, opened;
 	bool eof;           /* the peer is done sending */
 	bool reply_chargen; /* a client reading a chargen server */
+	bool keepalive;     /* SO_KEEPALIVE */
 	uint64_t rx_off, badbytes;
 	uint64_t t_start, t_done;
 	/* the connection's figures, kept when it closes */
@@ -320,6 +321,8 @@ static void open_ev(struct sim *s, void *arg)
 	c->t_start = s->now;
 	c->opened = true;
 	c->tp = tcp_connect(c->node, 0, &c->dst, c->dport, on_event, c, &err);
+	if (c->tp && c->keepalive)
+		tcp_set_keepalive(c->tp, true);
 	if (c->tp && c->trace) {
 		c->tp->on_sample = on_sample;
 		fprintf(c->trace, "time,snd_una,snd_nxt,cwnd,ssthresh,srtt_ms,rto_ms,flight\n");
@@ -391,7 +394,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		return -1;
 	}
 	const char *name = NULL, *trace = NULL;
-	bool keepopen = false, reply_chargen = false;
+	bool keepopen = false, reply_chargen = false, keepalive = false;
 	for (unsigned k = i + 4; k < st->ntok; k++) {
 		if (strcmp(st->tok[k], "as") == 0 && k + 1 < st->ntok) {
 			name = st->tok[++k];
@@ -399,6 +402,8 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			trace = st->tok[++k];
 		} else if (strcmp(st->tok[k], "keepopen") == 0) {
 			keepopen = true;
+		} else if (strcmp(st->tok[k], "keepalive") == 0) {
+			keepalive = true;
 		} else if (strcmp(st->tok[k], "reply") == 0 && k + 1 < st->ntok &&
 			   (strcmp(st->tok[k + 1], "chargen") == 0 ||
 			    strcmp(st->tok[k + 1], "echo") == 0)) {
@@ -431,6 +436,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	c->total = bytes;
 	c->keepopen = keepopen;
 	c->reply_chargen = reply_chargen;
+	c->keepalive = keepalive;
 	if (trace) {
 		char path[4096];
 		scn_out_path(sc, trace, path, sizeof(path));

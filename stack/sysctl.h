@@ -26,6 +26,9 @@
 	X(TCP_SACK, "net.inet.tcp.sack", 1, 0, 1)                                             \
 	X(TCP_RFC3390, "net.inet.tcp.rfc3390", 2, 0, 2)                                       \
 	X(TCP_KEEPINITTIME, "net.inet.tcp.keepinittime", 75, 1, 225)                          \
+	X(TCP_KEEPIDLE, "net.inet.tcp.keepidle", 7200, 1, 36000)                              \
+	X(TCP_KEEPINTVL, "net.inet.tcp.keepintvl", 75, 1, 225)                                \
+	X(TCP_ALWAYS_KEEPALIVE, "net.inet.tcp.always_keepalive", 0, 0, 1)                     \
 	X(TCP_SENDSPACE, "net.inet.tcp.sendspace", 16384, 512, 16777216) /* ours: a sysctl */ \
 	X(TCP_RECVSPACE, "net.inet.tcp.recvspace", 16384, 512, 16777216) /* ours: a sysctl */ \
 	X(TCP_MSL, "net.inet.tcp.msl", 30, 1, 3600) /* ours: TCPTV_MSL, seconds */            \

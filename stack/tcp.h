@@ -157,6 +157,7 @@ struct tcp_cc;
 #define TF_SYN_REXMT   0x0800 /* our SYN was retransmitted */
 #define TF_REQ_SACK    0x1000 /* we offer SACK (net.inet.tcp.sack) */
 #define TF_SACK_PERMIT 0x2000 /* both offered it: SACK in use */
+#define TF_KEEPALIVE   0x4000 /* the user asked for keepalives (SO_KEEPALIVE) */
 
 #define TCP_SACK_MAXBLOCKS 64 /* SACKed ranges a sender keeps */
 
@@ -264,6 +265,11 @@ size_t tcp_read(struct tcpcb *tp, void *buf, size_t cap);
 void tcp_close(struct tcpcb *tp);
 /* Abort: RST, and the connection is gone at once (3.10.5). */
 void tcp_abort(struct tcpcb *tp);
+/* Keepalives (SO_KEEPALIVE; net.inet.tcp.always_keepalive turns them on
+ * for every connection): after net.inet.tcp.keepidle seconds without a
+ * segment, a probe every keepintvl seconds, and the connection dropped
+ * (ETIMEDOUT) when eight go unanswered. */
+void tcp_set_keepalive(struct tcpcb *tp, bool on);
 /* Forget the user: no more events; the connection lives on to its end. */
 void tcp_detach(struct tcpcb *tp);
 void tcp_free_all(struct node *n);

@@ -42,12 +42,12 @@ static void drop_with_reset(struct node *n, struct pkt *p, const struct seg *s, 
 	const struct tcp_hdr *th = &s->th;
 	if (!(th->flags & TH_RST) && rst_allowed(n)) {
 		if (th->flags & TH_ACK)
-			tcp_respond(n, s->dst, s->src, th->dport, th->sport, th->ack, 0, TH_RST);
+			tcp_respond(n, s->dst, s->src, th->dport, th->sport, th->ack, 0, TH_RST, 0);
 		else
 			tcp_respond(n, s->dst, s->src, th->dport, th->sport, 0,
 				    th->seq + s->dlen + !!(th->flags & TH_SYN) +
 					!!(th->flags & TH_FIN),
-				    TH_RST | TH_ACK);
+				    TH_RST | TH_ACK, 0);
 	}
 	node_drop(n, p, why);
 }
@@ -517,6 +517,8 @@ static void established_input(struct tcpcb *tp, struct pkt *p, struct seg *s)
 	struct tcp_hdr *th = &s->th;
 	uint32_t tiwin = (uint32_t)th->win << tp->snd_scale;
 	tp->last_rcv = n->sim->now;
+	if (tcp_timer_armed(tp, TCPT_KEEP) && tp->state >= TCPS_ESTABLISHED)
+		tcp_keep_rearm(tp);
 
 	/* RFC 7323 5.3: PAWS */
 	bool ts = (tp->flags & TF_RCVD_TS) && s->to.ts_ok;

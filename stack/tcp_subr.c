@@ -286,7 +286,8 @@ void tcp_set_state(struct tcpcb *tp, enum tcp_state s)
 	enum tcp_state old = tp->state;
 	tp->state = s;
 	if (s == TCPS_ESTABLISHED && old < TCPS_ESTABLISHED) {
-		tp->t_established = tp->node->sim->now;
+		tp->t_established = tp->last_rcv = tp->node->sim->now;
+		tcp_keep_rearm(tp);
 		node_count(tp->node, STAT_TCP_CONNECTS);
 		if (tp->listener) {
 			node_count(tp->node, STAT_TCP_ACCEPTS);
@@ -403,10 +404,11 @@ int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src, const
 }
 
 void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *dst, uint16_t sport,
-		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win)
 {
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, TCP_HDR_LEN);
-	struct tcp_hdr h = {.sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags};
+	struct tcp_hdr h = {
+	    .sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .win = win};
 	tcp_emit(p->data, &h);
 	if (flags & TH_RST)
 		node_count(n, STAT_TCP_SNDRST);
@@ -580,10 +582,19 @@ void tcp_abort(struct tcpcb *tp)
 {
 	if (TCPS_HAVERCVDSYN(tp->state)) {
 		tcp_respond(tp->node, &tp->laddr, &tp->faddr, tp->lport, tp->fport, tp->snd_nxt,
-			    tp->rcv_nxt, TH_RST | TH_ACK);
+			    tp->rcv_nxt, TH_RST | TH_ACK, 0);
 		node_count(tp->node, STAT_TCP_SNDCTRL);
 	}
 	tcp_drop(tp, ECONNABORTED);
+}
+
+void tcp_set_keepalive(struct tcpcb *tp, bool on)
+{
+	if (on)
+		tp->flags |= TF_KEEPALIVE;
+	else
+		tp->flags &= ~(unsigned)TF_KEEPALIVE;
+	tcp_keep_rearm(tp);
 }
 
 void tcp_detach(struct tcpcb *tp)

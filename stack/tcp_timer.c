@@ -161,15 +161,51 @@ static void timer_persist(struct tcpcb *tp)
 	tp->flags &= ~(unsigned)TF_FORCE;
 }
 
+static bool keepalive_on(const struct tcpcb *tp)
+{
+	return (tp->flags & TF_KEEPALIVE) || tp->node->sysctl[SYSCTL_TCP_ALWAYS_KEEPALIVE];
+}
+
+void tcp_keep_rearm(struct tcpcb *tp)
+{
+	if (tp->state < TCPS_ESTABLISHED || tp->state > TCPS_CLOSING)
+		return; /* the connect timeout, or nothing to keep alive */
+	if (keepalive_on(tp))
+		tcp_timer_arm(tp, TCPT_KEEP,
+			      (uint64_t)tp->node->sysctl[SYSCTL_TCP_KEEPIDLE] * NS_PER_SEC);
+	else
+		tcp_timer_cancel(tp, TCPT_KEEP);
+}
+
 static void timer_keep(struct tcpcb *tp)
 {
-	node_count(tp->node, STAT_TCP_KEEPTIMEO);
+	struct node *n = tp->node;
+	node_count(n, STAT_TCP_KEEPTIMEO);
 	if (tp->state < TCPS_ESTABLISHED) {
 		/* the connect timeout: net.inet.tcp.keepinittime */
-		node_count(tp->node, STAT_TCP_KEEPDROPS);
+		node_count(n, STAT_TCP_KEEPDROPS);
 		tcp_drop(tp, ETIMEDOUT);
+		return;
 	}
-	/* keepalives are off (OpenBSD's default): nothing more */
+	if (!keepalive_on(tp) || tp->state > TCPS_CLOSING)
+		return;
+	/* OpenBSD's tcp_timer_keep: eight probes keepintvl apart after
+	 * keepidle of silence, then give up */
+	uint64_t idle = n->sim->now - tp->last_rcv;
+	uint64_t intvl = (uint64_t)n->sysctl[SYSCTL_TCP_KEEPINTVL] * NS_PER_SEC;
+	uint64_t limit = (uint64_t)n->sysctl[SYSCTL_TCP_KEEPIDLE] * NS_PER_SEC + 8 * intvl;
+	if (idle >= limit) {
+		node_count(n, STAT_TCP_KEEPDROPS);
+		tcp_drop(tp, ETIMEDOUT);
+		return;
+	}
+	/* a segment the peer must answer: one byte before what it has
+	 * acknowledged (RFC 9293 3.8.4) */
+	node_count(n, STAT_TCP_KEEPPROBE);
+	uint32_t win = tcp_rcv_space(tp) >> tp->rcv_scale;
+	tcp_respond(n, &tp->laddr, &tp->faddr, tp->lport, tp->fport, tp->snd_una - 1, tp->rcv_nxt,
+		    TH_ACK, (uint16_t)(win > TCP_MAXWIN ? TCP_MAXWIN : win));
+	tcp_timer_arm(tp, TCPT_KEEP, intvl);
 }
 
 static void timer_2msl(struct tcpcb *tp)

@@ -66,9 +66,10 @@ uint32_t tcp_mss_offer(struct node *n, const struct ipaddr *dst);
  * output refusing one as too big): a smaller MSS, and what is in flight
  * sent again in pieces that fit (OpenBSD's tcp_mtudisc). */
 void tcp_mtudisc(struct tcpcb *tp);
-/* A bare segment (RST or ACK) outside any connection (tcp_respond). */
+/* A bare segment (a RST, or a keepalive probe's ACK) built apart from
+ * tcp_output (tcp_respond); win as it goes on the wire. */
 void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *dst, uint16_t sport,
-		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);
+		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win);
 /* Hand a built segment (TCP header onwards) to IP: 0 or a negative errno. */
 int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src,
 		  const struct ipaddr *dst);
@@ -102,5 +103,8 @@ void tcp_timers_cancel(struct tcpcb *tp);
 void tcp_xmit_timer(struct tcpcb *tp, uint64_t rtt);
 uint64_t tcp_rexmtval(const struct tcpcb *tp);
 void tcp_setpersist(struct tcpcb *tp);
+/* An established connection with keepalives on waits keepidle again
+ * (every segment that arrives restarts it). */
+void tcp_keep_rearm(struct tcpcb *tp);
 
 #endif
