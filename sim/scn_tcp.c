@@ -47,6 +47,8 @@ struct scn_tcpconn {
 	bool eof;           /* the peer is done sending */
 	bool reply_chargen; /* a client reading a chargen server */
 	bool keepalive;     /* SO_KEEPALIVE */
+	uint64_t rate;      /* bit/s the application writes at most; 0: no limit */
+	bool pace_pending;  /* a wakeup is scheduled */
 	uint64_t rx_off, badbytes;
 	uint64_t t_start, t_done;
 	/* the connection's figures, kept when it closes */
@@ -95,12 +97,50 @@ static void snapshot(struct scn_tcpconn *c)
 
 /* Fill the send buffer in one write, as an application with a whole
  * buffer's worth ready does (so that segments go out full-sized). */
+static void fill(struct scn_tcpconn *c);
+
+static void pace_ev(struct sim *s, void *arg)
+{
+	struct scn_tcpconn *c = arg;
+	(void)s;
+	c->pace_pending = false;
+	fill(c);
+}
+
+/* With `rate R` the application has written by now no more than R bit/s
+ * since the connection was established allow; when that holds it back,
+ * it wakes again when a segment's worth more is allowed. */
+static size_t paced(struct scn_tcpconn *c, size_t want)
+{
+	if (!c->rate || !c->tp)
+		return want;
+	struct sim *s = c->sc->sim;
+	uint64_t since = s->now - c->tp->t_established;
+	uint64_t allowed = (uint64_t)((long double)since * c->rate / 8 / NS_PER_SEC) + 1448;
+	uint64_t can = allowed > c->written ? allowed - c->written : 0;
+	if (can < want) {
+		want = (size_t)can;
+		if (!c->pace_pending && c->written + want < c->total) {
+			/* allowed reaches what is written plus a segment when
+			 * the time since establishment is written * 8 / rate */
+			uint64_t at = c->tp->t_established +
+				      (uint64_t)((long double)(c->written + want) * 8 * NS_PER_SEC /
+						 c->rate) +
+				      1;
+			c->pace_pending = true;
+			sim_at(s, at > s->now ? at : s->now + 1, pace_ev, NULL, c);
+		}
+	}
+	return want;
+}
+
 static void fill(struct scn_tcpconn *c)
 {
 	if (c->tp && c->written < c->total) {
 		size_t want = tcp_write_room(c->tp);
 		if (want > c->total - c->written)
 			want = (size_t)(c->total - c->written);
+		want = paced(c, want);
 		if (want) {
 			uint8_t *buf = xmalloc(want);
 			for (size_t k = 0; k < want; k++)
@@ -395,6 +435,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	}
 	const char *name = NULL, *trace = NULL;
 	bool keepopen = false, reply_chargen = false, keepalive = false;
+	uint64_t rate = 0;
 	for (unsigned k = i + 4; k < st->ntok; k++) {
 		if (strcmp(st->tok[k], "as") == 0 && k + 1 < st->ntok) {
 			name = st->tok[++k];
@@ -404,6 +445,11 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			keepopen = true;
 		} else if (strcmp(st->tok[k], "keepalive") == 0) {
 			keepalive = true;
+		} else if (strcmp(st->tok[k], "rate") == 0 && k + 1 < st->ntok) {
+			if (scn_parse_rate(st->tok[++k], &rate) < 0) {
+				scn_error(sc, st, "bad rate '%s' (e.g. 2Mbit)", st->tok[k]);
+				return -1;
+			}
 		} else if (strcmp(st->tok[k], "reply") == 0 && k + 1 < st->ntok &&
 			   (strcmp(st->tok[k + 1], "chargen") == 0 ||
 			    strcmp(st->tok[k + 1], "echo") == 0)) {
@@ -437,6 +483,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	c->keepopen = keepopen;
 	c->reply_chargen = reply_chargen;
 	c->keepalive = keepalive;
+	c->rate = rate;
 	if (trace) {
 		char path[4096];
 		scn_out_path(sc, trace, path, sizeof(path));
