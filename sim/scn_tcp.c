@@ -44,11 +44,12 @@ struct scn_tcpconn {
 	struct tcpcb *tp;           /* NULL once closed */
 	uint64_t total, written;
 	bool keepopen, opened;
-	bool eof;           /* the peer is done sending */
-	bool reply_chargen; /* a client reading a chargen server */
-	bool keepalive;     /* SO_KEEPALIVE */
-	uint64_t rate;      /* bit/s the application writes at most; 0: no limit */
-	bool pace_pending;  /* a wakeup is scheduled */
+	bool eof;                /* the peer is done sending */
+	bool reply_chargen;      /* a client reading a chargen server */
+	bool keepalive;          /* SO_KEEPALIVE */
+	uint64_t rate;           /* bit/s the application writes at most; 0: no limit */
+	const struct tcp_cc *cc; /* NULL: the default */
+	bool pace_pending;       /* a wakeup is scheduled */
 	uint64_t rx_off, badbytes;
 	uint64_t t_start, t_done;
 	/* the connection's figures, kept when it closes */
@@ -363,6 +364,8 @@ static void open_ev(struct sim *s, void *arg)
 	c->tp = tcp_connect(c->node, 0, &c->dst, c->dport, on_event, c, &err);
 	if (c->tp && c->keepalive)
 		tcp_set_keepalive(c->tp, true);
+	if (c->tp && c->cc)
+		tcp_set_cc(c->tp, c->cc);
 	if (c->tp && c->trace) {
 		c->tp->on_sample = on_sample;
 		fprintf(c->trace, "time,snd_una,snd_nxt,cwnd,ssthresh,srtt_ms,rto_ms,flight\n");
@@ -436,6 +439,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	const char *name = NULL, *trace = NULL;
 	bool keepopen = false, reply_chargen = false, keepalive = false;
 	uint64_t rate = 0;
+	const struct tcp_cc *cc = NULL;
 	for (unsigned k = i + 4; k < st->ntok; k++) {
 		if (strcmp(st->tok[k], "as") == 0 && k + 1 < st->ntok) {
 			name = st->tok[++k];
@@ -445,6 +449,14 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			keepopen = true;
 		} else if (strcmp(st->tok[k], "keepalive") == 0) {
 			keepalive = true;
+		} else if (strcmp(st->tok[k], "cc") == 0 && k + 1 < st->ntok) {
+			cc = tcp_cc_find(st->tok[++k]);
+			if (!cc) {
+				scn_error(sc, st,
+					  "unknown congestion control '%s' (newreno, cubic)",
+					  st->tok[k]);
+				return -1;
+			}
 		} else if (strcmp(st->tok[k], "rate") == 0 && k + 1 < st->ntok) {
 			if (scn_parse_rate(st->tok[++k], &rate) < 0) {
 				scn_error(sc, st, "bad rate '%s' (e.g. 2Mbit)", st->tok[k]);
@@ -484,6 +496,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	c->reply_chargen = reply_chargen;
 	c->keepalive = keepalive;
 	c->rate = rate;
+	c->cc = cc;
 	if (trace) {
 		char path[4096];
 		scn_out_path(sc, trace, path, sizeof(path));

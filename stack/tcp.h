@@ -220,6 +220,7 @@ struct tcpcb {
 	uint32_t high_rxt;
 	uint32_t last_oo;
 	const struct tcp_cc *cc;
+	uint64_t cc_state[6]; /* the algorithm's own (CUBIC's W_max, K, epoch ...) */
 
 	int so_error;        /* a positive errno once the connection failed */
 	unsigned ev_pending; /* events queued for the user (bit per enum tcp_event) */
@@ -270,6 +271,10 @@ void tcp_abort(struct tcpcb *tp);
  * segment, a probe every keepintvl seconds, and the connection dropped
  * (ETIMEDOUT) when eight go unanswered. */
 void tcp_set_keepalive(struct tcpcb *tp, bool on);
+/* Congestion control by name ("newreno", the default, or "cubic"); NULL
+ * when there is no such algorithm.  Set it before the connection sends. */
+const struct tcp_cc *tcp_cc_find(const char *name);
+void tcp_set_cc(struct tcpcb *tp, const struct tcp_cc *cc);
 /* Forget the user: no more events; the connection lives on to its end. */
 void tcp_detach(struct tcpcb *tp);
 void tcp_free_all(struct node *n);

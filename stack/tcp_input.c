@@ -209,7 +209,9 @@ static bool rq_insert(struct tcpcb *tp, uint32_t seq, const uint8_t *data, uint3
 	/* the same start: keep the longer */
 	if (*pp && (*pp)->seq == seq && (*pp)->len >= len && ((*pp)->fin || !fin))
 		return true;
-	if (tp->rq_segs >= TCP_RQ_MAXSEGS || tp->rq_bytes + len > tp->rb_cap)
+	/* as many segments as a buffer of small ones holds, at least 256 */
+	size_t maxsegs = tp->rb_cap / 536 > TCP_RQ_MAXSEGS ? tp->rb_cap / 536 : TCP_RQ_MAXSEGS;
+	if (tp->rq_segs >= maxsegs || tp->rq_bytes + len > tp->rb_cap)
 		return false;
 	struct tcp_rseg *r = xmalloc(sizeof(*r) + len);
 	r->seq = seq;
@@ -348,9 +350,9 @@ static void sack_recovery(struct tcpcb *tp)
 {
 	struct node *n = tp->node;
 	node_count(n, STAT_TCP_SACK_RECOVERY_EPISODE);
-	tp->ssthresh = (tp->snd_max - tp->snd_una) / 2;
-	if (tp->ssthresh < 2 * tp->maxseg)
-		tp->ssthresh = 2 * tp->maxseg;
+	/* the algorithm says how far back (NewReno: half the flight); RFC
+	 * 6675 5 step 4.2: cwnd starts at ssthresh, without inflation */
+	tp->cc->fast_retransmit(tp);
 	tp->cwnd = tp->ssthresh;
 	tp->high_rxt = tp->snd_una;
 	/* step 4.3: the first segment presumed lost, at once */

@@ -150,36 +150,50 @@ bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
 	return false; /* rule 2, new data, is tcp_output's ordinary work */
 }
 
+/* Walk the out-of-order queue as merged blocks; f sees each, in order. */
+#define FOR_RQ_BLOCKS(tp, bl, br, body)                                                     \
+	do {                                                                                 \
+		bool open_ = false;                                                          \
+		uint32_t bl = 0, br = 0;                                                     \
+		for (const struct tcp_rseg *s_ = (tp)->rq;; s_ = s_->next) {                 \
+			if (s_ && open_ && SEQ_LEQ(s_->seq, br)) {                           \
+				br = max32(br, s_->seq + s_->len);                           \
+				continue;                                                    \
+			}                                                                    \
+			if (open_) {                                                         \
+				body;                                                        \
+			}                                                                    \
+			if (!s_)                                                             \
+				break;                                                       \
+			bl = s_->seq;                                                        \
+			br = s_->seq + s_->len;                                              \
+			open_ = true;                                                        \
+		}                                                                            \
+	} while (0)
+
 size_t tcp_sack_blocks(const struct tcpcb *tp, uint32_t blocks[][2], size_t max)
 {
 	/* RFC 2018 4: the block holding the segment that arrived last first,
-	 * then the others (here in sequence order). */
-	size_t n = 0, first = SIZE_MAX;
-	uint32_t cur[2] = {0, 0};
-	bool open = false;
-	uint32_t tmp[TCP_RQ_MAXSEGS][2];
-	for (const struct tcp_rseg *s = tp->rq; s; s = s->next) {
-		uint32_t l = s->seq, r = s->seq + s->len;
-		if (open && SEQ_LEQ(l, cur[1])) {
-			cur[1] = max32(cur[1], r);
-			continue;
-		}
-		if (open && n < TCP_RQ_MAXSEGS)
-			memcpy(tmp[n++], cur, sizeof(cur));
-		cur[0] = l;
-		cur[1] = r;
-		open = true;
-	}
-	if (open && n < TCP_RQ_MAXSEGS)
-		memcpy(tmp[n++], cur, sizeof(cur));
-	for (size_t i = 0; i < n; i++)
-		if (SEQ_LEQ(tmp[i][0], tp->last_oo) && SEQ_LT(tp->last_oo, tmp[i][1]))
-			first = i;
+	 * then the others in sequence order, as many as fit. */
 	size_t out = 0;
-	if (first != SIZE_MAX && out < max)
-		memcpy(blocks[out++], tmp[first], sizeof(tmp[0]));
-	for (size_t i = 0; i < n && out < max; i++)
-		if (i != first && SEQ_LT(tmp[i][0], tmp[i][1]))
-			memcpy(blocks[out++], tmp[i], sizeof(tmp[0]));
+	uint32_t first[2] = {0, 0};
+	bool have = false;
+	FOR_RQ_BLOCKS(tp, l, r, {
+		if (!have && SEQ_LEQ(l, tp->last_oo) && SEQ_LT(tp->last_oo, r)) {
+			first[0] = l;
+			first[1] = r;
+			have = true;
+		}
+	});
+	if (have && out < max) {
+		blocks[out][0] = first[0];
+		blocks[out++][1] = first[1];
+	}
+	FOR_RQ_BLOCKS(tp, l, r, {
+		if (out < max && SEQ_LT(l, r) && !(have && l == first[0])) {
+			blocks[out][0] = l;
+			blocks[out++][1] = r;
+		}
+	});
 	return out;
 }

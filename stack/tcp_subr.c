@@ -597,6 +597,17 @@ void tcp_set_keepalive(struct tcpcb *tp, bool on)
 	tcp_keep_rearm(tp);
 }
 
+void tcp_set_cc(struct tcpcb *tp, const struct tcp_cc *cc)
+{
+	uint32_t cwnd = tp->cwnd, ssthresh = tp->ssthresh;
+	tp->cc = cc;
+	cc->init(tp);
+	if (tp->state > TCPS_SYN_SENT) { /* keep what the connection learned */
+		tp->cwnd = cwnd;
+		tp->ssthresh = ssthresh;
+	}
+}
+
 void tcp_detach(struct tcpcb *tp)
 {
 	tp->on_event = NULL;

@@ -35,7 +35,7 @@ struct tcp_cc {
 	void (*recovered)(struct tcpcb *tp); /* the ACK that ends recovery */
 	void (*timeout)(struct tcpcb *tp);   /* the retransmission timer fired */
 };
-extern const struct tcp_cc tcp_newreno;
+extern const struct tcp_cc tcp_newreno, tcp_cubic;
 
 static inline void tcp_sample(struct tcpcb *tp)
 {

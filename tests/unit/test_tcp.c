@@ -446,6 +446,42 @@ static void test_full_queue_takes_the_missing_segment(void)
 	sim_free(w.s);
 }
 
+/* CUBIC's window after a loss at 100 segments (RFC 9438 4.2): it starts
+ * at 0.7 W_max, comes back to W_max at K = cbrt(0.75 x 100) = 4.217 s, and
+ * is concave on the way (more than halfway back by K/2). */
+static void test_cubic_curve(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct tcpcb *tp = tcp_newtcpcb(n);
+	tcp_set_cc(tp, tcp_cc_find("cubic"));
+	CU_ASSERT_PTR_NULL(tcp_cc_find("vegas"));
+	tp->maxseg = 1000;
+	tp->snd_scale = 4; /* a window that may pass 64 KiB */
+	tp->cwnd = 100000;
+	tp->snd_una = 0;
+	tp->snd_max = 100000;
+	tp->srtt = 0;
+	tp->cc->fast_retransmit(tp);
+	CU_ASSERT_EQUAL(tp->ssthresh, 70000);
+	CU_ASSERT_EQUAL(tp->cc_state[2], 4217); /* K in ms */
+	tp->cc->recovered(tp);
+	CU_ASSERT_EQUAL(tp->cwnd, 70000);
+	uint32_t at_half = 0;
+	for (uint64_t ms = 1000; ms <= 1000 + 4217; ms += 10) {
+		s->now = ms * NS_MS;
+		for (int k = 0; k < 10; k++)
+			tp->cc->ack(tp, 1000);
+		if (ms == 1000 + 2110)
+			at_half = tp->cwnd;
+	}
+	CU_ASSERT(at_half > 85000 && at_half < 100000);
+	CU_ASSERT(tp->cwnd >= 97000 && tp->cwnd <= 101000);
+	if (!(tp->cwnd >= 97000 && tp->cwnd <= 101000) || !(at_half > 85000 && at_half < 100000))
+		fprintf(stderr, "\ncubic: %u at K/2, %u at K\n", at_half, tp->cwnd);
+	sim_free(s);
+}
+
 void suite_tcp(void)
 {
 	static const struct unit_test t[] = {
@@ -456,6 +492,7 @@ void suite_tcp(void)
 	    {"bad segments each have a counter", test_bad_segments_each_have_a_counter},
 	    {"mangled segments", test_mangled_segments},
 	    {"SACK scoreboard", test_sack_scoreboard},
+	    {"CUBIC's curve", test_cubic_curve},
 	    {"a full queue takes the missing segment", test_full_queue_takes_the_missing_segment},
 	    {NULL, NULL}};
 	unit_add_suite("tcp", t);
