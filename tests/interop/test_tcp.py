@@ -133,3 +133,77 @@ def test_trace_is_a_time_series_and_plots(scenario_runs, tmp_path):
     bad.write_text("a,b\n1,2\n")
     r = subprocess.run([str(tool), str(bad)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "not a tcp trace" in r.stderr
+
+
+def test_injected_malformed_segments_are_each_dropped_by_name(ipsecsim, tmp_path):
+    """Malformed TCP segments made by scapy and injected on a link: each is
+    dropped with its own counter, and none draws an answer but the SYN."""
+    from scapy.all import ARP, IP, TCP, Ether, Raw, raw, rdpcap, wrpcap
+    from conftest import run
+    base = """seed 1
+node a b
+link l a=10.0.0.1/24 b=10.0.0.2/24 delay 1ms
+capture l l.pcap
+listen b tcp 9
+at 1s ping a 10.0.0.2
+end 3s
+"""
+    (tmp_path / "mac.scn").write_text(base)
+    r = run(ipsecsim, "run", "-o", "m", "mac.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    frames = rdpcap(str(tmp_path / "m" / "l.pcap"))
+    b_mac = next(p[ARP].hwsrc for p in frames if ARP in p and p[ARP].op == 2)
+    a_mac = next(p[ARP].hwsrc for p in frames if ARP in p and p[ARP].op == 1)
+    ip = IP(src="10.0.0.1", dst="10.0.0.2", proto=6)
+    eth = Ether(src=a_mac, dst=b_mac)
+
+    def seg(**kw):
+        return eth / ip / TCP(sport=40000, dport=9, seq=1000, **kw)
+
+    bad_sum = seg(flags="S", chksum=0x1234)
+    off_low = eth / ip / Raw(raw(TCP(sport=40000, dport=9, flags="S", dataofs=4))[:20])
+    off_high = seg(flags="S", dataofs=15)
+    opt_past = eth / ip / Raw(bytes(raw(TCP(sport=40000, dport=9, flags="S", dataofs=6))[:20])
+                              + bytes([2, 8, 5, 0]))
+    syn_fin = seg(flags="SF")
+    cut = eth / ip / Raw(raw(TCP(sport=40000, dport=9))[:10])
+    rst_nobody = eth / ip / TCP(sport=40000, dport=10, flags="R", seq=5)
+    good_syn = seg(flags="S")
+    # every checksum right but the first's, over the bytes as they are, so
+    # that only the intended fault shows
+    import struct
+    from scapy.utils import checksum
+    pkts = [Ether(raw(p)) for p in (bad_sum, off_low, off_high, opt_past, syn_fin, cut,
+                                    rst_nobody, good_syn)]
+    out = []
+    for i, p in enumerate(pkts):
+        b = bytearray(raw(p))
+        ihl = (b[14] & 0x0f) * 4
+        seg_bytes = b[14 + ihl:]
+        if i != 0 and len(seg_bytes) >= 18:
+            b[14 + ihl + 16:14 + ihl + 18] = b"\0\0"
+            pseudo = bytes([10, 0, 0, 1, 10, 0, 0, 2, 0, 6]) + struct.pack("!H", len(seg_bytes))
+            c = checksum(pseudo + bytes(b[14 + ihl:]))
+            b[14 + ihl + 16:14 + ihl + 18] = struct.pack("!H", c)
+        out.append(Ether(bytes(b)))
+    wrpcap(str(tmp_path / "bad.pcap"), out)
+    (tmp_path / "t.scn").write_text(base + """\
+at 2s inject l bad.pcap from a
+expect l link.injected == 8
+expect b tcp.rcvbadsum == 1
+expect b tcp.rcvbadoff == 1
+expect b tcp.rcvshort == 2
+expect b tcp.rcvbadopt == 1
+expect b tcp.rcvbadflags == 1
+expect b tcp.noport == 1
+expect b tcp.sndrst == 0
+expect a tcp.sndrst == 1
+# the eight, and a's reset to b's SYN|ACK (a never sent that SYN)
+expect b tcp.rcvtotal == 9
+""")
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # and the one good SYN was answered with a SYN|ACK
+    answers = [p for p in rdpcap(str(tmp_path / "o" / "l.pcap"))
+               if TCP in p and p[IP].src == "10.0.0.2"]
+    assert [str(p[TCP].flags) for p in answers][:1] == ["SA"]
