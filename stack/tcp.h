@@ -158,6 +158,7 @@ struct tcp_cc;
 #define TF_REQ_SACK    0x1000 /* we offer SACK (net.inet.tcp.sack) */
 #define TF_SACK_PERMIT 0x2000 /* both offered it: SACK in use */
 #define TF_KEEPALIVE   0x4000 /* the user asked for keepalives (SO_KEEPALIVE) */
+#define TF_NODF        0x8000 /* a path MTU black hole: segments without DF */
 
 #define TCP_SACK_MAXBLOCKS 64 /* SACKed ranges a sender keeps */
 

@@ -236,7 +236,7 @@ send:;
 	tp->last_ack_sent = tp->rcv_nxt;
 	tp->flags &= ~(unsigned)(TF_ACKNOW | TF_DELACK);
 	tcp_timer_cancel(tp, TCPT_DELACK);
-	rc = tcp_ip_output(n, p, &tp->laddr, &tp->faddr);
+	rc = tcp_ip_output(n, p, &tp->laddr, &tp->faddr, !(tp->flags & TF_NODF));
 	if (rc == -EMSGSIZE) {
 		/* the path is narrower than we thought: our stack (or IPsec)
 		 * has learned by how much */

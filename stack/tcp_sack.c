@@ -151,24 +151,24 @@ bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
 }
 
 /* Walk the out-of-order queue as merged blocks; f sees each, in order. */
-#define FOR_RQ_BLOCKS(tp, bl, br, body)                                                     \
-	do {                                                                                 \
-		bool open_ = false;                                                          \
-		uint32_t bl = 0, br = 0;                                                     \
-		for (const struct tcp_rseg *s_ = (tp)->rq;; s_ = s_->next) {                 \
-			if (s_ && open_ && SEQ_LEQ(s_->seq, br)) {                           \
-				br = max32(br, s_->seq + s_->len);                           \
-				continue;                                                    \
-			}                                                                    \
-			if (open_) {                                                         \
-				body;                                                        \
-			}                                                                    \
-			if (!s_)                                                             \
-				break;                                                       \
-			bl = s_->seq;                                                        \
-			br = s_->seq + s_->len;                                              \
-			open_ = true;                                                        \
-		}                                                                            \
+#define FOR_RQ_BLOCKS(tp, bl, br, body)                                      \
+	do {                                                                 \
+		bool open_ = false;                                          \
+		uint32_t bl = 0, br = 0;                                     \
+		for (const struct tcp_rseg *s_ = (tp)->rq;; s_ = s_->next) { \
+			if (s_ && open_ && SEQ_LEQ(s_->seq, br)) {           \
+				br = max32(br, s_->seq + s_->len);           \
+				continue;                                    \
+			}                                                    \
+			if (open_) {                                         \
+				body;                                        \
+			}                                                    \
+			if (!s_)                                             \
+				break;                                       \
+			bl = s_->seq;                                        \
+			br = s_->seq + s_->len;                              \
+			open_ = true;                                        \
+		}                                                            \
 	} while (0)
 
 size_t tcp_sack_blocks(const struct tcpcb *tp, uint32_t blocks[][2], size_t max)

@@ -389,7 +389,8 @@ void tcp_mtudisc(struct tcpcb *tp)
 
 /* ---- output to IP ---- */
 
-int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst)
+int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
+		  bool df)
 {
 	put_be16(p->data + 16, 0);
 	put_be16(p->data + 16, tcp_cksum(src, dst, p->data, p->len));
@@ -398,8 +399,9 @@ int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src, const
 		struct ip6_out o = {.src = *src, .dst = *dst, .nxt = IPPROTO_TCP};
 		return ip6_output(n, p, &o);
 	}
-	/* RFC 1191: DF on every segment, for path MTU discovery */
-	struct ip4_out o = {.src = *src, .dst = *dst, .proto = IPPROTO_TCP, .df = true};
+	/* RFC 1191: DF on every segment, for path MTU discovery (unless the
+	 * path proved a black hole) */
+	struct ip4_out o = {.src = *src, .dst = *dst, .proto = IPPROTO_TCP, .df = df};
 	return ip4_output(n, p, &o);
 }
 
@@ -412,7 +414,7 @@ void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *
 	tcp_emit(p->data, &h);
 	if (flags & TH_RST)
 		node_count(n, STAT_TCP_SNDRST);
-	tcp_ip_output(n, p, src, dst);
+	tcp_ip_output(n, p, src, dst, true);
 }
 
 /* ---- the user's calls ---- */

@@ -133,6 +133,16 @@ static void timer_rexmt(struct tcpcb *tp)
 	}
 	node_count(n, STAT_TCP_REXMTTIMEO);
 	tp->timeouts++;
+	/* A path MTU black hole (a router that drops what is too big without
+	 * saying so): after the third timeout with data to send, send without
+	 * DF, as OpenBSD does by locking the route's MTU (tcp_timer_rexmt). */
+	if (tp->rxtshift > 2 && TCPS_HAVEESTABLISHED(tp->state) && tp->sb_len &&
+	    tp->faddr.af == ADDR_V4 && !(tp->flags & TF_NODF)) {
+		tp->flags |= TF_NODF;
+		char a[ADDR_STRLEN];
+		node_trace(n, "tcp to %s:%u: no answer, path MTU discovery off",
+			   addr_fmt(&tp->faddr, a), tp->fport);
+	}
 	tp->rxtcur = clamp_rto(tcp_rexmtval(tp) * tcp_backoff[tp->rxtshift]);
 	if (tp->state < TCPS_ESTABLISHED)
 		tp->flags |= TF_SYN_REXMT;

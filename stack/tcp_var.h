@@ -71,8 +71,8 @@ void tcp_mtudisc(struct tcpcb *tp);
 void tcp_respond(struct node *n, const struct ipaddr *src, const struct ipaddr *dst, uint16_t sport,
 		 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win);
 /* Hand a built segment (TCP header onwards) to IP: 0 or a negative errno. */
-int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src,
-		  const struct ipaddr *dst);
+int tcp_ip_output(struct node *n, struct pkt *p, const struct ipaddr *src, const struct ipaddr *dst,
+		  bool df);
 
 /* tcp_input.c: after the user read, out-of-order data that waited for
  * room in the receive buffer goes in. */
