@@ -229,6 +229,7 @@
 	C(TCP_SACK_RCV_OPTS, "tcp.sack_rcv_opts")                            \
 	C(TCP_SACK_SND_OPTS, "tcp.sack_snd_opts")                            \
 	C(TCP_SACK_DROP_OPTS, "tcp.sack_drop_opts")                          \
+	C(TCP_TWREUSE, "tcp.twreuse") /* ours */                             \
 	/* IPsec, all protocols (struct ipsecstat) */                        \
 	C(IPSEC_IPACKETS, "ipsec.ipackets")                                  \
 	C(IPSEC_OPACKETS, "ipsec.opackets")                                  \

@@ -96,7 +96,8 @@ static void take_options(struct tcpcb *tp, const struct seg *s)
 /* A SYN to a listener: a new connection in SYN_RECEIVED, answered with
  * SYN|ACK.  (OpenBSD keeps these in a SYN cache; we keep a connection,
  * bounded by the listener's backlog.) */
-static void listen_input(struct node *n, struct tcp_listener *l, struct pkt *p, const struct seg *s)
+static void listen_input(struct node *n, struct tcp_listener *l, struct pkt *p, const struct seg *s,
+			 const uint32_t *iss)
 {
 	uint8_t f = s->th.flags;
 	if (f & TH_RST) {
@@ -125,8 +126,8 @@ static void listen_input(struct node *n, struct tcp_listener *l, struct pkt *p, 
 	tp->cb_arg = l->cb_arg;
 	l->pending++;
 	tcp_attach(tp);
-	tp->ts_modulate = (uint32_t)rng_next(&n->rng);
-	tp->iss = (uint32_t)rng_next(&n->rng);
+	tp->ts_modulate = tcp_ts_modulate(tp);
+	tp->iss = iss ? *iss : (uint32_t)rng_next(&n->rng);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->recover = tp->snd_last = tp->iss;
 	tp->irs = s->th.seq;
@@ -755,7 +756,7 @@ static void input_common(struct node *n, struct pkt *p, const struct ipaddr *src
 	if (!tp) {
 		struct tcp_listener *l = tcp_lookup_listener(n, dst, s.th.dport);
 		if (l) {
-			listen_input(n, l, p, &s);
+			listen_input(n, l, p, &s, NULL);
 			return;
 		}
 		drop_with_reset(n, p, &s, STAT_TCP_NOPORT);
@@ -764,6 +765,23 @@ static void input_common(struct node *n, struct pkt *p, const struct ipaddr *src
 	if (tp->state == TCPS_SYN_SENT) {
 		syn_sent_input(tp, p, &s);
 		return;
+	}
+	/* A new SYN for a four-tuple in TIME_WAIT (RFC 6191, as OpenBSD):
+	 * taken when its timestamp, or else its sequence number, shows it is
+	 * newer than the old connection; the new one starts its sequence
+	 * numbers well beyond the old ones. */
+	if (tp->state == TCPS_TIME_WAIT && (s.th.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    ((s.to.ts_ok && (tp->flags & TF_RCVD_TS)) ? SEQ_GT(s.to.tsval, tp->ts_recent)
+						      : SEQ_GT(s.th.seq, tp->rcv_nxt))) {
+		struct tcp_listener *l = tcp_lookup_listener(n, dst, s.th.dport);
+		if (l) {
+			uint32_t iss =
+			    tp->snd_nxt + (((uint32_t)rng_next(&n->rng) & 0x7fffffff) | 0x8000);
+			node_count(n, STAT_TCP_TWREUSE);
+			tcp_drop(tp, 0);
+			listen_input(n, l, p, &s, &iss);
+			return;
+		}
 	}
 	established_input(tp, p, &s);
 }

@@ -8,6 +8,7 @@
  * so an event that outlives its connection finds nothing and does nothing.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct tcp_table {
 	uint32_t *gen;
 	size_t nslots;
 	size_t free_hint;
+	uint64_t secret; /* timestamps' offsets (tcp_ts_modulate) */
 	/* ephemeral ports held by active opens, a bit each: choosing one
 	 * costs nothing per connection already open */
 	uint8_t ephemeral[(TCP_EPHEMERAL_LAST - TCP_EPHEMERAL_FIRST + 1) / 8];
@@ -59,10 +61,19 @@ const char *tcp_state_name(enum tcp_state s)
 
 static struct tcp_table *tcp_table(struct node *n)
 {
-	if (!n->tcp)
+	if (!n->tcp) {
 		n->tcp = xcalloc(1, sizeof(*n->tcp));
+		/* the timestamp secret, from a stream of its own so that the
+		 * node's other draws do not move */
+		struct rng r;
+		char stream[160];
+		snprintf(stream, sizeof(stream), "node/%s/tcp", n->name);
+		rng_seed(&r, n->sim->seed, stream);
+		n->tcp->secret = rng_next(&r);
+	}
 	return n->tcp;
 }
+
 
 static size_t tuple_hash(const struct ipaddr *l, uint16_t lport, const struct ipaddr *f,
 			 uint16_t fport)
@@ -75,6 +86,15 @@ static size_t tuple_hash(const struct ipaddr *l, uint16_t lport, const struct ip
 	h = (h ^ lport) * 1099511628211ull;
 	h = (h ^ fport) * 1099511628211ull;
 	return (size_t)(h ^ (h >> 29));
+}
+
+uint32_t tcp_ts_modulate(struct tcpcb *tp)
+{
+	/* OpenBSD's tcp_set_iss_tsm: a hash of a secret and the four-tuple,
+	 * so that a new connection of the same four-tuple carries on the
+	 * clock the old one used (and RFC 6191 can tell it is newer) */
+	uint64_t h = tcp_table(tp->node)->secret;
+	return (uint32_t)(tuple_hash(&tp->laddr, tp->lport, &tp->faddr, tp->fport) ^ h ^ (h >> 32));
 }
 
 static void hash_grow(struct tcp_table *ts)
@@ -510,7 +530,7 @@ struct tcpcb *tcp_connect(struct node *n, uint16_t lport, const struct ipaddr *d
 	tcp_attach(tp);
 	/* The ISN: from the node's stream (RFC 9293 3.4.1 asks only that it
 	 * be unpredictable; OpenBSD hashes a secret with the four-tuple). */
-	tp->ts_modulate = (uint32_t)rng_next(&n->rng);
+	tp->ts_modulate = tcp_ts_modulate(tp);
 	tp->iss = (uint32_t)rng_next(&n->rng);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->snd_wl2 = tp->recover = tp->snd_last = tp->iss;

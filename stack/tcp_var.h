@@ -49,6 +49,8 @@ struct tcpcb *tcp_lookup(struct node *n, const struct ipaddr *laddr, uint16_t lp
 struct tcp_listener *tcp_lookup_listener(struct node *n, const struct ipaddr *laddr,
 					 uint16_t lport);
 struct tcpcb *tcp_newtcpcb(struct node *n);
+/* The offset a connection adds to its timestamps, from its four-tuple. */
+uint32_t tcp_ts_modulate(struct tcpcb *tp);
 /* The connection a timer or notification event names, or NULL when it is
  * gone. */
 struct tcpcb *tcp_by_id(struct node *n, uint64_t id);

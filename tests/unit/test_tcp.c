@@ -482,6 +482,42 @@ static void test_cubic_curve(void)
 	sim_free(s);
 }
 
+/* RFC 6191: a SYN with a newer timestamp for a four-tuple in TIME_WAIT
+ * ends the wait and opens a new connection, whose ISS lies beyond the old
+ * connection's sequence numbers; an old duplicate SYN does not. */
+static void test_time_wait_reuse(void)
+{
+	struct ends w;
+	struct tcpcb *ta = established(&w);
+	struct tcpcb *tb = w.accepted;
+	uint16_t lport = ta->lport;
+	tcp_close(tb); /* the server closes first: its side waits */
+	run_for(&w, NS_PER_SEC / 10);
+	tcp_close(ta);
+	run_for(&w, NS_PER_SEC / 10);
+	CU_ASSERT_EQUAL_FATAL(tb->state, TCPS_TIME_WAIT);
+	uint32_t old_nxt = tb->snd_nxt, old_rcv = tb->rcv_nxt;
+	/* an old duplicate: a SYN with a timestamp from before, in sequence
+	 * behind: answered with an ACK, and the wait goes on */
+	struct tcpcb fake = {.laddr = tb->faddr, .faddr = tb->laddr, .lport = lport, .fport = 7};
+	inject(&w, &fake, old_rcv - 100, 0, TH_SYN, NULL, 0, false);
+	CU_ASSERT_EQUAL(tb->state, TCPS_TIME_WAIT);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_TWREUSE), 0);
+	/* a second later the same port again: a newer timestamp */
+	run_for(&w, NS_PER_SEC);
+	int err;
+	struct ipaddr ib = A("10.0.0.2");
+	struct tcpcb *again = tcp_connect(w.a, lport, &ib, 7, record, &w, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+	run_for(&w, NS_PER_SEC / 10);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_TWREUSE), 1);
+	CU_ASSERT_EQUAL(BSTAT(&w, TCP_ACCEPTS), 2);
+	CU_ASSERT_EQUAL(again->state, TCPS_ESTABLISHED);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(w.accepted);
+	CU_ASSERT(w.accepted->iss - old_nxt >= 0x8000);
+	sim_free(w.s);
+}
+
 void suite_tcp(void)
 {
 	static const struct unit_test t[] = {
@@ -493,6 +529,7 @@ void suite_tcp(void)
 	    {"mangled segments", test_mangled_segments},
 	    {"SACK scoreboard", test_sack_scoreboard},
 	    {"CUBIC's curve", test_cubic_curve},
+	    {"TIME_WAIT ended by a newer SYN", test_time_wait_reuse},
 	    {"a full queue takes the missing segment", test_full_queue_takes_the_missing_segment},
 	    {NULL, NULL}};
 	unit_add_suite("tcp", t);
