@@ -544,6 +544,21 @@ static void listener_recv(struct udp_sock *s, void *arg)
 	free(buf);
 }
 
+int scn_listen_where(struct scenario *sc, const struct scn_stmt *st, struct node **n,
+		     uint64_t *port)
+{
+	*n = sim_find_node(sc->sim, st->tok[1]);
+	if (!*n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	if (scn_parse_uint(st->tok[3], 65535, port) < 0 || *port == 0) {
+		scn_error(sc, st, "bad port '%s'", st->tok[3]);
+		return -1;
+	}
+	return 0;
+}
+
 /* listen NODE udp PORT [noread|discard|echo|chargen] */
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 {
@@ -564,15 +579,9 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 			  "tcp PORT [sink|discard|echo|chargen], or listen NODE pfkey NAME ...");
 		return -1;
 	}
-	struct node *n = sim_find_node(sc->sim, st->tok[1]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+	struct node *n;
+	if (scn_listen_where(sc, st, &n, &port) < 0)
 		return -1;
-	}
-	if (scn_parse_uint(st->tok[3], 65535, &port) < 0 || port == 0) {
-		scn_error(sc, st, "bad port '%s'", st->tok[3]);
-		return -1;
-	}
 	struct scn_listener *l = xcalloc(1, sizeof(*l));
 	l->node = n;
 	l->port = (uint16_t)port;

@@ -226,6 +226,9 @@ int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigne
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st);
+/* listen NODE PROTO PORT ...: the node and the port, or -1 (reported). */
+int scn_listen_where(struct scenario *sc, const struct scn_stmt *st, struct node **n,
+		     uint64_t *port);
 struct scn_listener *scn_find_listener(struct scenario *sc, struct node *n, uint16_t port);
 uint64_t scn_listener_count(const struct scn_listener *l, bool bytes);
 void scn_apps_finish(struct scenario *sc);

@@ -290,15 +290,9 @@ int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 		scn_error(sc, st, "usage: listen NODE tcp PORT [sink|discard|echo|chargen]");
 		return -1;
 	}
-	struct node *n = sim_find_node(sc->sim, st->tok[1]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+	struct node *n;
+	if (scn_listen_where(sc, st, &n, &port) < 0)
 		return -1;
-	}
-	if (scn_parse_uint(st->tok[3], 65535, &port) < 0 || port == 0) {
-		scn_error(sc, st, "bad port '%s'", st->tok[3]);
-		return -1;
-	}
 	enum tcp_mode mode = TM_SINK;
 	if (st->ntok == 5) {
 		unsigned m;

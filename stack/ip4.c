@@ -355,16 +355,11 @@ void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		icmp_input(n, p, h, bcast);
 		break;
 	case IPPROTO_UDP:
-		if (!ipsec_input_check(n, p))
-			return;
-		node_count(n, STAT_IP_DELIVERED);
-		udp_input(n, p, h, bcast);
-		break;
 	case IPPROTO_TCP:
 		if (!ipsec_input_check(n, p))
 			return;
 		node_count(n, STAT_IP_DELIVERED);
-		tcp_input(n, p, h, bcast);
+		(h->proto == IPPROTO_UDP ? udp_input : tcp_input)(n, p, h, bcast);
 		break;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:

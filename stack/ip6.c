@@ -425,16 +425,11 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 		icmp6_input(n, p, h, c->off);
 		return;
 	case IPPROTO_UDP:
-		if (!ipsec_input_check(n, p))
-			return;
-		node_count(n, STAT_IP6_DELIVERED);
-		udp6_input(n, p, h, c->off);
-		return;
 	case IPPROTO_TCP:
 		if (!ipsec_input_check(n, p))
 			return;
 		node_count(n, STAT_IP6_DELIVERED);
-		tcp6_input(n, p, h, c->off);
+		(c->proto == IPPROTO_UDP ? udp6_input : tcp6_input)(n, p, h, c->off);
 		return;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:

@@ -185,9 +185,11 @@ struct tcpcb {
 	uint64_t ts_recent_age; /* when ts_recent was taken; 0: never */
 	uint32_t ts_modulate;   /* added to our clock in TSval (OpenBSD's ts_modulate) */
 
-	/* the send buffer: bytes from snd_una on, not yet acknowledged */
+	/* the send buffer, a ring: sb_len bytes from snd_una on, not yet
+	 * acknowledged, starting at sb[sb_head] (so that an ACK moves no
+	 * bytes, whatever the buffer's size) */
 	uint8_t *sb;
-	size_t sb_len, sb_cap;
+	size_t sb_len, sb_cap, sb_head;
 	/* bytes received in order and not yet read by the user */
 	uint8_t *rb;
 	size_t rb_len, rb_cap;

@@ -482,7 +482,7 @@ static bool ack_input(struct tcpcb *tp, struct pkt *p, const struct seg *s, uint
 	}
 	if (!partial && !(tp->flags & TF_RECOVERY) && data)
 		tp->cc->ack(tp, data);
-	memmove(tp->sb, tp->sb + data, tp->sb_len - data);
+	tp->sb_head = (tp->sb_head + data) % tp->sb_cap;
 	tp->sb_len -= data;
 	tp->bytes_acked += data;
 	n->stats[STAT_TCP_RCVACKBYTE] += data;

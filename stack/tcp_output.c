@@ -197,7 +197,7 @@ send:;
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, TCP_HDR_LEN + optlen + (size_t)len);
 	tcp_emit(p->data, &h);
 	if (len)
-		memcpy(p->data + TCP_HDR_LEN + optlen, tp->sb + off, (size_t)len);
+		tcp_sb_copy(tp, off, p->data + TCP_HDR_LEN + optlen, (size_t)len);
 
 	/* Sequence space: what this segment takes, and the timers. */
 	if (!force || !tcp_timer_armed(tp, TCPT_PERSIST)) {

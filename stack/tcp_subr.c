@@ -74,7 +74,6 @@ static struct tcp_table *tcp_table(struct node *n)
 	return n->tcp;
 }
 
-
 static size_t tuple_hash(const struct ipaddr *l, uint16_t lport, const struct ipaddr *f,
 			 uint16_t fport)
 {
@@ -545,6 +544,14 @@ struct tcpcb *tcp_connect(struct node *n, uint16_t lport, const struct ipaddr *d
 	return tp;
 }
 
+void tcp_sb_copy(const struct tcpcb *tp, size_t off, uint8_t *out, size_t len)
+{
+	size_t at = (tp->sb_head + off) % tp->sb_cap;
+	size_t first = len < tp->sb_cap - at ? len : tp->sb_cap - at;
+	memcpy(out, tp->sb + at, first);
+	memcpy(out + first, tp->sb, len - first);
+}
+
 size_t tcp_write_room(const struct tcpcb *tp)
 {
 	if (tp->flags & TF_CLOSED || tp->state == TCPS_CLOSED)
@@ -559,7 +566,11 @@ size_t tcp_write(struct tcpcb *tp, const void *data, size_t len)
 		len = room;
 	if (!len)
 		return 0;
-	memcpy(tp->sb + tp->sb_len, data, len);
+	/* into the ring, in at most two pieces */
+	size_t at = (tp->sb_head + tp->sb_len) % tp->sb_cap;
+	size_t first = len < tp->sb_cap - at ? len : tp->sb_cap - at;
+	memcpy(tp->sb + at, data, first);
+	memcpy(tp->sb, (const uint8_t *)data + first, len - first);
 	tp->sb_len += len;
 	tp->bytes_written += len;
 	if (TCPS_HAVEESTABLISHED(tp->state))

@@ -91,6 +91,9 @@ bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len);
 /* The blocks a receiver reports for its out-of-order queue (RFC 2018 4). */
 size_t tcp_sack_blocks(const struct tcpcb *tp, uint32_t blocks[][2], size_t max);
 
+/* Copy len bytes of the send buffer from off bytes past snd_una. */
+void tcp_sb_copy(const struct tcpcb *tp, size_t off, uint8_t *out, size_t len);
+
 /* tcp_output.c */
 int tcp_output(struct tcpcb *tp);
 /* The receive window we can offer now, in bytes. */

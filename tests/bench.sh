@@ -43,12 +43,20 @@ SCN="$DIR/bench.scn"
 	echo "end 62s"
 } >"$SCN"
 
-start=$(date +%s%N)
-"$BIN" run -q --stats -o "$DIR" "$SCN" >"$DIR/stats.txt"
-end=$(date +%s%N)
-ms=$(( (end - start) / 1000000 ))
-frames=$(awk '$1 == "link.sent" {s += $2} END {print s}' "$DIR/stats.txt")
-fwd=$(awk '$1 == "ip.forward" {s += $2} END {print s}' "$DIR/stats.txt")
+# Run a scenario with --stats into DIR/OUT; sets ms (wall time) and lets
+# stat NAME sum a counter over every node or link.
+timed_run() { # scenario outdir stats-file
+	start=$(date +%s%N)
+	"$BIN" run -q --stats -o "$2" "$1" >"$3"
+	end=$(date +%s%N)
+	ms=$(( (end - start) / 1000000 ))
+	STATS=$3
+}
+stat() { awk -v n="$1" '$1 == n {s += $2} END {print s + 0}' "$STATS"; }
+
+timed_run "$SCN" "$DIR" "$DIR/stats.txt"
+frames=$(stat link.sent)
+fwd=$(stat ip.forward)
 echo "bench: 62 virtual seconds, 92 nodes, 51 links"
 echo "bench: $frames frames sent, $fwd packets forwarded, in $ms ms of wall time"
 [ "$ms" -gt 0 ] && echo "bench: $(( frames * 1000 / ms )) frames/s, $(( 62000 / ms )).$(( 62000 * 10 / ms % 10 ))x real time"
@@ -85,11 +93,8 @@ at 1s tcp h1 10.2.0.20:9 send 200000000 as bulk
 end 30s
 expect bulk acked == 200000000
 SCN
-start=$(date +%s%N)
-"$BIN" run -q --stats -o "$DIR/tcp" "$TCP" >"$DIR/stats-tcp.txt"
-end=$(date +%s%N)
-ms=$(( (end - start) / 1000000 ))
-frames=$(awk '$1 == "link.sent" {s += $2} END {print s}' "$DIR/stats-tcp.txt")
-segs=$(awk '$1 == "tcp.sndtotal" {s += $2} END {print s}' "$DIR/stats-tcp.txt")
+timed_run "$TCP" "$DIR/tcp" "$DIR/stats-tcp.txt"
+frames=$(stat link.sent)
+segs=$(stat tcp.sndtotal)
 echo "bench: TCP 200 MB through an AES-128-GCM tunnel on 1 Gbit/s links: $segs segments, $frames frames in $ms ms of wall time"
 [ "$ms" -gt 0 ] && echo "bench: TCP $(( 200000 / ms )) MB of data/s, $(( frames * 1000 / ms )) frames/s of wall time"
