@@ -247,13 +247,14 @@ static size_t ipsec_hdrsz(const struct tdb *t)
 }
 
 /* A packet about to enter a tunnel that will not fit the path to the
- * tunnel's end once wrapped.  IPv4 with DF is refused, and whoever sent it
- * learns the MTU left inside the tunnel: a forwarded packet's source by
- * "fragmentation needed", our own stack through its path MTU cache
- * (OpenBSD's tdb_mtu and ip_output_ipsec_pmtu_update).  IPv4 without DF
- * and IPv6 go on, and the outer packet is fragmented (we are its source,
- * RFC 8200 5); RFC 2473 7.1's "packet too big" for inner IPv6 packets over
- * 1280 bytes is not done yet (docs/tcp.md).  0 when the packet may go on. */
+ * tunnel's end once wrapped.  IPv4 with DF, and IPv6 over 1280 bytes (RFC
+ * 2473 7.1 b), are refused, and whoever sent them learns the MTU left
+ * inside the tunnel: a forwarded packet's source by "fragmentation needed"
+ * or "packet too big", our own stack through its path MTU cache (OpenBSD's
+ * tdb_mtu and ip_output_ipsec_pmtu_update).  IPv4 without DF, and IPv6 of
+ * 1280 bytes or less (RFC 2473 7.1 a), go on, and the outer packet is
+ * fragmented (we are its source, RFC 8200 5).  0 when the packet may go
+ * on. */
 static int tunnel_mtu(struct node *n, struct tdb *t, struct pkt *p)
 {
 	const struct route *rt = route_lookup(&n->rt, &t->dst);
@@ -268,8 +269,20 @@ static int tunnel_mtu(struct node *n, struct tdb *t, struct pkt *p)
 		return 0;
 	uint32_t room = (uint32_t)(pmtu - over);
 	struct ipaddr dst = ipsec_ip_dst(p->data);
-	if (ipsec_ip_af(p->data, p->len) != ADDR_V4 || !(get_be16(p->data + 6) & IP4_DF) ||
-	    room < 68)
+	if (ipsec_ip_af(p->data, p->len) == ADDR_V6) {
+		if (p->len <= IP6_MIN_MTU)
+			return 0; /* the outer packet is fragmented instead */
+		/* "the tunnel MTU or the IPv6 minimum link MTU, whichever is
+		 * larger" */
+		uint32_t mtu = room < IP6_MIN_MTU ? IP6_MIN_MTU : room;
+		if (p->flags & PKT_FORWARDED)
+			icmp6_error(n, p, ICMP6_PACKET_TOO_BIG, 0, mtu);
+		else
+			ip_pmtu_note(n, &dst, mtu);
+		node_drop(n, p, STAT_IP6_CANTFRAG);
+		return -EMSGSIZE;
+	}
+	if (!(get_be16(p->data + 6) & IP4_DF) || room < 68)
 		return 0; /* the outer packet is fragmented instead */
 	if (p->flags & PKT_FORWARDED)
 		icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, room);

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 from scapy.all import ICMP, IP, TCP, UDP, Ether, defragment, raw, rdpcap
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, defragment6, in6_chksum
+from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6, IPv6ExtHdrFragment, defragment6, in6_chksum
 
 from conftest import SCENARIOS
 
@@ -154,6 +154,36 @@ def test_need_frag_carries_next_hop_mtu(scenario_runs):
     # It quotes the refused packet: 1028 bytes with DF, cut to 548.
     quoted = errs[0].payload
     assert bytes(quoted)[:1] == b"\x45" and len(bytes(quoted)) == 548
+
+
+def test_v6_tunnel_entry_sends_packet_too_big(scenario_runs):
+    """RFC 2473 7.1 b: an inner IPv6 packet over 1280 bytes that will not fit
+    the tunnel once wrapped is refused with "packet too big" carrying the
+    tunnel's MTU (wan1's 1400 less 40 for the outer header and 37 for
+    AES-GCM ESP at its most); h1 then sends fragments that fit it."""
+    pkts = rdpcap(str(scenario_runs["ipv6-vpn"] / "lan1.pcap"))
+    ptb = [p for p in pkts if ICMPv6PacketTooBig in p]
+    assert [(p[IPv6].src, p[IPv6].dst, p[ICMPv6PacketTooBig].mtu, p[IPv6].plen + 40)
+            for p in ptb] == [("2001:db8:1::1", "2001:db8:1::10", 1323, 1280)]
+    quoted = ptb[0][ICMPv6PacketTooBig].payload
+    assert bytes(quoted)[:1] == b"\x60" and len(bytes(quoted)) == 1280 - 48
+    frags = [(p.time, p[IPv6].plen + 40) for p in pkts
+             if IPv6ExtHdrFragment in p and p[IPv6].src == "2001:db8:1::10"]
+    before = [n for t, n in frags if t < ptb[0].time]
+    after = [n for t, n in frags if t > ptb[0].time]
+    assert before == [1496, 608] and len(after) == 2 and max(after) <= 1323
+
+
+def test_v6_tunnel_under_1280_asks_for_1280(scenario_runs):
+    """A tunnel with room for only 1223 bytes still asks for 1280, the
+    larger of its MTU and IPv6's minimum (RFC 2473 7.1 b); the fragments
+    of 1280 bytes that follow go through, the outer packet fragmented."""
+    d = scenario_runs["ipv6-tunnel-min-mtu"]
+    ptb = [p[ICMPv6PacketTooBig].mtu for p in rdpcap(str(d / "lan1.pcap"))
+           if ICMPv6PacketTooBig in p]
+    assert ptb == [1280]
+    wan = [p[IPv6] for p in rdpcap(str(d / "wan.pcap")) if IPv6ExtHdrFragment in p]
+    assert sorted(p.plen + 40 for p in wan) == [116, 1296]
 
 
 def test_routed_chain_ttls(scenario_runs):
