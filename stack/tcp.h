@@ -159,6 +159,7 @@ struct tcp_cc;
 #define TF_SACK_PERMIT 0x2000 /* both offered it: SACK in use */
 #define TF_KEEPALIVE   0x4000 /* the user asked for keepalives (SO_KEEPALIVE) */
 #define TF_NODF        0x8000 /* a path MTU black hole: segments without DF */
+#define TF_RESCUED     0x10000 /* this recovery's rescue retransmission sent (RFC 6675 NextSeg rule 4) */
 
 #define TCP_SACK_MAXBLOCKS 64 /* SACKed ranges a sender keeps */
 

@@ -320,7 +320,8 @@ static void retransmit_first(struct tcpcb *tp)
 }
 
 /* RFC 6675 5 step 4.4 (and every ACK in recovery): while the pipe leaves
- * room for a segment, send the next lost one, else new data. */
+ * room for a segment, send the next lost one, else new data, else what is
+ * still unSACKed (NextSeg() rules 3 and 4). */
 static void sack_output(struct tcpcb *tp)
 {
 	struct node *n = tp->node;
@@ -341,8 +342,19 @@ static void sack_output(struct tcpcb *tp)
 		tp->cwnd = tp->snd_max - tp->snd_una + tp->maxseg;
 		tcp_output(tp);
 		tp->cwnd = ocwnd;
-		if (tp->snd_max == before)
-			return; /* nothing new to send, or no window for it */
+		if (tp->snd_max != before)
+			continue;
+		/* nothing new to send, or no window for it */
+		bool rescue;
+		if (!tcp_sack_nextseg_last(tp, &seq, &len, &rescue))
+			return;
+		retransmit_range(tp, seq, len);
+		if (rescue)
+			tp->flags |= TF_RESCUED;
+		else
+			tp->high_rxt = seq + len;
+		node_count(n, STAT_TCP_SACK_REXMITS);
+		n->stats[STAT_TCP_SACK_REXMIT_BYTES] += len;
 	}
 }
 
@@ -356,6 +368,7 @@ static void sack_recovery(struct tcpcb *tp)
 	tp->cc->fast_retransmit(tp);
 	tp->cwnd = tp->ssthresh;
 	tp->high_rxt = tp->snd_una;
+	tp->flags &= ~(unsigned)TF_RESCUED;
 	/* step 4.3: the first segment presumed lost, at once */
 	uint32_t seq, len;
 	if (!tcp_sack_nextseg(tp, &seq, &len)) {

@@ -120,9 +120,10 @@ static bool is_lost(const struct tcpcb *tp, uint32_t seq)
 
 uint32_t tcp_sack_pipe(const struct tcpcb *tp)
 {
-	/* RFC 6675 SetPipe(): every unSACKed octet not lost counts, and every
-	 * lost one already sent again; above the last block nothing is lost. */
-	uint32_t sacked = 0, lost_unsent = 0;
+	/* RFC 6675 SetPipe(): every unSACKed octet counts once if it is not
+	 * lost, and once more if it has been sent again (at or below
+	 * high_rxt); above the last block nothing is lost. */
+	uint32_t sacked = 0, lost_unsent = 0, twice = 0;
 	for (unsigned i = 0; i < tp->nsacked; i++)
 		sacked += tp->sacked[i][1] - tp->sacked[i][0];
 	FOR_HOLES(tp, l, r, {
@@ -130,10 +131,12 @@ uint32_t tcp_sack_pipe(const struct tcpcb *tp)
 			uint32_t from = max32(l, tp->high_rxt);
 			if (SEQ_LT(from, r))
 				lost_unsent += r - from;
+		} else if (SEQ_LT(l, tp->high_rxt)) {
+			twice += (SEQ_LT(r, tp->high_rxt) ? r : tp->high_rxt) - l;
 		}
 	});
 	uint32_t out = tp->snd_max - tp->snd_una;
-	return out - sacked - lost_unsent;
+	return out - sacked - lost_unsent + twice;
 }
 
 bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
@@ -148,6 +151,34 @@ bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
 		}
 	});
 	return false; /* rule 2, new data, is tcp_output's ordinary work */
+}
+
+bool tcp_sack_nextseg_last(const struct tcpcb *tp, uint32_t *seq, uint32_t *len, bool *rescue)
+{
+	/* rule 3: the first unSACKed octet below the highest SACKed one not
+	 * yet sent again, lost or not */
+	*rescue = false;
+	FOR_HOLES(tp, l, r, {
+		uint32_t from = max32(l, tp->high_rxt);
+		if (SEQ_LT(from, r)) {
+			*seq = from;
+			*len = r - from < tp->maxseg ? r - from : tp->maxseg;
+			return true;
+		}
+	});
+	/* rule 4: once a recovery, a segment ending with the highest unSACKed
+	 * octet, so that a loss at the tail draws an ACK without a timeout */
+	if (tp->flags & TF_RESCUED)
+		return false;
+	uint32_t top = tp->snd_max;
+	if (tp->nsacked && tp->sacked[tp->nsacked - 1][1] == tp->snd_max)
+		top = tp->sacked[tp->nsacked - 1][0];
+	if (!SEQ_GT(top, tp->snd_una))
+		return false;
+	*len = top - tp->snd_una < tp->maxseg ? top - tp->snd_una : tp->maxseg;
+	*seq = top - *len;
+	*rescue = true;
+	return true;
 }
 
 /* Walk the out-of-order queue as merged blocks; f sees each, in order. */

@@ -88,6 +88,9 @@ void tcp_sack_update(struct tcpcb *tp, const struct tcp_opts *to);
 /* RFC 6675 SetPipe() and NextSeg() rule 1. */
 uint32_t tcp_sack_pipe(const struct tcpcb *tp);
 bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len);
+/* NextSeg() rules 3 and 4, for when rule 1 finds nothing lost and rule 2
+ * no new data: *rescue tells a rule 4 segment, which leaves high_rxt. */
+bool tcp_sack_nextseg_last(const struct tcpcb *tp, uint32_t *seq, uint32_t *len, bool *rescue);
 /* The blocks a receiver reports for its out-of-order queue (RFC 2018 4). */
 size_t tcp_sack_blocks(const struct tcpcb *tp, uint32_t blocks[][2], size_t max);
 

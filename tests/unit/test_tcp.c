@@ -375,6 +375,30 @@ static void test_sack_scoreboard(void)
 	tp->high_rxt = 3000;
 	CU_ASSERT_FALSE(tcp_sack_nextseg(tp, &seq, &len));
 	CU_ASSERT_EQUAL(tcp_sack_pipe(tp), 4500);
+	/* NextSeg() rule 3: the hole [6000,8000), not lost, a segment at a
+	 * time; once sent again it counts twice in the pipe */
+	bool rescue = true;
+	CU_ASSERT_TRUE(tcp_sack_nextseg_last(tp, &seq, &len, &rescue));
+	CU_ASSERT(seq == 6000 && len == 1000 && !rescue);
+	tp->high_rxt = 7000;
+	CU_ASSERT_EQUAL(tcp_sack_pipe(tp), 5500);
+	CU_ASSERT_TRUE(tcp_sack_nextseg_last(tp, &seq, &len, &rescue));
+	CU_ASSERT(seq == 7000 && len == 1000 && !rescue);
+	tp->high_rxt = 8000;
+	CU_ASSERT_EQUAL(tcp_sack_pipe(tp), 6500);
+	/* rule 4: the rescue, the segment ending at the highest unSACKed
+	 * byte: snd_max's, or below the last block when that ends at snd_max
+	 * (a hole already sent again: the lost retransmission); once */
+	CU_ASSERT_TRUE(tcp_sack_nextseg_last(tp, &seq, &len, &rescue));
+	CU_ASSERT(seq == 10000 && len == 1000 && rescue);
+	tp->snd_max = 9000;
+	CU_ASSERT_TRUE(tcp_sack_nextseg_last(tp, &seq, &len, &rescue));
+	CU_ASSERT(seq == 7000 && len == 1000 && rescue);
+	tp->flags |= TF_RESCUED;
+	CU_ASSERT_FALSE(tcp_sack_nextseg_last(tp, &seq, &len, &rescue));
+	tp->flags &= ~(unsigned)TF_RESCUED;
+	tp->snd_max = 11000;
+	tp->high_rxt = 3000;
 	/* snd_una moves past the first blocks: they are forgotten */
 	tp->snd_una = 6000;
 	tcp_sack_update(tp, NULL);
