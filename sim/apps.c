@@ -576,7 +576,7 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 	    (st->ntok == 5 && svc == US_READ)) {
 		scn_error(sc, st,
 			  "usage: listen NODE udp PORT [noread|discard|echo|chargen], listen NODE "
-			  "tcp PORT [sink|discard|echo|chargen], or listen NODE pfkey NAME ...");
+			  "tcp PORT [sink|discard|echo|chargen|noread], or listen NODE pfkey NAME ...");
 		return -1;
 	}
 	struct node *n;

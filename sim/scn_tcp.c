@@ -1,6 +1,6 @@
 /*
  * TCP in scenarios (docs/scenario-language.md):
- *   listen NODE tcp PORT [sink|discard|echo|chargen]
+ *   listen NODE tcp PORT [sink|discard|echo|chargen|noread]
  *   at TIME tcp NODE DEST:PORT send BYTES [as NAME] [trace FILE] [keepopen]
  *   at TIME tcp NAME close|abort
  *   expect NODE tcp PORT bytes|connections|badbytes OP VALUE
@@ -20,8 +20,9 @@
 #include "../stack/util.h"
 #include "scenario.h"
 
-enum tcp_mode { TM_SINK, TM_DISCARD, TM_ECHO, TM_CHARGEN, TM_CLIENT };
-static const char *const mode_names[] = {"sink", "discard", "echo", "chargen", "client"};
+/* noread: a server that never reads, so its window closes (persist) */
+enum tcp_mode { TM_SINK, TM_DISCARD, TM_ECHO, TM_CHARGEN, TM_NOREAD, TM_CLIENT };
+static const char *const mode_names[] = {"sink", "discard", "echo", "chargen", "noread", "client"};
 
 struct scn_tcplisten {
 	struct scenario *sc;
@@ -174,6 +175,8 @@ static void chargen_fill(struct scn_tcpconn *c)
 static void drain(struct scn_tcpconn *c)
 {
 	uint8_t buf[4096];
+	if (c->mode == TM_NOREAD)
+		return;
 	for (;;) {
 		size_t cap = sizeof(buf);
 		if (c->mode == TM_ECHO) {
@@ -287,7 +290,7 @@ int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t port;
 	if (st->ntok < 4 || st->ntok > 5) {
-		scn_error(sc, st, "usage: listen NODE tcp PORT [sink|discard|echo|chargen]");
+		scn_error(sc, st, "usage: listen NODE tcp PORT [sink|discard|echo|chargen|noread]");
 		return -1;
 	}
 	struct node *n;
@@ -300,7 +303,7 @@ int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 			if (strcmp(st->tok[4], mode_names[m]) == 0)
 				break;
 		if (m == TM_CLIENT) {
-			scn_error(sc, st, "unknown service '%s' (sink, discard, echo or chargen)",
+			scn_error(sc, st, "unknown service '%s' (sink, discard, echo, chargen or noread)",
 				  st->tok[4]);
 			return -1;
 		}

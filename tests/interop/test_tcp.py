@@ -49,6 +49,7 @@ ANALYSIS = "tcp.analysis.flags && !tcp.analysis.window_update"
     ("tcp-bulk", "l4.pcap", 1, 10_000_000),
     ("tcp-bulk", "l6b.pcap", 1, 10_000_000),
     ("tcp-esp-tunnel", "wan.pcap", 2, 2_000_000),
+    ("tcp-ah-tunnel", "wan.pcap", 2, 2_000_000),
 ])
 def test_clean_transfers_are_complete_and_unremarkable(scenario_runs, scenario, pcap, streams,
                                                         size):
@@ -99,6 +100,36 @@ def test_echo_over_ipv6_comes_back_whole(scenario_runs):
     client, server = follow(path, stream)
     assert client == pattern(200_000)
     assert server == client
+
+
+def test_ah_tunnel_carries_everything_in_ah(scenario_runs):
+    """The WAN of tcp-ah-tunnel carries the TCP streams only inside AH: as
+    many AH packets each way as the gateways counted (ah.output), and
+    nothing else but neighbor resolution."""
+    path = scenario_runs["tcp-ah-tunnel"] / "wan.pcap"
+    def count(flt):
+        return len(tshark(path, "-Y", flt, "-T", "fields", "-e", "frame.number").split())
+    assert count("ah && (ip.src == 192.0.2.1 || ipv6.src == 2001:db8:ff::1)") == 2997
+    assert count("ah && (ip.src == 192.0.2.2 || ipv6.src == 2001:db8:ff::2)") == 1998
+    assert count("!ah && !arp && !icmpv6") == 0
+    assert count("tcp && !ah") == 0
+
+
+def test_zero_window_is_probed(scenario_runs):
+    """tshark's view of tcp-zero-window: 13 zero-window probes from a, each
+    acknowledged with the window still closed, 14 zero windows in all (the
+    13 answers and the ACK that closed it), nothing sent again, and the
+    stream is the first 16 KiB of the pattern and the one byte every probe
+    carries, the next one (tshark counts it once)."""
+    path = scenario_runs["tcp-zero-window"] / "l.pcap"
+    def count(flt):
+        return len(tshark(path, "-Y", flt, "-T", "fields", "-e", "frame.number").split())
+    assert count("tcp.analysis.zero_window_probe && ip.src == 10.0.0.1 && tcp.len == 1") == 13
+    assert count("tcp.analysis.zero_window_probe_ack && ip.src == 10.0.0.2") == 13
+    assert count("tcp.analysis.zero_window && ip.src == 10.0.0.2") == 14
+    assert count("tcp.analysis.retransmission || tcp.analysis.fast_retransmission") == 0
+    client, server = follow(path, 0)
+    assert client == pattern(16385) and server == b""
 
 
 def test_trace_is_a_time_series_and_plots(scenario_runs, tmp_path):
