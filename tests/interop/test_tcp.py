@@ -8,7 +8,11 @@ import subprocess
 
 import pytest
 
+from conftest import SCENARIOS
 from test_ipsec_oracles import esp_sa_lines
+from test_pcaps import PCAPS
+
+SCENARIO_DIR = SCENARIOS[0].parent
 
 
 def pattern(n):
@@ -43,6 +47,50 @@ def follow(pcap, stream, sa_lines=()):
 
 
 ANALYSIS = "tcp.analysis.flags && !tcp.analysis.window_update"
+
+# What tshark's sequence analysis may remark on, and where.  Every capture
+# of every scenario with TCP in it is read (the ESP ones decrypted); the
+# remarks of loss (retransmissions, duplicate ACKs, holes) only where the
+# scenario loses, reorders or duplicates packets, or drops the too-big
+# ones; keepalives and zero windows only where it makes them.
+KINDS = ["retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+         "lost_segment", "ack_lost_segment", "duplicate_ack", "zero_window",
+         "zero_window_probe", "zero_window_probe_ack", "window_full", "keep_alive",
+         "keep_alive_ack", "reused_ports"]
+LOSS = {"retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+        "lost_segment", "ack_lost_segment", "duplicate_ack"}
+FLAGS_ALLOWED = {
+    "tcp-lossy": LOSS,                                   # 1% and 5% loss
+    "tcp-services": LOSS | {"zero_window", "window_full"},  # duplicates, reordering; echo
+    "tcp-pmtu": LOSS,                                    # segments too big for the path
+    "tcp-pmtu-blackhole": LOSS,                          # dropped without a word
+    "tcp-keepalive": {"keep_alive", "keep_alive_ack"},
+    "tcp-zero-window": {"zero_window", "zero_window_probe", "zero_window_probe_ack",
+                        "window_full"},
+}
+TCP_PCAPS = [(scn, pcap) for scn, pcap in PCAPS
+             if any(w[:1] == ["listen"] and w[2:3] == ["tcp"] for w in
+                    (line.split() for line in (SCENARIO_DIR / f"{scn}.scn").read_text()
+                     .splitlines()))]
+
+
+def test_every_tcp_scenario_is_read():
+    assert {s for s, _ in TCP_PCAPS} >= set(FLAGS_ALLOWED) | {"tcp-bulk", "tcp-esp-tunnel",
+                                                              "tcp-ah-tunnel"}
+
+
+@pytest.mark.parametrize("scenario,pcap", TCP_PCAPS)
+def test_sequence_analysis_remarks_only_on_what_was_done(scenario_runs, scenario, pcap):
+    out = scenario_runs[scenario]
+    rows = tshark(out / pcap, "-Y", "tcp", "-T", "fields",
+                  *[a for k in KINDS for a in ("-e", "tcp.analysis." + k)],
+                  sa_lines=esp_sa_lines(out)).splitlines()
+    assert rows, "no TCP read in " + pcap
+    seen = {k for row in rows for k, v in zip(KINDS, row.split("\t")) if v}
+    allowed = FLAGS_ALLOWED.get(scenario, set())
+    assert seen <= allowed, f"{pcap}: {sorted(seen - allowed)}"
+    if allowed:
+        assert seen, f"{pcap}: nothing of what {scenario} does"
 
 
 @pytest.mark.parametrize("scenario,pcap,streams,size", [
