@@ -28,6 +28,12 @@ static uint32_t max32(uint32_t a, uint32_t b)
 	return SEQ_GT(a, b) ? a : b;
 }
 
+/* The length of one segment from seq toward end: a segment's worth at most. */
+static uint32_t one_seg(const struct tcpcb *tp, uint32_t seq, uint32_t end)
+{
+	return end - seq < tp->maxseg ? end - seq : tp->maxseg;
+}
+
 /* Drop what snd_una has passed. */
 static void trim_below(struct tcpcb *tp)
 {
@@ -146,7 +152,7 @@ bool tcp_sack_nextseg(const struct tcpcb *tp, uint32_t *seq, uint32_t *len)
 		uint32_t from = max32(l, tp->high_rxt);
 		if (SEQ_LT(from, r) && is_lost(tp, l)) {
 			*seq = from;
-			*len = r - from < tp->maxseg ? r - from : tp->maxseg;
+			*len = one_seg(tp, from, r);
 			return true;
 		}
 	});
@@ -162,7 +168,7 @@ bool tcp_sack_nextseg_last(const struct tcpcb *tp, uint32_t *seq, uint32_t *len,
 		uint32_t from = max32(l, tp->high_rxt);
 		if (SEQ_LT(from, r)) {
 			*seq = from;
-			*len = r - from < tp->maxseg ? r - from : tp->maxseg;
+			*len = one_seg(tp, from, r);
 			return true;
 		}
 	});
@@ -175,7 +181,7 @@ bool tcp_sack_nextseg_last(const struct tcpcb *tp, uint32_t *seq, uint32_t *len,
 		top = tp->sacked[tp->nsacked - 1][0];
 	if (!SEQ_GT(top, tp->snd_una))
 		return false;
-	*len = top - tp->snd_una < tp->maxseg ? top - tp->snd_una : tp->maxseg;
+	*len = one_seg(tp, tp->snd_una, top);
 	*seq = top - *len;
 	*rescue = true;
 	return true;

@@ -31,6 +31,12 @@ def tshark(pcap, *args, sa_lines=()):
     return r.stdout
 
 
+def count_frames(pcap, flt, sa_lines=()):
+    """How many frames of a capture tshark's display filter flt matches."""
+    return len(tshark(pcap, "-Y", flt, "-T", "fields", "-e", "frame.number",
+                      sa_lines=sa_lines).split())
+
+
 def follow(pcap, stream, sa_lines=()):
     """The bytes each end of a TCP stream sent, as tshark reassembles them:
     (from the client, from the server)."""
@@ -130,13 +136,11 @@ def test_lossy_links_retransmit_what_we_counted(scenario_runs, pcap, sender, ret
     again soon after the original (SACK recovery does that) "out of order"
     rather than a retransmission: both count."""
     path = scenario_runs["tcp-lossy"] / pcap
-    rexmit = tshark(path, "-Y", f"ip.src == {sender} && tcp.len > 0 && "
-                    "(tcp.analysis.retransmission || "
-                    "tcp.analysis.fast_retransmission || "
-                    "tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order)",
-                    "-T", "fields",
-                    "-e", "frame.number")
-    assert len(rexmit.split()) == retransmitted
+    rexmit = count_frames(path, f"ip.src == {sender} && tcp.len > 0 && "
+                          "(tcp.analysis.retransmission || "
+                          "tcp.analysis.fast_retransmission || "
+                          "tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order)")
+    assert rexmit == retransmitted
     client, _ = follow(path, 0)
     assert client == pattern(size)
 
@@ -155,12 +159,10 @@ def test_ah_tunnel_carries_everything_in_ah(scenario_runs):
     many AH packets each way as the gateways counted (ah.output), and
     nothing else but neighbor resolution."""
     path = scenario_runs["tcp-ah-tunnel"] / "wan.pcap"
-    def count(flt):
-        return len(tshark(path, "-Y", flt, "-T", "fields", "-e", "frame.number").split())
-    assert count("ah && (ip.src == 192.0.2.1 || ipv6.src == 2001:db8:ff::1)") == 2997
-    assert count("ah && (ip.src == 192.0.2.2 || ipv6.src == 2001:db8:ff::2)") == 1998
-    assert count("!ah && !arp && !icmpv6") == 0
-    assert count("tcp && !ah") == 0
+    assert count_frames(path, "ah && (ip.src == 192.0.2.1 || ipv6.src == 2001:db8:ff::1)") == 2997
+    assert count_frames(path, "ah && (ip.src == 192.0.2.2 || ipv6.src == 2001:db8:ff::2)") == 1998
+    assert count_frames(path, "!ah && !arp && !icmpv6") == 0
+    assert count_frames(path, "tcp && !ah") == 0
 
 
 def test_zero_window_is_probed(scenario_runs):
@@ -170,12 +172,12 @@ def test_zero_window_is_probed(scenario_runs):
     stream is the first 16 KiB of the pattern and the one byte every probe
     carries, the next one (tshark counts it once)."""
     path = scenario_runs["tcp-zero-window"] / "l.pcap"
-    def count(flt):
-        return len(tshark(path, "-Y", flt, "-T", "fields", "-e", "frame.number").split())
-    assert count("tcp.analysis.zero_window_probe && ip.src == 10.0.0.1 && tcp.len == 1") == 13
-    assert count("tcp.analysis.zero_window_probe_ack && ip.src == 10.0.0.2") == 13
-    assert count("tcp.analysis.zero_window && ip.src == 10.0.0.2") == 14
-    assert count("tcp.analysis.retransmission || tcp.analysis.fast_retransmission") == 0
+    probes = "tcp.analysis.zero_window_probe && ip.src == 10.0.0.1 && tcp.len == 1"
+    assert count_frames(path, probes) == 13
+    assert count_frames(path, "tcp.analysis.zero_window_probe_ack && ip.src == 10.0.0.2") == 13
+    assert count_frames(path, "tcp.analysis.zero_window && ip.src == 10.0.0.2") == 14
+    again = "tcp.analysis.retransmission || tcp.analysis.fast_retransmission"
+    assert count_frames(path, again) == 0
     client, server = follow(path, 0)
     assert client == pattern(16385) and server == b""
 
