@@ -17,7 +17,7 @@ BUILD    ?= build
 SAN_BUILD := build-san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c)
+LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c) $(wildcard pf/*.c)
 CLI_SRCS := $(wildcard tools/*.c)
 TEST_SRCS := $(wildcard tests/unit/*.c)
 

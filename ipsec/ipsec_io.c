@@ -20,6 +20,7 @@
 #include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "../pf/pf.h"
 #include "acquire.h"
 #include "ah.h"
 #include "enc.h"
@@ -29,6 +30,7 @@
 #include "pfkey.h"
 #include "sad.h"
 #include "spd.h"
+#include "udpencap.h"
 #include "xform.h"
 
 #define IPPROTO_TCP    6
@@ -80,13 +82,30 @@ static bool addr_wild(const struct ipaddr *a)
 	return addr_is_v4_limited_bcast(a);
 }
 
-/* gettdbbydst: a usable SA to the gateway for the protocol.  The newest
- * wins, as OpenBSD's hash chains put the newest first (a rekey's new SA is
- * used at once). */
-static struct tdb *sa_to(const struct ipsec_state *st, const struct ipaddr *gw, uint8_t sproto)
+/* ipsp_aux_match's filter test: an SA added with a flow (SRC_FLOW,
+ * DST_FLOW, PROTOCOL, FLOW_TYPE) carries only that flow, byte for byte;
+ * an SA without one carries any. */
+static bool sa_filter_ok(const struct tdb *t, const struct spd_flow *f)
+{
+	if (!t->has_filter)
+		return true;
+	const struct spd_sel *a = &t->filter, *b = &f->sel;
+	const struct spd_mask *am = &t->filtermask, *bm = &f->mask;
+	return a->dir == b->dir && a->proto == b->proto && a->sport == b->sport &&
+	       a->dport == b->dport && addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst) &&
+	       am->src_plen == bm->src_plen && am->dst_plen == bm->dst_plen &&
+	       am->proto == bm->proto && am->sport == bm->sport && am->dport == bm->dport;
+}
+
+/* gettdbbydst: a usable SA to the gateway for the protocol, whose filter
+ * (if it has one) is the flow's.  The newest wins, as OpenBSD's hash
+ * chains put the newest first (a rekey's new SA is used at once). */
+static struct tdb *sa_to(const struct ipsec_state *st, const struct ipaddr *gw, uint8_t sproto,
+			 const struct spd_flow *f)
 {
 	for (struct tdb *t = st->sad.tail; t; t = t->prev)
-		if (t->sproto == sproto && !(t->flags & TDBF_INVALID) && addr_eq(&t->dst, gw))
+		if (t->sproto == sproto && !(t->flags & TDBF_INVALID) && addr_eq(&t->dst, gw) &&
+		    sa_filter_ok(t, f))
 			return t;
 	return NULL;
 }
@@ -97,7 +116,7 @@ static struct tdb *flow_sa(const struct ipsec_state *st, struct spd_flow *f,
 			   const struct ipaddr *gw)
 {
 	if (f->sa_gen != st->sad.gen || !addr_eq(&f->sa_gw, gw)) {
-		f->sa = sa_to(st, gw, f->sproto);
+		f->sa = sa_to(st, gw, f->sproto, f);
 		f->sa_gen = st->sad.gen;
 		f->sa_gw = *gw;
 	}
@@ -164,6 +183,13 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 			*rc = 0;
 			return true;
 		}
+	}
+	/* pf on enc0, on the packet in the clear, before the transforms
+	 * (ip_output_ipsec_send); the SA was chosen before any translation,
+	 * as OpenBSD chooses it. */
+	if (!pf_test(n, PF_OUT, "enc0", p)) {
+		*rc = -EACCES;
+		return true;
 	}
 	*rc = ipsec_process(n, p, t);
 	return true;
@@ -243,7 +269,8 @@ static size_t ipsec_hdrsz(const struct tdb *t)
 	if (t->sproto == IPPROTO_AH)
 		return 12 + ((icv + 7) & ~(size_t)7);
 	size_t bs = MAX(xform_blocksize(t->xf), 4u);
-	return 8 + xform_ivlen(t->xf) + (bs - 1) + 2 + icv;
+	size_t udp = t->flags & TDBF_UDPENCAP ? 8 : 0; /* NAT-T's UDP header */
+	return udp + 8 + xform_ivlen(t->xf) + (bs - 1) + 2 + icv;
 }
 
 /* A packet about to enter a tunnel that will not fit the path to the
@@ -332,6 +359,9 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 		/* enc0 sees the packet before its ESP or AH header. */
 		enc_tap(n, t, p->data, p->len, enc_flags(t), true);
 		int rc = t->sproto == IPPROTO_ESP ? esp_output(n, t, p) : ah_output(n, t, p);
+		/* NAT-T: UDP around ESP (ipsp_process_done) */
+		if (rc >= 0 && t->sproto == IPPROTO_ESP && (t->flags & TDBF_UDPENCAP))
+			rc = udpencap_output(n, t, p);
 		if (rc < 0) {
 			n->stats[STAT_IPSEC_ODROPS]++;
 			return rc;
@@ -383,16 +413,29 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 		why = esp ? STAT_ESP_INVALID : STAT_AH_INVALID;
 	else if (!t->xf)
 		why = esp ? STAT_ESP_NOXFORM : STAT_AH_NOXFORM;
+	else if (p->encap_sport && !(t->flags & TDBF_UDPENCAP))
+		why = STAT_ESP_UDPINVAL; /* in UDP for an SA that is not */
+	else if (esp && !p->encap_sport && (t->flags & TDBF_UDPENCAP))
+		why = STAT_ESP_UDPNEEDED; /* bare ESP for an SA that wants UDP */
 	if (why) {
 		node_drop(n, p, why);
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
 	}
 	sa_first_use(n, t);
+	struct ipaddr osrc = ipsec_ip_src(p->data);
+	uint16_t encap_sport = p->encap_sport;
+	p->encap_sport = 0; /* the inner packet did not come in UDP */
 	int nh = esp ? esp_input(n, t, p, ip) : ah_input(n, t, p, ip);
 	if (nh < 0) {
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
+	}
+	if (encap_sport) {
+		/* authentic: the peer's NAT mapping may have moved */
+		udpencap_float(n, t, &osrc, encap_sport);
+		if (!(t->flags & TDBF_TUNNELING) && !udpencap_transport_fixup(n, p, skip, (uint8_t)nh))
+			return;
 	}
 	p->in_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
 	if (p->nin_all < PKT_OUT_DONE_MAX)
@@ -400,6 +443,12 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 	if (t->flags & TDBF_TUNNELING)
 		p->ipsec_flags |= PKT_M_TUNNEL;
 	enc_tap(n, t, p->data, p->len, p->ipsec_flags & (PKT_M_CONF | PKT_M_AUTH), false);
+	/* pf on enc0: here in transport mode; a tunnel's inner packet goes
+	 * through ip_input on enc0 instead (ipsec_common_input_cb). */
+	if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6)
+		p->flags |= PKT_ENCIF;
+	else if (!pf_test(n, PF_IN, "enc0", p))
+		return;
 	/* On with the next protocol, as ip_deliver's loop does. */
 	if (ip->af == ADDR_V6) {
 		ip6_deliver_from(n, p, skip);

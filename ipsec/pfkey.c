@@ -301,11 +301,19 @@ static struct tdb *build_sa(struct ipsec_state *st, const struct pfkey_msg *m, i
 	return t;
 }
 
+/* The UDPENCAP extension: for ESP, and only while net.inet.esp.udpencap
+ * is on (pfkeyv2.c). */
+static bool udpencap_ok(const struct ipsec_state *st, const struct pfkey_msg *m)
+{
+	return !pfkey_has(m, SADB_X_EXT_UDPENCAP) ||
+	       (m->hdr.sadb_msg_satype == SADB_SATYPE_ESP && st->node->sysctl[SYSCTL_ESP_UDPENCAP]);
+}
+
 static int do_update(struct ipsec_state *st, struct pfkey_sock *s, const struct pfkey_msg *m)
 {
 	if (!satype_ok(m->hdr.sadb_msg_satype) || !flow_set_whole(m))
 		return EINVAL;
-	if (pfkey_has(m, SADB_X_EXT_UDPENCAP) && m->hdr.sadb_msg_satype != SADB_SATYPE_ESP)
+	if (!udpencap_ok(st, m))
 		return EINVAL;
 	struct tdb *old = find_sa(st, m);
 	if (!old)
@@ -372,7 +380,7 @@ static int do_add(struct ipsec_state *st, struct pfkey_sock *s, const struct pfk
 {
 	if (!satype_ok(m->hdr.sadb_msg_satype) || !flow_set_whole(m))
 		return EINVAL;
-	if (pfkey_has(m, SADB_X_EXT_UDPENCAP) && m->hdr.sadb_msg_satype != SADB_SATYPE_ESP)
+	if (!udpencap_ok(st, m))
 		return EINVAL;
 	if (find_sa(st, m))
 		return EEXIST;

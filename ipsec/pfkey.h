@@ -61,6 +61,7 @@ struct ipsec_state {
 	struct rng rng;                 /* IVs */
 	uint64_t next_serial;           /* of SAs */
 	struct ipsec_acquire *acquires; /* pending, newest first */
+	uint64_t keepalive_at;          /* the NAT keepalive timer; 0: not armed */
 };
 
 /* The node's IPsec state, created on first use. */

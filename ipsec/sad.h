@@ -91,7 +91,8 @@ struct tdb {
 	uint64_t first_use;         /* virtual ns; 0 while unused */
 	struct replay_state replay; /* rpl: next to send, or highest seen, and the window */
 	struct xform_ctx *xf;       /* keyed transforms; NULL for IPIP and embryonic SAs */
-	uint16_t udpencap_port;     /* host order */
+	uint16_t udpencap_port;     /* host order; the peer's, which follows its NAT */
+	uint64_t encap_out_at;      /* virtual ns of the last ESP-in-UDP sent; 0 never */
 	char tag[PF_TAG_NAME_SIZE];
 	uint32_t tap;
 	uint16_t rdomain, rdomain_post;

@@ -8,6 +8,7 @@
 #define LINKTYPE_ETHERNET 1
 #define LINKTYPE_RAW      101
 #define LINKTYPE_ENC      109
+#define LINKTYPE_PFLOG    117
 
 struct capture {
 	char *path;

@@ -10,6 +10,8 @@
  *           NODE pfkey SOCK received [TYPE [SATYPE]] [FILTER...]
  *                                   messages a listener received
  *           pfkey LABEL errno       the reply to a pfkey statement
+ *           NODE pf states          pf's states now
+ *           NODE pf rule N WHAT     a rule's evaluations, packets, bytes, states
  */
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +182,8 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 			return -1;
 	} else {
 		int t = n >= 4 ? scn_tcp_target(sc, st, i, &e, &opi) : 0;
+		if (t == 0)
+			t = scn_pf_target(sc, st, i, &e, &opi);
 		if (t < 0 || (t == 0 && parse_target(sc, st, i, &e, &opi) < 0))
 			return -1;
 	}
@@ -224,6 +228,8 @@ void scn_expect_check(struct scn_expect *e, uint64_t now)
 	case TGT_KEYMGR: v = scn_keymgr_value(e->km, e->stat); break;
 	case TGT_TCP_LISTENER:
 	case TGT_TCP_CONN: v = scn_tcp_value(e, now); break;
+	case TGT_PF_STATES:
+	case TGT_PF_RULE: v = scn_pf_value(e); break;
 	}
 	bool ok = false;
 	switch (e->op) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../pf/pf.h"
 #include "../stack/addr.h"
 #include "../stack/iface.h"
 #include "../stack/node.h"
@@ -393,10 +394,12 @@ static void snapshot_macros(struct reader *r, struct scn_stmt *st)
 	st->ndefs = r->nmacros;
 }
 
-/* `ipsec NODE {`: the statement takes the lines up to a lone `}`. */
+/* `ipsec NODE {` and `pf NODE {`: the statement takes the lines up to a
+ * lone `}`. */
 static bool is_block_opener(const struct scn_stmt *st)
 {
-	return st->ntok >= 2 && strcmp(st->tok[0], "ipsec") == 0 &&
+	return st->ntok >= 2 &&
+	       (strcmp(st->tok[0], "ipsec") == 0 || strcmp(st->tok[0], "pf") == 0) &&
 	       strcmp(st->tok[st->ntok - 1], "{") == 0;
 }
 
@@ -428,7 +431,8 @@ static int read_block(struct reader *r, FILE *f, struct scn_stmt *st, unsigned *
 		len += n;
 	}
 	free(body);
-	scn_error(r->sc, st, "ipsec block is never closed: a line holding only '}' ends it");
+	scn_error(r->sc, st, "%s block is never closed: a line holding only '}' ends it",
+		  st->tok[0]);
 	return -1;
 }
 
@@ -902,11 +906,11 @@ static int capture_enc0(struct scenario *sc, const struct scn_stmt *st, struct n
 	return 0;
 }
 
-/* capture LINK FILE | capture NODE.IFACE FILE | capture NODE.enc0 FILE */
+/* capture LINK FILE | NODE.IFACE FILE | NODE.enc0 FILE | NODE.pflog0 FILE */
 static int stmt_capture(struct scenario *sc, const struct scn_stmt *st)
 {
 	if (st->ntok != 3) {
-		scn_error(sc, st, "usage: capture LINK|NODE.IFACE FILE");
+		scn_error(sc, st, "usage: capture LINK|NODE.IFACE|NODE.enc0|NODE.pflog0 FILE");
 		return -1;
 	}
 	struct link *l = sim_find_link(sc->sim, st->tok[1]);
@@ -925,6 +929,13 @@ static int stmt_capture(struct scenario *sc, const struct scn_stmt *st)
 			return -1;
 		if (strcmp(dot + 1, "enc0") == 0)
 			return capture_enc0(sc, st, n);
+		if (strcmp(dot + 1, "pflog0") == 0) {
+			struct capture *c = open_capture(sc, st, LINKTYPE_PFLOG);
+			if (!c)
+				return -1;
+			pf_add_pflog(n, c);
+			return 0;
+		}
 		ifp = node_iface(n, dot + 1);
 		if (!ifp) {
 			scn_error(sc, st, "node %s has no interface %s", buf, dot + 1);
@@ -1067,7 +1078,7 @@ static const struct {
     {"capture", stmt_capture},   {"listen", scn_stmt_listen}, {"at", stmt_at},
     {"expect", stmt_expect},     {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
     {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
-    {"keymgr", scn_stmt_keymgr},
+    {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},
 };
 
 /* name, seed and end shape the build, so they are read first. */

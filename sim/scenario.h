@@ -51,6 +51,8 @@ enum scn_target_kind {
 	TGT_KEYMGR,         /* a key manager's count */
 	TGT_TCP_LISTENER,   /* NODE tcp PORT bytes|connections|badbytes */
 	TGT_TCP_CONN,       /* a named connection's figure */
+	TGT_PF_STATES,      /* NODE pf states */
+	TGT_PF_RULE,        /* NODE pf rule N evaluations|packets|bytes|states */
 };
 
 struct scn_listener;
@@ -93,6 +95,7 @@ struct scn_expect {
 	struct keymgr *km;
 	struct scn_tcplisten *tcpl;
 	struct scn_tcpconn *tcpc;
+	const char *pfwhat; /* TGT_PF_RULE: which figure (stat: the rule) */
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -210,6 +213,12 @@ int scn_parse_errno(const char *s, uint64_t *v);
 /* What an expectation saw, for reports: a number, or an errno's name. */
 const char *scn_expect_actual(const struct scn_expect *e, char buf[48]);
 void scn_pfkey_free(struct scenario *sc);
+/* pf (sim/scn_pf.c). */
+int scn_stmt_pf(struct scenario *sc, const struct scn_stmt *st);
+/* An expectation's target on pf: 1 parsed, 0 not a pf target, -1 error. */
+int scn_pf_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+		  struct scn_expect *e, unsigned *opi);
+uint64_t scn_pf_value(const struct scn_expect *e);
 /* TCP (sim/scn_tcp.c). */
 int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st);
 int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);

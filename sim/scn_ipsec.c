@@ -3,6 +3,7 @@
  *   ipsec NODE { ipsec.conf lines }    load rules in testbed mode
  *   ipsec NODE file FILE               the same from a file
  *   show NODE sa|flow|all [keys]       print as ipsecctl -s ... -v does
+ *   show NODE rules|states|info        print as pfctl -vsr, -ss, -si do
  * Rules enter the node's kernel only through a PF_KEY socket, as ipsecctl's
  * would; anything the kernel refuses stops the scenario with file:line.
  */
@@ -13,6 +14,7 @@
 #include "../ipsec/conf.h"
 #include "../ipsec/pfkey.h"
 #include "../ipsec/show.h"
+#include "../pf/pf.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "scenario.h"
@@ -23,6 +25,7 @@ struct scn_show {
 	enum ipsec_show_what what;
 	bool keys;
 	const char *word;
+	char pf; /* pfctl -s r, s or i; 0 for ipsecctl */
 };
 
 /* The -D definitions first: they win over the scenario's own macros. */
@@ -102,8 +105,20 @@ static void show_print(struct scn_show *sh)
 {
 	char t[32];
 	FILE *f = sh->sc->out;
+	sim_fmt_time(sh->sc->sim->now, t);
+	if (sh->pf) {
+		fprintf(f, "--- %s: pfctl -%ss%c at %s s ---\n", sh->node->name,
+			sh->pf == 'r' ? "v" : "", sh->pf, t);
+		if (sh->pf == 'r')
+			pf_show_rules(sh->node, f);
+		else if (sh->pf == 's')
+			pf_show_states(sh->node, f);
+		else
+			pf_show_info(sh->node, f);
+		return;
+	}
 	fprintf(f, "--- %s: ipsecctl -s %s -v%s at %s s ---\n", sh->node->name, sh->word,
-		sh->keys ? "k" : "", sim_fmt_time(sh->sc->sim->now, t));
+		sh->keys ? "k" : "", t);
 	ipsec_show(sh->node, f, sh->what, 1, sh->keys);
 }
 
@@ -120,7 +135,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 {
 	unsigned n = st->ntok - i;
 	if (n < 2 || n > 3 || (n == 3 && strcmp(st->tok[i + 2], "keys") != 0)) {
-		scn_error(sc, st, "usage: show NODE sa|flow|all [keys]");
+		scn_error(sc, st, "usage: show NODE sa|flow|all [keys], or show NODE rules|states|info");
 		return -1;
 	}
 	struct node *node = sim_find_node(sc->sim, st->tok[i]);
@@ -131,21 +146,27 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 	static const struct {
 		const char *word;
 		enum ipsec_show_what what;
-	} whats[] = {{"sa", SHOW_SAS}, {"flow", SHOW_FLOWS}, {"all", SHOW_ALL}};
+		char pf;
+	} whats[] = {{"sa", SHOW_SAS, 0},     {"flow", SHOW_FLOWS, 0},   {"all", SHOW_ALL, 0},
+		     {"rules", SHOW_ALL, 'r'}, {"states", SHOW_ALL, 's'}, {"info", SHOW_ALL, 'i'}};
 	struct scn_show *sh = xcalloc(1, sizeof(*sh));
 	size_t k;
 	for (k = 0; k < ARRAY_LEN(whats); k++)
 		if (strcmp(st->tok[i + 1], whats[k].word) == 0)
 			break;
-	if (k == ARRAY_LEN(whats)) {
+	if (k == ARRAY_LEN(whats) || (whats[k].pf && n == 3)) {
 		free(sh);
-		scn_error(sc, st, "show what? sa, flow or all, not '%s'", st->tok[i + 1]);
+		scn_error(sc, st,
+			  "show what? sa, flow or all [keys] (ipsecctl), or rules, states or info "
+			  "(pfctl), not '%s'",
+			  st->tok[i + 1 + (k != ARRAY_LEN(whats))]);
 		return -1;
 	}
 	sh->sc = sc;
 	sh->node = node;
 	sh->what = whats[k].what;
 	sh->word = whats[k].word;
+	sh->pf = whats[k].pf;
 	sh->keys = n == 3;
 	if (timed) {
 		sim_at(sc->sim, at, show_ev, free, sh);

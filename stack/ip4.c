@@ -6,6 +6,7 @@
 #include "../ipsec/ipsec_io.h"
 #include "../ipsec/ipsec_ip.h"
 #include "../ipsec/sad.h"
+#include "../pf/pf.h"
 #include "../sim/sim.h"
 #include "arp.h"
 #include "cksum.h"
@@ -239,7 +240,34 @@ static void pkt_dtor(void *arg)
 	pkt_free(arg);
 }
 
-/* A packet for ourselves loops back; any other goes out by the route. */
+/* pf on the way out of an interface (ip_output's pf_test): the packet
+ * may come back translated, and routed anew when its destination
+ * changed (PF_TAG_REROUTE).  0, or -EACCES when it was dropped. */
+static int ip4_pf_out(struct node *n, struct pkt *p, const struct route **rt, struct ip4_hdr *h)
+{
+	if (!n->pf)
+		return 0;
+	if (!pf_test(n, PF_OUT, (*rt)->ifp->name, p))
+		return -EACCES;
+	struct ipaddr dst = h->dst;
+	enum stat_id why;
+	if (ip4_parse(p->data, p->len, h, &why) < 0) {
+		node_drop(n, p, STAT_IP_ODROPPED); /* pf keeps headers whole */
+		return -EINVAL;
+	}
+	if (!addr_eq(&dst, &h->dst)) {
+		const struct route *nrt = route_lookup(&n->rt, &h->dst);
+		if (!nrt) {
+			node_drop(n, p, STAT_IP_NOROUTE);
+			return -ENETUNREACH;
+		}
+		*rt = nrt;
+	}
+	return 0;
+}
+
+/* A packet for ourselves loops back; any other goes out by the route,
+ * past pf. */
 static int ip4_route_send(struct node *n, struct pkt *p, const struct route *rt,
 			  const struct ip4_hdr *h)
 {
@@ -249,7 +277,11 @@ static int ip4_route_send(struct node *n, struct pkt *p, const struct route *rt,
 		sim_after(n->sim, 0, ip4_loop_ev, pkt_dtor, p);
 		return 0;
 	}
-	return ip4_send(n, p, rt, h);
+	struct ip4_hdr h2 = *h;
+	int rc = ip4_pf_out(n, p, &rt, &h2);
+	if (rc < 0)
+		return rc;
+	return ip4_send(n, p, rt, &h2);
 }
 
 int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
@@ -342,6 +374,8 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 	int rc;
 	if (ipsec_output(n, p, &rc))
 		return;
+	if (ip4_pf_out(n, p, &rt, h) < 0)
+		return;
 	ip4_send(n, p, rt, h);
 }
 
@@ -397,6 +431,17 @@ void ip4_input(struct node *n, struct pkt *p)
 	if (addr_is_multicast(&h.src) || addr_is_v4_limited_bcast(&h.src)) {
 		node_drop(n, p, STAT_IP_BADADDR);
 		return;
+	}
+	/* pf on the way in: of the interface, or of enc0 for what came out
+	 * of a tunnel; not for what we looped to ourselves. */
+	if (n->pf && (p->rcvif || (p->flags & PKT_ENCIF))) {
+		const char *ifname = p->flags & PKT_ENCIF ? "enc0" : p->rcvif->name;
+		if (!pf_test(n, PF_IN, ifname, p))
+			return;
+		if (ip4_parse(p->data, p->len, &h, &why) < 0) {
+			node_drop(n, p, why);
+			return;
+		}
 	}
 	if (ip4_check_options(h.opts, h.optlen, &ptr) < 0) {
 		icmp_error(n, p, ICMP_PARAMPROB, 0, ptr);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../ipsec/ipsec_io.h"
+#include "../pf/pf.h"
 #include "../ipsec/ipsec_ip.h"
 #include "../ipsec/sad.h"
 #include "../sim/sim.h"
@@ -241,6 +242,31 @@ static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp, const stru
 
 /* A packet we originated, with its header: looped back when it is for us,
  * else sent. */
+/* pf on the way out of ifp: the packet may come back translated, and is
+ * routed anew when its destination changed.  0 or a negative errno (the
+ * packet is gone). */
+static int ip6_pf_out(struct node *n, struct pkt *p, struct iface **ifp, struct ipaddr *nexthop,
+		      struct ipaddr *dst)
+{
+	if (!n->pf)
+		return 0;
+	if (!pf_test(n, PF_OUT, (*ifp)->name, p))
+		return -EACCES;
+	struct ipaddr ndst = {.af = ADDR_V6};
+	memcpy(ndst.a, p->data + 24, 16);
+	if (addr_eq(&ndst, dst))
+		return 0;
+	const struct route *rt = route_lookup(&n->rt, &ndst);
+	if (!rt) {
+		node_drop(n, p, STAT_IP6_NOROUTE);
+		return -ENETUNREACH;
+	}
+	*ifp = rt->ifp;
+	*nexthop = rt->gw.af ? rt->gw : ndst;
+	*dst = ndst;
+	return 0;
+}
+
 static int ip6_route_send(struct node *n, struct pkt *p, struct iface *ifp,
 			  const struct ipaddr *nexthop, const struct ipaddr *dst)
 {
@@ -250,7 +276,11 @@ static int ip6_route_send(struct node *n, struct pkt *p, struct iface *ifp,
 		sim_after(n->sim, 0, ip6_loop_ev, pkt_dtor, p);
 		return 0;
 	}
-	return ip6_send(n, p, ifp, nexthop, dst);
+	struct ipaddr nh = *nexthop, d = *dst;
+	int rc = ip6_pf_out(n, p, &ifp, &nh, &d);
+	if (rc < 0)
+		return rc;
+	return ip6_send(n, p, ifp, &nh, &d);
 }
 
 int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o)
@@ -361,9 +391,12 @@ static void ip6_forward(struct node *n, struct pkt *p, const struct ip6_hdr *h)
 		node_drop(n, p, STAT_IP6_CANTFRAG);
 		return;
 	}
+	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst, dst = h->dst;
+	struct iface *ifp = rt->ifp;
+	if (ip6_pf_out(n, p, &ifp, &nexthop, &dst) < 0)
+		return;
 	node_count(n, STAT_IP6_FORWARD);
-	struct ipaddr nexthop = rt->gw.af ? rt->gw : h->dst;
-	ip6_link_out(rt->ifp, p, &nexthop, &h->dst);
+	ip6_link_out(ifp, p, &nexthop, &dst);
 }
 
 /* The headers addressed to us after hop-by-hop from offset `from` on
@@ -493,6 +526,14 @@ void ip6_input(struct node *n, struct pkt *p)
 			icmp6_error(n, p, ICMP6_PARAM_PROB, code, (uint32_t)ptr);
 		node_drop(n, p, why);
 		return;
+	}
+	/* pf on the way in (of the interface, or of enc0 after a tunnel) */
+	if (n->pf && (p->rcvif || (p->flags & PKT_ENCIF))) {
+		const char *ifname = p->flags & PKT_ENCIF ? "enc0" : p->rcvif->name;
+		if (!pf_test(n, PF_IN, ifname, p))
+			return;
+		memcpy(h.src.a, p->data + 8, 16);
+		memcpy(h.dst.a, p->data + 24, 16);
 	}
 	if (c.n && c.ext[0].type == IPPROTO_HOPOPTS && ip6_options(n, p, &h, &c.ext[0]) < 0)
 		return;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../ipsec/pfkey.h"
+#include "../pf/pf.h"
 #include "../sim/sim.h"
 #include "arp.h"
 #include "icmp.h"
@@ -46,7 +47,9 @@ void node_free(struct node *n)
 	for (unsigned i = 0; i < n->nifaces; i++)
 		iface_free(n->ifaces[i]);
 	free(n->ifaces);
+	pf_free(n);
 	free(n->enccaps); /* the captures themselves belong to the simulation */
+	free(n->pflogs);
 	route_free(&n->rt);
 	free(n->name);
 	free(n);
@@ -131,6 +134,9 @@ static void node_timer_fire(struct sim *s, void *arg)
 	if (t < next)
 		next = t;
 	t = nd_timer(n);
+	if (t < next)
+		next = t;
+	t = pf_purge_timer(n);
 	if (t < next)
 		next = t;
 	if (next != UINT64_MAX)

@@ -28,6 +28,7 @@ struct tcp_table;
 struct echo_sock;
 struct ipsec_state;
 struct capture;
+struct pf;
 
 struct node {
 	struct sim *sim;
@@ -53,6 +54,9 @@ struct node {
 	struct ipsec_state *ipsec; /* SAD, SPD and PF_KEY sockets; NULL until used */
 	struct capture **enccaps;  /* captures of enc0 (LINKTYPE_ENC) */
 	unsigned nenccaps;
+	struct pf *pf;             /* the packet filter; NULL: none loaded */
+	struct capture **pflogs;   /* captures of pflog0 (LINKTYPE_PFLOG) */
+	unsigned npflogs;
 
 	int64_t sysctl[SYSCTL__COUNT];
 	uint64_t stats[STAT__COUNT];

@@ -18,6 +18,7 @@
 enum {
 	PKT_LINKBCAST = 1 << 0, /* arrived as a link-layer broadcast or multicast */
 	PKT_FORWARDED = 1 << 1, /* being forwarded, not locally originated */
+	PKT_ENCIF = 1 << 2,     /* came out of an IPsec tunnel: input on enc0 */
 };
 
 struct iface;
@@ -52,6 +53,7 @@ struct pkt {
 	unsigned nin_all;
 	struct pkt_sa out_done[PKT_OUT_DONE_MAX]; /* the SAs applied on output, in order */
 	unsigned nout_done;
+	uint16_t encap_sport; /* ESP that came in UDP (RFC 3948): its source port; 0 not */
 };
 
 /* A packet of len bytes (contents undefined) with the given headroom. */

@@ -264,6 +264,14 @@
 	D(ESP_TOOBIG, "esp.toobig")                                          \
 	D(ESP_CRYPTO, "esp.crypto")                                          \
 	D(ESP_DUMMY, "esp.dummy") /* ours: next header 59 */                 \
+	C(ESP_UDPENCIN, "esp.udpencin")                                      \
+	C(ESP_UDPENCOUT, "esp.udpencout")                                    \
+	D(ESP_UDPINVAL, "esp.udpinval")                                      \
+	D(ESP_UDPNEEDED, "esp.udpneeded")                                    \
+	D(ESP_NOUDPENCAP, "esp.noudpencap")       /* ours: encap is off */   \
+	D(ESP_UDPKEEPALIVE, "esp.udpkeepalive")   /* ours: consumed */       \
+	C(ESP_UDPKEEPALIVEOUT, "esp.udpkeepaliveout") /* ours */             \
+	C(ESP_UDPFLOAT, "esp.udpfloat") /* ours: a peer's port followed */   \
 	/* AH (struct ahstat) */                                             \
 	D(AH_HDROPS, "ah.hdrops")                                            \
 	D(AH_NOTDB, "ah.notdb")                                              \
@@ -293,7 +301,20 @@
 	C(ENC_IPACKETS, "enc.ipackets")                                      \
 	C(ENC_OPACKETS, "enc.opackets")                                      \
 	C(ENC_IBYTES, "enc.ibytes")                                          \
-	C(ENC_OBYTES, "enc.obytes")
+	C(ENC_OBYTES, "enc.obytes")                                          \
+	/* pf (pfctl -si's names; block, logged and the state ones ours) */  \
+	C(PF_MATCH, "pf.match")                                              \
+	D(PF_BLOCK, "pf.block") /* ours: refused by a block rule */          \
+	D(PF_FRAGMENT, "pf.fragment")                                        \
+	D(PF_SHORT, "pf.short")                                              \
+	D(PF_MEMORY, "pf.memory")                                            \
+	D(PF_STATE_MISMATCH, "pf.state-mismatch")                            \
+	D(PF_STATE_INSERT, "pf.state-insert")                                \
+	D(PF_TRANSLATE, "pf.translate")                                      \
+	C(PF_SEARCHES, "pf.searches")                                        \
+	C(PF_INSERTS, "pf.inserts")                                          \
+	C(PF_REMOVALS, "pf.removals")                                        \
+	C(PF_LOGGED, "pf.logged") /* ours: packets written to pflog0 */
 
 enum stat_id {
 #define STATS_ENUM(id, name) STAT_##id,

@@ -34,6 +34,9 @@
 	X(TCP_MSL, "net.inet.tcp.msl", 30, 1, 3600) /* ours: TCPTV_MSL, seconds */            \
 	X(TCP_RSTPPSLIMIT, "net.inet.tcp.rstppslimit", 100, 1, 1000000)                       \
 	X(ESP_ENABLE, "net.inet.esp.enable", 1, 0, 1)                                         \
+	X(ESP_UDPENCAP, "net.inet.esp.udpencap", 1, 0, 1)                                     \
+	X(ESP_UDPENCAP_PORT, "net.inet.esp.udpencap_port", 4500, 0, 65535)                    \
+	X(ESP_UDPENCAP_KEEPALIVE, "net.inet.esp.udpencap_keepalive", 0, 0, 3600) /* ours */   \
 	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                           \
 	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                         \
 	X(IP6_FORWARDING, "net.inet6.ip6.forwarding", 0, 0, 1)                                \

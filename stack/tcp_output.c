@@ -144,6 +144,16 @@ send:;
 	}
 	uint8_t obuf[TCP_MAXOLEN];
 	size_t optlen = tcp_opts_emit(obuf, &o);
+	/* The segment must fit maxseg with its options: maxseg has room for
+	 * the timestamps only, SACK blocks take from the data (OpenBSD's
+	 * "adjust data length if insertion of options will bump the packet
+	 * length beyond t_maxseg"). */
+	int64_t room = (int64_t)tp->maxseg - (int64_t)optlen + (ts ? 12 : 0);
+	if (len > room && !(flags & TH_SYN)) {
+		len = room > 0 ? room : 0;
+		sendalot = true;
+		flags &= ~(uint8_t)TH_FIN; /* the FIN follows the last byte */
+	}
 
 	/* A FIN sent again keeps its sequence number. */
 	if ((flags & TH_FIN) && (tp->flags & TF_SENTFIN) && tp->snd_nxt == tp->snd_max)

@@ -12,6 +12,7 @@
 #include "ip6.h"
 #include "node.h"
 #include "util.h"
+#include "../ipsec/udpencap.h"
 
 int udp_parse(const uint8_t *b, size_t len, struct udp_hdr *h)
 {
@@ -216,6 +217,9 @@ static void udp_input_common(struct node *n, struct pkt *p, const struct ipaddr 
 			return;
 		}
 	}
+	/* NAT-T: ESP in UDP on net.inet.esp.udpencap_port (RFC 3948) */
+	if (udpencap_input(n, p, hlen, &uh, bcast))
+		return;
 	struct udp_sock *s = udp_lookup(n, dst, uh.dport);
 	if (!s) {
 		if (bcast || (p->flags & PKT_LINKBCAST)) {
