@@ -319,6 +319,46 @@ static int tunnel_mtu(struct node *n, struct tdb *t, struct pkt *p)
 	return -EMSGSIZE;
 }
 
+/* Transport mode: our own IPv4 packet with DF that will not fit the path
+ * once ESP or AH is in it is refused, and the SA remembers the room left
+ * (OpenBSD's tdb_mtu), which TCP's MSS then respects (ipsec_sa_mtu).
+ * IPv6 and packets without DF go on, to be fragmented as their source
+ * may. */
+static int transport_mtu(struct node *n, struct tdb *t, struct pkt *p)
+{
+	if (ipsec_ip_af(p->data, p->len) != ADDR_V4 || !(get_be16(p->data + 6) & IP4_DF))
+		return 0;
+	const struct route *rt = route_lookup(&n->rt, &t->dst);
+	if (!rt || !rt->ifp)
+		return 0;
+	size_t pmtu = ip6_path_mtu(n, &t->dst, rt->ifp->mtu);
+	size_t over = ipsec_hdrsz(t);
+	unsigned hops = 0;
+	for (const struct tdb *b = t->onext; b && hops < PKT_OUT_DONE_MAX; b = b->onext, hops++)
+		over += ipsec_hdrsz(b);
+	if (p->len + over <= pmtu || pmtu <= over + 68)
+		return 0;
+	t->mtu = (uint32_t)(pmtu - over);
+	char a[ADDR_STRLEN];
+	node_trace(n, "ipsec: SA %08x to %s takes packets of %u bytes", t->spi, addr_fmt(&t->dst, a),
+		   t->mtu);
+	node_drop(n, p, STAT_IP_CANTFRAG);
+	return -EMSGSIZE;
+}
+
+unsigned ipsec_sa_mtu(struct node *n, const struct ipaddr *dst)
+{
+	struct ipsec_state *st = n->ipsec;
+	if (!st || !st->sad.count)
+		return 0;
+	unsigned mtu = 0;
+	for (const struct tdb *t = st->sad.head; t; t = t->next)
+		if (t->mtu && !(t->flags & (TDBF_INVALID | TDBF_TUNNELING)) && addr_eq(&t->dst, dst) &&
+		    (!mtu || t->mtu < mtu))
+			mtu = t->mtu;
+	return mtu;
+}
+
 static bool proto_enabled(struct node *n, uint8_t sproto)
 {
 	if (sproto == IPPROTO_ESP)
@@ -352,6 +392,10 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 		if (rc < 0)
 			return rc;
 		rc = ipsec_ipip_encap(n, t, p);
+		if (rc < 0)
+			return rc;
+	} else if (t->sproto != IPPROTO_IPIP && !(p->flags & PKT_FORWARDED) && !p->nout_done) {
+		int rc = transport_mtu(n, t, p);
 		if (rc < 0)
 			return rc;
 	}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+struct ipaddr;
 struct node;
 struct pkt;
 struct tdb;
@@ -30,5 +31,8 @@ void ipip_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip);
  * go on?  A `require` flow wants it to have come through its SA; false
  * when it did not (the packet is then dropped and counted). */
 bool ipsec_input_check(struct node *n, struct pkt *p);
+/* The smallest MTU a transport-mode SA to dst learned (tdb_mtu), for
+ * TCP's MSS; 0 when none did. */
+unsigned ipsec_sa_mtu(struct node *n, const struct ipaddr *dst);
 
 #endif

@@ -197,6 +197,8 @@ struct ka_ev {
 	uint64_t when;
 };
 
+static void keepalive_at(struct node *n, uint64_t when);
+
 static void keepalive_ev(struct sim *s, void *arg)
 {
 	struct ka_ev *ev = arg;
@@ -208,31 +210,36 @@ static void keepalive_ev(struct sim *s, void *arg)
 	uint64_t ival = (uint64_t)n->sysctl[SYSCTL_ESP_UDPENCAP_KEEPALIVE] * NS_PER_SEC;
 	if (!ival || !udpencap_enabled(n))
 		return;
-	bool any = false;
+	uint64_t next = UINT64_MAX;
 	/* Each outbound NAT-T SA that sent nothing for an interval keeps its
-	 * NAT mapping open with one 0xFF byte. */
+	 * NAT mapping open with one 0xFF byte (RFC 3948 4). */
 	for (struct tdb *t = st->sad.head; t; t = t->next) {
 		if (t->sproto != IPPROTO_ESP || !(t->flags & TDBF_UDPENCAP) ||
 		    (t->flags & TDBF_INVALID) || !node_owns_addr(n, &t->src) || !t->encap_out_at)
 			continue;
-		any = true;
 		if (s->now - t->encap_out_at >= ival) {
 			t->encap_out_at = s->now;
 			keepalive_send(n, t);
 		}
+		next = MIN(next, t->encap_out_at + ival);
 	}
-	if (any)
-		udpencap_keepalive_arm(n);
+	if (next != UINT64_MAX)
+		keepalive_at(n, next);
+}
+
+static void keepalive_at(struct node *n, uint64_t when)
+{
+	struct ipsec_state *st = n->ipsec;
+	struct ka_ev *ev = xmalloc(sizeof(*ev));
+	ev->n = n;
+	ev->when = st->keepalive_at = when;
+	sim_at(n->sim, when, keepalive_ev, free, ev);
 }
 
 void udpencap_keepalive_arm(struct node *n)
 {
 	struct ipsec_state *st = n->ipsec;
 	uint64_t ival = (uint64_t)n->sysctl[SYSCTL_ESP_UDPENCAP_KEEPALIVE] * NS_PER_SEC;
-	if (!st || !ival || st->keepalive_at)
-		return;
-	struct ka_ev *ev = xmalloc(sizeof(*ev));
-	ev->n = n;
-	ev->when = st->keepalive_at = n->sim->now + ival;
-	sim_at(n->sim, ev->when, keepalive_ev, free, ev);
+	if (st && ival && !st->keepalive_at)
+		keepalive_at(n, n->sim->now + ival);
 }

@@ -226,15 +226,11 @@ void pf_state_remove(struct node *n, struct pf *pf, struct pf_state *s)
 
 /* pf_state_expires: the last packet plus the timeout, shortened as the
  * table fills (adaptive.start and adaptive.end, by default 60% and 120%
- * of the limit). */
+ * of the limit unless set; both 0: off). */
 static uint64_t state_expires(const struct pf *pf, const struct pf_state *s)
 {
 	uint64_t t = (uint64_t)pf->timeouts[s->timeout] * NS_PER_SEC;
 	uint64_t start = pf->timeouts[PFTM_ADAPTIVE_START], end = pf->timeouts[PFTM_ADAPTIVE_END];
-	if (!start && !end) {
-		start = (uint64_t)pf->limit_states * 6 / 10;
-		end = (uint64_t)pf->limit_states * 12 / 10;
-	}
 	if (end > start && pf->nstates > start) {
 		if (pf->nstates >= end)
 			return s->last;
@@ -256,12 +252,11 @@ static struct pf_state *find_state(struct node *n, struct pf *pf, const struct p
 	return s;
 }
 
-uint64_t pf_purge_timer(struct node *n)
+/* Remove every expired state; the earliest expiry of those left. */
+static uint64_t purge(struct node *n, struct pf *pf)
 {
-	struct pf *pf = n->pf;
-	if (!pf || !pf->nstates)
-		return UINT64_MAX;
 	uint64_t now = n->sim->now, next = UINT64_MAX;
+	pf->purged_at = now;
 	for (struct pf_state *s = pf->head, *nx; s; s = nx) {
 		nx = s->next;
 		uint64_t e = state_expires(pf, s);
@@ -270,6 +265,15 @@ uint64_t pf_purge_timer(struct node *n)
 		else if (e < next)
 			next = e;
 	}
+	return next;
+}
+
+uint64_t pf_purge_timer(struct node *n)
+{
+	struct pf *pf = n->pf;
+	if (!pf || !pf->nstates)
+		return UINT64_MAX;
+	uint64_t now = n->sim->now, next = purge(n, pf);
 	/* no more often than the purge interval */
 	uint64_t soonest = now + (uint64_t)pf->timeouts[PFTM_INTERVAL] * NS_PER_SEC;
 	return next == UINT64_MAX ? next : MAX(next, soonest);
@@ -430,6 +434,10 @@ static struct pf_state *state_create(struct node *n, struct pf *pf, struct pf_ru
 				     const struct pf_rule *nr, const struct pf_pdesc *pd,
 				     const struct pf_pdesc *orig, enum pf_reason *why)
 {
+	/* A full table first lets its expired states go (at most once a
+	 * virtual second: a flood must not walk the table per packet). */
+	if (pf->nstates >= pf->limit_states && n->sim->now - pf->purged_at >= NS_PER_SEC)
+		purge(n, pf);
 	if (pf->nstates >= pf->limit_states) {
 		*why = PFRES_MEMORY;
 		return NULL;
@@ -496,18 +504,33 @@ static struct pf_state *state_create(struct node *n, struct pf *pf, struct pf_ru
 
 /* Rewrite a packet of a translating state from one key's form into the
  * other's: going out, stack to wire; coming in, wire to stack. */
-static void state_translate(struct pkt *p, const struct pf_pdesc *pd, const struct pf_state *s)
+static void state_translate(struct pkt *p, struct pf_pdesc *pd, const struct pf_state *s)
 {
 	const struct pf_skey *to = &s->key[pd->dir == PF_IN ? PF_SK_STACK : PF_SK_WIRE];
 	int si = pd->dir == PF_IN ? 0 : 1;
 	pf_translate(p, pd, &to->addr[si], to->port[si], &to->addr[1 - si], to->port[1 - si]);
+	/* pflog's header shows the translated addresses and ports */
+	pd->src = to->addr[si];
+	pd->dst = to->addr[1 - si];
+	pd->sport = to->port[si];
+	pd->dport = to->port[1 - si];
+	pd->rewritten = true;
 }
 
+/* pf_counters_inc: a packet of a state counts for the state, for the rule
+ * that made it, and for the match rule whose translation it keeps. */
 static void state_count(struct pf_state *s, const struct pf_pdesc *pd, size_t len)
 {
 	int from_dst = pd->dir != s->direction;
+	int out = pd->dir == PF_OUT;
 	s->packets[from_dst]++;
 	s->bytes[from_dst] += len;
+	s->rule->packets[out]++;
+	s->rule->bytes[out] += len;
+	if (s->nat_rule && s->nat_rule != s->rule) {
+		s->nat_rule->packets[out]++;
+		s->nat_rule->bytes[out] += len;
+	}
 }
 
 /* An ICMP error: its quoted packet's state (pf_test_state_icmp).  1: the
@@ -703,8 +726,10 @@ bool pf_test_slow(struct node *n, enum pf_dir dir, const char *ifname, struct pk
 		if (!state_create(n, pf, r, nat_rule, &pd, &orig, &sw))
 			return pf_drop(n, p, sw);
 	}
-	if (translated)
+	if (translated) {
 		pf_translate(p, &orig, &pd.src, pd.sport, &pd.dst, pd.dport);
+		pd.rewritten = true;
+	}
 	if (last && last->log)
 		pflog_packet(n, &pd, last, PF_PASS, PFRES_MATCH, p);
 	return true;

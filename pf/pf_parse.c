@@ -58,6 +58,7 @@ struct parser {
 	struct tok tok[PF_MAX_TOKENS];
 	unsigned ntok, pos;
 	bool failed; /* this statement had an error already */
+	bool adaptive_set; /* set timeout adaptive.start or .end was given */
 };
 
 static void perr(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -542,6 +543,8 @@ static int parse_pool(struct parser *ps, struct pf_pool *pool, bool nat, const c
 		else
 			break;
 	}
+	if (strcmp(kw, "binat-to") == 0)
+		pool->bitmask = true; /* a one-to-one mapping of two networks */
 	if (pool->plen != addr_bits(pool->a.af) && !pool->bitmask) {
 		perr(ps, "%s %s: a network needs 'bitmask' (the only pool type here)", kw, w);
 		return -1;
@@ -984,6 +987,10 @@ static int parse_rule(struct parser *ps, const char *action)
 		perr(ps, "a match rule makes no state of its own");
 		goto out;
 	}
+	if (r->action == PF_DROP && sp->state_set && r->keep_state) {
+		perr(ps, "a block rule makes no state: 'keep state' goes on pass rules");
+		goto out;
+	}
 	if (!sp->flags_set && !r->keep_state)
 		r->flags = r->flagset = 0;
 	if (r->action != PF_PASS)
@@ -1119,6 +1126,8 @@ static int parse_set(struct parser *ps)
 			uint64_t x;
 			if (!v || parse_num(ps, v, 86400 * 365, &x, w) < 0)
 				return -1;
+			if (k == PFTM_ADAPTIVE_START || k == PFTM_ADAPTIVE_END)
+				ps->adaptive_set = true;
 			if (k == PFTM_INTERVAL && x == 0) {
 				perr(ps, "the purge interval must be at least 1 second");
 				return -1;
@@ -1375,6 +1384,12 @@ struct pf *pf_parse(struct node *n, const struct pf_conf_options *o, unsigned *e
 		parse_text(&ps, o->text ? o->text : "", o->text_line ? o->text_line : 1);
 	}
 	free(text);
+	/* pfctl: adaptive timeouts from 60% to 120% of the state limit
+	 * unless given (both 0: off) */
+	if (!ps.adaptive_set) {
+		ps.pf->timeouts[PFTM_ADAPTIVE_START] = (uint32_t)((uint64_t)ps.pf->limit_states * 6 / 10);
+		ps.pf->timeouts[PFTM_ADAPTIVE_END] = (uint32_t)((uint64_t)ps.pf->limit_states * 12 / 10);
+	}
 	/* the files are named in rules after we return: keep the name */
 	for (unsigned i = 0; i < ps.pf->nrules; i++)
 		ps.pf->rules[i].file = NULL;

@@ -178,7 +178,7 @@ struct pf {
 	size_t nbuckets;
 	struct pf_state *head, *tail;
 	uint64_t nstates, next_id;
-	bool purge_armed;
+	uint64_t purged_at; /* virtual ns of the last walk for expired states */
 
 	bool generating; /* sending a block return: pf lets it by */
 };
@@ -198,6 +198,7 @@ struct pf_pdesc {
 	bool icmp_query, icmp_reply, icmp_error;
 	uint8_t dir;
 	const char *ifname;
+	bool rewritten; /* translated before it was logged */
 };
 
 /* pf_parse.c: a ruleset from pf.conf text; *errors counts what was

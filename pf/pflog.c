@@ -55,6 +55,7 @@ void pflog_packet(struct node *n, const struct pf_pdesc *pd, const struct pf_rul
 	put_host32(f + 52, 0); /* rule_uid: loaded by root */
 	put_host32(f + 56, 0);
 	f[60] = pd->dir == PF_IN ? 1 : 2;
+	f[61] = pd->rewritten;
 	f[62] = f[1];
 	unsigned al = addr_len(pd->af);
 	if (pd->src.af == pd->af)

@@ -855,6 +855,11 @@ static int parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned
 		scn_error(sc, st, "%s: %s", name, err);
 		return -1;
 	}
+	if (*id == SYSCTL_ESP_UDPENCAP_KEEPALIVE && *value && !sc->has_end) {
+		/* keepalives go on for ever: the run would never fall idle */
+		scn_error(sc, st, "a scenario whose nodes send NAT keepalives needs an 'end TIME'");
+		return -1;
+	}
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/ipsec_io.h"
 #include "../sim/sim.h"
 #include "iface.h"
 #include "ip4.h"
@@ -359,6 +360,12 @@ static uint32_t mss_for(struct node *n, const struct ipaddr *dst, bool path)
 	uint32_t dflt = (uint32_t)n->sysctl[SYSCTL_TCP_MSSDFLT];
 	if (!mtu)
 		return dflt;
+	if (path) {
+		/* what a transport-mode SA leaves of it (tdb_mtu) */
+		unsigned sa = ipsec_sa_mtu(n, dst);
+		if (sa && sa < mtu)
+			mtu = sa;
+	}
 	uint32_t mss = mtu - ip_hdrlen(dst) - TCP_HDR_LEN;
 	/* mssdflt is a floor for what we offer, not for what the path takes */
 	return mss > dflt || path ? mss : dflt;

@@ -21,6 +21,7 @@
 #include "../ipsec/pfkey.h"
 #include "../ipsec/replay.h"
 #include "../ipsec/sad.h"
+#include "../ipsec/udpencap.h"
 #include "../sim/sim.h"
 #include "../stack/ip6.h"
 #include "../stack/node.h"
@@ -65,7 +66,7 @@ const char decap_usage[] =
 
 const char encap_usage[] =
     "usage: ipsecsim encap --sa FILE --spi SPI [--mode tunnel|transport] [--seed N]\n"
-    "                      [--esn-high N] IN OUT\n"
+    "                      [--esn-high N] [--udpencap [PORT]] IN OUT\n"
     "\n"
     "Protect every IP packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
     "outer header of the SA's family, addresses from the SA; transport mode:\n"
@@ -74,7 +75,8 @@ const char encap_usage[] =
     "seed (default 0), and write OUT as a raw-IP pcap.  The same input, SA\n"
     "file and seed give the same bytes.  The mode defaults to the SA's\n"
     "(transport for an esp_sa file); --esn-high sets the high half of an ESN\n"
-    "SA's counter.\n"
+    "SA's counter.  --udpencap puts each ESP packet in UDP (RFC 3948, NAT-T) from\n"
+    "and to PORT (default 4500), with a zero UDP checksum over IPv4.\n"
     "Exit status: 0 done, 2 bad usage or input.\n";
 
 struct opts {
@@ -87,6 +89,7 @@ struct opts {
 	uint64_t seed;
 	bool esn_hi_set;
 	uint32_t esn_hi;
+	uint16_t udpencap; /* encap: the NAT-T port; 0 none */
 	const char *in, *out;
 };
 
@@ -118,6 +121,7 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 					      {"mode", required_argument, NULL, 'm'},
 					      {"seed", required_argument, NULL, 'e'},
 					      {"esn-high", required_argument, NULL, 'H'},
+					      {"udpencap", optional_argument, NULL, 'u'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	*o = (struct opts){.window = 64, .mode = -1};
@@ -175,6 +179,26 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 				return -1;
 			o->seed = v;
 			break;
+		case 'u': {
+			/* --udpencap, --udpencap=PORT, or --udpencap PORT when a
+			 * number follows and the two files still come after it */
+			const char *arg = optarg;
+			if (!arg && optind < argc && argc - optind > (int)nargs &&
+			    strspn(argv[optind], "0123456789x") == strlen(argv[optind]))
+				arg = argv[optind++];
+			o->udpencap = 4500;
+			if (arg) {
+				if (opt_uint(argv[0], "--udpencap", arg, 65535, &v) < 0)
+					return -1;
+				if (!v) {
+					fprintf(stderr, "%s: --udpencap port 0 is not a port\n",
+						argv[0]);
+					return -1;
+				}
+				o->udpencap = (uint16_t)v;
+			}
+			break;
+		}
 		}
 	}
 	if (!o->sa || (unsigned)(argc - optind) != nargs) {
@@ -474,7 +498,7 @@ int cmd_decap(int argc, char **argv)
 int cmd_encap(int argc, char **argv)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, "spmeH", encap_usage, 2, &o);
+	int rc = parse_opts(argc, argv, "spmeHu", encap_usage, 2, &o);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	if (!o.spi_set) {
@@ -500,6 +524,17 @@ int cmd_encap(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	bool tunnel = o.mode < 0 ? (t->flags & TDBF_TUNNELING) != 0 : o.mode == 1;
+	if (o.udpencap) {
+		if (t->sproto != IPPROTO_ESP) {
+			fprintf(stderr, "%s: --udpencap is for ESP; SPI 0x%08x is AH\n", argv[0],
+				o.spi);
+			sim_free(sim);
+			return EXIT_USAGE;
+		}
+		t->flags |= TDBF_UDPENCAP;
+		t->udpencap_port = o.udpencap;
+		n->sysctl[SYSCTL_ESP_UDPENCAP_PORT] = o.udpencap;
+	}
 	/* Sequence numbers from 1 (within the ESN high half the file gives). */
 	t->replay.rpl = (t->replay.rpl >> 32) << 32 | REPLAY_FIRST;
 	struct cap_reader *r = cap_open(o.in, stderr);
@@ -519,6 +554,8 @@ int cmd_encap(int argc, char **argv)
 			e = ipsec_ipip_encap(n, t, p);
 		if (!e)
 			e = t->sproto == IPPROTO_ESP ? esp_output(n, t, p) : ah_output(n, t, p);
+		if (!e && o.udpencap)
+			e = udpencap_output(n, t, p);
 		if (e < 0) { /* dropped and freed */
 			fprintf(stderr, "frame %u: not protected: %s\n", cp.frame,
 				n->last_drop >= 0 ? stat_name((enum stat_id)n->last_drop)
@@ -530,8 +567,9 @@ int cmd_encap(int argc, char **argv)
 		pkt_free(p);
 		written++;
 	}
-	fprintf(stderr, "%s: %u packets protected with SPI 0x%08x (%s), %u refused\n", o.out,
-		written, o.spi, tunnel ? "tunnel" : "transport", refused);
+	fprintf(stderr, "%s: %u packets protected with SPI 0x%08x (%s%s), %u refused\n", o.out,
+		written, o.spi, tunnel ? "tunnel" : "transport", o.udpencap ? ", in UDP" : "",
+		refused);
 	cap_close(r);
 	pcap_dump_close(d);
 	pcap_close(pd);

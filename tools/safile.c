@@ -134,7 +134,17 @@ static int espsa_line(struct loader *l, char *text, unsigned line, bool esn_mark
 	uint8_t ek[64], ak[64];
 	long ekl = key_field(f[5], ek, sizeof(ek)), akl = key_field(f[7], ak, sizeof(ak));
 	int rc = 0;
-	if (ekl < 0 || akl < 0) {
+	const struct tdb *have = ekl >= 0 && akl >= 0 && l->n->ipsec
+				     ? sad_lookup(&l->n->ipsec->sad, &dst, (uint32_t)spi, IPPROTO_ESP)
+				     : NULL;
+	if (have && have->encalg == enc && have->authalg == auth &&
+	    have->enckeylen == (uint16_t)ekl && have->authkeylen == (uint16_t)akl &&
+	    (!ekl || CRYPTO_memcmp(have->enckey, ek, (size_t)ekl) == 0) &&
+	    (!akl || CRYPTO_memcmp(have->authkey, ak, (size_t)akl) == 0)) {
+		/* The same SA again, from another source address: one end's
+		 * view and the other's across a NAT.  A receiver finds an SA by
+		 * destination and SPI, so one of them serves both. */
+	} else if (ekl < 0 || akl < 0) {
 		rc = line_error(l, line, "%s", "bad key: 0x and hex, or ASCII, at most 64 bytes");
 	} else {
 		struct pfkey_buf pb;

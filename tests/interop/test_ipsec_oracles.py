@@ -61,8 +61,10 @@ def test_tshark_checks_every_esp_icv(scenario_runs):
                 if "0x%08x" % int(spi, 16) not in spis:
                     continue
                 assert good == "1", f"{name}/{pcap.name} frame {frame}: ICV not good"
-                # ICMP, IPv4, UDP, AH, IPv6, ICMPv6, IPv6 destination options
-                assert nh in ("0x01", "0x04", "0x11", "0x33", "0x29", "0x3a", "0x3c"), \
+                # ICMP, IPv4, TCP (transport mode), UDP, AH, IPv6, ICMPv6,
+                # IPv6 destination options
+                assert nh in ("0x01", "0x04", "0x06", "0x11", "0x33", "0x29", "0x3a",
+                              "0x3c"), \
                     f"{pcap.name} {frame}: {nh}"
                 checked[name] = checked.get(name, 0) + 1
     # Every ESP packet on the wire of these runs, one frame each (the demo's
@@ -78,6 +80,9 @@ def test_tshark_checks_every_esp_icv(scenario_runs):
     assert checked["keymgr-delete"] == 395
     assert checked["keymgr-retire"] == 1502
     assert checked["seq-rekey"] == 99
+    # NAT-T: every ESP packet in UDP, on both sides of the NAT
+    assert checked["natt-road-warrior"] == 2 * 85
+    assert checked["natt-transport"] == 2 * 50
     # ESP behind IPv6 extension headers, and packets refused by policy
     # after an authentic ICV: tshark finds every one of them authentic.
     assert checked["ipv6-esp-exthdrs"] == 18

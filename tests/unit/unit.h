@@ -31,6 +31,7 @@ void suite_ip6(void);
 void suite_nd(void);
 void suite_conf(void);
 void suite_tcp(void);
+void suite_pf(void);
 
 /* Add a suite of tests: NULL-terminated {name, fn} pairs. */
 struct unit_test {
