@@ -93,6 +93,7 @@ struct tdb {
 	struct xform_ctx *xf;       /* keyed transforms; NULL for IPIP and embryonic SAs */
 	uint16_t udpencap_port;     /* host order; the peer's, which follows its NAT */
 	uint64_t encap_out_at;      /* virtual ns of the last ESP-in-UDP sent; 0 never */
+	uint16_t encap_sport_seen;  /* inbound NAT-T: the peer's port last seen; 0 none */
 	uint32_t mtu; /* tdb_mtu: the largest IPv4 packet with DF this transport-mode
 		       * SA can take and still fit the path; 0 until one did not */
 	char tag[PF_TAG_NAME_SIZE];

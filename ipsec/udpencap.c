@@ -144,9 +144,13 @@ static bool filters_mirror(const struct tdb *in, const struct tdb *out)
 	       in->filtermask.dst_plen == out->filtermask.src_plen;
 }
 
-void udpencap_float(struct node *n, const struct tdb *in, const struct ipaddr *from,
-		    uint16_t sport)
+void udpencap_float(struct node *n, struct tdb *in, const struct ipaddr *from, uint16_t sport)
 {
+	/* The SAD is walked only when this SA's peer port changes, not for
+	 * every packet. */
+	if (in->encap_sport_seen == sport)
+		return;
+	in->encap_sport_seen = sport;
 	struct ipsec_state *st = n->ipsec;
 	for (struct tdb *t = st->sad.head; t; t = t->next) {
 		if (t->sproto != IPPROTO_ESP || !(t->flags & TDBF_UDPENCAP) ||
@@ -178,9 +182,9 @@ static void keepalive_send(struct node *n, const struct tdb *t)
 			     .len = UDP_HDR_LEN + 1};
 	p->data[UDP_HDR_LEN] = 0xff;
 	udp_emit(p->data, &uh);
-	uint16_t ck = cksum_fold(
-	    cksum_add(cksum_pseudo(&t->src, &t->dst, IPPROTO_UDP, UDP_HDR_LEN + 1), p->data,
-		      UDP_HDR_LEN + 1));
+	uint16_t ck =
+	    cksum_fold(cksum_add(cksum_pseudo(&t->src, &t->dst, IPPROTO_UDP, UDP_HDR_LEN + 1),
+				 p->data, UDP_HDR_LEN + 1));
 	put_be16(p->data + 6, ck ? ck : 0xffff);
 	node_count(n, STAT_ESP_UDPKEEPALIVEOUT);
 	if (t->dst.af == ADDR_V6) {
@@ -203,8 +207,10 @@ static void keepalive_ev(struct sim *s, void *arg)
 {
 	struct ka_ev *ev = arg;
 	struct node *n = ev->n;
+	uint64_t when = ev->when;
+	free(ev);
 	struct ipsec_state *st = n->ipsec;
-	if (!st || st->keepalive_at != ev->when)
+	if (!st || st->keepalive_at != when)
 		return; /* superseded */
 	st->keepalive_at = 0;
 	uint64_t ival = (uint64_t)n->sysctl[SYSCTL_ESP_UDPENCAP_KEEPALIVE] * NS_PER_SEC;

@@ -31,8 +31,7 @@ bool udpencap_input(struct node *n, struct pkt *p, size_t hlen, const struct udp
 bool udpencap_transport_fixup(struct node *n, struct pkt *p, size_t off, uint8_t nh);
 /* An authenticated packet of inbound SA `in` came from `from`, port
  * sport: the SAs back to that peer send to that port from now on. */
-void udpencap_float(struct node *n, const struct tdb *in, const struct ipaddr *from,
-		    uint16_t sport);
+void udpencap_float(struct node *n, struct tdb *in, const struct ipaddr *from, uint16_t sport);
 /* Keep a timer for NAT keepalives running while the node sends NAT-T
  * (net.inet.esp.udpencap_keepalive seconds; 0: none). */
 void udpencap_keepalive_arm(struct node *n);

@@ -343,7 +343,8 @@ static bool addr_match(struct node *n, const struct pf *pf, const struct pf_rule
 	case PF_ADDR_TABLE: {
 		const struct pf_table *t = &pf->tables[ra->table];
 		for (unsigned i = 0; i < t->nent && !m; i++)
-			m = t->ent[i].a.af == a->af && addr_in_prefix(a, &t->ent[i].a, t->ent[i].plen);
+			m = t->ent[i].a.af == a->af &&
+			    addr_in_prefix(a, &t->ent[i].a, t->ent[i].plen);
 		break;
 	}
 	}
@@ -384,8 +385,8 @@ static bool rule_match(struct node *n, const struct pf *pf, const struct pf_rule
 		return false;
 	if (r->dport.op && (!ports || pd->fragment || !port_match(&r->dport, pd->dport)))
 		return false;
-	if (r->flagset && (pd->proto != IPPROTO_TCP || pd->fragment ||
-			   (pd->tcp_flags & r->flagset) != r->flags))
+	if (r->flagset &&
+	    (pd->proto != IPPROTO_TCP || pd->fragment || (pd->tcp_flags & r->flagset) != r->flags))
 		return false;
 	if (r->icmp_type >= 0) {
 		bool icmp = pd->proto == (pd->af == ADDR_V6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
@@ -646,8 +647,8 @@ bool pf_test_slow(struct node *n, enum pf_dir dir, const char *ifname, struct pk
 		if (rc)
 			return rc > 0;
 	} else if (!pd.fragment && (pd.proto != IPPROTO_ICMP && pd.proto != IPPROTO_ICMPV6
-				    ? true
-				    : pd.icmp_query || pd.icmp_reply)) {
+					? true
+					: pd.icmp_query || pd.icmp_reply)) {
 		struct pf_skey k;
 		key_of(pd.af, pd.proto, &pd.src, pd.sport, &pd.dst, pd.dport, dir, &k);
 		struct pf_state *s = find_state(n, pf, &k, dir);

@@ -32,11 +32,11 @@ struct pf_define {
 
 /* Where pf.conf text comes from, and where its errors go. */
 struct pf_conf_options {
-	const char *path;      /* a file, or NULL with text */
-	const char *text;      /* inline rules (a scenario block) */
-	const char *text_name; /* the file the text is in, for messages */
-	unsigned text_line;    /* the line the text starts on */
-	FILE *err;             /* "file:line: message" for every error */
+	const char *path;                /* a file, or NULL with text */
+	const char *text;                /* inline rules (a scenario block) */
+	const char *text_name;           /* the file the text is in, for messages */
+	unsigned text_line;              /* the line the text starts on */
+	FILE *err;                       /* "file:line: message" for every error */
 	const struct pf_define *defines; /* macros that win over the file's */
 	unsigned ndefines;
 };

@@ -243,8 +243,8 @@ int pf_get_transaddr(struct node *n, struct pf *pf, const struct pf_rule *r, str
 	}
 	/* pf_get_sport: a random start, up to the top, then down from below
 	 * the start; the draw is from the node's stream. */
-	uint16_t cut = low == high ? low
-				  : (uint16_t)(low + rng_next(&n->rng) % ((uint32_t)high - low + 1));
+	uint16_t cut =
+	    low == high ? low : (uint16_t)(low + rng_next(&n->rng) % ((uint32_t)high - low + 1));
 	for (uint32_t t = cut; t <= high; t++)
 		if (sport_free(pf, pd, &na, (uint16_t)t)) {
 			pd->src = na;

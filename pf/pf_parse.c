@@ -32,11 +32,11 @@
 #include "../stack/util.h"
 #include "pf_var.h"
 
-#define PF_MAX_TOKENS  512
-#define PF_MAX_LIST    64   /* items in one { } list */
-#define PF_MAX_EXPAND  4096 /* rules one line may expand into */
-#define PF_MAX_MACRO   64   /* macro expansion depth and count */
-#define PF_MAX_LINE    65536
+#define PF_MAX_TOKENS 512
+#define PF_MAX_LIST   64   /* items in one { } list */
+#define PF_MAX_EXPAND 4096 /* rules one line may expand into */
+#define PF_MAX_MACRO  64   /* macro expansion depth and count */
+#define PF_MAX_LINE   65536
 
 enum tok_kind { T_WORD, T_STRING, T_TABLE, T_PUNCT, T_END };
 
@@ -57,7 +57,7 @@ struct parser {
 	const struct pf_conf_options *o;
 	struct tok tok[PF_MAX_TOKENS];
 	unsigned ntok, pos;
-	bool failed; /* this statement had an error already */
+	bool failed;       /* this statement had an error already */
 	bool adaptive_set; /* set timeout adaptive.start or .end was given */
 };
 
@@ -85,7 +85,8 @@ static const char *macro_get(const struct parser *ps, const char *name, size_t l
 		    strncmp(ps->o->defines[i].name, name, len) == 0)
 			return ps->o->defines[i].value;
 	for (unsigned i = ps->nmacros; i-- > 0;)
-		if (strlen(ps->macros[i].name) == len && strncmp(ps->macros[i].name, name, len) == 0)
+		if (strlen(ps->macros[i].name) == len &&
+		    strncmp(ps->macros[i].name, name, len) == 0)
 			return ps->macros[i].value;
 	return NULL;
 }
@@ -341,9 +342,9 @@ static int item_ifname(struct parser *ps, void *out)
 static const struct {
 	const char *name;
 	int num;
-} proto_names[] = {{"icmp", 1}, {"igmp", 2},  {"ipencap", 4},   {"tcp", 6},   {"udp", 17},
-		   {"ipv6", 41}, {"gre", 47}, {"esp", 50}, {"ah", 51}, {"icmp6", 58},
-		   {"ipip", 94}, {"ipcomp", 108}, {"carp", 112}, {"pfsync", 240}};
+} proto_names[] = {{"icmp", 1},  {"igmp", 2},     {"ipencap", 4}, {"tcp", 6},     {"udp", 17},
+		   {"ipv6", 41}, {"gre", 47},     {"esp", 50},    {"ah", 51},     {"icmp6", 58},
+		   {"ipip", 94}, {"ipcomp", 108}, {"carp", 112},  {"pfsync", 240}};
 
 const char *pf_proto_name(int p)
 {
@@ -365,8 +366,9 @@ static int item_proto(struct parser *ps, void *out)
 		}
 	uint64_t v;
 	if (!isdigit((unsigned char)w[0])) {
-		perr(ps, "unknown protocol '%s' (tcp, udp, icmp, icmp6, esp, ah, ipcomp, "
-			 "ipencap, ipv6, gre, or a number)",
+		perr(ps,
+		     "unknown protocol '%s' (tcp, udp, icmp, icmp6, esp, ah, ipcomp, "
+		     "ipencap, ipv6, gre, or a number)",
 		     w);
 		return -1;
 	}
@@ -415,7 +417,8 @@ static int item_host(struct parser *ps, void *out)
 	}
 	unsigned plen;
 	if (addr_parse_prefix(w, &a->a, &plen) < 0) {
-		perr(ps, "'%s' is not an address or a network (such as 10.0.0.0/24 or 2001:db8::/32)",
+		perr(ps,
+		     "'%s' is not an address or a network (such as 10.0.0.0/24 or 2001:db8::/32)",
 		     w);
 		return -1;
 	}
@@ -428,9 +431,10 @@ static int item_host(struct parser *ps, void *out)
 static const struct {
 	const char *name;
 	uint16_t port;
-} port_names[] = {{"ssh", 22},	  {"smtp", 25},	   {"domain", 53}, {"www", 80},	  {"http", 80},
-		  {"ntp", 123},	  {"https", 443},  {"isakmp", 500}, {"syslog", 514},
-		  {"ipsec-nat-t", 4500}, {"echo", 7}, {"discard", 9}, {"chargen", 19}};
+} port_names[] = {{"ssh", 22},     {"smtp", 25},          {"domain", 53}, {"www", 80},
+		  {"http", 80},    {"ntp", 123},          {"https", 443}, {"isakmp", 500},
+		  {"syslog", 514}, {"ipsec-nat-t", 4500}, {"echo", 7},    {"discard", 9},
+		  {"chargen", 19}};
 
 static int port_num(struct parser *ps, const char *w, uint16_t *v)
 {
@@ -441,8 +445,9 @@ static int port_num(struct parser *ps, const char *w, uint16_t *v)
 		}
 	uint64_t x;
 	if (!isdigit((unsigned char)w[0])) {
-		perr(ps, "unknown port '%s' (a number, or ssh, domain, www, https, isakmp, "
-			 "ipsec-nat-t ...)",
+		perr(ps,
+		     "unknown port '%s' (a number, or ssh, domain, www, https, isakmp, "
+		     "ipsec-nat-t ...)",
 		     w);
 		return -1;
 	}
@@ -460,8 +465,8 @@ static int item_port(struct parser *ps, void *out)
 	static const struct {
 		const char *w;
 		uint8_t op;
-	} unary[] = {{"=", PF_OP_EQ}, {"!=", PF_OP_NE}, {"<", PF_OP_LT},
-		     {"<=", PF_OP_LE}, {">", PF_OP_GT},	 {">=", PF_OP_GE}};
+	} unary[] = {{"=", PF_OP_EQ},  {"!=", PF_OP_NE}, {"<", PF_OP_LT},
+		     {"<=", PF_OP_LE}, {">", PF_OP_GT},  {">=", PF_OP_GE}};
 	for (size_t i = 0; i < ARRAY_LEN(unary); i++)
 		if (accept(ps, unary[i].w)) {
 			const char *w = need_word(ps, "a port");
@@ -598,7 +603,9 @@ static int parse_icmp_type(struct parser *ps, struct pf_rule *r, bool v6)
 	if (r->icmp_type < 0) {
 		uint64_t v;
 		if (!isdigit((unsigned char)w[0])) {
-			perr(ps, "unknown %s '%s' (echoreq, echorep, unreach, timex, paramprob%s, or a number)",
+			perr(ps,
+			     "unknown %s '%s' (echoreq, echorep, unreach, timex, paramprob%s, or a "
+			     "number)",
 			     v6 ? "icmp6-type" : "icmp-type", w,
 			     v6 ? ", toobig, neighbrsol, neighbradv, routersol, routeradv" : "");
 			return -1;
@@ -868,11 +875,15 @@ static void expand_rule(struct parser *ps, struct rule_spec *sp)
 								r.sport = sp->sports[spt];
 							if (sp->ndports)
 								r.dport = sp->dports[dpt];
-							if (!af_fits(&r.af, host_af(ps->pf, &r.src)) ||
-							    !af_fits(&r.af, host_af(ps->pf, &r.dst)))
+							if (!af_fits(&r.af,
+								     host_af(ps->pf, &r.src)) ||
+							    !af_fits(&r.af,
+								     host_af(ps->pf, &r.dst)))
 								continue;
-							if ((r.nat.set && !af_fits(&r.af, r.nat.a.af)) ||
-							    (r.rdr.set && !af_fits(&r.af, r.rdr.a.af)))
+							if ((r.nat.set &&
+							     !af_fits(&r.af, r.nat.a.af)) ||
+							    (r.rdr.set &&
+							     !af_fits(&r.af, r.rdr.a.af)))
 								continue;
 							if (r.proto != 6)
 								r.flags = r.flagset = 0;
@@ -891,7 +902,7 @@ static int parse_rule(struct parser *ps, const char *action)
 	struct pf_rule *r = &sp->r;
 	r->proto = -1;
 	r->icmp_type = r->icmp_code = -1;
-	r->action = strcmp(action, "pass") == 0 ? PF_PASS
+	r->action = strcmp(action, "pass") == 0    ? PF_PASS
 		    : strcmp(action, "match") == 0 ? PF_MATCH
 						   : PF_DROP;
 	if (r->action == PF_DROP) {
@@ -1083,7 +1094,8 @@ static int parse_set(struct parser *ps)
 		do {
 			accept(ps, ",");
 			if (!accept(ps, "states")) {
-				perr(ps, "set limit knows 'states' (the state table's size), not '%s'",
+				perr(ps,
+				     "set limit knows 'states' (the state table's size), not '%s'",
 				     tok_desc(peek(ps)));
 				return -1;
 			}
@@ -1116,9 +1128,10 @@ static int parse_set(struct parser *ps)
 				if (strcmp(w, names[k]) == 0)
 					break;
 			if (k == ARRAY_LEN(names)) {
-				perr(ps, "unknown timeout '%s' (tcp.first, tcp.established, "
-					 "udp.first, udp.single, udp.multiple, icmp.first, "
-					 "icmp.error, other.*, interval, adaptive.start ...)",
+				perr(ps,
+				     "unknown timeout '%s' (tcp.first, tcp.established, "
+				     "udp.first, udp.single, udp.multiple, icmp.first, "
+				     "icmp.error, other.*, interval, adaptive.start ...)",
 				     w);
 				return -1;
 			}
@@ -1142,7 +1155,8 @@ static int parse_set(struct parser *ps)
 		perr(ps, "set block-policy drop|return");
 		return -1;
 	}
-	perr(ps, "unknown option 'set %s' (skip, limit, timeout, block-policy)", tok_desc(peek(ps)));
+	perr(ps, "unknown option 'set %s' (skip, limit, timeout, block-policy)",
+	     tok_desc(peek(ps)));
 	return -1;
 }
 
@@ -1260,8 +1274,9 @@ static void statement(struct parser *ps, const char *line)
 		return;
 	const struct tok *t = peek(ps);
 	if (t->kind != T_WORD) {
-		perr(ps, "a statement begins with pass, block, match, set, table or a macro, "
-			 "not '%s'",
+		perr(ps,
+		     "a statement begins with pass, block, match, set, table or a macro, "
+		     "not '%s'",
 		     t->s);
 		return;
 	}
@@ -1272,10 +1287,10 @@ static void statement(struct parser *ps, const char *line)
 		parse_set(ps);
 	else if (strcmp(t->s, "table") == 0)
 		parse_table(ps);
-	else if (strcmp(t->s, "nat") == 0 || strcmp(t->s, "rdr") == 0 ||
-		 strcmp(t->s, "binat") == 0)
-		perr(ps, "'%s' rules are pf's old syntax: write 'match out on IF ... nat-to ADDR' "
-			 "or 'pass in on IF ... rdr-to ADDR'",
+	else if (strcmp(t->s, "nat") == 0 || strcmp(t->s, "rdr") == 0 || strcmp(t->s, "binat") == 0)
+		perr(ps,
+		     "'%s' rules are pf's old syntax: write 'match out on IF ... nat-to ADDR' "
+		     "or 'pass in on IF ... rdr-to ADDR'",
 		     t->s);
 	else
 		perr(ps, "unknown statement '%s' (pass, block, match, set, table, NAME = value)",
@@ -1329,7 +1344,8 @@ static void parse_text(struct parser *ps, const char *text, unsigned first_line)
 		if (len > PF_MAX_LINE) {
 			ps->line = start;
 			ps->failed = false;
-			perr(ps, "a statement longer than %d bytes (an unclosed '{'?)", PF_MAX_LINE);
+			perr(ps, "a statement longer than %d bytes (an unclosed '{'?)",
+			     PF_MAX_LINE);
 			len = 0;
 			depth = 0;
 			continue;
@@ -1387,8 +1403,10 @@ struct pf *pf_parse(struct node *n, const struct pf_conf_options *o, unsigned *e
 	/* pfctl: adaptive timeouts from 60% to 120% of the state limit
 	 * unless given (both 0: off) */
 	if (!ps.adaptive_set) {
-		ps.pf->timeouts[PFTM_ADAPTIVE_START] = (uint32_t)((uint64_t)ps.pf->limit_states * 6 / 10);
-		ps.pf->timeouts[PFTM_ADAPTIVE_END] = (uint32_t)((uint64_t)ps.pf->limit_states * 12 / 10);
+		ps.pf->timeouts[PFTM_ADAPTIVE_START] =
+		    (uint32_t)((uint64_t)ps.pf->limit_states * 6 / 10);
+		ps.pf->timeouts[PFTM_ADAPTIVE_END] =
+		    (uint32_t)((uint64_t)ps.pf->limit_states * 12 / 10);
 	}
 	/* the files are named in rules after we return: keep the name */
 	for (unsigned i = 0; i < ps.pf->nrules; i++)

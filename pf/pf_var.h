@@ -15,43 +15,47 @@
 enum pf_action { PF_PASS = 0, PF_DROP = 1, PF_MATCH = 12 }; /* pfvar.h's numbers */
 
 /* PFRES_*: why pf decided, for pflog and pfctl -si's counters. */
-#define PF_REASONS(X)                                                       \
-	X(MATCH, "match") X(BADOFF, "bad-offset") X(FRAG, "fragment")       \
-	X(SHORT, "short") X(NORM, "normalize") X(MEMORY, "memory")          \
-	X(TS, "bad-timestamp") X(CONGEST, "congestion") X(IPOPTIONS, "ip-option") \
-	X(PROTCKSUM, "proto-cksum") X(BADSTATE, "state-mismatch")           \
-	X(STATEINS, "state-insert") X(MAXSTATES, "state-limit")             \
-	X(SRCLIMIT, "src-limit") X(SYNPROXY, "synproxy") X(TRANSLATE, "translate") \
-	X(NOROUTE, "no-route")
+#define PF_REASONS(X)                                                                      \
+	X(MATCH, "match")                                                                  \
+	X(BADOFF, "bad-offset") X(FRAG, "fragment") X(SHORT, "short") X(NORM, "normalize") \
+	    X(MEMORY, "memory") X(TS, "bad-timestamp") X(CONGEST, "congestion")            \
+		X(IPOPTIONS, "ip-option") X(PROTCKSUM, "proto-cksum")                      \
+		    X(BADSTATE, "state-mismatch") X(STATEINS, "state-insert")              \
+			X(MAXSTATES, "state-limit") X(SRCLIMIT, "src-limit")               \
+			    X(SYNPROXY, "synproxy") X(TRANSLATE, "translate")              \
+				X(NOROUTE, "no-route")
 enum pf_reason {
 #define PFRES_ENUM(id, name) PFRES_##id,
 	PF_REASONS(PFRES_ENUM)
 #undef PFRES_ENUM
-	PFRES__COUNT
+	    PFRES__COUNT
 };
 extern const char *const pf_reason_names[PFRES__COUNT];
 
 /* pf.conf's timeouts (PFTM_*), in seconds. */
-#define PF_TIMEOUTS(X)                                                              \
-	X(TCP_FIRST_PACKET, "tcp.first", 120) X(TCP_OPENING, "tcp.opening", 30)     \
-	X(TCP_ESTABLISHED, "tcp.established", 86400)                                \
-	X(TCP_CLOSING, "tcp.closing", 900) X(TCP_FIN_WAIT, "tcp.finwait", 45)       \
-	X(TCP_CLOSED, "tcp.closed", 90) X(UDP_FIRST_PACKET, "udp.first", 60)        \
-	X(UDP_SINGLE, "udp.single", 30) X(UDP_MULTIPLE, "udp.multiple", 60)         \
-	X(ICMP_FIRST_PACKET, "icmp.first", 20) X(ICMP_ERROR_REPLY, "icmp.error", 10) \
-	X(OTHER_FIRST_PACKET, "other.first", 60) X(OTHER_SINGLE, "other.single", 30) \
-	X(OTHER_MULTIPLE, "other.multiple", 60) X(FRAG, "frag", 60)                 \
-	X(INTERVAL, "interval", 10) X(ADAPTIVE_START, "adaptive.start", 0)          \
-	X(ADAPTIVE_END, "adaptive.end", 0)
+#define PF_TIMEOUTS(X)                                                                      \
+	X(TCP_FIRST_PACKET, "tcp.first", 120)                                               \
+	X(TCP_OPENING, "tcp.opening", 30) X(TCP_ESTABLISHED, "tcp.established", 86400)      \
+	    X(TCP_CLOSING, "tcp.closing", 900) X(TCP_FIN_WAIT, "tcp.finwait", 45)           \
+		X(TCP_CLOSED, "tcp.closed", 90) X(UDP_FIRST_PACKET, "udp.first", 60)        \
+		    X(UDP_SINGLE, "udp.single", 30) X(UDP_MULTIPLE, "udp.multiple", 60)     \
+			X(ICMP_FIRST_PACKET, "icmp.first", 20)                              \
+			    X(ICMP_ERROR_REPLY, "icmp.error", 10)                           \
+				X(OTHER_FIRST_PACKET, "other.first", 60)                    \
+				    X(OTHER_SINGLE, "other.single", 30)                     \
+					X(OTHER_MULTIPLE, "other.multiple", 60)             \
+					    X(FRAG, "frag", 60) X(INTERVAL, "interval", 10) \
+						X(ADAPTIVE_START, "adaptive.start", 0)      \
+						    X(ADAPTIVE_END, "adaptive.end", 0)
 enum pf_timeout {
 #define PFTM_ENUM(id, name, def) PFTM_##id,
 	PF_TIMEOUTS(PFTM_ENUM)
 #undef PFTM_ENUM
-	PFTM__COUNT
+	    PFTM__COUNT
 };
 
-#define PF_STATES_HIWAT 100000 /* PFSTATE_HIWAT: set limit states */
-#define PF_NAT_PORT_LOW  50001 /* PF_NAT_PROXY_PORT_LOW */
+#define PF_STATES_HIWAT  100000 /* PFSTATE_HIWAT: set limit states */
+#define PF_NAT_PORT_LOW  50001  /* PF_NAT_PROXY_PORT_LOW */
 #define PF_NAT_PORT_HIGH 65535
 
 /* An address in a rule: any, a network, a table, or the node's own. */
@@ -65,8 +69,18 @@ struct pf_rule_addr {
 };
 
 /* A port operator (pf.conf's =, !=, <, <=, >, >=, a:b, a><b, a<>b). */
-enum pf_port_op { PF_OP_NONE, PF_OP_EQ, PF_OP_NE, PF_OP_LT, PF_OP_LE, PF_OP_GT,
-		  PF_OP_GE, PF_OP_RRG, PF_OP_IRG, PF_OP_XRG };
+enum pf_port_op {
+	PF_OP_NONE,
+	PF_OP_EQ,
+	PF_OP_NE,
+	PF_OP_LT,
+	PF_OP_LE,
+	PF_OP_GT,
+	PF_OP_GE,
+	PF_OP_RRG,
+	PF_OP_IRG,
+	PF_OP_XRG
+};
 struct pf_port {
 	uint8_t op;
 	uint16_t a, b;
@@ -77,8 +91,8 @@ struct pf_pool {
 	bool set;
 	struct ipaddr a;
 	uint8_t plen;
-	bool bitmask;     /* keep the host part (binat-to, bitmask) */
-	bool static_port; /* nat-to: keep the port */
+	bool bitmask;         /* keep the host part (binat-to, bitmask) */
+	bool static_port;     /* nat-to: keep the port */
 	uint16_t plow, phigh; /* nat-to: the source ports to use; rdr-to: the
 			       * port (range) to redirect to; 0: unchanged */
 };
@@ -90,11 +104,11 @@ struct pf_rule {
 	bool log, log_all, quick, keep_state, ret;
 	char ifname[PF_IFNAMSIZ]; /* "" any */
 	bool ifneg;
-	uint8_t af;    /* ADDR_NONE any */
-	int proto;     /* -1 any */
+	uint8_t af; /* ADDR_NONE any */
+	int proto;  /* -1 any */
 	struct pf_rule_addr src, dst;
 	struct pf_port sport, dport;
-	uint8_t flags, flagset; /* TCP: (flags & flagset) == flags */
+	uint8_t flags, flagset;   /* TCP: (flags & flagset) == flags */
 	int icmp_type, icmp_code; /* -1 any */
 	struct pf_pool nat, rdr;
 	/* counters, pfctl -vsr's */
@@ -109,7 +123,7 @@ struct pf_table {
 	struct {
 		struct ipaddr a;
 		uint8_t plen;
-	} *ent;
+	} * ent;
 	unsigned nent;
 };
 
@@ -137,27 +151,27 @@ struct pf_kent {
 struct pf_peer {
 	uint8_t state;
 };
-#define PF_TCPS_CLOSED     0
-#define PF_TCPS_SYN_SENT   2
+#define PF_TCPS_CLOSED      0
+#define PF_TCPS_SYN_SENT    2
 #define PF_TCPS_ESTABLISHED 4
-#define PF_TCPS_CLOSING    7
-#define PF_TCPS_FIN_WAIT_2 9
-#define PF_TCPS_TIME_WAIT  10
-#define PF_PEER_NO_TRAFFIC 0
-#define PF_PEER_SINGLE     1
-#define PF_PEER_MULTIPLE   2
+#define PF_TCPS_CLOSING     7
+#define PF_TCPS_FIN_WAIT_2  9
+#define PF_TCPS_TIME_WAIT   10
+#define PF_PEER_NO_TRAFFIC  0
+#define PF_PEER_SINGLE      1
+#define PF_PEER_MULTIPLE    2
 
 struct pf_state {
 	struct pf_skey key[2];
 	struct pf_kent ent[2];
-	struct pf_rule *rule;      /* the pass rule that made it */
-	struct pf_rule *nat_rule;  /* the rule whose translation it keeps, or NULL */
-	uint8_t direction;         /* PF_IN or PF_OUT, where it was made */
-	char ifname[PF_IFNAMSIZ];  /* where it was made (states float) */
-	struct pf_peer src, dst;   /* src: the side that sent the first packet */
-	uint8_t timeout;           /* PFTM_* */
+	struct pf_rule *rule;     /* the pass rule that made it */
+	struct pf_rule *nat_rule; /* the rule whose translation it keeps, or NULL */
+	uint8_t direction;        /* PF_IN or PF_OUT, where it was made */
+	char ifname[PF_IFNAMSIZ]; /* where it was made (states float) */
+	struct pf_peer src, dst;  /* src: the side that sent the first packet */
+	uint8_t timeout;          /* PFTM_* */
 	bool log;
-	uint64_t creation, last;   /* virtual ns */
+	uint64_t creation, last;       /* virtual ns */
 	uint64_t packets[2], bytes[2]; /* [0] from src, [1] from dst */
 	uint64_t id;
 	struct pf_state *prev, *next; /* every state, oldest first */
@@ -186,10 +200,10 @@ struct pf {
 /* The parsed view of a packet pf works on (struct pf_pdesc). */
 struct pf_pdesc {
 	uint8_t af;
-	uint8_t proto;      /* the upper layer, behind IPv6's extension headers */
-	size_t off;         /* where the upper-layer header starts */
+	uint8_t proto; /* the upper layer, behind IPv6's extension headers */
+	size_t off;    /* where the upper-layer header starts */
 	size_t tot_len;
-	bool fragment;      /* not the first fragment: no ports */
+	bool fragment; /* not the first fragment: no ports */
 	struct ipaddr src, dst;
 	uint16_t sport, dport; /* TCP, UDP; ICMP: the virtual ports */
 	uint8_t tcp_flags;
@@ -212,8 +226,7 @@ void pf_state_remove(struct node *n, struct pf *pf, struct pf_state *s);
 /* Apply a rule's translation to the packet's view: pd's source (nat-to)
  * or destination (rdr-to) address and port become the new ones; -1 when
  * no port is free (or, without ports, the mapping is taken). */
-int pf_get_transaddr(struct node *n, struct pf *pf, const struct pf_rule *r,
-		     struct pf_pdesc *pd);
+int pf_get_transaddr(struct node *n, struct pf *pf, const struct pf_rule *r, struct pf_pdesc *pd);
 /* Rewrite the packet's addresses and ports (and checksums) to src/dst. */
 void pf_translate(struct pkt *p, const struct pf_pdesc *pd, const struct ipaddr *src,
 		  uint16_t sport, const struct ipaddr *dst, uint16_t dport);

@@ -2,8 +2,8 @@
  * pflog0 (if_pflog.c: pflog_packet) and pf's own packets (block return),
  * and pfctl's views: -vsr, -ss, -si.
  */
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../sim/capture.h"
 #include "../sim/sim.h"
@@ -16,7 +16,7 @@
 #include "../stack/util.h"
 #include "pf_var.h"
 
-#define PFLOG_HDRLEN 100 /* sizeof(struct pfloghdr) */
+#define PFLOG_HDRLEN 100         /* sizeof(struct pfloghdr) */
 #define PF_RULE_DEF  0xffffffffu /* the default rule: "rule def" */
 #define PF_UID_MAX   0xffffffffu /* UID_MAX: no socket looked up */
 #define PF_NO_PID    100000u     /* NO_PID: PID_MAX + 1 */
@@ -80,7 +80,8 @@ void pf_send_return(struct node *n, struct pf *pf, const struct pkt *p, const st
 			const uint8_t *t = p->data + pd->off;
 			size_t hl = (size_t)(t[12] >> 4) * 4;
 			uint32_t seq = get_be32(t + 4), ack = get_be32(t + 8);
-			uint32_t len = (uint32_t)(pd->tot_len - pd->off - MIN(hl, pd->tot_len - pd->off));
+			uint32_t len =
+			    (uint32_t)(pd->tot_len - pd->off - MIN(hl, pd->tot_len - pd->off));
 			if (pd->tcp_flags & TH_SYN)
 				len++;
 			if (pd->tcp_flags & TH_FIN)
@@ -113,20 +114,21 @@ void pf_show_rules(struct node *n, FILE *f)
 	for (unsigned i = 0; i < pf->nrules; i++) {
 		const struct pf_rule *r = &pf->rules[i];
 		fprintf(f, "@%u %s\n", r->nr, r->text);
-		fprintf(f, "  [ Evaluations: %-8llu  Packets: %-8llu  Bytes: %-10llu  States: %-6llu]\n",
-			(unsigned long long)r->evaluations,
-			(unsigned long long)(r->packets[0] + r->packets[1]),
-			(unsigned long long)(r->bytes[0] + r->bytes[1]),
-			(unsigned long long)r->states_cur);
+		fprintf(
+		    f,
+		    "  [ Evaluations: %-8llu  Packets: %-8llu  Bytes: %-10llu  States: %-6llu]\n",
+		    (unsigned long long)r->evaluations,
+		    (unsigned long long)(r->packets[0] + r->packets[1]),
+		    (unsigned long long)(r->bytes[0] + r->bytes[1]),
+		    (unsigned long long)r->states_cur);
 	}
 }
 
 static const char *peer_name(uint8_t proto, uint8_t st)
 {
-	static const char *const tcps[] = {"CLOSED",	  "LISTEN",	 "SYN_SENT",
-					   "SYN_RCVD",	  "ESTABLISHED", "CLOSE_WAIT",
-					   "FIN_WAIT_1", "CLOSING",	 "LAST_ACK",
-					   "FIN_WAIT_2", "TIME_WAIT"};
+	static const char *const tcps[] = {"CLOSED",      "LISTEN",     "SYN_SENT",   "SYN_RCVD",
+					   "ESTABLISHED", "CLOSE_WAIT", "FIN_WAIT_1", "CLOSING",
+					   "LAST_ACK",    "FIN_WAIT_2", "TIME_WAIT"};
 	static const char *const others[] = {"NO_TRAFFIC", "SINGLE", "MULTIPLE"};
 	if (proto == IPPROTO_TCP)
 		return st < ARRAY_LEN(tcps) ? tcps[st] : "?";
@@ -200,10 +202,13 @@ void pf_show_info(struct node *n, FILE *f)
 	static const struct {
 		const char *name;
 		enum stat_id id;
-	} c[] = {{"match", STAT_PF_MATCH},	    {"fragment", STAT_PF_FRAGMENT},
-		 {"short", STAT_PF_SHORT},	    {"memory", STAT_PF_MEMORY},
+	} c[] = {{"match", STAT_PF_MATCH},
+		 {"fragment", STAT_PF_FRAGMENT},
+		 {"short", STAT_PF_SHORT},
+		 {"memory", STAT_PF_MEMORY},
 		 {"state-mismatch", STAT_PF_STATE_MISMATCH},
-		 {"state-insert", STAT_PF_STATE_INSERT}, {"translate", STAT_PF_TRANSLATE}};
+		 {"state-insert", STAT_PF_STATE_INSERT},
+		 {"translate", STAT_PF_TRANSLATE}};
 	for (size_t i = 0; i < ARRAY_LEN(c); i++)
 		fprintf(f, "  %-30s%10llu\n", c[i].name, (unsigned long long)n->stats[c[i].id]);
 }

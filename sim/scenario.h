@@ -174,6 +174,21 @@ uint8_t scn_chargen_byte(uint64_t k);
 /* ADDR:PORT, or [ADDR]:PORT for IPv6 (port 1 to 65535). */
 int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port);
 
+/* Reading (sim/scn_read.c): every statement of the file and its includes
+ * into sc->stmts, -D definitions first; -1 after reporting errors. */
+int scn_read(struct scenario *sc, const char *path, const struct scn_options *opts);
+bool scn_is_ident(int c); /* a macro name's letters: alnum and _ */
+/* Topology statements (sim/scn_topo.c). */
+int scn_stmt_node(struct scenario *sc, const struct scn_stmt *st);
+int scn_stmt_link(struct scenario *sc, const struct scn_stmt *st); /* and switch */
+int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st);
+int scn_stmt_route(struct scenario *sc, const struct scn_stmt *st);
+int scn_stmt_capture(struct scenario *sc, const struct scn_stmt *st);
+/* NODE NAME=VALUE (or NODE NAME VALUE) from tok[i]: the node, the sysctl
+ * and its value; -1 after reporting. */
+int scn_parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct node **n,
+		     int *id, int64_t *value);
+
 /* Statements implemented in sim/apps.c, sim/expect.c and sim/scn_ipsec.c. */
 int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,

@@ -62,8 +62,8 @@ int scn_stmt_pf(struct scenario *sc, const struct scn_stmt *st)
 	return 0;
 }
 
-int scn_pf_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
-		  struct scn_expect *e, unsigned *opi)
+int scn_pf_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct scn_expect *e,
+		  unsigned *opi)
 {
 	unsigned n = st->ntok - i;
 	if (n < 2 || strcmp(st->tok[i + 1], "pf") != 0)

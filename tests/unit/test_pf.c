@@ -20,14 +20,14 @@
 #include "../../stack/util.h"
 #include "unit.h"
 
-static struct ipaddr A(const char *s)
-{
+static struct ipaddr A(const char *s) {
 	struct ipaddr a;
 	CU_ASSERT_EQUAL_FATAL(addr_parse(s, &a), 0);
 	return a;
 }
 
-static unsigned load(struct node *n, const char *text)
+static unsigned
+load(struct node *n, const char *text)
 {
 	FILE *err = stderr;
 	struct pf_conf_options o = {.text = text, .text_name = "t", .text_line = 1, .err = err};
@@ -92,23 +92,27 @@ static void test_rules_as_pfctl_prints_them(void)
 
 /* ---- packets ---- */
 
-static struct pkt *ip4_packet(const char *src, const char *dst, uint8_t proto,
-			      const uint8_t *l4, size_t l4len)
+static struct pkt *ip4_packet(const char *src, const char *dst, uint8_t proto, const uint8_t *l4,
+			      size_t l4len)
 {
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, IP4_HDR_LEN + l4len);
-	struct ip4_hdr h = {.src = A(src), .dst = A(dst), .proto = proto, .ttl = 64,
-			    .len = (uint16_t)(IP4_HDR_LEN + l4len), .id = 7};
+	struct ip4_hdr h = {.src = A(src),
+			    .dst = A(dst),
+			    .proto = proto,
+			    .ttl = 64,
+			    .len = (uint16_t)(IP4_HDR_LEN + l4len),
+			    .id = 7};
 	ip4_emit(p->data, &h);
 	memcpy(p->data + IP4_HDR_LEN, l4, l4len);
 	return p;
 }
 
-static struct pkt *ip6_packet(const char *src, const char *dst, uint8_t nxt,
-			      const uint8_t *l4, size_t l4len)
+static struct pkt *ip6_packet(const char *src, const char *dst, uint8_t nxt, const uint8_t *l4,
+			      size_t l4len)
 {
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, IP6_HDR_LEN + l4len);
-	struct ip6_hdr h = {.src = A(src), .dst = A(dst), .nxt = nxt, .hlim = 64,
-			    .plen = (uint16_t)l4len};
+	struct ip6_hdr h = {
+	    .src = A(src), .dst = A(dst), .nxt = nxt, .hlim = 64, .plen = (uint16_t)l4len};
 	ip6_emit(p->data, &h);
 	memcpy(p->data + IP6_HDR_LEN, l4, l4len);
 	return p;
@@ -171,8 +175,9 @@ static void test_translation_keeps_checksums(void)
 			l4[k] = (uint8_t)rng_next(&r);
 		int kind = i % 6;
 		bool v6 = kind >= 3;
-		uint8_t proto = (kind % 3) == 0 ? IPPROTO_UDP : (kind % 3) == 1 ? IPPROTO_TCP
-									 : (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+		uint8_t proto = (kind % 3) == 0   ? IPPROTO_UDP
+				: (kind % 3) == 1 ? IPPROTO_TCP
+						  : (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
 		size_t len = proto == IPPROTO_TCP ? 40 : 8 + (size_t)(i % 50);
 		if (proto == IPPROTO_TCP)
 			l4[12] = 0x50; /* a 20-byte header */
@@ -253,8 +258,9 @@ static void test_nat_ports_until_none_is_left(void)
 	uint16_t first[2] = {0};
 	for (int run = 0; run < 2; run++) {
 		struct sim *s = sim_new(5);
-		struct node *n = router(s, "match out on wan0 nat-to 198.51.100.2 port 50001:50002\n"
-					   "pass\n");
+		struct node *n =
+		    router(s, "match out on wan0 nat-to 198.51.100.2 port 50001:50002\n"
+			      "pass\n");
 		uint16_t got[2];
 		for (int i = 0; i < 3; i++) {
 			struct pkt *p = udp4("192.168.1.10", (uint16_t)(1000 + i), "192.0.2.1", 53);
@@ -362,6 +368,52 @@ static void test_states_both_ways_and_not_a_stranger(void)
 	sim_free(s);
 }
 
+static struct pkt *tcp4(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			uint8_t flags)
+{
+	uint8_t t[TCP_HDR_LEN] = {0};
+	struct tcp_hdr h = {
+	    .sport = sport, .dport = dport, .seq = 1000, .ack = 1, .flags = flags, .win = 1024};
+	tcp_emit(t, &h);
+	struct pkt *p = ip4_packet(src, dst, IPPROTO_TCP, t, sizeof(t));
+	l4_cksum(p);
+	return p;
+}
+
+/* A pass rule keeps state from a SYN only (flags S/SA): a segment of a
+ * connection pf never saw open matches no state and not the rule, and the
+ * block before it drops it. */
+static void test_tcp_state_begins_with_a_syn(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = router(s, "block\npass in on wan0 proto tcp to port 80\n");
+	struct pkt *p = tcp4("192.0.2.1", 5000, "198.51.100.2", 80, TH_SYN);
+	CU_ASSERT_FATAL(pf_test(n, PF_IN, "wan0", p));
+	pkt_free(p);
+	CU_ASSERT_EQUAL(pf_state_count(n), 1);
+	/* the connection's later segments go by the state */
+	p = tcp4("192.0.2.1", 5000, "198.51.100.2", 80, TH_ACK);
+	CU_ASSERT(pf_test(n, PF_IN, "wan0", p));
+	pkt_free(p);
+	/* an ACK, a SYN-ACK, a FIN of no state: blocked, each counted */
+	uint8_t fl[] = {TH_ACK, TH_SYN | TH_ACK, TH_FIN | TH_ACK};
+	for (size_t i = 0; i < ARRAY_LEN(fl); i++) {
+		p = tcp4("192.0.2.1", 5001, "198.51.100.2", 80, fl[i]);
+		CU_ASSERT_FALSE(pf_test(n, PF_IN, "wan0", p));
+	}
+	CU_ASSERT_EQUAL(n->stats[STAT_PF_BLOCK], 3);
+	CU_ASSERT_EQUAL(n->pf->rules[0].packets[0], 3);
+	CU_ASSERT_EQUAL(pf_state_count(n), 1);
+	/* "flags any": any segment may make the state */
+	CU_ASSERT_EQUAL_FATAL(load(n, "block\npass in on wan0 proto tcp to port 80 flags any\n"),
+			      0);
+	p = tcp4("192.0.2.1", 5001, "198.51.100.2", 80, TH_ACK);
+	CU_ASSERT(pf_test(n, PF_IN, "wan0", p));
+	pkt_free(p);
+	CU_ASSERT_EQUAL(pf_state_count(n), 1);
+	sim_free(s);
+}
+
 /* An ICMP port unreachable from `from` to `to`, quoting the datagram
  * qsrc:4000 -> 192.0.2.1:53. */
 static struct pkt *unreach(const char *from, const char *to, const char *qsrc)
@@ -406,6 +458,7 @@ void suite_pf(void)
 	    {"last match and quick", test_last_match_and_quick},
 	    {"states both ways and not a stranger", test_states_both_ways_and_not_a_stranger},
 	    {"ICMP errors by their state", test_icmp_errors_by_their_state},
+	    {"TCP state begins with a SYN", test_tcp_state_begins_with_a_syn},
 	    {NULL, NULL}};
 	unit_add_suite("pf", t);
 }
