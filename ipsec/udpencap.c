@@ -65,7 +65,7 @@ int udpencap_output(struct node *n, struct tdb *t, struct pkt *p)
 		uint16_t ck = cksum_fold(cksum_add(sum, b + ip.skip, ulen));
 		put_be16(b + ip.skip + 6, ck ? ck : 0xffff);
 	}
-	t->encap_out_at = n->sim->now;
+	t->encap_out_at = n->sim->now ? n->sim->now : 1; /* 0: never sent */
 	node_count(n, STAT_ESP_UDPENCOUT);
 	udpencap_keepalive_arm(n);
 	return 0;

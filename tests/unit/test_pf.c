@@ -414,6 +414,27 @@ static void test_tcp_state_begins_with_a_syn(void)
 	sim_free(s);
 }
 
+/* A translating state is found going in by the address it shows outside
+ * (its wire key), never by the inside address: a packet sent from outside
+ * straight to the inside address and port meets the rules. */
+static void test_nat_state_not_found_by_the_inside_address(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = router(s, "block in on wan0\nmatch out on wan0 nat-to 198.51.100.2\n"
+				   "pass out\n");
+	struct pkt *p = udp4("192.168.1.10", 1000, "192.0.2.1", 53);
+	CU_ASSERT_FATAL(pf_test(n, PF_OUT, "wan0", p));
+	uint16_t nport = get_be16(p->data + IP4_HDR_LEN);
+	pkt_free(p);
+	p = udp4("192.0.2.1", 53, "192.168.1.10", 1000);
+	CU_ASSERT_FALSE(pf_test(n, PF_IN, "wan0", p));
+	CU_ASSERT_EQUAL(n->stats[STAT_PF_BLOCK], 1);
+	p = udp4("192.0.2.1", 53, "198.51.100.2", nport);
+	CU_ASSERT(pf_test(n, PF_IN, "wan0", p));
+	pkt_free(p);
+	sim_free(s);
+}
+
 /* An ICMP port unreachable from `from` to `to`, quoting the datagram
  * qsrc:4000 -> 192.0.2.1:53. */
 static struct pkt *unreach(const char *from, const char *to, const char *qsrc)
@@ -459,6 +480,8 @@ void suite_pf(void)
 	    {"states both ways and not a stranger", test_states_both_ways_and_not_a_stranger},
 	    {"ICMP errors by their state", test_icmp_errors_by_their_state},
 	    {"TCP state begins with a SYN", test_tcp_state_begins_with_a_syn},
+	    {"a NAT state is not found by the inside address",
+	     test_nat_state_not_found_by_the_inside_address},
 	    {NULL, NULL}};
 	unit_add_suite("pf", t);
 }
