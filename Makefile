@@ -6,11 +6,11 @@
 #   make mutate   plant the bugs of tests/mutation/mutants.txt, print the kill rate
 
 CC       ?= cc
-PKGS     := libpcap openssl
+PKGS     := libpcap openssl zlib
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEPCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lssl -lcrypto)
+DEPLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lssl -lcrypto -lz)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEPCFLAGS) -I.
 
 BUILD    ?= build

@@ -25,6 +25,7 @@
 #include "ah.h"
 #include "enc.h"
 #include "esp.h"
+#include "ipcomp.h"
 #include "ipsec_ip.h"
 #include "lifetime.h"
 #include "pfkey.h"
@@ -263,7 +264,9 @@ int ipsec_ipip_encap(struct node *n, struct tdb *t, struct pkt *p)
  * header and ICV padded to 8 bytes (IPv6's rule, the larger). */
 static size_t ipsec_hdrsz(const struct tdb *t)
 {
-	if (t->sproto == IPPROTO_IPIP || !t->xf)
+	/* IPComp never makes a packet longer (RFC 3173 2.2: what would not
+	 * shrink by more than its header goes without it) */
+	if (t->sproto == IPPROTO_IPIP || t->sproto == IPPROTO_IPCOMP || !t->xf)
 		return 0;
 	size_t icv = xform_icvlen(t->xf);
 	if (t->sproto == IPPROTO_AH)
@@ -359,12 +362,25 @@ unsigned ipsec_sa_mtu(struct node *n, const struct ipaddr *dst)
 	return mtu;
 }
 
+/* Has the SA what its protocol needs to process packets: keyed transforms
+ * for ESP and AH, deflate for IPComp; IP-in-IP needs nothing. */
+static bool sa_has_xform(const struct tdb *t)
+{
+	if (t->sproto == IPPROTO_IPIP)
+		return true;
+	if (t->sproto == IPPROTO_IPCOMP)
+		return t->encalg == SADB_X_CALG_DEFLATE;
+	return t->xf != NULL;
+}
+
 static bool proto_enabled(struct node *n, uint8_t sproto)
 {
 	if (sproto == IPPROTO_ESP)
 		return n->sysctl[SYSCTL_ESP_ENABLE];
 	if (sproto == IPPROTO_AH)
 		return n->sysctl[SYSCTL_AH_ENABLE];
+	if (sproto == IPPROTO_IPCOMP)
+		return n->sysctl[SYSCTL_IPCOMP_ENABLE];
 	return true;
 }
 
@@ -374,12 +390,13 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 		node_drop(n, p, STAT_IPSEC_DISABLED);
 		return -EHOSTUNREACH;
 	}
-	if (t->sproto != IPPROTO_IPIP && !t->xf) {
-		/* IPComp and TCP-MD5 SAs have no data path here. */
+	if (!sa_has_xform(t)) {
+		/* TCP-MD5 SAs have no data path here. */
 		node_drop(n, p,
-			  t->sproto == IPPROTO_AH    ? STAT_AH_NOXFORM
-			  : t->sproto == IPPROTO_ESP ? STAT_ESP_NOXFORM
-						     : STAT_IPSEC_NOXFORM);
+			  t->sproto == IPPROTO_AH       ? STAT_AH_NOXFORM
+			  : t->sproto == IPPROTO_ESP    ? STAT_ESP_NOXFORM
+			  : t->sproto == IPPROTO_IPCOMP ? STAT_IPCOMP_NOXFORM
+							: STAT_IPSEC_NOXFORM);
 		return -EHOSTUNREACH;
 	}
 	sa_first_use(n, t);
@@ -399,7 +416,15 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 		if (rc < 0)
 			return rc;
 	}
-	if (t->sproto != IPPROTO_IPIP) {
+	if (t->sproto == IPPROTO_IPCOMP) {
+		/* compressed, or left as it is (ipcomp_output taps enc0) */
+		int rc = ipcomp_output(n, t, p);
+		if (rc < 0) {
+			node_count(n, STAT_IPCOMP_OUTFAIL);
+			n->stats[STAT_IPSEC_ODROPS]++;
+			return rc;
+		}
+	} else if (t->sproto != IPPROTO_IPIP) {
 		/* enc0 sees the packet before its ESP or AH header. */
 		enc_tap(n, t, p->data, p->len, enc_flags(t), true);
 		int rc = t->sproto == IPPROTO_ESP ? esp_output(n, t, p) : ah_output(n, t, p);
@@ -420,10 +445,23 @@ int ipsec_process(struct node *n, struct pkt *p, struct tdb *t)
 	return p->data[0] >> 4 == 6 ? ip6_output_raw(n, p) : ip4_output_raw(n, p);
 }
 
+/* The counters of each protocol's input (espstat, ahstat, ipcompstat). */
+struct input_stats {
+	enum stat_id input, hdrops, notdb, invalid, noxform;
+};
+static const struct input_stats esp_in = {STAT_ESP_INPUT, STAT_ESP_HDROPS, STAT_ESP_NOTDB,
+					  STAT_ESP_INVALID, STAT_ESP_NOXFORM};
+static const struct input_stats ah_in = {STAT_AH_INPUT, STAT_AH_HDROPS, STAT_AH_NOTDB,
+					 STAT_AH_INVALID, STAT_AH_NOXFORM};
+static const struct input_stats comp_in = {STAT_IPCOMP_INPUT, STAT_IPCOMP_HDROPS,
+					   STAT_IPCOMP_NOTDB, STAT_IPCOMP_INVALID,
+					   STAT_IPCOMP_NOXFORM};
+
 void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool bcast)
 {
 	uint8_t sproto = p->data[ip->protoff];
-	bool esp = sproto == IPPROTO_ESP;
+	bool esp = sproto == IPPROTO_ESP, comp = sproto == IPPROTO_IPCOMP;
+	const struct input_stats *st = esp ? &esp_in : comp ? &comp_in : &ah_in;
 	struct ipaddr dst = ipsec_ip_dst(p->data);
 	if (!proto_enabled(n, sproto)) {
 		/* Disabled: the protocol is unknown here, as rip_input finds it. */
@@ -441,22 +479,25 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 	}
 	node_count(n, STAT_IPSEC_IPACKETS);
 	n->stats[STAT_IPSEC_IBYTES] += p->len;
-	node_count(n, esp ? STAT_ESP_INPUT : STAT_AH_INPUT);
+	node_count(n, st->input);
 	size_t skip = ip->skip;
 	if (p->len < skip + 8) {
-		node_drop(n, p, esp ? STAT_ESP_HDROPS : STAT_AH_HDROPS);
+		node_drop(n, p, st->hdrops);
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
 	}
-	uint32_t spi = get_be32(p->data + skip + (esp ? 0 : 4));
+	/* ESP's SPI first, AH's after 4 bytes, IPComp's 16-bit CPI at 2 */
+	uint32_t spi = comp  ? get_be16(p->data + skip + 2)
+		       : esp ? get_be32(p->data + skip)
+			     : get_be32(p->data + skip + 4);
 	struct tdb *t = n->ipsec ? sad_lookup(&n->ipsec->sad, &dst, spi, sproto) : NULL;
 	enum stat_id why = 0;
 	if (!t)
-		why = esp ? STAT_ESP_NOTDB : STAT_AH_NOTDB;
+		why = st->notdb;
 	else if (t->flags & TDBF_INVALID)
-		why = esp ? STAT_ESP_INVALID : STAT_AH_INVALID;
-	else if (!t->xf)
-		why = esp ? STAT_ESP_NOXFORM : STAT_AH_NOXFORM;
+		why = st->invalid;
+	else if (!sa_has_xform(t))
+		why = st->noxform;
 	else if (p->encap_sport && !(t->flags & TDBF_UDPENCAP))
 		why = STAT_ESP_UDPINVAL; /* in UDP for an SA that is not */
 	else if (esp && !p->encap_sport && (t->flags & TDBF_UDPENCAP))
@@ -470,7 +511,7 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 	struct ipaddr osrc = ipsec_ip_src(p->data);
 	uint16_t encap_sport = p->encap_sport;
 	p->encap_sport = 0; /* the inner packet did not come in UDP */
-	int nh = esp ? esp_input(n, t, p, ip) : ah_input(n, t, p, ip);
+	int nh = esp ? esp_input(n, t, p, ip) : comp ? ipcomp_input(n, t, p, ip) : ah_input(n, t, p, ip);
 	if (nh < 0) {
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;
@@ -481,18 +522,25 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 		if (!(t->flags & TDBF_TUNNELING) && !udpencap_transport_fixup(n, p, skip, (uint8_t)nh))
 			return;
 	}
-	p->in_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
-	if (p->nin_all < PKT_OUT_DONE_MAX)
-		p->in_all[p->nin_all++] = p->in_done;
+	/* IPComp leaves no IPSEC_IN_DONE tag (it protects nothing) */
+	if (!comp) {
+		p->in_done = (struct pkt_sa){t->spi, t->sproto, t->dst};
+		if (p->nin_all < PKT_OUT_DONE_MAX)
+			p->in_all[p->nin_all++] = p->in_done;
+	}
 	if (t->flags & TDBF_TUNNELING)
 		p->ipsec_flags |= PKT_M_TUNNEL;
 	enc_tap(n, t, p->data, p->len, p->ipsec_flags & (PKT_M_CONF | PKT_M_AUTH), false);
 	/* pf on enc0: here in transport mode; a tunnel's inner packet goes
-	 * through ip_input on enc0 instead (ipsec_common_input_cb). */
-	if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6)
-		p->flags |= PKT_ENCIF;
-	else if (!pf_test(n, PF_IN, "enc0", p))
+	 * through ip_input on enc0 instead (ipsec_common_input_cb).  IPComp
+	 * leaves the packet on the interface it came in by. */
+	const char *pfif = comp ? (p->rcvif ? p->rcvif->name : NULL) : "enc0";
+	if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6) {
+		if (!comp)
+			p->flags |= PKT_ENCIF;
+	} else if (pfif && !pf_test(n, PF_IN, pfif, p)) {
 		return;
+	}
 	/* On with the next protocol, as ip_deliver's loop does. */
 	if (ip->af == ADDR_V6) {
 		ip6_deliver_from(n, p, skip);
@@ -599,6 +647,13 @@ bool ipsec_input_check(struct node *n, struct pkt *p)
 	const struct tdb *in = p->in_done.proto ? sad_lookup(&st->sad, &p->in_done.dst,
 							     p->in_done.spi, p->in_done.proto)
 						: NULL;
+	/* IPComp leaves no tag: for an IPComp flow, the ESP SA bundled after
+	 * an IPComp SA stands for it (ipsp_spd_lookup's special case), whether
+	 * or not this packet was worth compressing; the bundle check below
+	 * still wants the ESP (and AH) SAs to have processed it. */
+	if (in && f->sproto == IPPROTO_IPCOMP && in->sproto == IPPROTO_ESP && in->inext &&
+	    in->inext->sproto == IPPROTO_IPCOMP)
+		in = in->inext;
 	if (in && in->sproto == f->sproto && addr_eq(&in->src, gw) && bundle_done(p, in))
 		return true;
 	node_drop(n, p, STAT_IPSEC_INPOLICY);

@@ -210,6 +210,10 @@ static int do_getspi(struct ipsec_state *st, struct pfkey_sock *s, const struct 
 	uint32_t min = r.sadb_spirange_min, max = r.sadb_spirange_max;
 	if (max <= 255 || max < min)
 		return EINVAL;
+	/* IPComp's CPI has 16 bits, and 61440-65535 are for private use
+	 * (RFC 3173 3.3; OpenBSD's CPI_PRIVATE_MIN) */
+	if (sproto == IPPROTO_IPCOMP && max >= 61440)
+		return EINVAL;
 	if (min < 256)
 		min = 256; /* 1..255 are reserved (RFC 4303 2.1) */
 	struct ipaddr dst;

@@ -1,5 +1,7 @@
 #include "sad.h"
 
+#include "ipcomp.h"
+
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +112,7 @@ void tdb_free(struct tdb *t)
 {
 	if (!t)
 		return;
+	ipcomp_free(t);
 	/* Keys never outlive their SA (OpenBSD's tdb_free zeroes them too). */
 	if (t->authkey) {
 		OPENSSL_cleanse(t->authkey, t->authkeylen);

@@ -91,6 +91,7 @@ struct tdb {
 	uint64_t first_use;         /* virtual ns; 0 while unused */
 	struct replay_state replay; /* rpl: next to send, or highest seen, and the window */
 	struct xform_ctx *xf;       /* keyed transforms; NULL for IPIP and embryonic SAs */
+	void *comp;                 /* IPComp's deflate streams (ipcomp.c); NULL until used */
 	uint16_t udpencap_port;     /* host order; the peer's, which follows its NAT */
 	uint64_t encap_out_at;      /* virtual ns of the last ESP-in-UDP sent; 0 never */
 	uint16_t encap_sport_seen;  /* inbound NAT-T: the peer's port last seen; 0 none */

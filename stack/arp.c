@@ -92,16 +92,33 @@ void arp_free_all(struct iface *ifp)
 		arp_remove(ifp, ifp->arp);
 }
 
-static void arp_send(struct iface *ifp, uint16_t op, const uint8_t *tha, const uint8_t *tpa,
-		     const uint8_t *dstmac)
+/* Our address to speak for towards tpa: the one asked for in a reply; in
+ * a request, the interface's address on tpa's network, else its first. */
+static const struct ipaddr *arp_our_addr(const struct iface *ifp, const uint8_t *tpa)
 {
-	const struct ifaddr *ia = iface_addr(ifp, ADDR_V4);
+	struct ipaddr t = addr_v4(tpa);
+	const struct ipaddr *first = NULL;
+	for (unsigned i = 0; i < ifp->naddrs; i++) {
+		const struct ifaddr *ia = &ifp->addrs[i];
+		if (ia->addr.af != ADDR_V4)
+			continue;
+		if (!first)
+			first = &ia->addr;
+		if (addr_in_prefix(&t, &ia->addr, ia->plen))
+			return &ia->addr;
+	}
+	return first;
+}
+
+static void arp_send(struct iface *ifp, uint16_t op, const uint8_t *tha, const uint8_t *tpa,
+		     const uint8_t *dstmac, const struct ipaddr *spa)
+{
 	struct arp_msg m = {.htype = 1, .ptype = ETHERTYPE_IP, .hlen = 6, .plen = 4, .op = op};
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, ARP_HDR_LEN);
 
 	memcpy(m.sha, ifp->mac, 6);
-	if (ia)
-		memcpy(m.spa, ia->addr.a, 4);
+	if (spa)
+		memcpy(m.spa, spa->a, 4);
 	memcpy(m.tha, tha, 6);
 	memcpy(m.tpa, tpa, 4);
 	arp_emit(p->data, &m);
@@ -115,7 +132,7 @@ static void arp_request(struct iface *ifp, struct arp_entry *e)
 	struct node *n = ifp->node;
 	e->tries++;
 	e->expire = n->sim->now + NS_PER_SEC;
-	arp_send(ifp, ARPOP_REQUEST, zero, e->ip.a, ether_bcast);
+	arp_send(ifp, ARPOP_REQUEST, zero, e->ip.a, ether_bcast, arp_our_addr(ifp, e->ip.a));
 	node_timer_arm(n, e->expire);
 }
 
@@ -170,8 +187,8 @@ void arp_input(struct iface *ifp, struct pkt *p)
 		else if (for_us)
 			arp_resolved(ifp, arp_create(ifp, &spa), m.sha);
 	}
-	if (for_us && m.op == ARPOP_REQUEST)
-		arp_send(ifp, ARPOP_REPLY, m.sha, m.spa, m.sha);
+	if (for_us && m.op == ARPOP_REQUEST) /* for the address asked, alias or not */
+		arp_send(ifp, ARPOP_REPLY, m.sha, m.spa, m.sha, &tpa);
 	pkt_free(p);
 }
 

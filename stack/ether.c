@@ -38,6 +38,10 @@ void ether_input(struct iface *ifp, struct pkt *frame)
 	struct node *n = ifp->node;
 	struct ether_hdr h;
 
+	/* A frame off the wire is a new packet: nothing the sender's stack
+	 * noted on the buffer (the SAs that processed it, IPComp, NAT-T,
+	 * forwarding) may reach this node's policy checks. */
+	pkt_reset_meta(frame);
 	node_count(n, STAT_ETHER_IPACKETS);
 	if (ether_parse(frame->data, frame->len, &h) < 0) {
 		node_drop(n, frame, STAT_ETHER_TOOSHORT);

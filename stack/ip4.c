@@ -397,11 +397,12 @@ void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		break;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:
+	case IPPROTO_IPCOMP:
 	case IPPROTO_IPIP:
 	case IPPROTO_IPV6: {
 		node_count(n, STAT_IP_DELIVERED);
 		struct ipsec_ip ip = {.af = ADDR_V4, .skip = h->hlen, .protoff = 9};
-		if (h->proto == IPPROTO_ESP || h->proto == IPPROTO_AH)
+		if (h->proto == IPPROTO_ESP || h->proto == IPPROTO_AH || h->proto == IPPROTO_IPCOMP)
 			ipsec_input(n, p, &ip, bcast);
 		else
 			ipip_input(n, p, &ip);

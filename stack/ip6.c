@@ -466,6 +466,7 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 		return;
 	case IPPROTO_ESP:
 	case IPPROTO_AH:
+	case IPPROTO_IPCOMP:
 		node_count(n, STAT_IP6_DELIVERED);
 		ipsec_input(n, p, &ip, false);
 		return;

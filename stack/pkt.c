@@ -37,6 +37,18 @@ struct pkt *pkt_clone(const struct pkt *p)
 	return c;
 }
 
+void pkt_reset_meta(struct pkt *p)
+{
+	p->flags = 0;
+	p->ipsec_flags = 0;
+	p->in_done = (struct pkt_sa){0};
+	memset(p->in_all, 0, sizeof(p->in_all));
+	p->nin_all = 0;
+	memset(p->out_done, 0, sizeof(p->out_done));
+	p->nout_done = 0;
+	p->encap_sport = 0;
+}
+
 void pkt_free(struct pkt *p)
 {
 	if (!p)

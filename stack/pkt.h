@@ -36,6 +36,7 @@ struct pkt_sa {
 #define PKT_M_CONF   0x0400 /* decrypted */
 #define PKT_M_AUTH   0x0800 /* authenticated */
 #define PKT_M_TUNNEL 0x1000 /* came out of a tunnel */
+#define PKT_M_COMP   0x2000 /* decompressed (IPComp) */
 
 #define PKT_OUT_DONE_MAX 4 /* SAs one packet may go through on output */
 
@@ -61,6 +62,9 @@ struct pkt *pkt_alloc(size_t headroom, size_t len);
 /* A packet holding a copy of the bytes. */
 struct pkt *pkt_from(const void *bytes, size_t len, size_t headroom);
 struct pkt *pkt_clone(const struct pkt *p);
+/* Forget what a stack noted on the packet (flags, the SAs that processed
+ * it): for a frame that reaches another node. */
+void pkt_reset_meta(struct pkt *p);
 void pkt_free(struct pkt *p);
 
 /* Make room for n bytes in front of the data and return a pointer to them;

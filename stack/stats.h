@@ -272,6 +272,20 @@
 	D(ESP_UDPKEEPALIVE, "esp.udpkeepalive")   /* ours: consumed */       \
 	C(ESP_UDPKEEPALIVEOUT, "esp.udpkeepaliveout") /* ours */             \
 	C(ESP_UDPFLOAT, "esp.udpfloat") /* ours: a peer's port followed */   \
+	/* IPComp (struct ipcompstat) */                                     \
+	D(IPCOMP_HDROPS, "ipcomp.hdrops")                                    \
+	D(IPCOMP_NOTDB, "ipcomp.notdb")                                      \
+	D(IPCOMP_NOXFORM, "ipcomp.noxform")                                  \
+	C(IPCOMP_INPUT, "ipcomp.input")                                      \
+	C(IPCOMP_OUTPUT, "ipcomp.output")                                    \
+	D(IPCOMP_INVALID, "ipcomp.invalid")                                  \
+	C(IPCOMP_IBYTES, "ipcomp.ibytes")                                    \
+	C(IPCOMP_OBYTES, "ipcomp.obytes")                                    \
+	D(IPCOMP_TOOBIG, "ipcomp.toobig")                                    \
+	D(IPCOMP_PDROPS, "ipcomp.pdrops")                                    \
+	D(IPCOMP_CRYPTO, "ipcomp.crypto")                                    \
+	C(IPCOMP_MINLEN, "ipcomp.minlen")                                    \
+	C(IPCOMP_OUTFAIL, "ipcomp.outfail")                                  \
 	/* AH (struct ahstat) */                                             \
 	D(AH_HDROPS, "ah.hdrops")                                            \
 	D(AH_NOTDB, "ah.notdb")                                              \

@@ -38,6 +38,7 @@
 	X(ESP_UDPENCAP_PORT, "net.inet.esp.udpencap_port", 4500, 0, 65535)                    \
 	X(ESP_UDPENCAP_KEEPALIVE, "net.inet.esp.udpencap_keepalive", 0, 0, 3600) /* ours */   \
 	X(AH_ENABLE, "net.inet.ah.enable", 1, 0, 1)                                           \
+	X(IPCOMP_ENABLE, "net.inet.ipcomp.enable", 0, 0, 1)                                   \
 	X(IPIP_ALLOW, "net.inet.ipip.allow", 0, 0, 2)                                         \
 	X(IP6_FORWARDING, "net.inet6.ip6.forwarding", 0, 0, 1)                                \
 	X(IP6_HLIM, "net.inet6.ip6.hlim", 64, 1, 255)                                         \

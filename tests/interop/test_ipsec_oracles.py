@@ -62,9 +62,9 @@ def test_tshark_checks_every_esp_icv(scenario_runs):
                     continue
                 assert good == "1", f"{name}/{pcap.name} frame {frame}: ICV not good"
                 # ICMP, IPv4, TCP (transport mode), UDP, AH, IPv6, ICMPv6,
-                # IPv6 destination options
+                # IPv6 destination options, IPComp (a bundle)
                 assert nh in ("0x01", "0x04", "0x06", "0x11", "0x33", "0x29", "0x3a",
-                              "0x3c"), \
+                              "0x3c", "0x6c"), \
                     f"{pcap.name} {frame}: {nh}"
                 checked[name] = checked.get(name, 0) + 1
     # Every ESP packet on the wire of these runs, one frame each (the demo's

@@ -75,6 +75,7 @@ int main(void)
 	suite_conf();
 	suite_tcp();
 	suite_pf();
+	suite_ipcomp();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

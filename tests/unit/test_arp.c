@@ -144,6 +144,37 @@ static void test_duplicate_address(void)
 	sim_free(s);
 }
 
+/* An interface with aliases answers for each address asked, with that
+ * address as the sender's (RFC 826: the reply is about the target), and
+ * asks from its address on the target's network. */
+static void test_aliases(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *a, *b;
+	unit_pair(s, &a, &b, 0);
+	struct ipaddr alias, other;
+	addr_parse("10.0.0.22", &alias);
+	addr_parse("10.9.0.1", &other);
+	iface_add_addr(b->ifaces[0], &alias, 24);
+	iface_add_addr(a->ifaces[0], &other, 24);
+	int replies = 0;
+	struct echo_sock *es = icmp_echo_open(a, ignore_echo, &replies);
+	icmp_echo_send(es, &alias, 0, NULL, 0, 0, 0, false);
+	sim_run(s, NS_PER_SEC, NULL, NULL);
+	CU_ASSERT_EQUAL(replies, 1);
+	const struct arp_entry *e = arp_lookup(a->ifaces[0], &alias);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_EQUAL(memcmp(e->mac, b->ifaces[0]->mac, 6), 0);
+	/* b learned a from the request: a asked from 10.0.0.1, its address on
+	 * 10.0.0.0/24, not from 10.9.0.1 */
+	struct ipaddr a1;
+	addr_parse("10.0.0.1", &a1);
+	CU_ASSERT_PTR_NOT_NULL(arp_lookup(b->ifaces[0], &a1));
+	CU_ASSERT_PTR_NULL(arp_lookup(b->ifaces[0], &other));
+	icmp_echo_close(es);
+	sim_free(s);
+}
+
 void suite_arp(void)
 {
 	static const struct unit_test t[] = {
@@ -152,6 +183,7 @@ void suite_arp(void)
 	    {"unanswered requests give up", test_unanswered_gives_up},
 	    {"resolved entries expire", test_entry_expires},
 	    {"duplicate address", test_duplicate_address},
+	    {"aliases", test_aliases},
 	    {NULL, NULL}};
 	unit_add_suite("arp", t);
 }

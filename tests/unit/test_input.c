@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../stack/cksum.h"
+#include "../../stack/ether.h"
 #include "../../stack/icmp.h"
 #include "../../stack/ip4.h"
 #include "../../stack/udp.h"
@@ -370,6 +371,45 @@ static void test_mangled_frames(void)
 	sim_free(s);
 }
 
+/* What a sender's stack noted on a buffer (the SA that decrypted it,
+ * IPComp, NAT-T, forwarding) must not come with the frame to another node:
+ * there it would pass input policy checks or look like IPComp inside
+ * IPComp. */
+static void test_a_frame_arrives_as_a_new_packet(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *a, *b;
+	unit_pair(s, &a, &b, 1000);
+	struct udp_sock *us = udp_open(b);
+	udp_bind(us, NULL, 9);
+	struct spec sp = {"10.0.0.1", "10.0.0.2", 17, 0, NULL, 0, {0, 1, 0, 9, 0, 10, 0, 0, 'h', 'i'},
+			  10, 1, 0};
+	struct pkt *p = build(&sp, NULL);
+	uint8_t *eh = pkt_push(p, ETHER_HDR_LEN);
+	struct ether_hdr h = {.type = ETHERTYPE_IP};
+	memcpy(h.dst, b->ifaces[0]->mac, ETHER_ADDR_LEN);
+	memcpy(h.src, a->ifaces[0]->mac, ETHER_ADDR_LEN);
+	ether_emit(eh, &h);
+	p->flags = PKT_FORWARDED | PKT_ENCIF;
+	p->ipsec_flags = PKT_M_CONF | PKT_M_AUTH | PKT_M_COMP | PKT_M_TUNNEL;
+	p->in_done = (struct pkt_sa){0x1000, 50, b->ifaces[0]->addrs[0].addr};
+	p->in_all[0] = p->in_done;
+	p->nin_all = 1;
+	p->nout_done = 2;
+	p->encap_sport = 4500;
+	ether_input(b->ifaces[0], p);
+	CU_ASSERT_EQUAL_FATAL(us->rx_packets, 1);
+	const struct pkt *got = us->rq_head->p;
+	CU_ASSERT_EQUAL(got->flags & (PKT_FORWARDED | PKT_ENCIF), 0);
+	CU_ASSERT_EQUAL(got->ipsec_flags, 0);
+	CU_ASSERT_EQUAL(got->in_done.proto, 0);
+	CU_ASSERT_EQUAL(got->nin_all, 0);
+	CU_ASSERT_EQUAL(got->nout_done, 0);
+	CU_ASSERT_EQUAL(got->encap_sport, 0);
+	udp_close(us);
+	sim_free(s);
+}
+
 static void test_every_drop_counts_once(void)
 {
 	/* A drop reason is a counter; a plain counter is not a drop reason. */
@@ -387,6 +427,8 @@ void suite_input(void)
 					     {"ICMP error rate limit", test_icmp_error_rate_limit},
 					     {"counter names", test_every_drop_counts_once},
 					     {"mangled frames", test_mangled_frames},
+					     {"a frame arrives as a new packet",
+					      test_a_frame_arrives_as_a_new_packet},
 					     {NULL, NULL}};
 	unit_add_suite("input", t);
 }
