@@ -27,6 +27,8 @@
 #include "../stack/icmp.h"
 #include "../stack/icmp6.h"
 #include "../stack/iface.h"
+#include "../stack/ip4.h"
+#include "../stack/ip6.h"
 #include "../stack/node.h"
 #include "../stack/tcp.h"
 #include "../stack/util.h"
@@ -623,9 +625,9 @@ static int parse_icmp_type(struct parser *ps, struct pf_rule *r, bool v6)
 	}
 	if (r->af == ADDR_NONE)
 		r->af = v6 ? ADDR_V6 : ADDR_V4;
-	if (r->proto < 0 && !ps->failed) {
-		/* pfctl: icmp-type implies the protocol */
-	}
+	/* pfctl: icmp-type implies the protocol */
+	if (r->proto < 0)
+		r->proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 	return 0;
 }
 
@@ -847,7 +849,7 @@ static void add_rule(struct parser *ps, const struct pf_rule *r, const char *lab
  * families cannot meet are left out, as pfctl leaves them out. */
 static void expand_rule(struct parser *ps, struct rule_spec *sp)
 {
-	unsigned made = 0, before = ps->pf->nrules;
+	unsigned made = 0;
 	unsigned nifs = sp->nifs ? sp->nifs : 1, nprotos = sp->nprotos ? sp->nprotos : 1;
 	unsigned nsp = sp->nsports ? sp->nsports : 1, ndp = sp->ndports ? sp->ndports : 1;
 	uint64_t total = (uint64_t)nifs * nprotos * sp->nsrcs * nsp * sp->ndsts * ndp;
@@ -893,7 +895,6 @@ static void expand_rule(struct parser *ps, struct rule_spec *sp)
 	if (!made && !ps->failed)
 		perr(ps, "the rule's address families do not meet (an inet address with an "
 			 "inet6 one, or with inet6)");
-	(void)before;
 }
 
 static int parse_rule(struct parser *ps, const char *action)
@@ -998,6 +999,11 @@ static int parse_rule(struct parser *ps, const char *action)
 		perr(ps, "a match rule makes no state of its own");
 		goto out;
 	}
+	for (unsigned i = 0; i < sp->nprotos && r->icmp_type >= 0; i++)
+		if (sp->protos[i] != IPPROTO_ICMP && sp->protos[i] != IPPROTO_ICMPV6) {
+			perr(ps, "icmp-type goes with proto icmp (icmp6-type with icmp6)");
+			goto out;
+		}
 	if (r->action == PF_DROP && sp->state_set && r->keep_state) {
 		perr(ps, "a block rule makes no state: 'keep state' goes on pass rules");
 		goto out;

@@ -357,6 +357,7 @@ pf r {
 	pass in on em0 $undefined
 	match out on enc0 from 10.0.0.0/24 to 10.1.0.0/24 binat-to 10.2.0.0/16
 	pass in on em0 proto udp to port 53 label "dns
+	pass in on em0 proto tcp icmp-type echoreq
 	pass in all
 }
 """
@@ -381,6 +382,7 @@ BAD_RULE_ERRORS = [
     "{f}:18: binat-to maps one network onto another of the same size: "
     "from ADDR/LEN ... binat-to ADDR/LEN",
     "{f}:19: a string is not closed (\" missing)",
+    "{f}:20: icmp-type goes with proto icmp (icmp6-type with icmp6)",
 ]
 
 

@@ -280,9 +280,11 @@ expect b udp 9 packets == 3
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_an_sa_without_a_data_path_drops_with_a_name(ipsecsim, tmp_path):
-    """IPComp SAs load (the control plane knows them) but have no data path
-    yet: a packet their flow catches is dropped as ipsec.noxform."""
+def test_ipcomp_off_by_default(ipsecsim, tmp_path):
+    """IPComp SAs load while net.inet.ipcomp.enable is 0 (OpenBSD's
+    default), but a packet their flow catches is dropped as
+    ipsec.disabled; switched on, the same packets go (too short to be
+    compressed: ipcomp.minlen)."""
     scn = scenario(tmp_path, """\
         node a b
         link l a=192.0.2.1/24 b=192.0.2.2/24
@@ -291,9 +293,12 @@ def test_an_sa_without_a_data_path_drops_with_a_name(ipsecsim, tmp_path):
           ipcomp transport from 192.0.2.1 to 192.0.2.2 spi 0x4000:0x4001
         }
         at 1s ping a 192.0.2.2 count 2
-        end 3s
-        expect a ipsec.noxform == 2
-        expect b icmp.inhist.echo == 0
+        at 2.5s sysctl a net.inet.ipcomp.enable=1
+        at 3s ping a 192.0.2.2 count 2
+        end 5s
+        expect a ipsec.disabled == 2
+        expect b icmp.inhist.echo == 2
+        expect a ipcomp.minlen == 2
         """)
     r = run(ipsecsim, "run", "-o", "o", scn.name, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -77,9 +77,18 @@ FLAGS_ALLOWED = {
     "natt-road-warrior": LOSS,
     "pf-enc0-binat": LOSS,
     "pf-gateway": LOSS | {"window_full"},
+    # the client's window updates in FIN_WAIT_1 carry the FIN again, as
+    # BSD's tcp_output sends them: tshark calls them retransmissions
+    "ipcomp": LOSS,
 }
+# Captures of TCP scenarios where tshark can read no TCP: ESP around
+# IPComp, which it does not decompress.
+NO_TCP_READABLE = {("ipcomp", "l2.pcap")}
+# Captures that may lack their scenario's remarks: b's enc0 taps only what
+# IPComp compressed, and the FIN's window updates are too short for that.
+QUIET = {("ipcomp", "b-enc0.pcap")}
 TCP_PCAPS = [(scn, pcap) for scn, pcap in PCAPS
-             if "pflog" not in pcap and any(w[:1] == ["listen"] and w[2:3] == ["tcp"] for w in
+             if "pflog" not in pcap and (scn, pcap) not in NO_TCP_READABLE and any(w[:1] == ["listen"] and w[2:3] == ["tcp"] for w in
                     (line.split() for line in (SCENARIO_DIR / f"{scn}.scn").read_text()
                      .splitlines()))]
 
@@ -99,7 +108,7 @@ def test_sequence_analysis_remarks_only_on_what_was_done(scenario_runs, scenario
     seen = {k for row in rows for k, v in zip(KINDS, row.split("\t")) if v}
     allowed = FLAGS_ALLOWED.get(scenario, set())
     assert seen <= allowed, f"{pcap}: {sorted(seen - allowed)}"
-    if allowed:
+    if allowed and (scenario, pcap) not in QUIET:
         assert seen, f"{pcap}: nothing of what {scenario} does"
 
 
