@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "../ipsec/ipsec_io.h"
-#include "../pf/pf.h"
 #include "../ipsec/ipsec_ip.h"
 #include "../ipsec/sad.h"
+#include "../pf/pf.h"
 #include "../sim/sim.h"
 #include "ether.h"
 #include "icmp6.h"
@@ -240,8 +240,6 @@ static int ip6_send(struct node *n, struct pkt *p, struct iface *ifp, const stru
 	return 0;
 }
 
-/* A packet we originated, with its header: looped back when it is for us,
- * else sent. */
 /* pf on the way out of ifp: the packet may come back translated, and is
  * routed anew when its destination changed.  0 or a negative errno (the
  * packet is gone). */
@@ -267,6 +265,8 @@ static int ip6_pf_out(struct node *n, struct pkt *p, struct iface **ifp, struct 
 	return 0;
 }
 
+/* A packet we originated, with its header: looped back when it is for us,
+ * else sent, past pf. */
 static int ip6_route_send(struct node *n, struct pkt *p, struct iface *ifp,
 			  const struct ipaddr *nexthop, const struct ipaddr *dst)
 {
