@@ -115,7 +115,12 @@ static void test_output_policy(void)
 		size_t len = p->len;
 		CU_ASSERT_EQUAL_FATAL(ipcomp_output(n, &t, p), 0);
 		if (rows[i].compressed) {
-			CU_ASSERT_EQUAL(p->data[9], IPPROTO_IPCOMP);
+			if (p->data[9] != IPPROTO_IPCOMP) {
+				/* not compressed: inflating it would drop (free) it */
+				CU_FAIL("a row that should be compressed was not");
+				pkt_free(p);
+				continue;
+			}
 			CU_ASSERT_EQUAL(p->data[IP4_HDR_LEN], 17); /* the next header kept */
 			CU_ASSERT_EQUAL(p->data[IP4_HDR_LEN + 1], 0);
 			CU_ASSERT_EQUAL(get_be16(p->data + IP4_HDR_LEN + 2), 0x1234);
