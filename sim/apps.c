@@ -30,6 +30,8 @@ struct scn_app {
 	size_t size;
 	uint8_t ttl, tos;
 	bool df, quiet;
+	struct ipaddr src;     /* from ADDR; ADDR_NONE: the route's choice */
+	const char *from_word; /* as written, checked once the destination is known */
 	/* ping */
 	struct echo_sock *es;
 	/* IPv6 extension headers: options (type, data length) of hop-by-hop
@@ -147,6 +149,8 @@ static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsign
 		} else if (strcmp(k, "size") == 0) {
 			bad = scn_parse_uint(v, 65507, &u);
 			a->size = (size_t)u;
+		} else if (strcmp(k, "from") == 0) {
+			a->from_word = v;
 		} else {
 			scn_error(sc, st, "unknown option '%s'", k);
 			return -1;
@@ -320,8 +324,8 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	if (st->ntok < i + 2) {
 		scn_error(sc, st,
 			  "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
-			  "[ttl N] [tos N] [df] [quiet] [hbh TYPE[:LEN]] [dstopt TYPE[:LEN]] "
-			  "[rthdr ADDR[,ADDR...]]");
+			  "[ttl N] [tos N] [df] [quiet] [from ADDR] [hbh TYPE[:LEN]] "
+			  "[dstopt TYPE[:LEN]] [rthdr ADDR[,ADDR...]]");
 		return -1;
 	}
 	struct node *n = sim_find_node(sc->sim, st->tok[i]);
@@ -360,6 +364,8 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	snprintf(a->dststr, sizeof(a->dststr), "%s", st->tok[i + 1]);
 	if (parse_app_opts(sc, st, i + 2, a, ping_extra) < 0)
 		return -1;
+	if (a->from_word && scn_parse_from(sc, st, n, a->from_word, &a->dst, &a->src) < 0)
+		return -1;
 	if ((a->nhbh || a->ndstopt || a->nrt) && a->dst.af != ADDR_V6) {
 		scn_error(sc, st, "hbh, dstopt and rthdr are IPv6 extension headers");
 		return -1;
@@ -375,6 +381,7 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	a->seen = xcalloc(a->count, 1);
 	a->es = icmp_echo_open(n, ping_reply, a);
 	a->es->scope = scope;
+	a->es->src = a->src;
 	a->ext = ping_exthdrs(a);
 	a->es->ext = a->ext;
 	sim_at(sc->sim, at, ping_send_ev, NULL, a);
@@ -468,7 +475,8 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	if (st->ntok < i + 2) {
 		scn_error(sc, st,
 			  "usage: at TIME udp NODE[:SPORT] DEST:PORT [size N | data TEXT | "
-			  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet]");
+			  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet] "
+			  "[from ADDR]");
 		return -1;
 	}
 	char buf[128];
@@ -501,9 +509,11 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	addr_fmt(&a->dst, a->dststr);
 	if (parse_app_opts(sc, st, i + 2, a, udp_extra) < 0)
 		return -1;
+	if (a->from_word && scn_parse_from(sc, st, n, a->from_word, &a->dst, &a->src) < 0)
+		return -1;
 	a->us = udp_open(n);
-	if (sport) {
-		int r = udp_bind(a->us, NULL, (uint16_t)sport);
+	if (sport || a->from_word) {
+		int r = udp_bind(a->us, a->from_word ? &a->src : NULL, (uint16_t)sport);
 		if (r < 0) {
 			scn_error(sc, st, "cannot bind %s port %llu: %s", n->name,
 				  (unsigned long long)sport, strerror(-r));

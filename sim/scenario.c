@@ -37,6 +37,25 @@ void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, 
 
 /* ---- value parsers ---- */
 
+int scn_parse_from(struct scenario *sc, const struct scn_stmt *st, struct node *n,
+		   const char *word, const struct ipaddr *dst, struct ipaddr *src)
+{
+	if (addr_parse(word, src) < 0) {
+		scn_error(sc, st, "bad source address '%s'", word);
+		return -1;
+	}
+	if (!node_owns_addr(n, src)) {
+		scn_error(sc, st, "%s has no address %s (from names one of the node's own)", n->name,
+			  word);
+		return -1;
+	}
+	if (src->af != dst->af) {
+		scn_error(sc, st, "from %s: not the destination's family", word);
+		return -1;
+	}
+	return 0;
+}
+
 int scn_parse_uint(const char *s, uint64_t max, uint64_t *v)
 {
 	/* Decimal, or hex with 0x; never octal, so "010" is ten. */

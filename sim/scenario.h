@@ -171,6 +171,10 @@ int scn_parse_percent(const char *s, uint32_t *ppb);
 int scn_parse_rate(const char *s, uint64_t *bps);
 /* Byte k of RFC 864's character generator stream. */
 uint8_t scn_chargen_byte(uint64_t k);
+/* `from ADDR` of a traffic action: one of the node's addresses, of the
+ * destination's family; 0, or -1 after reporting. */
+int scn_parse_from(struct scenario *sc, const struct scn_stmt *st, struct node *n,
+		   const char *word, const struct ipaddr *dst, struct ipaddr *src);
 /* ADDR:PORT, or [ADDR]:PORT for IPv6 (port 1 to 65535). */
 int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port);
 

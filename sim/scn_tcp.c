@@ -40,6 +40,7 @@ struct scn_tcpconn {
 	struct ipaddr dst;
 	char dststr[ADDR_STRLEN + 8];
 	uint16_t dport;
+	struct ipaddr src; /* from ADDR; ADDR_NONE: the route's choice */
 	enum tcp_mode mode;
 	struct scn_tcplisten *from; /* accepted by this listener */
 	struct tcpcb *tp;           /* NULL once closed */
@@ -358,7 +359,8 @@ static void open_ev(struct sim *s, void *arg)
 	int err;
 	c->t_start = s->now;
 	c->opened = true;
-	c->tp = tcp_connect(c->node, 0, &c->dst, c->dport, on_event, c, &err);
+	c->tp = tcp_connect_from(c->node, c->src.af != ADDR_NONE ? &c->src : NULL, 0, &c->dst,
+				 c->dport, on_event, c, &err);
 	if (c->tp && c->keepalive)
 		tcp_set_keepalive(c->tp, true);
 	if (c->tp && c->cc)
@@ -433,7 +435,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		scn_error(sc, st, "bad byte count '%s'", st->tok[i + 3]);
 		return -1;
 	}
-	const char *name = NULL, *trace = NULL;
+	const char *name = NULL, *trace = NULL, *from = NULL;
 	bool keepopen = false, reply_chargen = false, keepalive = false;
 	uint64_t rate = 0;
 	const struct tcp_cc *cc = NULL;
@@ -442,6 +444,8 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			name = st->tok[++k];
 		} else if (strcmp(st->tok[k], "trace") == 0 && k + 1 < st->ntok) {
 			trace = st->tok[++k];
+		} else if (strcmp(st->tok[k], "from") == 0 && k + 1 < st->ntok) {
+			from = st->tok[++k];
 		} else if (strcmp(st->tok[k], "keepopen") == 0) {
 			keepopen = true;
 		} else if (strcmp(st->tok[k], "keepalive") == 0) {
@@ -466,7 +470,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		} else {
 			scn_error(sc, st,
 				  "unknown tcp option '%s' (as NAME, trace FILE, reply "
-				  "echo|chargen, keepopen)",
+				  "echo|chargen, keepopen, keepalive, cc ALG, rate R, from ADDR)",
 				  st->tok[k]);
 			return -1;
 		}
@@ -476,8 +480,12 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		scn_error(sc, st, "the name '%s' is taken", name);
 		return -1;
 	}
+	struct ipaddr src = {0};
+	if (from && scn_parse_from(sc, st, node, from, &dst, &src) < 0)
+		return -1;
 	struct scn_tcpconn *c = conn_new(sc);
 	c->node = node;
+	c->src = src;
 	c->dst = dst;
 	c->dport = port;
 	if (dst.af == ADDR_V6) {

@@ -304,11 +304,12 @@ int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, 
 	put_be16(p->data + 6, seq);
 	if (len)
 		memcpy(p->data + ICMP_MINLEN, data, len);
+	const struct ipaddr *src = s->src.af != ADDR_NONE ? &s->src : NULL;
 	if (v6) /* tos is the traffic class; df does not apply (only the
 		 * source fragments IPv6) */
-		return icmp6_send_ext(s->node, p, NULL, dst, ttl, tos,
+		return icmp6_send_ext(s->node, p, src, dst, ttl, tos,
 				      ip6_is_linklocal(dst) ? s->scope : NULL, s->ext);
-	return icmp_send(s->node, p, NULL, dst, ttl, tos, df);
+	return icmp_send(s->node, p, src, dst, ttl, tos, df);
 }
 
 void icmp_echo_close(struct echo_sock *s)

@@ -63,6 +63,7 @@ struct echo_sock {
 	struct node *node;
 	struct iface *scope;           /* the interface for IPv6 link-local destinations */
 	const struct ip6_exthdrs *ext; /* IPv6 extension headers to send, or NULL */
+	struct ipaddr src;             /* the source; ADDR_NONE: the route's choice */
 	uint16_t id;
 	echo_cb cb;
 	void *arg;

@@ -261,6 +261,11 @@ void tcp_unlisten(struct tcp_listener *l);
  * route: -ENETUNREACH; the port taken: -EADDRINUSE). */
 struct tcpcb *tcp_connect(struct node *n, uint16_t lport, const struct ipaddr *dst, uint16_t port,
 			  tcp_event_fn fn, void *arg, int *err);
+/* The same from a source address of ours (NULL: the route's choice);
+ * -EADDRNOTAVAIL for one we do not have or of another family. */
+struct tcpcb *tcp_connect_from(struct node *n, const struct ipaddr *laddr, uint16_t lport,
+			       const struct ipaddr *dst, uint16_t port, tcp_event_fn fn, void *arg,
+			       int *err);
 /* Queue bytes to send: how many were taken (the send buffer's room). */
 size_t tcp_write(struct tcpcb *tp, const void *data, size_t len);
 size_t tcp_write_room(const struct tcpcb *tp);

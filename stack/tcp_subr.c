@@ -498,11 +498,27 @@ static bool port_in_use(struct node *n, uint16_t port)
 struct tcpcb *tcp_connect(struct node *n, uint16_t lport, const struct ipaddr *dst, uint16_t port,
 			  tcp_event_fn fn, void *arg, int *err)
 {
+	return tcp_connect_from(n, NULL, lport, dst, port, fn, arg, err);
+}
+
+struct tcpcb *tcp_connect_from(struct node *n, const struct ipaddr *laddr, uint16_t lport,
+			       const struct ipaddr *dst, uint16_t port, tcp_event_fn fn, void *arg,
+			       int *err)
+{
 	struct ipaddr src;
-	int r = dst->af == ADDR_V6 ? ip6_select_src(n, dst, &src) : ip4_select_src(n, dst, &src);
-	if (r < 0) {
-		*err = r;
-		return NULL;
+	if (laddr) {
+		if (laddr->af != dst->af || !node_owns_addr(n, laddr)) {
+			*err = -EADDRNOTAVAIL;
+			return NULL;
+		}
+		src = *laddr;
+	} else {
+		int r = dst->af == ADDR_V6 ? ip6_select_src(n, dst, &src)
+					   : ip4_select_src(n, dst, &src);
+		if (r < 0) {
+			*err = r;
+			return NULL;
+		}
 	}
 	tcp_table(n);
 	if (lport) {
