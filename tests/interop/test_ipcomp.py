@@ -11,7 +11,7 @@ import zlib
 from scapy.all import IP, IPv6, raw, rdpcap
 
 IPCOMP = 108
-CPIS = {0x1000, 0x1001, 0x1100, 0x1101, 0x1200, 0x1201}
+CPIS = {0x1000, 0x1001, 0x1100, 0x1101, 0x1200, 0x1201, 0x1400, 0x1401}
 
 
 def wire_ip(pkt):
@@ -61,7 +61,7 @@ def test_every_ipcomp_packet_inflates_to_what_enc0_saw(scenario_runs):
         payload = len(whole) - ((whole[0] & 0x0f) * 4 if whole[0] >> 4 == 4 else 40)
         # OpenBSD's minimum, and RFC 3173's non-expansion rule
         assert payload >= 90 and clen + 4 < payload, (cpi, payload, clen)
-        if cpi in (0x1000, 0x1100, 0x1200):  # a to b
+        if cpi in (0x1000, 0x1100, 0x1200, 0x1400):  # a to b
             to_b.append(whole)
     # b's enc0 shows each of them, decompressed, on its way in
     seen_in = []
@@ -69,13 +69,13 @@ def test_every_ipcomp_packet_inflates_to_what_enc0_saw(scenario_runs):
         r = raw(f)
         af, spi, flags = struct.unpack("<I", r[:4])[0], struct.unpack("!I", r[4:8])[0], \
             struct.unpack("<I", r[8:12])[0]
-        if spi in (0x1000, 0x1100, 0x1200):
+        if spi in (0x1000, 0x1100, 0x1200, 0x1400):
             assert flags == 0  # IPComp protects nothing
             seen_in.append(r[12:])
-    # a's ipcomp.output is 25: these 22 (big pings over IPv4, IPv6 and the
-    # tunnel, 14 TCP segments, the text datagram), the random datagram
+    # a's ipcomp.output is 27: these 24 (big pings over IPv4, IPv6 and both
+    # tunnels, 14 TCP segments, the text datagram), the random datagram
     # (counted, then sent as it is) and the bundle's two big pings (CPI 0x1300)
-    assert len(to_b) == 22
+    assert len(to_b) == 24
     # enc0 sees the ones that were not worth compressing too (ipcomp.minlen)
     assert all(w in seen_in for w in to_b)
 
