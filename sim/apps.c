@@ -31,6 +31,7 @@ struct scn_app {
 	uint8_t ttl, tos;
 	bool df, quiet;
 	struct ipaddr src;     /* from ADDR; ADDR_NONE: the route's choice */
+	const char *name;      /* as NAME, for expectations; NULL none */
 	const char *from_word; /* as written, checked once the destination is known */
 	/* ping */
 	struct echo_sock *es;
@@ -151,6 +152,12 @@ static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsign
 			a->size = (size_t)u;
 		} else if (strcmp(k, "from") == 0) {
 			a->from_word = v;
+		} else if (strcmp(k, "as") == 0) {
+			if (scn_name_taken(sc, v)) {
+				scn_error(sc, st, "the name '%s' is taken", v);
+				return -1;
+			}
+			a->name = v; /* the statement's words live as long as the run */
 		} else {
 			scn_error(sc, st, "unknown option '%s'", k);
 			return -1;
@@ -324,7 +331,7 @@ int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	if (st->ntok < i + 2) {
 		scn_error(sc, st,
 			  "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
-			  "[ttl N] [tos N] [df] [quiet] [from ADDR] [hbh TYPE[:LEN]] "
+			  "[ttl N] [tos N] [df] [quiet] [from ADDR] [as NAME] [hbh TYPE[:LEN]] "
 			  "[dstopt TYPE[:LEN]] [rthdr ADDR[,ADDR...]]");
 		return -1;
 	}
@@ -476,7 +483,7 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		scn_error(sc, st,
 			  "usage: at TIME udp NODE[:SPORT] DEST:PORT [size N | data TEXT | "
 			  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet] "
-			  "[from ADDR]");
+			  "[from ADDR] [as NAME]");
 		return -1;
 	}
 	char buf[128];
@@ -741,4 +748,49 @@ int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigne
 	*e = (struct advert_ev){.ifp = ifp, .node = n, .lifetime = (uint16_t)life};
 	sim_at(sc->sim, at, advert_send_ev, free, e);
 	return 0;
+}
+
+/* ---- named pings and UDP senders in expectations ---- */
+
+const struct scn_app *scn_find_app(const struct scenario *sc, const char *name)
+{
+	for (unsigned i = 0; i < sc->napps; i++)
+		if (sc->apps[i]->name && strcmp(sc->apps[i]->name, name) == 0)
+			return sc->apps[i];
+	return NULL;
+}
+
+int scn_app_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+		   struct scn_expect *e, unsigned *opi)
+{
+	const struct scn_app *a = scn_find_app(sc, st->tok[i]);
+	if (!a)
+		return 0;
+	static const char *const whats[] = {"sent", "received", "errors"};
+	size_t k = ARRAY_LEN(whats);
+	if (st->ntok - i == 4)
+		for (k = 0; k < ARRAY_LEN(whats); k++)
+			if (strcmp(st->tok[i + 1], whats[k]) == 0)
+				break;
+	if (k == ARRAY_LEN(whats) || (a->kind == APP_UDP && k == 2)) {
+		scn_error(sc, st,
+			  a->kind == APP_PING ? "usage: expect NAME sent|received|errors OP VALUE"
+					      : "usage: expect NAME sent|received OP VALUE");
+		return -1;
+	}
+	e->kind = TGT_APP;
+	e->app = a;
+	e->stat = (int)k;
+	*opi = i + 2;
+	return 1;
+}
+
+uint64_t scn_app_value(const struct scn_expect *e)
+{
+	const struct scn_app *a = e->app;
+	switch (e->stat) {
+	case 0: return a->sent;
+	case 1: return a->kind == APP_PING ? a->received : a->us ? a->us->rx_packets : 0;
+	default: return a->errors;
+	}
 }

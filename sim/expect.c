@@ -183,6 +183,8 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	} else {
 		int t = n >= 4 ? scn_tcp_target(sc, st, i, &e, &opi) : 0;
 		if (t == 0)
+			t = scn_app_target(sc, st, i, &e, &opi);
+		if (t == 0)
 			t = scn_pf_target(sc, st, i, &e, &opi);
 		if (t < 0 || (t == 0 && parse_target(sc, st, i, &e, &opi) < 0))
 			return -1;
@@ -230,6 +232,7 @@ void scn_expect_check(struct scn_expect *e, uint64_t now)
 	case TGT_TCP_CONN: v = scn_tcp_value(e, now); break;
 	case TGT_PF_STATES:
 	case TGT_PF_RULE: v = scn_pf_value(e); break;
+	case TGT_APP: v = scn_app_value(e); break;
 	}
 	bool ok = false;
 	switch (e->op) {

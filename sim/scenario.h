@@ -53,6 +53,7 @@ enum scn_target_kind {
 	TGT_TCP_CONN,       /* a named connection's figure */
 	TGT_PF_STATES,      /* NODE pf states */
 	TGT_PF_RULE,        /* NODE pf rule N evaluations|packets|bytes|states */
+	TGT_APP,            /* a named ping or UDP sender's sent|received|errors */
 };
 
 struct scn_listener;
@@ -96,6 +97,7 @@ struct scn_expect {
 	struct scn_tcplisten *tcpl;
 	struct scn_tcpconn *tcpc;
 	const char *pfwhat; /* TGT_PF_RULE: which figure (stat: the rule) */
+	const struct scn_app *app; /* TGT_APP (stat: which figure) */
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -232,6 +234,16 @@ int scn_parse_errno(const char *s, uint64_t *v);
 /* What an expectation saw, for reports: a number, or an errno's name. */
 const char *scn_expect_actual(const struct scn_expect *e, char buf[48]);
 void scn_pfkey_free(struct scenario *sc);
+/* Named pings and UDP senders (`as NAME`, sim/apps.c). */
+const struct scn_app *scn_find_app(const struct scenario *sc, const char *name);
+/* 1 parsed, 0 not an app's name, -1 error. */
+int scn_app_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+		   struct scn_expect *e, unsigned *opi);
+uint64_t scn_app_value(const struct scn_expect *e);
+/* A name a new ping, UDP sender or connection may not take: a node's, a
+ * link's, another connection's or sender's. */
+bool scn_name_taken(struct scenario *sc, const char *name);
+
 /* pf (sim/scn_pf.c). */
 int scn_stmt_pf(struct scenario *sc, const struct scn_stmt *st);
 /* An expectation's target on pf: 1 parsed, 0 not a pf target, -1 error. */

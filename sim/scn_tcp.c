@@ -475,8 +475,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			return -1;
 		}
 	}
-	if (name &&
-	    (find_conn(sc, name) || sim_find_node(sc->sim, name) || sim_find_link(sc->sim, name))) {
+	if (name && scn_name_taken(sc, name)) {
 		scn_error(sc, st, "the name '%s' is taken", name);
 		return -1;
 	}
@@ -777,4 +776,10 @@ void scn_tcp_free(struct scenario *sc)
 	free(w->ls);
 	free(w);
 	sc->tcp = NULL;
+}
+
+bool scn_name_taken(struct scenario *sc, const char *name)
+{
+	return find_conn(sc, name) || scn_find_app(sc, name) || sim_find_node(sc->sim, name) ||
+	       sim_find_link(sc->sim, name);
 }

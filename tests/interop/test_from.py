@@ -51,3 +51,56 @@ def test_from_refused(ipsecsim, tmp_path):
     r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
     assert r.returncode == 2
     assert f"{scn}:3: a has no address 192.0.2.9 (from names one of the node's own)" in r.stderr
+
+
+NAMED = """\
+node a b r
+link l a=192.0.2.1/24 b=192.0.2.2/24
+link m b=198.51.100.1/24 r=198.51.100.2/24
+route a default via 192.0.2.2
+sysctl b net.inet.ip.forwarding=1
+listen b udp 7 echo
+listen b udp 9
+at 1s ping a 192.0.2.2 count 3 interval 100ms as near quiet
+at 1s ping a 203.0.113.9 count 2 interval 100ms as nowhere quiet
+at 1s udp a 192.0.2.2:7 size 20 count 4 interval 10ms as echoed quiet
+at 1s udp a 192.0.2.2:9 size 20 count 2 interval 10ms as swallowed quiet
+end 3s
+expect near sent == 3
+expect near received == 3
+expect nowhere sent == 2
+expect nowhere received == 0
+expect nowhere errors == 2
+expect echoed received == 4
+expect swallowed sent == 2
+expect swallowed received == 0
+"""
+
+
+def test_named_senders(ipsecsim, tmp_path):
+    """Pings and UDP senders named with `as` have their own counts: replies,
+    ICMP errors (b has no route to 203.0.113.9: net unreachable), echoes."""
+    scn = tmp_path / "n.scn"
+    scn.write_text(NAMED)
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # and the figures are checked: a wrong one fails
+    scn.write_text(NAMED.replace("expect near received == 3", "expect near received == 2"))
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 1 and "expect near received == 2: got 3" in r.stdout
+
+
+def test_named_senders_refused(ipsecsim, tmp_path):
+    scn = tmp_path / "bad.scn"
+    scn.write_text("node a b\nlink l a=192.0.2.1/24 b=192.0.2.2/24\n"
+                   "at 1s ping a 192.0.2.2 as a\n"
+                   "at 1s ping a 192.0.2.2 as p\n"
+                   "at 1s udp a 192.0.2.2:9 as p\n")
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == f"{scn}:3: the name 'a' is taken"
+    scn.write_text("node a b\nlink l a=192.0.2.1/24 b=192.0.2.2/24\n"
+                   "at 1s udp a 192.0.2.2:9 as u\nexpect u errors == 0\n")
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"{scn}:4: usage: expect NAME sent|received OP VALUE"
