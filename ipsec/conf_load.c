@@ -169,6 +169,11 @@ unsigned conf_load(const struct conf *conf, struct pfkey_sock *s, FILE *err, con
 					       : build_bundle(&pb, r, s->pid);
 		int rc = len ? pfkey_write(s, pb.b, len) : -EMSGSIZE;
 		memset(pb.b, 0, sizeof(pb.b)); /* it held keys */
+		/* Read the kernel's echo of each message as ipsecctl does, so a
+		 * long file does not fill the socket's buffer (the errno came
+		 * back with the write). */
+		while (pfkey_read(s, pb.b, sizeof(pb.b)) >= 0)
+			memset(pb.b, 0, sizeof(pb.b));
 		if (rc < 0) {
 			failed++;
 			if (err && who)

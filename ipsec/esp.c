@@ -127,13 +127,10 @@ int esp_input(struct node *n, struct tdb *t, struct pkt *p, const struct ipsec_i
 		node_drop(n, p, STAT_ESP_BADENC);
 		goto dropped;
 	}
-	if (nh == IPPROTO_NONE) {
-		/* RFC 4303 2.6: traffic flow confidentiality dummy, dropped
-		 * silently (only counted). */
-		node_drop(n, p, STAT_ESP_DUMMY);
-		t->counters[TDB_IPACKETS]++;
-		return -1;
-	}
+	/* Next header 59 goes on like any other, as OpenBSD's esp_input
+	 * lets it: a raw socket may want it (the regress test's nonxt
+	 * targets); else the IP layer discards it silently as RFC 4303 2.6's
+	 * dummy packet (esp.dummy). */
 	t->counters[TDB_IPACKETS]++;
 	/* Remove header, IV, trailer and ICV; the IP header slides up. */
 	pkt_trim(p, p->len - alen - padlen - 2);

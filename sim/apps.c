@@ -1,6 +1,7 @@
 /*
  * Scenario applications: ping (an echo socket, BSD ping's output), UDP
- * senders, and UDP listeners whose deliveries expectations can count.
+ * and raw IP senders, and UDP and raw IP listeners whose deliveries
+ * expectations can count.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,11 +13,12 @@
 #include "../stack/ip6.h"
 #include "../stack/nd.h"
 #include "../stack/node.h"
+#include "../stack/raw.h"
 #include "../stack/udp.h"
 #include "../stack/util.h"
 #include "scenario.h"
 
-enum app_kind { APP_PING, APP_UDP };
+enum app_kind { APP_PING, APP_UDP, APP_RAW };
 
 #define PING_EXT_MAX 8
 
@@ -49,6 +51,8 @@ struct scn_app {
 	uint16_t dport;
 	uint8_t *data;
 	uint64_t send_errors;
+	/* raw */
+	struct raw_sock *rs;
 };
 
 enum udp_service { US_READ, US_NOREAD, US_DISCARD, US_ECHO, US_CHARGEN };
@@ -56,9 +60,11 @@ static const char *const udp_services[] = {"", "noread", "discard", "echo", "cha
 
 struct scn_listener {
 	struct node *node;
-	uint16_t port;
+	uint16_t port; /* udp */
 	enum udp_service svc;
 	struct udp_sock *s;
+	struct raw_sock *rs; /* listen NODE raw PROTO: instead of s */
+	bool reflect;
 };
 
 uint8_t scn_chargen_byte(uint64_t k)
@@ -531,6 +537,142 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	return 0;
 }
 
+/* ---- raw IP ---- */
+
+static int parse_raw_proto(struct scenario *sc, const struct scn_stmt *st, const char *w,
+			   uint8_t *proto)
+{
+	uint64_t u;
+	if (scn_parse_uint(w, 255, &u) < 0) {
+		scn_error(sc, st, "bad protocol '%s' (an IP protocol number, 0 to 255)", w);
+		return -1;
+	}
+	const char *own = raw_stack_proto((uint8_t)u);
+	if (own) {
+		scn_error(sc, st,
+			  "protocol %s is %s, which the stack handles itself; a raw socket takes "
+			  "another (59: no next header)",
+			  w, own);
+		return -1;
+	}
+	*proto = (uint8_t)u;
+	return 0;
+}
+
+static void raw_reply(struct raw_sock *s, const struct raw_dgram *d, void *arg)
+{
+	struct scn_app *a = arg;
+	(void)s;
+	char from[ADDR_STRLEN];
+	if (!a->quiet)
+		app_line(a, "raw: %zu bytes from %s: proto %u", d->len, addr_fmt(&d->src, from),
+			 a->rs->proto);
+}
+
+static void raw_send_ev(struct sim *sim, void *arg)
+{
+	struct scn_app *a = arg;
+	uint8_t *data = xmalloc(a->size ? a->size : 1);
+	for (size_t i = 0; i < a->size; i++)
+		data[i] = (uint8_t)i;
+	struct raw_send_opts o = {.src = a->src.af ? &a->src : NULL, .ttl = a->ttl, .tos = a->tos,
+				  .df = a->df};
+	a->sent++;
+	int r = raw_sendto(a->rs, &a->dst, data, a->size, &o);
+	free(data);
+	if (r < 0) {
+		a->send_errors++;
+		if (!a->quiet)
+			app_line(a, "raw: sendto %s: %s", a->dststr, strerror(-r));
+	}
+	if (a->sent < a->count)
+		sim_after(sim, a->interval, raw_send_ev, NULL, a);
+}
+
+/* at TIME raw NODE DEST PROTO [options]: packets of an IP protocol, as
+ * nonxt-sendrecv sends them; replies from DEST are counted. */
+int scn_action_raw(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
+{
+	if (st->ntok < i + 3) {
+		scn_error(sc, st,
+			  "usage: at TIME raw NODE DEST PROTO [size N] [count N] [interval T] "
+			  "[ttl N] [tos N] [df] [quiet] [from ADDR] [as NAME]");
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[i]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
+		return -1;
+	}
+	struct scn_app *a = app_new(sc, APP_RAW);
+	a->node = n;
+	a->size = 0; /* nonxt-sendrecv sends nothing after the header */
+	if (addr_parse(st->tok[i + 1], &a->dst) < 0 || addr_is_multicast(&a->dst) ||
+	    addr_is_unspec(&a->dst)) {
+		scn_error(sc, st, "bad address '%s'", st->tok[i + 1]);
+		return -1;
+	}
+	addr_fmt(&a->dst, a->dststr);
+	uint8_t proto;
+	if (parse_raw_proto(sc, st, st->tok[i + 2], &proto) < 0)
+		return -1;
+	if (parse_app_opts(sc, st, i + 3, a, NULL) < 0)
+		return -1;
+	if (a->from_word && scn_parse_from(sc, st, n, a->from_word, &a->dst, &a->src) < 0)
+		return -1;
+	a->rs = raw_open(n, proto);
+	raw_connect(a->rs, &a->dst); /* replies: packets of proto from DEST */
+	if (a->from_word)
+		raw_bind(a->rs, &a->src); /* checked: the node's own */
+	a->rs->on_recv = raw_reply;
+	a->rs->cb_arg = a;
+	sim_at(sc->sim, at, raw_send_ev, NULL, a);
+	return 0;
+}
+
+/* reflect: an empty packet of the protocol back to the sender, from the
+ * address the packet was sent to (nonxt-reflect) */
+static void raw_listener_recv(struct raw_sock *s, const struct raw_dgram *d, void *arg)
+{
+	struct scn_listener *l = arg;
+	char a[ADDR_STRLEN];
+	node_trace(l->node, "raw %u: %zu bytes from %s", s->proto, d->len, addr_fmt(&d->src, a));
+	if (l->reflect) {
+		struct raw_send_opts o = {.src = &d->dst};
+		raw_sendto(s, &d->src, NULL, 0, &o);
+	}
+}
+
+/* listen NODE raw PROTO [reflect] */
+static int listen_raw(struct scenario *sc, const struct scn_stmt *st)
+{
+	if (st->ntok < 4 || st->ntok > 5 || (st->ntok == 5 && strcmp(st->tok[4], "reflect") != 0)) {
+		scn_error(sc, st, "usage: listen NODE raw PROTO [reflect]");
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[1]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	uint8_t proto;
+	if (parse_raw_proto(sc, st, st->tok[3], &proto) < 0)
+		return -1;
+	if (scn_find_raw_listener(sc, n, proto)) {
+		scn_error(sc, st, "%s already listens on raw protocol %u", n->name, proto);
+		return -1;
+	}
+	struct scn_listener *l = xcalloc(1, sizeof(*l));
+	l->node = n;
+	l->reflect = st->ntok == 5;
+	l->rs = raw_open(n, proto);
+	l->rs->on_recv = raw_listener_recv;
+	l->rs->cb_arg = l;
+	sc->listeners = xrealloc(sc->listeners, (sc->nlisteners + 1) * sizeof(*sc->listeners));
+	sc->listeners[sc->nlisteners++] = l;
+	return 0;
+}
+
 /* ---- listeners ---- */
 
 static void listener_recv(struct udp_sock *s, void *arg)
@@ -544,18 +686,22 @@ static void listener_recv(struct udp_sock *s, void *arg)
 	static const size_t cap = 65535;
 	uint8_t *buf = l->svc == US_READ || l->svc == US_DISCARD ? NULL : xmalloc(cap);
 	ssize_t len;
-	while ((len = udp_recvfrom(s, buf, cap, &src, &sport)) >= 0) {
+	struct ipaddr to;
+	while ((len = udp_recvmsg(s, buf, cap, &src, &sport, &to)) >= 0) {
 		node_trace(l->node, "udp %u: %zd bytes from %s:%u", l->port, len, addr_fmt(&src, a),
 			   sport);
+		/* Answers leave from the address asked, as from an inetd socket
+		 * bound to each address (a broadcast's from the route's). */
+		struct udp_send_opts o = {.src = node_owns_addr(l->node, &to) ? &to : NULL};
 		if (l->svc == US_ECHO) {
 			/* RFC 862: the datagram back to where it came from */
-			udp_sendto(s, &src, sport, buf, (size_t)len, NULL);
+			udp_sendto(s, &src, sport, buf, (size_t)len, &o);
 		} else if (l->svc == US_CHARGEN) {
 			/* RFC 864: a datagram of 0 to 512 characters in answer */
 			size_t n = (size_t)rng_below(&l->node->rng, 513);
 			for (size_t k = 0; k < n; k++)
 				buf[k] = scn_chargen_byte(k);
-			udp_sendto(s, &src, sport, buf, n, NULL);
+			udp_sendto(s, &src, sport, buf, n, &o);
 		}
 	}
 	free(buf);
@@ -584,6 +730,8 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 		return scn_stmt_listen_pfkey(sc, st);
 	if (st->ntok >= 3 && strcmp(st->tok[2], "tcp") == 0)
 		return scn_stmt_listen_tcp(sc, st);
+	if (st->ntok >= 3 && strcmp(st->tok[2], "raw") == 0)
+		return listen_raw(sc, st);
 	enum udp_service svc = US_READ;
 	if (st->ntok == 5)
 		for (unsigned k = 1; k < ARRAY_LEN(udp_services); k++)
@@ -593,7 +741,8 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 	    (st->ntok == 5 && svc == US_READ)) {
 		scn_error(sc, st,
 			  "usage: listen NODE udp PORT [noread|discard|echo|chargen], listen NODE "
-			  "tcp PORT [sink|discard|echo|chargen|noread], or listen NODE pfkey NAME ...");
+			  "tcp PORT [sink|discard|echo|chargen|noread], listen NODE raw PROTO "
+			  "[reflect], or listen NODE pfkey NAME ...");
 		return -1;
 	}
 	struct node *n;
@@ -620,13 +769,25 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 struct scn_listener *scn_find_listener(struct scenario *sc, struct node *n, uint16_t port)
 {
 	for (unsigned i = 0; i < sc->nlisteners; i++)
-		if (sc->listeners[i]->node == n && sc->listeners[i]->port == port)
+		if (sc->listeners[i]->node == n && sc->listeners[i]->s &&
+		    sc->listeners[i]->port == port)
+			return sc->listeners[i];
+	return NULL;
+}
+
+struct scn_listener *scn_find_raw_listener(struct scenario *sc, struct node *n, uint8_t proto)
+{
+	for (unsigned i = 0; i < sc->nlisteners; i++)
+		if (sc->listeners[i]->node == n && sc->listeners[i]->rs &&
+		    sc->listeners[i]->rs->proto == proto)
 			return sc->listeners[i];
 	return NULL;
 }
 
 uint64_t scn_listener_count(const struct scn_listener *l, bool bytes)
 {
+	if (l->rs)
+		return bytes ? l->rs->rx_bytes : l->rs->rx_packets;
 	return bytes ? l->s->rx_bytes : l->s->rx_packets;
 }
 
@@ -667,13 +828,18 @@ void scn_apps_free(struct scenario *sc)
 			icmp_echo_close(a->es);
 		if (a->us)
 			udp_close(a->us);
+		if (a->rs)
+			raw_close(a->rs);
 		free(a->seen);
 		free(a->data);
 		free(a->ext);
 		free(a);
 	}
 	for (unsigned i = 0; i < sc->nlisteners; i++) {
-		udp_close(sc->listeners[i]->s);
+		if (sc->listeners[i]->s)
+			udp_close(sc->listeners[i]->s);
+		if (sc->listeners[i]->rs)
+			raw_close(sc->listeners[i]->rs);
 		free(sc->listeners[i]);
 	}
 	free(sc->apps);
@@ -772,7 +938,7 @@ int scn_app_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 		for (k = 0; k < ARRAY_LEN(whats); k++)
 			if (strcmp(st->tok[i + 1], whats[k]) == 0)
 				break;
-	if (k == ARRAY_LEN(whats) || (a->kind == APP_UDP && k == 2)) {
+	if (k == ARRAY_LEN(whats) || (a->kind != APP_PING && k == 2)) {
 		scn_error(sc, st,
 			  a->kind == APP_PING ? "usage: expect NAME sent|received|errors OP VALUE"
 					      : "usage: expect NAME sent|received OP VALUE");
@@ -790,7 +956,11 @@ uint64_t scn_app_value(const struct scn_expect *e)
 	const struct scn_app *a = e->app;
 	switch (e->stat) {
 	case 0: return a->sent;
-	case 1: return a->kind == APP_PING ? a->received : a->us ? a->us->rx_packets : 0;
+	case 1:
+		return a->kind == APP_PING ? a->received
+		       : a->us		   ? a->us->rx_packets
+		       : a->rs		   ? a->rs->rx_packets
+					   : 0;
 	default: return a->errors;
 	}
 }

@@ -41,11 +41,13 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 			struct scn_expect *e, unsigned *opi)
 {
 	unsigned n = st->ntok - i;
-	if (n != 4 && n != 5 && n != 6) {
+	bool socket = n == 6 && (strcmp(st->tok[i + 1], "udp") == 0 ||
+				 strcmp(st->tok[i + 1], "raw") == 0);
+	if (n != 4 && n != 5 && !socket) {
 		scn_error(
 		    sc, st,
-		    "usage: expect NODE|LINK COUNTER OP VALUE, "
-		    "expect NODE udp PORT packets|bytes OP VALUE, "
+		    "usage: expect NODE|LINK COUNTER OP VALUE [since TIME], "
+		    "expect NODE udp|raw PORT|PROTO packets|bytes OP VALUE, "
 		    "expect NODE ipsec sas|flows OP VALUE, "
 		    "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, "
 		    "expect NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] OP VALUE, or "
@@ -83,19 +85,24 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 		e->kind = strcmp(st->tok[i + 2], "sas") == 0 ? TGT_IPSEC_SAS : TGT_IPSEC_FLOWS;
 		*opi = i + 3;
 	} else if (n == 6) {
-		uint64_t port;
-		if (!e->node || strcmp(st->tok[i + 1], "udp") != 0 ||
-		    scn_parse_uint(st->tok[i + 2], 65535, &port) < 0 ||
+		/* a listener's count: NODE udp PORT or NODE raw PROTO */
+		bool raw = strcmp(st->tok[i + 1], "raw") == 0;
+		const char *what = raw ? "raw" : "udp";
+		uint64_t num;
+		if (!e->node || (!raw && strcmp(st->tok[i + 1], "udp") != 0) ||
+		    scn_parse_uint(st->tok[i + 2], raw ? 255 : 65535, &num) < 0 ||
 		    (strcmp(st->tok[i + 3], "packets") != 0 &&
 		     strcmp(st->tok[i + 3], "bytes") != 0)) {
-			scn_error(sc, st, "usage: expect NODE udp PORT packets|bytes OP VALUE");
+			scn_error(sc, st, "usage: expect NODE %s %s packets|bytes OP VALUE", what,
+				  raw ? "PROTO" : "PORT");
 			return -1;
 		}
 		e->kind = TGT_SOCKET;
-		e->sock = scn_find_listener(sc, e->node, (uint16_t)port);
+		e->sock = raw ? scn_find_raw_listener(sc, e->node, (uint8_t)num)
+			      : scn_find_listener(sc, e->node, (uint16_t)num);
 		if (!e->sock) {
-			scn_error(sc, st, "no 'listen %s udp %llu' before this line", owner,
-				  (unsigned long long)port);
+			scn_error(sc, st, "no 'listen %s %s %llu' before this line", owner, what,
+				  (unsigned long long)num);
 			return -1;
 		}
 		e->bytes = strcmp(st->tok[i + 3], "bytes") == 0;
@@ -167,10 +174,43 @@ static int parse_pfkey_received(struct scenario *sc, const struct scn_stmt *st, 
 	return 0;
 }
 
-int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
+/* The targets that only rise, which `since` can take the difference of
+ * (a pf rule's current states, or a count of SAs, can fall). */
+static bool expect_counts(const struct scn_expect *e)
+{
+	switch (e->kind) {
+	case TGT_NODE_STAT:
+	case TGT_LINK_STAT:
+	case TGT_SOCKET:
+	case TGT_APP:
+	case TGT_PFKEY_RECEIVED:
+	case TGT_KEYMGR: return true;
+	case TGT_PF_RULE: return strcmp(e->pfwhat, "states") != 0;
+	default: return false;
+	}
+}
+
+int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned i, bool timed,
 		    uint64_t at)
 {
-	struct scn_expect e = {.file = st->file, .line = st->line, .timed = timed, .at = at};
+	struct scn_expect e = {.file = st_in->file, .line = st_in->line, .timed = timed, .at = at};
+	/* ... OP VALUE since TIME: the rise of a counter between two times;
+	 * the target and its comparison are read without those two words */
+	struct scn_stmt cut = *st_in;
+	const struct scn_stmt *st = &cut;
+	if (cut.ntok >= i + 4 && strcmp(cut.tok[cut.ntok - 2], "since") == 0) {
+		const char *w = cut.tok[cut.ntok - 1];
+		if (!timed) {
+			scn_error(sc, st, "'since' needs 'at TIME expect ...': the rise up to then");
+			return -1;
+		}
+		if (scn_parse_time(w, &e.since) < 0 || e.since >= at) {
+			scn_error(sc, st, "bad time '%s' after since (a time before the at's)", w);
+			return -1;
+		}
+		e.delta = true;
+		cut.ntok -= 2;
+	}
 	unsigned n = st->ntok - i;
 	unsigned opi;
 	if (n >= 2 && strcmp(st->tok[i], "pfkey") == 0) {
@@ -189,6 +229,18 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 		if (t < 0 || (t == 0 && parse_target(sc, st, i, &e, &opi) < 0))
 			return -1;
 	}
+	if (e.delta && !expect_counts(&e)) {
+		scn_error(sc, st,
+			  "'since' takes a counter: NODE COUNTER, LINK COUNTER, a listener's "
+			  "packets or bytes, a named sender's count, a pf rule's evaluations, "
+			  "packets or bytes, a pfkey listener's or a key manager's count");
+		return -1;
+	}
+	if (opi + 2 != st->ntok) {
+		scn_error(sc, st, "expect TARGET OP VALUE [since TIME]: '%s' after the value",
+			  opi + 2 < st->ntok ? st->tok[opi + 2] : "?");
+		return -1;
+	}
 	if (parse_op(st->tok[opi], &e.op) < 0) {
 		scn_error(sc, st, "unknown comparison '%s' (== != < <= > >=)", st->tok[opi]);
 		return -1;
@@ -202,21 +254,25 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, 
 	}
 	/* The text a report shows: the statement as written. */
 	size_t len = 0;
-	for (unsigned k = 0; k < st->ntok; k++)
-		len += strlen(st->tok[k]) + 1;
+	for (unsigned k = 0; k < st_in->ntok; k++)
+		len += strlen(st_in->tok[k]) + 1;
 	e.text = xmalloc(len + 1);
 	e.text[0] = '\0';
-	for (unsigned k = 0; k < st->ntok; k++) {
+	for (unsigned k = 0; k < st_in->ntok; k++) {
 		if (k)
 			strcat(e.text, " ");
-		strcat(e.text, st->tok[k]);
+		strcat(e.text, st_in->tok[k]);
 	}
-	sc->expects = xrealloc(sc->expects, (sc->nexpects + 1) * sizeof(*sc->expects));
+	e.tcase = (int)sc->ntcases - 1;
+	if (sc->nexpects == sc->expects_cap) {
+		sc->expects_cap = sc->expects_cap ? 2 * sc->expects_cap : 64;
+		sc->expects = xrealloc(sc->expects, sc->expects_cap * sizeof(*sc->expects));
+	}
 	sc->expects[sc->nexpects++] = e;
 	return 0;
 }
 
-void scn_expect_check(struct scn_expect *e, uint64_t now)
+static uint64_t expect_value(struct scn_expect *e, uint64_t now)
 {
 	uint64_t v = 0;
 	switch (e->kind) {
@@ -234,6 +290,19 @@ void scn_expect_check(struct scn_expect *e, uint64_t now)
 	case TGT_PF_RULE: v = scn_pf_value(e); break;
 	case TGT_APP: v = scn_app_value(e); break;
 	}
+	return v;
+}
+
+void scn_expect_base(struct scn_expect *e, uint64_t now)
+{
+	e->base = expect_value(e, now);
+}
+
+void scn_expect_check(struct scn_expect *e, uint64_t now)
+{
+	uint64_t v = expect_value(e, now);
+	if (e->delta)
+		v -= e->base; /* a counter: never below the value taken before */
 	bool ok = false;
 	switch (e->op) {
 	case OP_EQ: ok = v == e->value; break;

@@ -216,6 +216,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_action_ping(sc, st, 3, at);
 	if (strcmp(what, "udp") == 0)
 		return scn_action_udp(sc, st, 3, at);
+	if (strcmp(what, "raw") == 0)
+		return scn_action_raw(sc, st, 3, at);
 	if (strcmp(what, "tcp") == 0)
 		return scn_action_tcp(sc, st, 3, at);
 	if (strcmp(what, "expect") == 0)
@@ -240,8 +242,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return 0;
 	}
 	scn_error(sc, st,
-		  "unknown action '%s' (ping, udp, tcp, expect, show, pfkey, replay, inject, "
-		  "sysctl, advertise)",
+		  "unknown action '%s' (ping, udp, raw, tcp, expect, show, pfkey, replay, "
+		  "inject, sysctl, advertise)",
 		  what);
 	return -1;
 }
@@ -281,6 +283,30 @@ static int stmt_pfkey(struct scenario *sc, const struct scn_stmt *st)
 	return scn_stmt_pfkey(sc, st, 1, false, 0);
 }
 
+/* testcase NAME: the expectations up to the next testcase statement are
+ * one test case of the report (JUnit and the summary line). */
+static int stmt_testcase(struct scenario *sc, const struct scn_stmt *st)
+{
+	if (st->ntok != 2) {
+		scn_error(sc, st, "usage: testcase NAME");
+		return -1;
+	}
+	/* A scan: test cases are a report's rows, hundreds, not a
+	 * topology's nodes; file order is kept for the report. */
+	for (unsigned i = 0; i < sc->ntcases; i++)
+		if (strcmp(sc->tcases[i].name, st->tok[1]) == 0) {
+			scn_error(sc, st, "test case '%s' already begun at %s:%u", st->tok[1],
+				  sc->tcases[i].file, sc->tcases[i].line);
+			return -1;
+		}
+	if ((sc->ntcases & (sc->ntcases - 1)) == 0) /* 0, 1, 2, 4, ...: grow */
+		sc->tcases = xrealloc(sc->tcases,
+				      (sc->ntcases ? 2 * sc->ntcases : 1) * sizeof(*sc->tcases));
+	sc->tcases[sc->ntcases++] =
+	    (struct scn_testcase){xstrdup(st->tok[1]), st->file, st->line};
+	return 0;
+}
+
 static const struct {
 	const char *word;
 	int (*fn)(struct scenario *sc, const struct scn_stmt *st);
@@ -291,7 +317,7 @@ static const struct {
     {"capture", scn_stmt_capture},   {"listen", scn_stmt_listen}, {"at", stmt_at},
     {"expect", stmt_expect},     {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
     {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
-    {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},
+    {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},         {"testcase", stmt_testcase},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -358,6 +384,8 @@ static int mkdir_p(const char *path)
 		return -1;
 	return 0;
 }
+
+static int scn_testcases_check(struct scenario *sc);
 
 struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 {
@@ -427,6 +455,8 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	}
 	fclose(sc->out);
 	sc->out = sc->sim->out = out;
+	if (!failed && scn_testcases_check(sc) < 0)
+		failed = true;
 	if (failed) {
 		scenario_free(sc);
 		return NULL;
@@ -435,6 +465,23 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 }
 
 static void expect_ev(struct sim *s, void *arg);
+static void expect_base_ev(struct sim *s, void *arg);
+
+/* A test case without an expectation would pass whatever happened. */
+static int scn_testcases_check(struct scenario *sc)
+{
+	int rc = 0;
+	for (unsigned c = 0, i = 0; c < sc->ntcases; c++) {
+		while (i < sc->nexpects && sc->expects[i].tcase < (int)c)
+			i++;
+		if (i == sc->nexpects || sc->expects[i].tcase != (int)c) {
+			fprintf(sc->err, "%s:%u: test case '%s' has no expectation\n",
+				sc->tcases[c].file, sc->tcases[c].line, sc->tcases[c].name);
+			rc = -1;
+		}
+	}
+	return rc;
+}
 
 struct scn_progress {
 	struct scenario *sc;
@@ -456,9 +503,12 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	fprintf(sc->out, "scenario %s (seed %llu)\n", sc->name, (unsigned long long)sc->seed);
 	if (sc->built_len)
 		fwrite(sc->built_out, 1, sc->built_len, sc->out);
-	for (unsigned i = 0; i < sc->nexpects; i++)
+	for (unsigned i = 0; i < sc->nexpects; i++) {
+		if (sc->expects[i].delta)
+			sim_at(s, sc->expects[i].since, expect_base_ev, NULL, &sc->expects[i]);
 		if (sc->expects[i].timed)
 			sim_at(s, sc->expects[i].at, expect_ev, NULL, &sc->expects[i]);
+	}
 	struct scn_progress prog = {sc, progress, arg};
 	sim_run(s, sc->has_end ? sc->end : UINT64_MAX, progress ? scn_progress_hook : NULL, &prog);
 	scn_apps_finish(sc);
@@ -483,9 +533,28 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 			fprintf(sc->out, "FAIL %s:%u: %s: got %s\n", e->file, e->line, e->text,
 				scn_expect_actual(e, buf));
 	}
-	fprintf(sc->out, "end at %s s: %u expectation%s, %u held, %u failed\n",
+	/* Test cases: one fails when any of its expectations does; one
+	 * without expectations passes vacuously, so it is refused at load. */
+	unsigned cfailed = 0;
+	for (unsigned c = 0, i = 0; c < sc->ntcases; c++) {
+		unsigned n = 0, bad = 0;
+		while (i < sc->nexpects && sc->expects[i].tcase < (int)c)
+			i++; /* before the first testcase statement */
+		for (; i < sc->nexpects && sc->expects[i].tcase == (int)c; i++, n++)
+			bad += !sc->expects[i].held;
+		if (bad) {
+			cfailed++;
+			fprintf(sc->out, "FAIL testcase %s (%s:%u): %u of %u expectations failed\n",
+				sc->tcases[c].name, sc->tcases[c].file, sc->tcases[c].line, bad, n);
+		}
+	}
+	fprintf(sc->out, "end at %s s: %u expectation%s, %u held, %u failed",
 		sim_fmt_time(s->now, t), sc->nexpects, sc->nexpects == 1 ? "" : "s",
 		sc->nexpects - failed, failed);
+	if (sc->ntcases)
+		fprintf(sc->out, "; %u test case%s, %u passed, %u failed", sc->ntcases,
+			sc->ntcases == 1 ? "" : "s", sc->ntcases - cfailed, cfailed);
+	fputc('\n', sc->out);
 	fflush(sc->trace);
 	return failed ? 1 : 0;
 }
@@ -493,6 +562,11 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 static void expect_ev(struct sim *s, void *arg)
 {
 	scn_expect_check(arg, s->now);
+}
+
+static void expect_base_ev(struct sim *s, void *arg)
+{
+	scn_expect_base(arg, s->now);
 }
 
 void scenario_print_stats(struct scenario *sc, FILE *f)
@@ -548,6 +622,9 @@ void scenario_free(struct scenario *sc)
 	}
 	for (unsigned i = 0; i < sc->nexpects; i++)
 		free(sc->expects[i].text);
+	for (unsigned i = 0; i < sc->ntcases; i++)
+		free(sc->tcases[i].name);
+	free(sc->tcases);
 	for (unsigned i = 0; i < sc->nfiles; i++)
 		free(sc->files[i]);
 	for (unsigned i = 0; i < sc->nwritten; i++)
@@ -562,6 +639,21 @@ void scenario_free(struct scenario *sc)
 	free(sc);
 }
 
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+}
+
+/* One <testcase> per expectation outside testcase statements, and one per
+ * testcase statement holding all of its expectations, each failed one a
+ * <failure>; in file order. */
 int scenario_write_junit(struct scenario *sc, const char *name)
 {
 	char path[4096];
@@ -571,33 +663,58 @@ int scenario_write_junit(struct scenario *sc, const char *name)
 		fprintf(sc->err, "cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	unsigned failed = 0;
-	for (unsigned i = 0; i < sc->nexpects; i++)
-		failed += !sc->expects[i].held;
+	unsigned tests = 0, failed = 0;
+	for (unsigned i = 0; i < sc->nexpects;) {
+		int c = sc->expects[i].tcase;
+		bool bad = false;
+		do
+			bad |= !sc->expects[i].held;
+		while (++i < sc->nexpects && c >= 0 && sc->expects[i].tcase == c);
+		tests++;
+		failed += bad;
+	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\">\n", sc->nexpects, failed);
+	fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\">\n", tests, failed);
 	fprintf(f, "  <testsuite name=\"%s\" tests=\"%u\" failures=\"%u\" errors=\"0\">\n",
-		sc->name, sc->nexpects, failed);
-	for (unsigned i = 0; i < sc->nexpects; i++) {
+		sc->name, tests, failed);
+	for (unsigned i = 0; i < sc->nexpects;) {
 		const struct scn_expect *e = &sc->expects[i];
 		char buf[48];
-		fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name, e->file,
-			e->line);
-		for (const char *p = e->text; *p; p++) {
-			switch (*p) {
-			case '<': fputs("&lt;", f); break;
-			case '>': fputs("&gt;", f); break;
-			case '&': fputs("&amp;", f); break;
-			case '"': fputs("&quot;", f); break;
-			default: fputc(*p, f);
-			}
+		if (e->tcase < 0) {
+			fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name,
+				e->file, e->line);
+			xml_text(f, e->text);
+			if (e->held)
+				fputs("\"/>\n", f);
+			else
+				fprintf(f,
+					"\">\n      <failure message=\"got %s\"/>\n    </testcase>\n",
+					scn_expect_actual(e, buf));
+			i++;
+			continue;
 		}
-		if (e->held) {
+		/* One <failure> (what JUnit readers allow), naming in its
+		 * text every expectation of the case that failed. */
+		const struct scn_testcase *tc = &sc->tcases[e->tcase];
+		unsigned first = i, n = 0, bad = 0;
+		for (; i < sc->nexpects && sc->expects[i].tcase == e->tcase; i++, n++)
+			bad += !sc->expects[i].held;
+		fprintf(f, "    <testcase classname=\"%s\" name=\"", sc->name);
+		xml_text(f, tc->name);
+		if (!bad) {
 			fputs("\"/>\n", f);
 			continue;
 		}
-		fprintf(f, "\">\n      <failure message=\"got %s\"/>\n    </testcase>\n",
-			scn_expect_actual(e, buf));
+		fprintf(f, "\">\n      <failure message=\"%u of %u expectations failed\">", bad, n);
+		for (unsigned k = first; k < i; k++) {
+			const struct scn_expect *x = &sc->expects[k];
+			if (x->held)
+				continue;
+			fprintf(f, "%s:%u: ", x->file, x->line);
+			xml_text(f, x->text);
+			fprintf(f, ": got %s\n", scn_expect_actual(x, buf));
+		}
+		fputs("</failure>\n    </testcase>\n", f);
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	fclose(f);

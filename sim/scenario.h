@@ -102,9 +102,20 @@ struct scn_expect {
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
 	uint64_t at;
+	bool delta;          /* `since T`: the rise from the value at T */
+	uint64_t since, base; /* that time, and the value taken then */
 	bool checked, held;
 	uint64_t actual;
 	bool nothing; /* there was no value yet: a pfkey message not sent */
+	int tcase;    /* the testcase statement it falls under; -1: none */
+};
+
+/* A `testcase NAME` statement: the expectations after it, up to the next
+ * one, make one test case of the report. */
+struct scn_testcase {
+	char *name;
+	const char *file;
+	unsigned line;
 };
 
 struct scn_app;  /* pings and UDP senders, sim/apps.c */
@@ -127,7 +138,9 @@ struct scenario {
 	unsigned nfiles;
 
 	struct scn_expect *expects;
-	unsigned nexpects;
+	unsigned nexpects, expects_cap;
+	struct scn_testcase *tcases; /* in file order */
+	unsigned ntcases;
 	struct scn_app **apps;
 	unsigned napps;
 	struct scn_listener **listeners;
@@ -265,16 +278,20 @@ void scn_shows_free(struct scenario *sc);
 int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+int scn_action_raw(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st);
 /* listen NODE PROTO PORT ...: the node and the port, or -1 (reported). */
 int scn_listen_where(struct scenario *sc, const struct scn_stmt *st, struct node **n,
 		     uint64_t *port);
 struct scn_listener *scn_find_listener(struct scenario *sc, struct node *n, uint16_t port);
+struct scn_listener *scn_find_raw_listener(struct scenario *sc, struct node *n, uint8_t proto);
 uint64_t scn_listener_count(const struct scn_listener *l, bool bytes);
 void scn_apps_finish(struct scenario *sc);
 void scn_apps_free(struct scenario *sc);
 int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		    uint64_t at);
 void scn_expect_check(struct scn_expect *e, uint64_t now);
+/* `since`: take the value the rise is counted from. */
+void scn_expect_base(struct scn_expect *e, uint64_t now);
 
 #endif

@@ -138,11 +138,10 @@ static int parse_params(struct scenario *sc, const struct scn_stmt *st, unsigned
 
 /* An endpoint NODE[.IFACE][=ADDR/PLEN[,ADDR/PLEN]...]: creates the
  * interface, with IPv4 and IPv6 addresses. */
-static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *st,
-				    const char *word)
+static struct iface *endpoint(struct scenario *sc, const struct scn_stmt *st, const char *word,
+			      char *buf)
 {
-	char buf[256], *addr = NULL, *ifname = NULL;
-	snprintf(buf, sizeof(buf), "%s", word);
+	char *addr = NULL, *ifname = NULL;
 	char *eq = strchr(buf, '=');
 	if (eq) {
 		*eq = '\0';
@@ -174,8 +173,11 @@ static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *
 	char *save = NULL;
 	for (char *w = addr ? strtok_r(addr, ",", &save) : NULL; w;
 	     w = strtok_r(NULL, ",", &save)) {
-		if (na == IFACE_MAX_ADDRS) {
-			scn_error(sc, st, "at most %d addresses on an interface", IFACE_MAX_ADDRS);
+		if (na == IFACE_MAX_ADDRS - 1) {
+			scn_error(sc, st,
+				  "at most %d addresses on an interface (with its IPv6 link-local "
+				  "address, %d)",
+				  IFACE_MAX_ADDRS - 1, IFACE_MAX_ADDRS);
 			return NULL;
 		}
 		if (addr_parse_prefix(w, &a[na], &plen[na]) < 0 || addr_is_multicast(&a[na]) ||
@@ -198,7 +200,18 @@ static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *
 	}
 	struct iface *ifp = iface_new(n, ifname);
 	for (unsigned k = 0; k < na; k++)
-		iface_add_addr(ifp, &a[k], plen[k]);
+		if (iface_add_addr(ifp, &a[k], plen[k]) < 0)
+			abort(); /* checked above: distinct, and room for them */
+	return ifp;
+}
+
+static struct iface *parse_endpoint(struct scenario *sc, const struct scn_stmt *st,
+				    const char *word)
+{
+	/* a copy to cut up, as long as the word (aliases make long ones) */
+	char *buf = xstrdup(word);
+	struct iface *ifp = endpoint(sc, st, word, buf);
+	free(buf);
 	return ifp;
 }
 

@@ -55,6 +55,7 @@ void iface_free(struct iface *ifp)
 	arp_free_all(ifp);
 	nd_free_all(ifp);
 	free(ifp->caps);
+	free(ifp->addrs);
 	free(ifp);
 }
 
@@ -81,24 +82,24 @@ struct ipaddr iface_linklocal6(const struct iface *ifp)
 
 int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen)
 {
-	if (ifp->naddrs == IFACE_MAX_ADDRS)
-		return -1;
-	for (unsigned i = 0; i < ifp->naddrs; i++)
+	bool have_ll = false;
+	for (unsigned i = 0; i < ifp->naddrs; i++) {
 		if (addr_eq(&ifp->addrs[i].addr, a))
 			return -1;
-	if (a->af == ADDR_V6 && !is_linklocal6(a)) {
-		/* IPv6 on an interface starts with its link-local address (RFC
-		 * 4862 5.3), before any other */
-		bool have_ll = false;
-		for (unsigned i = 0; i < ifp->naddrs; i++)
-			have_ll |= is_linklocal6(&ifp->addrs[i].addr);
-		if (!have_ll) {
-			if (ifp->naddrs + 2 > IFACE_MAX_ADDRS)
-				return -1;
-			struct ipaddr ll = iface_linklocal6(ifp);
-			ifp->addrs[ifp->naddrs++] = (struct ifaddr){ll, 64};
-		}
+		have_ll |= is_linklocal6(&ifp->addrs[i].addr);
 	}
+	/* IPv6 on an interface starts with its link-local address (RFC 4862
+	 * 5.3), before any other */
+	bool add_ll = a->af == ADDR_V6 && !is_linklocal6(a) && !have_ll;
+	unsigned need = ifp->naddrs + 1 + add_ll;
+	if (need > IFACE_MAX_ADDRS)
+		return -1;
+	if (need > ifp->addrs_cap) {
+		ifp->addrs_cap = ifp->addrs_cap ? ifp->addrs_cap * 2 : 4;
+		ifp->addrs = xrealloc(ifp->addrs, ifp->addrs_cap * sizeof(*ifp->addrs));
+	}
+	if (add_ll)
+		ifp->addrs[ifp->naddrs++] = (struct ifaddr){iface_linklocal6(ifp), 64};
 	ifp->addrs[ifp->naddrs++] = (struct ifaddr){*a, plen};
 	/* Link-local prefixes are the same on every link: such a destination
 	 * needs its interface named, never a route. */
@@ -115,6 +116,21 @@ const struct ifaddr *iface_addr(const struct iface *ifp, uint8_t af)
 		if (ifp->addrs[i].addr.af == af)
 			return &ifp->addrs[i];
 	return NULL;
+}
+
+const struct ifaddr *iface_addr_toward(const struct iface *ifp, const struct ipaddr *to)
+{
+	const struct ifaddr *first = NULL;
+	for (unsigned i = 0; i < ifp->naddrs; i++) {
+		const struct ifaddr *ia = &ifp->addrs[i];
+		if (ia->addr.af != to->af)
+			continue;
+		if (addr_in_prefix(to, &ia->addr, ia->plen))
+			return ia;
+		if (!first)
+			first = ia;
+	}
+	return first;
 }
 
 int iface_is_bcast(const struct iface *ifp, const struct ipaddr *a)

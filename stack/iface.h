@@ -8,7 +8,7 @@
 #include "addr.h"
 #include "pkt.h"
 
-#define IFACE_MAX_ADDRS 8
+#define IFACE_MAX_ADDRS 256 /* aliases an interface may carry (OpenBSD's regress: 30) */
 #define IFACE_NAME_MAX  16
 
 struct node;
@@ -27,8 +27,8 @@ struct iface {
 	char name[IFACE_NAME_MAX];
 	uint8_t mac[6];
 	uint32_t mtu; /* IP MTU: bytes after the Ethernet header */
-	struct ifaddr addrs[IFACE_MAX_ADDRS];
-	unsigned naddrs;
+	struct ifaddr *addrs; /* naddrs of them, grown as they come */
+	unsigned naddrs, addrs_cap;
 	struct link_port *port; /* NULL when not attached */
 	struct arp_entry *arp;  /* ARP cache of this interface, insertion order */
 	struct nd_entry *nd;    /* IPv6 neighbor cache, insertion order */
@@ -47,6 +47,9 @@ int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen);
 struct ipaddr iface_linklocal6(const struct iface *ifp);
 /* The first address of this family, or NULL. */
 const struct ifaddr *iface_addr(const struct iface *ifp, uint8_t af);
+/* The IPv4 address to send from toward `to` (the next hop): the one whose
+ * network holds it, as a BSD route's ifa is; else the first of the family. */
+const struct ifaddr *iface_addr_toward(const struct iface *ifp, const struct ipaddr *to);
 /* True when a is the directed broadcast of one of the interface's IPv4 nets. */
 int iface_is_bcast(const struct iface *ifp, const struct ipaddr *a);
 

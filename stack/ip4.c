@@ -14,6 +14,7 @@
 #include "iface.h"
 #include "ip6.h"
 #include "node.h"
+#include "raw.h"
 #include "route.h"
 #include "tcp.h"
 #include "udp.h"
@@ -218,7 +219,7 @@ int ip4_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)
 	const struct route *rt = route_lookup(&n->rt, dst);
 	if (!rt)
 		return -ENETUNREACH;
-	const struct ifaddr *ia = iface_addr(rt->ifp, ADDR_V4);
+	const struct ifaddr *ia = iface_addr_toward(rt->ifp, rt->gw.af ? &rt->gw : dst);
 	if (!ia)
 		return -EADDRNOTAVAIL;
 	*src = ia->addr;
@@ -295,7 +296,7 @@ int ip4_output(struct node *n, struct pkt *p, const struct ip4_out *o)
 	}
 	h.src = o->src;
 	if (h.src.af == ADDR_NONE) {
-		const struct ifaddr *ia = iface_addr(rt->ifp, ADDR_V4);
+		const struct ifaddr *ia = iface_addr_toward(rt->ifp, rt->gw.af ? &rt->gw : &o->dst);
 		if (!ia) {
 			node_drop(n, p, STAT_IP_ODROPPED);
 			return -EADDRNOTAVAIL;
@@ -379,6 +380,25 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
 	ip4_send(n, p, rt, h);
 }
 
+/* A protocol the stack does not speak: a raw socket's, RFC 4303's dummy
+ * packet after ESP, or "protocol unreachable". */
+static void ip4_deliver_other(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
+{
+	if (raw_wanted(n, h->proto, &h->src, &h->dst)) {
+		node_count(n, STAT_IP_DELIVERED);
+		raw_input(n, p, h->proto, &h->src, &h->dst, h->hlen);
+		return;
+	}
+	if (h->proto == IPPROTO_NONE && p->in_done.proto == IPPROTO_ESP) {
+		/* RFC 4303 2.6: a dummy packet, discarded without a word */
+		node_drop(n, p, STAT_ESP_DUMMY);
+		return;
+	}
+	if (!bcast && !(p->flags & PKT_LINKBCAST))
+		icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);
+	node_drop(n, p, STAT_IP_NOPROTO);
+}
+
 void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
 {
 	switch (h->proto) {
@@ -409,9 +429,10 @@ void ip4_deliver(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bc
 		break;
 	}
 	default:
-		if (!bcast && !(p->flags & PKT_LINKBCAST))
-			icmp_error(n, p, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0);
-		node_drop(n, p, STAT_IP_NOPROTO);
+		/* the input policy first, as ip_deliver's ipsec_local_check:
+		 * cleartext where a flow wants IPsec gets no answer either */
+		if (ipsec_input_check(n, p))
+			ip4_deliver_other(n, p, h, bcast);
 		break;
 	}
 }

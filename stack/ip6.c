@@ -22,6 +22,7 @@
 #include "ip6.h"
 #include "nd.h"
 #include "node.h"
+#include "raw.h"
 #include "route.h"
 #include "tcp.h"
 #include "udp.h"
@@ -66,20 +67,49 @@ static bool ip6_is_member(const struct iface *ifp, const struct ipaddr *g)
 	return false;
 }
 
-/* The IPv6 address of ifp to send from: a global one if it has one. */
-static const struct ipaddr *ip6_ifaddr(const struct iface *ifp)
+static unsigned common_prefix(const struct ipaddr *a, const struct ipaddr *b)
 {
-	const struct ipaddr *ll = NULL;
+	unsigned n = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		uint8_t x = a->a[i] ^ b->a[i];
+		if (!x) {
+			n += 8;
+			continue;
+		}
+		while (!(x & 0x80)) {
+			n++;
+			x = (uint8_t)(x << 1);
+		}
+		break;
+	}
+	return n;
+}
+
+/* The IPv6 address of ifp to send to dst from: a global one if it has one
+ * (a link-local one for a link-local destination), and among those the
+ * one sharing the longest prefix with dst (RFC 6724 5, rule 8). */
+static const struct ipaddr *ip6_ifaddr(const struct iface *ifp, const struct ipaddr *dst)
+{
+	const struct ipaddr *ll = NULL, *best = NULL;
+	unsigned best_len = 0;
 	for (unsigned i = 0; i < ifp->naddrs; i++) {
 		const struct ipaddr *a = &ifp->addrs[i].addr;
 		if (a->af != ADDR_V6)
 			continue;
-		if (!ip6_is_linklocal(a))
-			return a;
-		if (!ll)
-			ll = a;
+		if (ip6_is_linklocal(a)) {
+			if (!ll)
+				ll = a;
+			continue;
+		}
+		unsigned len = common_prefix(a, dst);
+		if (!best || len > best_len) {
+			best = a;
+			best_len = len;
+		}
 	}
-	return ll;
+	if (ip6_is_linklocal(dst) && ll)
+		return ll;
+	return best ? best : ll;
 }
 
 int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)
@@ -87,7 +117,7 @@ int ip6_select_src(struct node *n, const struct ipaddr *dst, struct ipaddr *src)
 	const struct route *rt = route_lookup(&n->rt, dst);
 	if (!rt)
 		return -ENETUNREACH;
-	const struct ipaddr *a = ip6_ifaddr(rt->ifp);
+	const struct ipaddr *a = ip6_ifaddr(rt->ifp, dst);
 	if (!a)
 		return -EADDRNOTAVAIL;
 	*src = *a;
@@ -299,7 +329,7 @@ int ip6_output(struct node *n, struct pkt *p, const struct ip6_out *o)
 	}
 	struct ip6_hdr h = {.tclass = o->tclass, .nxt = o->nxt, .dst = o->dst, .src = o->src};
 	if (h.src.af == ADDR_NONE) {
-		const struct ipaddr *a = ip6_ifaddr(ifp);
+		const struct ipaddr *a = ip6_ifaddr(ifp, &o->dst);
 		if (!a) {
 			node_drop(n, p, STAT_IP6_ODROPPED);
 			return -EADDRNOTAVAIL;
@@ -399,6 +429,28 @@ static void ip6_forward(struct node *n, struct pkt *p, const struct ip6_hdr *h)
 	ip6_link_out(ifp, p, &nexthop, &dst);
 }
 
+/* A protocol the stack does not speak (`at`: the byte that names it): a
+ * raw socket's, 59 (no next header) among them; else nothing for 59 (RFC
+ * 4303 2.6's dummy packet when it came out of ESP), "parameter problem"
+ * for the rest. */
+static void ip6_deliver_other(struct node *n, struct pkt *p, const struct ip6_hdr *h,
+			      const struct ip6_chain *c, size_t at)
+{
+	if (raw_wanted(n, c->proto, &h->src, &h->dst)) {
+		node_count(n, STAT_IP6_DELIVERED);
+		raw_input(n, p, c->proto, &h->src, &h->dst, c->off);
+		return;
+	}
+	if (c->proto == IPPROTO_NONE) {
+		node_drop(n, p, p->in_done.proto == IPPROTO_ESP ? STAT_ESP_DUMMY : STAT_IP6_NONXTHDR);
+		return;
+	}
+	/* RFC 8200 4: parameter problem code 1 at the next header field that
+	 * named it */
+	icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, (uint32_t)at);
+	node_drop(n, p, STAT_IP6_NOPROTO);
+}
+
 /* The headers addressed to us after hop-by-hop from offset `from` on
  * (those in front of it were done before ESP or AH), then the upper
  * layer. */
@@ -475,12 +527,10 @@ static void ip6_deliver(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 		node_count(n, STAT_IP6_DELIVERED);
 		ipip_input(n, p, &ip);
 		return;
-	case IPPROTO_NONE: node_drop(n, p, STAT_IP6_NONXTHDR); return;
 	default:
-		/* RFC 8200 4: parameter problem code 1 at the next header
-		 * field that named it */
-		icmp6_error(n, p, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, (uint32_t)at);
-		node_drop(n, p, STAT_IP6_NOPROTO);
+		/* the input policy first, as for every upper layer */
+		if (ipsec_input_check(n, p))
+			ip6_deliver_other(n, p, h, c, at);
 		return;
 	}
 }

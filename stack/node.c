@@ -10,6 +10,7 @@
 #include "arp.h"
 #include "icmp.h"
 #include "iface.h"
+#include "raw.h"
 #include "ip4.h"
 #include "ip6.h"
 #include "nd.h"
@@ -42,6 +43,7 @@ void node_free(struct node *n)
 	ip6_pmtu_free(n);
 	nd_routers_free(n);
 	udp_free_all(n);
+	raw_free_all(n);
 	tcp_free_all(n);
 	icmp_echo_free_all(n);
 	for (unsigned i = 0; i < n->nifaces; i++)

@@ -24,6 +24,7 @@ struct ip6_reasq;
 struct ip6_pmtu;
 struct nd_router;
 struct udp_sock;
+struct raw_sock;
 struct tcp_table;
 struct echo_sock;
 struct ipsec_state;
@@ -49,6 +50,7 @@ struct node {
 	unsigned nrouters;
 
 	struct udp_sock *udp_socks;
+	struct raw_sock *raw_socks; /* raw IP sockets (raw.c), newest first */
 	struct tcp_table *tcp; /* connections and listeners; NULL until used */
 	struct echo_sock *echo_socks;
 	struct ipsec_state *ipsec; /* SAD, SPD and PF_KEY sockets; NULL until used */

@@ -159,6 +159,11 @@
 	D(UDP_NOPORTBCAST, "udp.noportbcast")                                \
 	D(UDP_FULLSOCK, "udp.fullsock")                                      \
 	C(UDP_OPACKETS, "udp.opackets")                                      \
+	/* raw IP sockets (struct rip6stat, and ours for IPv4) */            \
+	C(RIP_IPACKETS, "rip.ipackets") /* ours */                           \
+	C(RIP_OPACKETS, "rip.opackets") /* ours */                           \
+	C(RIP6_IPACKETS, "rip6.ipackets")                                    \
+	C(RIP6_OPACKETS, "rip6.opackets")                                    \
 	/* TCP (struct tcpstat, and ours) */                                 \
 	C(TCP_CONNATTEMPT, "tcp.connattempt")                                \
 	C(TCP_ACCEPTS, "tcp.accepts")                                        \

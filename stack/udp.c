@@ -94,7 +94,11 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 		if (r < 0)
 			return r;
 	}
-	if (s->laddr.af != ADDR_NONE) {
+	if (o && o->src) {
+		if (o->src->af != dst->af || !node_owns_addr(n, o->src))
+			return -EADDRNOTAVAIL;
+		src = *o->src;
+	} else if (s->laddr.af != ADDR_NONE) {
 		if (s->laddr.af != dst->af)
 			return -EAFNOSUPPORT;
 		src = s->laddr;
@@ -136,6 +140,12 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 
 ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src, uint16_t *sport)
 {
+	return udp_recvmsg(s, buf, cap, src, sport, NULL);
+}
+
+ssize_t udp_recvmsg(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src,
+		    uint16_t *sport, struct ipaddr *dst)
+{
 	struct udp_dgram *d = s->rq_head;
 	if (!d)
 		return -EAGAIN;
@@ -150,6 +160,8 @@ ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *s
 		*src = d->src;
 	if (sport)
 		*sport = d->sport;
+	if (dst)
+		*dst = d->dst;
 	pkt_free(d->p);
 	free(d);
 	return (ssize_t)len;
@@ -240,6 +252,7 @@ static void udp_input_common(struct node *n, struct pkt *p, const struct ipaddr 
 	}
 	struct udp_dgram *d = xcalloc(1, sizeof(*d));
 	d->src = *src;
+	d->dst = *dst;
 	d->sport = uh.sport;
 	pkt_pull(p, hlen + UDP_HDR_LEN);
 	pkt_trim(p, plen);

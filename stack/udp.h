@@ -30,7 +30,8 @@ struct udp_dgram {
 	struct udp_dgram *next;
 	struct ipaddr src;
 	uint16_t sport;
-	struct pkt *p; /* the payload */
+	struct ipaddr dst; /* ours it was sent to */
+	struct pkt *p;     /* the payload */
 };
 
 struct udp_sock;
@@ -53,6 +54,8 @@ struct udp_send_opts {
 	uint8_t ttl; /* 0: the default */
 	uint8_t tos;
 	bool df;
+	const struct ipaddr *src; /* the source (IP_SENDSRCADDR); NULL: the
+				   * socket's, or the route's choice */
 };
 
 struct udp_sock *udp_open(struct node *n);
@@ -66,6 +69,9 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 /* Take the oldest datagram: its length (truncated copy into buf), or -EAGAIN. */
 ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src,
 		     uint16_t *sport);
+/* The same, and the address the datagram was sent to (IP_RECVDSTADDR). */
+ssize_t udp_recvmsg(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src,
+		    uint16_t *sport, struct ipaddr *dst);
 void udp_close(struct udp_sock *s);
 void udp_free_all(struct node *n);
 

@@ -98,3 +98,9 @@ frames=$(stat link.sent)
 segs=$(stat tcp.sndtotal)
 echo "bench: TCP 200 MB through an AES-128-GCM tunnel on 1 Gbit/s links: $segs segments, $frames frames in $ms ms of wall time"
 [ "$ms" -gt 0 ] && echo "bench: TCP $(( 200000 / ms )) MB of data/s, $(( frames * 1000 / ms )) frames/s of wall time"
+
+# OpenBSD's IPsec regress matrix (docs/regress-matrix.md): every target in
+# one run; the aim is under 10 s of wall time on one core.
+timed_run scenarios/openbsd-regress-ipsec.scn "$DIR/regress" "$DIR/stats-regress.txt"
+cases=$(grep -c '^testcase ' scenarios/openbsd-regress-ipsec.scn)
+echo "bench: OpenBSD IPsec regress matrix: $cases test cases, $(stat link.sent) frames, in $ms ms of wall time"

@@ -182,10 +182,11 @@ static void test_each_failure_has_its_counter(void)
 	deliver(&w, w.t, &c);
 	CU_ASSERT_EQUAL(STAT(&w, ESP_NOTDB), 1);
 
-	/* Ten packets in, eight of them dropped, each counted once more as
-	 * ipsec.idrops. */
+	/* Ten packets in, seven of them dropped by ESP, each counted once
+	 * more as ipsec.idrops; the dummy passed ESP (as in OpenBSD, where a
+	 * raw socket may take it) and the IP layer discarded it. */
 	CU_ASSERT_EQUAL(STAT(&w, ESP_INPUT), 10);
-	CU_ASSERT_EQUAL(STAT(&w, IPSEC_IDROPS), 8);
+	CU_ASSERT_EQUAL(STAT(&w, IPSEC_IDROPS), 7);
 	CU_ASSERT_EQUAL(STAT(&w, ICMP_INHIST_ECHO), 2);
 	sim_free(w.sim);
 }

@@ -174,7 +174,7 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:3: prefix 2001:db8::/32 and gateway 10.0.0.2 are of different "
 	     "families"},
 	    {"node a\nat 1s dance a\n", "out/unit/t.scn:2: unknown action 'dance' (ping, udp, "
-					"tcp, expect, show, pfkey, replay, inject, "
+					"raw, tcp, expect, show, pfkey, replay, inject, "
 					"sysctl, advertise)"},
 	    /* A continued statement is reported at its first line. */
 	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
