@@ -92,8 +92,8 @@ void raw_input(struct node *n, struct pkt *p, uint8_t proto, const struct ipaddr
 {
 	node_count(n, src->af == ADDR_V6 ? STAT_RIP6_IPACKETS : STAT_RIP_IPACKETS);
 	struct raw_dgram d = {*src, *dst, p->data + off, p->len - off};
-	/* Every matching socket gets a copy, as rip_input does; the next
-	 * one is taken first so a callback may close its own socket. */
+	/* Every matching socket sees it, as rip_input gives each a copy;
+	 * the next one is taken first so a callback may close its own. */
 	for (struct raw_sock *s = n->raw_socks, *next; s; s = next) {
 		next = s->next;
 		if (!raw_match(s, proto, src, dst))
