@@ -20,6 +20,7 @@
 #define LEX_MAXBUF      8096
 #define LEX_MAXPUSHBACK 128
 #define LEX_MAXDEPTH    16
+#define LEX_MAXLINE     16384 /* bytes on one physical line */
 
 struct lex_src {
 	struct lex_src *prev;
@@ -29,6 +30,10 @@ struct lex_src {
 	char *name;
 	char *dir;
 	unsigned line;
+	uint64_t bytes;      /* read from the file */
+	size_t col;          /* bytes on this line so far */
+	enum text_line stop; /* TEXT_NUL, TEXT_LONG, TEXT_HUGE: read no more */
+	bool reported;
 };
 
 struct lex_macro {
@@ -295,8 +300,24 @@ int lex_include(struct conf_lexer *lx, const char *path)
 
 static int raw_getc(struct lex_src *s)
 {
-	if (s->f)
-		return getc(s->f);
+	if (s->stop != TEXT_LINE)
+		return EOF;
+	if (s->f) {
+		/* Every file ends: at its end, or at a NUL, a line too long, or
+		 * too many bytes (lgetc reports which). */
+		int c = getc(s->f);
+		if (c == EOF)
+			return EOF;
+		if (++s->bytes > TEXT_MAX_FILE)
+			s->stop = TEXT_HUGE;
+		else if (c == '\0')
+			s->stop = TEXT_NUL;
+		else if (c == '\n')
+			s->col = 0;
+		else if (++s->col > LEX_MAXLINE)
+			s->stop = TEXT_LONG;
+		return s->stop == TEXT_LINE ? c : EOF;
+	}
 	if (!s->text[s->pos])
 		return EOF;
 	return (unsigned char)s->text[s->pos++];
@@ -345,6 +366,12 @@ static int lgetc(struct conf_lexer *lx, bool quoted)
 		}
 		if (c != EOF)
 			return c;
+		if (lx->src->stop != TEXT_LINE && !lx->src->reported) {
+			char msg[64];
+			text_line_error(lx->src->stop, LEX_MAXLINE + 1, msg, sizeof(msg));
+			lex_error(lx, lx->src->line, "%s", msg);
+			lx->src->reported = true;
+		}
 		if (lx->src->prev == NULL)
 			return EOF;
 		/* The end of an included file: back to the includer. */

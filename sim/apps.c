@@ -21,6 +21,7 @@
 enum app_kind { APP_PING, APP_UDP, APP_RAW };
 
 #define PING_EXT_MAX 8
+#define APP_MAX_BURST 1000000 /* packets one statement sends at one instant */
 
 struct scn_app {
 	enum app_kind kind;
@@ -110,6 +111,25 @@ static struct scn_app *app_new(struct scenario *sc, enum app_kind kind)
 	return a;
 }
 
+/* A ping's or raw sender's start: the usage when the statement is short of
+ * `need` words from i, else a new app on the node named at tok[i]. */
+static struct scn_app *app_on_node(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+				   unsigned need, enum app_kind kind, const char *usage)
+{
+	if (st->ntok < i + need) {
+		scn_error(sc, st, "%s", usage);
+		return NULL;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[i]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
+		return NULL;
+	}
+	struct scn_app *a = app_new(sc, kind);
+	a->node = n;
+	return a;
+}
+
 /* Options common to ping and udp, from tok[i..].  `extra` handles the rest. */
 static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 			  struct scn_app *a,
@@ -173,6 +193,14 @@ static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsign
 			return -1;
 		}
 		i += 2;
+	}
+	if (a->interval == 0 && a->count > APP_MAX_BURST) {
+		/* they would all go at one instant, which `end` cannot stop */
+		scn_error(sc, st,
+			  "count %llu with interval 0 sends them all at one instant: at most %u "
+			  "that way (give an interval)",
+			  (unsigned long long)a->count, APP_MAX_BURST);
+		return -1;
 	}
 	return 0;
 }
@@ -334,20 +362,14 @@ static void ping_send_ev(struct sim *sim, void *arg)
 
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
 {
-	if (st->ntok < i + 2) {
-		scn_error(sc, st,
-			  "usage: at TIME ping NODE DEST [count N] [size N] [interval T] "
-			  "[ttl N] [tos N] [df] [quiet] [from ADDR] [as NAME] [hbh TYPE[:LEN]] "
-			  "[dstopt TYPE[:LEN]] [rthdr ADDR[,ADDR...]]");
+	struct scn_app *a =
+	    app_on_node(sc, st, i, 2, APP_PING,
+			"usage: at TIME ping NODE DEST [count N] [size N] [interval T] [ttl N] "
+			"[tos N] [df] [quiet] [from ADDR] [as NAME] [hbh TYPE[:LEN]] "
+			"[dstopt TYPE[:LEN]] [rthdr ADDR[,ADDR...]]");
+	if (!a)
 		return -1;
-	}
-	struct node *n = sim_find_node(sc->sim, st->tok[i]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
-		return -1;
-	}
-	struct scn_app *a = app_new(sc, APP_PING);
-	a->node = n;
+	struct node *n = a->node;
 	a->size = 56;
 	/* ADDR, or an IPv6 link-local ADDR%IFACE (RFC 4007 11) */
 	char buf[96];
@@ -593,19 +615,13 @@ static void raw_send_ev(struct sim *sim, void *arg)
  * nonxt-sendrecv sends them; replies from DEST are counted. */
 int scn_action_raw(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
 {
-	if (st->ntok < i + 3) {
-		scn_error(sc, st,
-			  "usage: at TIME raw NODE DEST PROTO [size N] [count N] [interval T] "
-			  "[ttl N] [tos N] [df] [quiet] [from ADDR] [as NAME]");
+	struct scn_app *a =
+	    app_on_node(sc, st, i, 3, APP_RAW,
+			"usage: at TIME raw NODE DEST PROTO [size N] [count N] [interval T] "
+			"[ttl N] [tos N] [df] [quiet] [from ADDR] [as NAME]");
+	if (!a)
 		return -1;
-	}
-	struct node *n = sim_find_node(sc->sim, st->tok[i]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
-		return -1;
-	}
-	struct scn_app *a = app_new(sc, APP_RAW);
-	a->node = n;
+	struct node *n = a->node;
 	a->size = 0; /* nonxt-sendrecv sends nothing after the header */
 	if (addr_parse(st->tok[i + 1], &a->dst) < 0 || addr_is_multicast(&a->dst) ||
 	    addr_is_unspec(&a->dst)) {

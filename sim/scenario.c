@@ -82,9 +82,10 @@ static int parse_fixed(const char *s, unsigned scale_digits, uint64_t *v, const 
 	if (!isdigit((unsigned char)*p))
 		return -1;
 	for (; isdigit((unsigned char)*p); p++) {
-		if (whole > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p - '0');
+		if (whole > (UINT64_MAX - d) / 10)
 			return -1;
-		whole = whole * 10 + (uint64_t)(*p - '0');
+		whole = whole * 10 + d;
 	}
 	if (*p == '.') {
 		p++;
@@ -102,7 +103,8 @@ static int parse_fixed(const char *s, unsigned scale_digits, uint64_t *v, const 
 		scale *= 10;
 	for (; nfrac < scale_digits; nfrac++)
 		frac *= 10;
-	if (whole > UINT64_MAX / scale)
+	/* whole * scale + frac must fit: both the product and the sum */
+	if (whole > UINT64_MAX / scale || whole * scale > UINT64_MAX - frac)
 		return -1;
 	*v = whole * scale + frac;
 	*unit = p;
@@ -111,29 +113,20 @@ static int parse_fixed(const char *s, unsigned scale_digits, uint64_t *v, const 
 
 int scn_parse_time(const char *s, uint64_t *ns)
 {
+	/* Read in the unit's own fixed point, so every value up to 2^64 - 1
+	 * ns can be written in any unit and nothing finer than a ns. */
 	static const struct {
 		const char *unit;
-		uint64_t mul; /* ns per unit, the value parsed in 10^-9 units */
-	} units[] = {{"s", 1000000000}, {"ms", 1000000}, {"us", 1000}, {"ns", 1}};
+		unsigned digits; /* ns per unit, as a power of ten */
+	} units[] = {{"s", 9}, {"ms", 6}, {"us", 3}, {"ns", 0}};
+	const char *unit = s + strspn(s, "0123456789.");
 	uint64_t v;
-	const char *unit;
-	if (parse_fixed(s, 9, &v, &unit) < 0)
-		return -1;
-	if (*unit == '\0')
-		return v == 0 ? (*ns = 0, 0) : -1; /* a bare number must be 0 */
+	const char *end;
+	if (*unit == '\0') /* a bare number must be 0 */
+		return parse_fixed(s, 9, &v, &end) == 0 && v == 0 ? (*ns = 0, 0) : -1;
 	for (size_t i = 0; i < ARRAY_LEN(units); i++)
-		if (strcmp(unit, units[i].unit) == 0) {
-			/* v is units * 10^9; the result is v * mul / 10^9. */
-			uint64_t whole = v / NS_PER_SEC, frac = v % NS_PER_SEC;
-			if (whole > UINT64_MAX / units[i].mul)
-				return -1;
-			uint64_t r = whole * units[i].mul;
-			uint64_t f = frac * units[i].mul;
-			if (f % NS_PER_SEC)
-				return -1; /* finer than a nanosecond */
-			*ns = r + f / NS_PER_SEC;
-			return 0;
-		}
+		if (strcmp(unit, units[i].unit) == 0)
+			return parse_fixed(s, units[i].digits, ns, &end);
 	return -1;
 }
 
@@ -430,6 +423,7 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	scn_add_written(sc, tpath);
 
 	sc->sim = sim_new(sc->seed);
+	sc->sim->max_events = opts->max_events ? opts->max_events : SCN_MAX_EVENTS;
 	sc->sim->out = sc->out;
 	sc->defines = opts->defines;
 	sc->ndefines = opts->ndefines;
@@ -511,6 +505,15 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	}
 	struct scn_progress prog = {sc, progress, arg};
 	sim_run(s, sc->has_end ? sc->end : UINT64_MAX, progress ? scn_progress_hook : NULL, &prog);
+	if (s->at_limit) {
+		fprintf(sc->err,
+			"%s: stopped after %llu events at %s s of virtual time, the limit "
+			"(--max-events): a statement that schedules without end (a count with "
+			"interval 0?), or a run that needs a higher limit\n",
+			sc->path, (unsigned long long)s->events_run, sim_fmt_time(s->now, t));
+		fflush(sc->trace);
+		return 2;
+	}
 	scn_apps_finish(sc);
 	scn_tcp_finish(sc);
 	scn_show_finish(sc);

@@ -24,7 +24,12 @@ struct scn_options {
 	unsigned ndefines;
 	FILE *out; /* where the run tells its story (stdout) */
 	FILE *err; /* where file:line errors go (stderr) */
+	uint64_t max_events; /* stop the run after this many events; 0: SCN_MAX_EVENTS */
 };
+
+/* The default bound on one run's events (a few minutes of CPU): a
+ * statement that schedules without end must not run for ever. */
+#define SCN_MAX_EVENTS 1000000000ULL
 
 /* One parsed statement: its words after macro expansion, and where it was. */
 struct scn_stmt {

@@ -271,31 +271,41 @@ static bool is_block_opener(const struct scn_stmt *st)
 /* Read a block's lines as they are: they belong to another language (an
  * ipsec.conf), which has its own macros, quoting and continuations.  The
  * scenario's macros in force here go with it. */
-static int read_block(struct reader *r, FILE *f, struct scn_stmt *st, unsigned *lineno)
+static int read_block(struct reader *r, struct text_reader *tr, const char *fname,
+		      struct scn_stmt *st, unsigned *lineno)
 {
 	char line[SCN_MAX_LINE];
-	size_t cap = 1024, len = 0;
+	size_t cap = 1024, len = 0, n;
 	char *body = xmalloc(cap);
 	body[0] = '\0';
 	st->body_line = *lineno + 1;
-	while (fgets(line, sizeof(line), f)) {
+	enum text_line t;
+	while ((t = text_getline(tr, line, sizeof(line), &n)) == TEXT_LINE) {
 		(*lineno)++;
 		const char *p = line;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (p[0] == '}' && strspn(p + 1, " \t\r\n") == strlen(p + 1)) {
+		if (p[0] == '}' && strspn(p + 1, " \t\r") == strlen(p + 1)) {
 			st->body = body;
 			return 0;
 		}
-		size_t n = strlen(line);
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
+		if (len + n + 2 > cap) {
+			cap = (len + n + 2) * 2;
 			body = xrealloc(body, cap);
 		}
-		memcpy(body + len, line, n + 1);
+		memcpy(body + len, line, n);
 		len += n;
+		body[len++] = '\n';
+		body[len] = '\0';
 	}
 	free(body);
+	if (t != TEXT_EOF) {
+		char msg[64];
+		text_line_error(t, sizeof(line), msg, sizeof(msg));
+		struct scn_stmt where = {.file = fname, .line = *lineno + 1};
+		scn_error(r->sc, &where, "%s", msg);
+		return -1;
+	}
 	scn_error(r->sc, st, "%s block is never closed: a line holding only '}' ends it",
 		  st->tok[0]);
 	return -1;
@@ -321,19 +331,15 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 	r->depth++;
 
 	char line[SCN_MAX_LINE], joined[SCN_MAX_LINE];
-	size_t jlen = 0;
+	size_t jlen = 0, len;
 	unsigned lineno = 0, start = 0;
 	int rc = 0;
-	while (fgets(line, sizeof(line), f)) {
+	struct text_reader tr = {f, 0};
+	enum text_line t;
+	while ((t = text_getline(&tr, line, sizeof(line), &len)) == TEXT_LINE) {
 		lineno++;
-		size_t len = strlen(line);
 		struct scn_stmt where = {.file = fname, .line = lineno};
-		if (len && line[len - 1] != '\n' && !feof(f)) {
-			scn_error(sc, &where, "line longer than %d bytes", SCN_MAX_LINE - 2);
-			rc = -1;
-			break;
-		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		while (len && line[len - 1] == '\r')
 			line[--len] = '\0';
 		if (jlen == 0)
 			start = lineno;
@@ -363,10 +369,19 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 			added = NULL;
 		if (added && strcmp(added->tok[0], "ipsec") == 0)
 			snapshot_macros(r, added);
-		if (added && is_block_opener(added) && read_block(r, f, added, &lineno) < 0) {
+		if (added && is_block_opener(added) &&
+		    read_block(r, &tr, fname, added, &lineno) < 0) {
 			rc = -1;
 			break;
 		}
+	}
+	if (rc == 0 && t != TEXT_EOF) {
+		/* a NUL, a line too long, a file too big: the rest is not read */
+		char msg[64];
+		text_line_error(t, sizeof(line), msg, sizeof(msg));
+		struct scn_stmt where = {.file = fname, .line = lineno + 1};
+		scn_error(sc, &where, "%s", msg);
+		rc = -1;
 	}
 	if (rc == 0 && jlen) {
 		struct scn_stmt where = {.file = fname, .line = start};

@@ -56,6 +56,11 @@ uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *
 	struct event ev;
 
 	while (s->heap.n && evheap_peek_time(&s->heap) <= until) {
+		if (s->max_events && s->events_run + ran >= s->max_events) {
+			s->at_limit = true;
+			s->events_run += ran;
+			return ran;
+		}
 		evheap_pop(&s->heap, &ev);
 		s->now = ev.time;
 		ev.fn(s, ev.arg);

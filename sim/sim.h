@@ -24,6 +24,8 @@ struct sim {
 	uint64_t seed;
 	struct evheap heap;
 	uint64_t events_run;
+	uint64_t max_events; /* sim_run stops once this many have run; 0: no limit */
+	bool at_limit;       /* it did */
 
 	struct node **nodes;
 	unsigned nnodes;
@@ -59,7 +61,8 @@ void sim_after(struct sim *s, uint64_t delay, event_fn fn, event_dtor dtor, void
 /* Run events up to and including time `until`; returns the number run.
  * The clock is left at `until`, or with `until` = UINT64_MAX (run until
  * idle) at the time of the last event.  progress, when set, is called now
- * and then. */
+ * and then.  With max_events set, it stops when the simulation has run
+ * that many (at_limit), wherever the clock is. */
 typedef void (*sim_progress_fn)(struct sim *s, uint64_t until, void *arg);
 uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *arg);
 /* True when no event is pending. */

@@ -74,3 +74,37 @@ long hex_decode(const char *s, uint8_t *out, size_t cap)
 	}
 	return (long)(len / 2);
 }
+
+enum text_line text_getline(struct text_reader *r, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int c;
+	while ((c = getc(r->f)) != EOF) {
+		if (++r->bytes > TEXT_MAX_FILE)
+			return TEXT_HUGE;
+		if (c == '\0')
+			return TEXT_NUL;
+		if (c == '\n')
+			break;
+		if (n + 1 >= cap)
+			return TEXT_LONG;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && n == 0)
+		return TEXT_EOF;
+	buf[n] = '\0';
+	*len = n;
+	return TEXT_LINE;
+}
+
+void text_line_error(enum text_line t, size_t cap, char *msg, size_t msgcap)
+{
+	switch (t) {
+	case TEXT_LONG: snprintf(msg, msgcap, "line longer than %zu bytes", cap - 1); break;
+	case TEXT_NUL: snprintf(msg, msgcap, "NUL byte"); break;
+	case TEXT_HUGE:
+		snprintf(msg, msgcap, "file larger than %u MiB", (unsigned)(TEXT_MAX_FILE >> 20));
+		break;
+	default: snprintf(msg, msgcap, "no error"); break;
+	}
+}

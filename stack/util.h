@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)    ((a) < (b) ? (a) : (b))
@@ -48,5 +49,26 @@ long hex_decode(const char *s, uint8_t *out, size_t cap);
 
 /* FNV-1a, used to derive stable per-name values (PRNG streams, MACs). */
 uint64_t hash64(const char *s);
+
+/* Text files (scenarios, ipsec.conf, esp_sa, vector files): one line at a
+ * time, and an end on any input, /dev/zero included. */
+#define TEXT_MAX_FILE (64u << 20) /* bytes one text file may hold */
+enum text_line {
+	TEXT_LINE,  /* a line (without its newline, NUL-terminated) */
+	TEXT_EOF,   /* nothing more */
+	TEXT_LONG,  /* longer than the buffer holds */
+	TEXT_NUL,   /* a NUL byte: never in a text file */
+	TEXT_HUGE,  /* the file passed TEXT_MAX_FILE bytes */
+};
+struct text_reader {
+	FILE *f;
+	uint64_t bytes; /* read so far */
+};
+/* The next line into buf (cap bytes with its terminating NUL); *len its
+ * length.  After anything but TEXT_LINE, stop reading. */
+enum text_line text_getline(struct text_reader *r, char *buf, size_t cap, size_t *len);
+/* What a result other than TEXT_LINE means, for `file:line: ...`, into
+ * msg (a buffer of 64 bytes does). */
+void text_line_error(enum text_line t, size_t cap, char *msg, size_t msgcap);
 
 #endif

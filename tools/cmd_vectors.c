@@ -343,10 +343,22 @@ static int run_file(struct run *r, const char *path)
 	struct vcase c = {.file = path};
 	unsigned lineno = 0;
 	int rc = 0;
+	struct text_reader tr = {f, 0};
 	for (;;) {
-		bool eof = !fgets(line, sizeof(line), f);
+		size_t len;
+		enum text_line t = text_getline(&tr, line, sizeof(line), &len);
+		if (t != TEXT_LINE && t != TEXT_EOF) {
+			char msg[64];
+			text_line_error(t, sizeof(line), msg, sizeof(msg));
+			fprintf(stderr, "%s:%u: %s\n", path, lineno + 1, msg);
+			rc = -1;
+			break; /* nothing after it is read, nor the case it cut */
+		}
+		bool eof = t == TEXT_EOF;
 		lineno += !eof;
-		line[strcspn(line, "\r\n")] = '\0';
+		if (eof)
+			line[0] = '\0';
+		line[strcspn(line, "\r")] = '\0';
 		if (eof || line[0] == '\0') {
 			if (c.n)
 				run_case(r, &c);

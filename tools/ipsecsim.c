@@ -32,7 +32,8 @@ static const char main_usage[] =
     "Exit status: 0 success, 1 an expectation failed, 2 usage or input error.\n";
 
 static const char run_usage[] =
-    "usage: ipsecsim run [-o DIR] [--seed N] [-D NAME=VALUE] [--junit FILE] [--stats] FILE\n"
+    "usage: ipsecsim run [-o DIR] [--seed N] [-D NAME=VALUE] [--junit FILE] [--stats]\n"
+    "                    [--max-events N] FILE\n"
     "\n"
     "Run the scenario FILE (see docs/scenario-language.md) and check its expectations.\n"
     "\n"
@@ -42,12 +43,16 @@ static const char run_usage[] =
     "  --seed N            use seed N instead of the scenario's `seed`\n"
     "  -D NAME=VALUE       define macro NAME; wins over a definition in the file\n"
     "  --junit FILE        write a JUnit XML report, one test case per expectation\n"
+    "                      (or per `testcase` statement)\n"
     "  --stats             print every node's and link's non-zero counters at the end\n"
+    "  --max-events N      stop the run, exit 2, after N events (default 1000000000;\n"
+    "                      0 for no limit)\n"
     "  -q, --quiet         print only failed expectations and the summary line\n"
     "  -h, --help          show this text\n"
     "\n"
     "Writes DIR/trace.log (one line per drop and stack event) and each capture.\n"
-    "Exit status: 0 every expectation held, 1 one failed, 2 bad usage or scenario.\n";
+    "Exit status: 0 every expectation held, 1 one failed, 2 bad usage or scenario,\n"
+    "or the run stopped at its event limit.\n";
 
 /* The progress line is for people at a terminal only: it never goes into an
  * output file, and it is the one place a real clock is read, to wait a second
@@ -133,6 +138,20 @@ static int cmd_run(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
+		} else if (!strcmp(a, "--max-events")) {
+			uint64_t n;
+			if (!v)
+				goto need_value;
+			if (scn_parse_uint(v, UINT64_MAX, &n) < 0) {
+				fprintf(stderr,
+					"ipsecsim run: --max-events wants a number (0 for no limit), "
+					"not '%s'\n",
+					v);
+				free(defs);
+				return EXIT_USAGE;
+			}
+			o.max_events = n ? n : UINT64_MAX;
+			i++;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			quiet = 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -175,6 +194,12 @@ static int cmd_run(int argc, char **argv)
 	int rc = scenario_run(sc, progress_show, &p);
 	if (p.shown)
 		fputs("\r\033[K", stderr);
+	if (rc == EXIT_USAGE) { /* stopped at the event limit: no verdicts */
+		scenario_free(sc);
+		if (devnull)
+			fclose(devnull);
+		return rc;
+	}
 	if (quiet) {
 		unsigned failed = 0;
 		for (unsigned i = 0; i < sc->nexpects; i++) {

@@ -179,7 +179,10 @@ static int load_espsa(struct loader *l, FILE *f)
 	unsigned lineno = 0;
 	int rc = 0;
 	bool mark = false;
-	while (fgets(line, sizeof(line), f)) {
+	struct text_reader tr = {f, 0};
+	enum text_line t;
+	size_t len;
+	while ((t = text_getline(&tr, line, sizeof(line), &len)) == TEXT_LINE) {
 		lineno++;
 		char *p = line;
 		while (isspace((unsigned char)*p))
@@ -192,17 +195,28 @@ static int load_espsa(struct loader *l, FILE *f)
 			rc = -1;
 		mark = false;
 	}
+	if (t != TEXT_EOF) {
+		/* a line too long is not two lines; a NUL or an endless file
+		 * ends the reading */
+		char msg[64];
+		text_line_error(t, sizeof(line), msg, sizeof(msg));
+		rc = line_error(l, lineno + 1, "%s", msg);
+	}
 	OPENSSL_cleanse(line, sizeof(line));
 	return rc;
 }
 
 /* Is the file an esp_sa file?  Its first line that is neither blank nor a
- * comment starts with a double quote. */
+ * comment starts with a double quote.  One that cannot be read as text
+ * goes to the esp_sa reader, which says where and why. */
 static bool is_espsa(FILE *f)
 {
 	char line[ESPSA_MAXLINE];
 	bool yes = false;
-	while (fgets(line, sizeof(line), f)) {
+	struct text_reader tr = {f, 0};
+	enum text_line t;
+	size_t len;
+	while ((t = text_getline(&tr, line, sizeof(line), &len)) == TEXT_LINE) {
 		char *p = line;
 		while (isspace((unsigned char)*p))
 			p++;
@@ -211,6 +225,8 @@ static bool is_espsa(FILE *f)
 		yes = *p == '"';
 		break;
 	}
+	if (t != TEXT_LINE && t != TEXT_EOF)
+		yes = true;
 	OPENSSL_cleanse(line, sizeof(line));
 	rewind(f);
 	return yes;

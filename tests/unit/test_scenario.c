@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "../../sim/scenario.h"
+#include "../../stack/util.h"
 #include "unit.h"
 
 static void test_time_parser(void)
@@ -29,6 +30,16 @@ static void test_time_parser(void)
 	    {"s", -1, 0},
 	    {"1.s", -1, 0},
 	    {"99999999999999999999s", -1, 0},
+	    /* the largest time, and one ns past it: refused, not wrapped */
+	    {"18446744073.709551615s", 0, UINT64_MAX},
+	    {"18446744073.709551616s", -1, 0},
+	    {"18446744073709551615ns", 0, UINT64_MAX},
+	    {"18446744073709551616ns", -1, 0},
+	    {"18446744073709.551615ms", 0, UINT64_MAX},
+	    {"18446744073709.551616ms", -1, 0},
+	    {"18446744073709551.616us", -1, 0},
+	    {"20000000000ns", 0, 20000000000ULL},
+	    {"0.0000000001s", -1, 0},
 	};
 	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t v = 12345;
@@ -66,7 +77,8 @@ static void test_percent_and_rate_parsers(void)
 		uint32_t ppb;
 	} pct[] = {{"10%", 0, 100000000}, {"0.5%", 0, 5000000}, {"100%", 0, 1000000000},
 		   {"0%", 0, 0},          {"0.0000001%", 0, 1}, {"101%", -1, 0},
-		   {"10", -1, 0},         {"%", -1, 0},         {"0.00000001%", -1, 0}};
+		   {"10", -1, 0},         {"%", -1, 0},         {"0.00000001%", -1, 0},
+		   {"1844674407370.9551616%", -1, 0}};
 	for (unsigned i = 0; i < sizeof(pct) / sizeof(pct[0]); i++) {
 		uint32_t v = 7;
 		CU_ASSERT_EQUAL(scn_parse_percent(pct[i].in, &v), pct[i].ok);
@@ -79,7 +91,11 @@ static void test_percent_and_rate_parsers(void)
 		uint64_t bps;
 	} rate[] = {{"1Mbit", 0, 1000000}, {"1.5Mbit", 0, 1500000},  {"64kbit", 0, 64000},
 		    {"10bit", 0, 10},      {"1Gbit", 0, 1000000000}, {"0bit", -1, 0},
-		    {"1Mbps", -1, 0},      {"fast", -1, 0}};
+		    {"1Mbps", -1, 0},      {"fast", -1, 0},
+		    /* past 2^64 thousandths: refused, not wrapped to a small rate */
+		    {"18446744073709551.615bit", 0, 18446744073709551ULL},
+		    {"18446744073709551.616bit", -1, 0},
+		    {"18446744073709551616bit", -1, 0}};
 	for (unsigned i = 0; i < sizeof(rate) / sizeof(rate[0]); i++) {
 		uint64_t v = 7;
 		CU_ASSERT_EQUAL(scn_parse_rate(rate[i].in, &v), rate[i].ok);
@@ -400,6 +416,61 @@ static void test_macros_and_command_line(void)
 	free(err);
 }
 
+/* text_getline, every reader's: lines up to the buffer, and the three ways
+ * it refuses to go on. */
+static void test_text_lines(void)
+{
+	static const char data[] = "ab\n\nlast-without-newline";
+	FILE *f = fmemopen((void *)data, sizeof(data) - 1, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	struct text_reader r = {f, 0};
+	char buf[8];
+	size_t len = 99;
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LINE);
+	CU_ASSERT_STRING_EQUAL(buf, "ab");
+	CU_ASSERT_EQUAL(len, 2);
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LINE);
+	CU_ASSERT_EQUAL(len, 0);
+	/* 20 bytes into a buffer of 8: refused, not cut into three lines */
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LONG);
+	fclose(f);
+
+	static const char seven[] = "1234567\n12345678\n";
+	f = fmemopen((void *)seven, sizeof(seven) - 1, "r");
+	r = (struct text_reader){f, 0};
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LINE); /* 7 fit */
+	CU_ASSERT_EQUAL(len, 7);
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LONG); /* 8 do not */
+	fclose(f);
+
+	static const char nul[] = "ok\nx\0y\n";
+	f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+	r = (struct text_reader){f, 0};
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LINE);
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_NUL);
+	fclose(f);
+
+	static const char empty[] = "";
+	f = fmemopen((void *)empty, 1, "r"); /* one NUL byte */
+	r = (struct text_reader){f, 0};
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_NUL);
+	fclose(f);
+
+	/* the size cap, counted across lines */
+	static const char lines[] = "a\nb\n";
+	f = fmemopen((void *)lines, sizeof(lines) - 1, "r");
+	r = (struct text_reader){f, TEXT_MAX_FILE - 3};
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_LINE); /* 2 bytes */
+	CU_ASSERT_EQUAL(text_getline(&r, buf, sizeof(buf), &len), TEXT_HUGE); /* the 4th */
+	fclose(f);
+
+	char msg[64];
+	text_line_error(TEXT_LONG, 4096, msg, sizeof(msg));
+	CU_ASSERT_STRING_EQUAL(msg, "line longer than 4095 bytes");
+	text_line_error(TEXT_HUGE, 4096, msg, sizeof(msg));
+	CU_ASSERT_STRING_EQUAL(msg, "file larger than 64 MiB");
+}
+
 void suite_scenario(void)
 {
 	static const struct unit_test t[] = {
@@ -409,6 +480,7 @@ void suite_scenario(void)
 	    {"errors name file and line", test_errors_name_file_and_line},
 	    {"every error reported", test_every_error_reported},
 	    {"macros and -D", test_macros_and_command_line},
+	    {"text lines", test_text_lines},
 	    {NULL, NULL}};
 	unit_add_suite("scenario", t);
 }
