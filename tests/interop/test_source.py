@@ -19,6 +19,7 @@ route a 203.0.113.0/24 via 198.51.100.2
 route r default via 203.0.113.1
 sysctl b net.inet.ip.forwarding=1
 listen b udp 7 echo
+listen r udp 9
 capture l l.pcap
 at 1s ping a 203.0.113.2 as routed quiet
 at 2s ping a 198.51.100.2 as second quiet
@@ -26,6 +27,7 @@ at 3s ping a 192.0.2.2 as first quiet
 at 4s ping a 2001:db8:2::2 as v6second quiet
 at 5s ping a 2001:db8:1::2 as v6first quiet
 at 6s udp a 192.0.2.22:7 size 10 as alias quiet
+at 7s udp a 203.0.113.2:9 size 10 as routed_udp quiet
 end 8s
 expect routed received == 1
 expect second received == 1
@@ -33,6 +35,7 @@ expect first received == 1
 expect v6second received == 1
 expect v6first received == 1
 expect alias received == 1
+expect r udp 9 packets == 1
 """
 
 
@@ -52,8 +55,10 @@ def test_source_selection(ipsecsim, tmp_path):
     assert rep6 == [("2001:db8:2::2", "2001:db8:2::1"), ("2001:db8:1::2", "2001:db8:1::1")]
     # the echo comes back from the alias it went to, not b's first address
     udp = [(p[IP].src, p[IP].dst, p[UDP].sport) for p in pkts if UDP in p]
-    assert len(udp) == 2
+    assert len(udp) == 3
     assert udp[0][1] == "192.0.2.22" and udp[1][0] == "192.0.2.22" and udp[1][2] == 7
+    # a datagram's source (a socket's, not ping's path) by the next hop too
+    assert udp[2][:2] == ("198.51.100.1", "203.0.113.2")
 
 
 def aliases(n):
