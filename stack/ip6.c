@@ -85,9 +85,11 @@ static unsigned common_prefix(const struct ipaddr *a, const struct ipaddr *b)
 	return n;
 }
 
-/* The IPv6 address of ifp to send to dst from: a global one if it has one
- * (a link-local one for a link-local destination), and among those the
- * one sharing the longest prefix with dst (RFC 6724 5, rule 8). */
+/* The IPv6 address of ifp to send to dst from: a global one if it has one,
+ * the one sharing the longest prefix with dst (RFC 6724 5, rule 8).  (A
+ * link-local destination never comes here: it needs its interface named,
+ * and icmp6_send_ext then sends from the interface's first IPv6 address,
+ * its link-local one.) */
 static const struct ipaddr *ip6_ifaddr(const struct iface *ifp, const struct ipaddr *dst)
 {
 	const struct ipaddr *ll = NULL, *best = NULL;
@@ -107,8 +109,6 @@ static const struct ipaddr *ip6_ifaddr(const struct iface *ifp, const struct ipa
 			best_len = len;
 		}
 	}
-	if (ip6_is_linklocal(dst) && ll)
-		return ll;
 	return best ? best : ll;
 }
 
