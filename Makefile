@@ -4,6 +4,7 @@
 #   make check    every test: unit, scenarios (twice), interop, sanitizers
 #   make deps     install missing Debian packages (tools/install-deps)
 #   make mutate   plant the bugs of tests/mutation/mutants.txt, print the kill rate
+#   make fuzz     build the libFuzzer harnesses with clang, run each FUZZ_SECONDS
 
 CC       ?= cc
 PKGS     := libpcap openssl zlib
@@ -16,6 +17,12 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(DEPCFLAGS) -I.
 BUILD    ?= build
 SAN_BUILD := build-san
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# libFuzzer harnesses (tests/fuzz/, docs/fuzzing.md): clang, with ASan+UBSan
+FUZZ_BUILD := build-fuzz
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=all
+FUZZERS    := scenario conf safile pfkey packet capture
+FUZZ_SECONDS ?= 60
 
 LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c) $(wildcard pf/*.c)
 CLI_SRCS := $(wildcard tools/*.c)
@@ -25,7 +32,10 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps demo check unit sanitize-build bench mutate clean format
+.PHONY: all deps demo check unit sanitize-build fuzz-build fuzz bench mutate clean format
+# Keep the objects pattern rules make on the way (the harnesses' would be
+# deleted and rebuilt at every check).
+.SECONDARY:
 
 all: ipsecsim
 
@@ -40,9 +50,16 @@ $(BUILD)/bench-ipsec: $(LIB_OBJS) $(BUILD)/tests/bench/bench_ipsec.o
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
 
-$(BUILD)/bench-esp: $(LIB_OBJS) $(BUILD)/tests/bench/bench_esp.o
+$(BUILD)/bench-esp: $(LIB_OBJS) $(filter-out $(BUILD)/tools/ipsecsim.o,$(CLI_OBJS)) \
+		    $(BUILD)/tests/bench/bench_esp.o
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(DEPLIBS)
+
+# A harness: the library, the commands (without main), the shared part.
+$(BUILD)/fuzz-%: $(LIB_OBJS) $(filter-out $(BUILD)/tools/ipsecsim.o,$(CLI_OBJS)) \
+		 $(BUILD)/tests/fuzz/fuzz_common.o $(BUILD)/tests/fuzz/fuzz_%.o
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(DEPLIBS)
 
 $(BUILD)/unit-tests: $(LIB_OBJS) $(TEST_OBJS)
 	@echo "  LD      $@"
@@ -81,7 +98,26 @@ sanitize-build:
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests $(BUILD)/bench-ipsec $(BUILD)/bench-esp
 	@$(MAKE) --no-print-directory sanitize-build
-	@tests/run-all.sh $(BUILD) $(SAN_BUILD)
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/run-all.sh $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_FLAGS)" \
+		$(FUZZERS:%=$(FUZZ_BUILD)/fuzz-%)
+
+# Each harness for FUZZ_SECONDS on its seed corpus (tests/fuzz/seeds.sh),
+# growing it in build-fuzz/corpus/; a crash leaves its input in
+# build-fuzz/ (docs/fuzzing.md says how to make it a regression test).
+fuzz: deps all fuzz-build
+	@tests/fuzz/seeds.sh $(FUZZ_BUILD)/corpus $(FUZZ_BUILD)
+	@for f in $(FUZZERS); do \
+		echo "== fuzz-$$f ($(FUZZ_SECONDS) s)"; \
+		dict=; [ -f tests/fuzz/$$f.dict ] && dict=-dict=tests/fuzz/$$f.dict; \
+		regress=; [ -d tests/fuzz/regress/$$f ] && regress=tests/fuzz/regress/$$f; \
+		$(FUZZ_BUILD)/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$$f- $$dict \
+			$(FUZZ_BUILD)/corpus/$$f $$regress || exit 1; \
+	done
 
 bench: all $(BUILD)/bench-ipsec $(BUILD)/bench-esp
 	@tests/bench.sh
@@ -97,4 +133,4 @@ format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) $(wildcard */*.h tests/unit/*.h)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) ipsecsim out
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD) ipsecsim out

@@ -489,7 +489,8 @@ static int parse_spispec(struct parser *p, uint32_t *out, uint32_t *in)
 	return r;
 }
 
-/* A time for testbed lifetimes: seconds, or with an m or h suffix. */
+/* A time for testbed lifetimes: seconds, or with an s, m or h suffix; at
+ * most INT64_MAX seconds in every form, as the lexer's bare numbers. */
 static int parse_seconds(struct parser *p, uint64_t *v)
 {
 	if (at(p, TK_NUMBER) && p->t.num >= 0) {
@@ -497,16 +498,21 @@ static int parse_seconds(struct parser *p, uint64_t *v)
 		advance(p);
 		return 0;
 	}
-	if (at(p, TK_STRING)) {
+	if (at(p, TK_STRING) && isdigit((unsigned char)p->s[0])) {
 		char *end;
+		errno = 0;
 		unsigned long long n = strtoull(p->s, &end, 10);
-		if (end != p->s && (!strcmp(end, "m") || !strcmp(end, "h") || !strcmp(end, "s"))) {
-			*v = n * (*end == 'h' ? 3600 : *end == 'm' ? 60 : 1);
+		unsigned mul = !strcmp(end, "h")   ? 3600
+			       : !strcmp(end, "m") ? 60
+						   : !strcmp(end, "s");
+		if (mul && errno == 0 && n <= (unsigned long long)INT64_MAX / mul) {
+			*v = (uint64_t)n * mul;
 			advance(p);
 			return 0;
 		}
 	}
-	perr(p, "bad time: want seconds, or a number with s, m or h");
+	perr(p, "bad time: seconds, or a number with s, m or h; at most 9223372036854775807 "
+		"seconds");
 	return -1;
 }
 
@@ -749,7 +755,7 @@ static void add_sabundle(struct parser *p, struct conf_rule *r, const char *bund
 		g->line = r->line;
 		add_rule(p, g);
 	}
-	b->sas = xrealloc(b->sas, (b->nsas + 1) * sizeof(*b->sas));
+	b->sas = xgrow(b->sas, b->nsas, sizeof(*b->sas));
 	b->sas[b->nsas++] = r;
 }
 
@@ -857,7 +863,7 @@ static const char *rule_file(struct parser *p)
 	for (unsigned i = c->nfiles; i-- > 0;)
 		if (strcmp(c->files[i], name) == 0)
 			return c->files[i];
-	c->files = xrealloc(c->files, (c->nfiles + 1) * sizeof(*c->files));
+	c->files = xgrow(c->files, c->nfiles, sizeof(*c->files));
 	return c->files[c->nfiles++] = xstrdup(name);
 }
 
@@ -981,7 +987,8 @@ static void parse_testbed_exts(struct parser *p, struct conf_rule *r)
 			for (;; n++) {
 				if (accept(p, TK_BYTES)) {
 					if (!at(p, TK_NUMBER) || p->t.num <= 0) {
-						perr(p, "bytes wants a positive number");
+						perr(p, "bytes wants a number from 1 to "
+							"9223372036854775807");
 						return;
 					}
 					lt->bytes = (uint64_t)p->t.num;

@@ -224,7 +224,7 @@ void lex_set_macro(struct conf_lexer *lx, const char *name, const char *value)
 			lx->macros[i].value = xstrdup(value);
 			return;
 		}
-	lx->macros = xrealloc(lx->macros, (lx->nmacros + 1) * sizeof(*lx->macros));
+	lx->macros = xgrow(lx->macros, lx->nmacros, sizeof(*lx->macros));
 	lx->macros[lx->nmacros++] = (struct lex_macro){xstrdup(name), xstrdup(value), false};
 }
 

@@ -95,7 +95,10 @@ static void arm(struct node *n, const struct tdb *t, enum sa_timer_kind kind, ui
 {
 	struct sa_timer *tm = xcalloc(1, sizeof(*tm));
 	*tm = (struct sa_timer){n, t->dst, t->spi, t->sproto, t->serial, kind};
-	sim_after(n->sim, after_s * NS_PER_SEC, timer_ev, free, tm);
+	/* PF_KEY's 64-bit seconds outrun the nanosecond clock past 584
+	 * years: such a lifetime never runs out (sim_after saturates). */
+	uint64_t ns = after_s > UINT64_MAX / NS_PER_SEC ? UINT64_MAX : after_s * NS_PER_SEC;
+	sim_after(n->sim, ns, timer_ev, free, tm);
 }
 
 void sa_arm_addtime(struct node *n, const struct tdb *t)

@@ -120,7 +120,7 @@ void spd_insert(struct spd *spd, struct spd_flow *f)
 		c->mask = f->mask;
 		c->nbuckets = 8;
 		c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-		spd->classes = xrealloc(spd->classes, (spd->nclasses + 1) * sizeof(*spd->classes));
+		spd->classes = xgrow(spd->classes, spd->nclasses, sizeof(*spd->classes));
 		size_t at = spd->nclasses;
 		while (at > 0 && class_cmp(c, spd->classes[at - 1]) < 0)
 			at--;

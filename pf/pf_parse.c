@@ -836,7 +836,7 @@ static uint8_t host_af(const struct pf *pf, const struct pf_rule_addr *a)
 static void add_rule(struct parser *ps, const struct pf_rule *r, const char *label)
 {
 	struct pf *pf = ps->pf;
-	pf->rules = xrealloc(pf->rules, (pf->nrules + 1) * sizeof(*pf->rules));
+	pf->rules = xgrow(pf->rules, pf->nrules, sizeof(*pf->rules));
 	struct pf_rule *nr = &pf->rules[pf->nrules];
 	*nr = *r;
 	nr->nr = pf->nrules++;
@@ -1205,7 +1205,7 @@ static int parse_table(struct parser *ps)
 		return -1;
 	}
 	struct pf *pf = ps->pf;
-	pf->tables = xrealloc(pf->tables, (pf->ntables + 1) * sizeof(*pf->tables));
+	pf->tables = xgrow(pf->tables, pf->ntables, sizeof(*pf->tables));
 	struct pf_table *tb = &pf->tables[pf->ntables++];
 	tb->name = xstrdup(t->s);
 	tb->nent = n;
@@ -1257,7 +1257,7 @@ static bool macro_def(struct parser *ps, const char *line)
 		free(v);
 		return true;
 	}
-	ps->macros = xrealloc(ps->macros, (ps->nmacros + 1) * sizeof(*ps->macros));
+	ps->macros = xgrow(ps->macros, ps->nmacros, sizeof(*ps->macros));
 	char *nm = xmalloc(nl + 1);
 	memcpy(nm, name, nl);
 	nm[nl] = '\0';

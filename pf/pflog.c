@@ -25,7 +25,7 @@
 
 void pf_add_pflog(struct node *n, struct capture *c)
 {
-	n->pflogs = xrealloc(n->pflogs, (n->npflogs + 1) * sizeof(*n->pflogs));
+	n->pflogs = xgrow(n->pflogs, n->npflogs, sizeof(*n->pflogs));
 	n->pflogs[n->npflogs++] = c;
 }
 

@@ -106,7 +106,7 @@ static struct scn_app *app_new(struct scenario *sc, enum app_kind kind)
 	a->sc = sc;
 	a->count = 1;
 	a->interval = NS_PER_SEC;
-	sc->apps = xrealloc(sc->apps, (sc->napps + 1) * sizeof(*sc->apps));
+	sc->apps = xgrow(sc->apps, sc->napps, sizeof(*sc->apps));
 	sc->apps[sc->napps++] = a;
 	return a;
 }
@@ -162,19 +162,26 @@ static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsign
 			return -1;
 		}
 		int bad = 0;
+		uint64_t min = 0, max = 0; /* the range of a number */
 		if (strcmp(k, "count") == 0) {
-			bad = scn_parse_uint(v, 1000000000, &a->count);
-			bad = bad || a->count == 0;
+			min = 1, max = 1000000000;
+			bad = scn_parse_uint(v, max, &a->count) || a->count < min;
 		} else if (strcmp(k, "interval") == 0) {
-			bad = scn_parse_time(v, &a->interval);
+			if (scn_parse_time(v, &a->interval) < 0) {
+				scn_bad_value(sc, st, v, k, SCN_TIME_FORM);
+				return -1;
+			}
 		} else if (strcmp(k, "ttl") == 0) {
-			bad = scn_parse_uint(v, 255, &u) || u == 0;
+			min = 1, max = 255;
+			bad = scn_parse_uint(v, max, &u) || u < min;
 			a->ttl = (uint8_t)u;
 		} else if (strcmp(k, "tos") == 0) {
-			bad = scn_parse_uint(v, 255, &u);
+			max = 255;
+			bad = scn_parse_uint(v, max, &u);
 			a->tos = (uint8_t)u;
 		} else if (strcmp(k, "size") == 0) {
-			bad = scn_parse_uint(v, 65507, &u);
+			max = 65507;
+			bad = scn_parse_uint(v, max, &u);
 			a->size = (size_t)u;
 		} else if (strcmp(k, "from") == 0) {
 			a->from_word = v;
@@ -184,12 +191,13 @@ static int parse_app_opts(struct scenario *sc, const struct scn_stmt *st, unsign
 				return -1;
 			}
 			a->name = v; /* the statement's words live as long as the run */
+			hmap_add_str(&sc->app_names, v, a);
 		} else {
 			scn_error(sc, st, "unknown option '%s'", k);
 			return -1;
 		}
 		if (bad) {
-			scn_error(sc, st, "bad value '%s' for %s", v, k);
+			scn_bad_range(sc, st, v, k, min, max);
 			return -1;
 		}
 		i += 2;
@@ -521,7 +529,7 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	if (colon) {
 		*colon = '\0';
 		if (scn_parse_uint(colon + 1, 65535, &sport) < 0 || sport == 0) {
-			scn_error(sc, st, "bad source port '%s'", colon + 1);
+			scn_bad_range(sc, st, colon + 1, "source port", 1, 65535);
 			return -1;
 		}
 	}
@@ -537,7 +545,9 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		return -1;
 	}
 	if (scn_parse_hostport(st->tok[i + 1], &a->dst, &a->dport) < 0) {
-		scn_error(sc, st, "bad destination '%s' (ADDR:PORT, or [ADDR]:PORT for IPv6)",
+		scn_error(sc, st,
+			  "bad destination '%s' (ADDR:PORT, or [ADDR]:PORT for IPv6; port 1 to "
+			  "65535)",
 			  st->tok[i + 1]);
 		return -1;
 	}
@@ -684,7 +694,7 @@ static int listen_raw(struct scenario *sc, const struct scn_stmt *st)
 	l->rs = raw_open(n, proto);
 	l->rs->on_recv = raw_listener_recv;
 	l->rs->cb_arg = l;
-	sc->listeners = xrealloc(sc->listeners, (sc->nlisteners + 1) * sizeof(*sc->listeners));
+	sc->listeners = xgrow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
 	sc->listeners[sc->nlisteners++] = l;
 	return 0;
 }
@@ -732,7 +742,7 @@ int scn_listen_where(struct scenario *sc, const struct scn_stmt *st, struct node
 		return -1;
 	}
 	if (scn_parse_uint(st->tok[3], 65535, port) < 0 || *port == 0) {
-		scn_error(sc, st, "bad port '%s'", st->tok[3]);
+		scn_bad_range(sc, st, st->tok[3], "port", 1, 65535);
 		return -1;
 	}
 	return 0;
@@ -769,7 +779,7 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 	l->port = (uint16_t)port;
 	l->svc = svc;
 	l->s = udp_open(n);
-	sc->listeners = xrealloc(sc->listeners, (sc->nlisteners + 1) * sizeof(*sc->listeners));
+	sc->listeners = xgrow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
 	sc->listeners[sc->nlisteners++] = l;
 	int r = udp_bind(l->s, NULL, l->port);
 	if (r < 0) {
@@ -837,6 +847,7 @@ void scn_apps_finish(struct scenario *sc)
 
 void scn_apps_free(struct scenario *sc)
 {
+	hmap_free(&sc->app_names);
 	/* Sockets belong to nodes, which are still alive here. */
 	for (unsigned i = 0; i < sc->napps; i++) {
 		struct scn_app *a = sc->apps[i];
@@ -934,12 +945,9 @@ int scn_action_advertise(struct scenario *sc, const struct scn_stmt *st, unsigne
 
 /* ---- named pings and UDP senders in expectations ---- */
 
-const struct scn_app *scn_find_app(const struct scenario *sc, const char *name)
+const struct scn_app *scn_find_app(struct scenario *sc, const char *name)
 {
-	for (unsigned i = 0; i < sc->napps; i++)
-		if (sc->apps[i]->name && strcmp(sc->apps[i]->name, name) == 0)
-			return sc->apps[i];
-	return NULL;
+	return hmap_get_str(&sc->app_names, name);
 }
 
 int scn_app_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,

@@ -89,7 +89,7 @@ bool attack_on_send(struct link *l, struct link_port *from, struct pkt *frame, b
 {
 	int port = (int)from->index;
 	if (!after_tap && l->keep_history && l->nhistory < HISTORY_MAX) {
-		l->history = xrealloc(l->history, (l->nhistory + 1) * sizeof(*l->history));
+		l->history = xgrow(l->history, l->nhistory, sizeof(*l->history));
 		l->history[l->nhistory++] = (struct link_frame){pkt_clone(frame), from->index};
 	}
 	for (unsigned i = 0; i < l->nattacks; i++) {

@@ -222,7 +222,7 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 			return -1;
 	} else {
 		int t = n >= 4 ? scn_tcp_target(sc, st, i, &e, &opi) : 0;
-		if (t == 0)
+		if (t == 0 && n >= 1)
 			t = scn_app_target(sc, st, i, &e, &opi);
 		if (t == 0)
 			t = scn_pf_target(sc, st, i, &e, &opi);
@@ -249,7 +249,8 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 		 : e.kind == TGT_TCP_CONN  ? scn_tcp_parse_value(&e, st->tok[opi + 1], &e.value)
 					   : scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value);
 	if (rc < 0) {
-		scn_error(sc, st, "bad value '%s'", st->tok[opi + 1]);
+		scn_error(sc, st, "bad value '%s': %s", st->tok[opi + 1],
+			  e.kind == TGT_PFKEY_ERRNO ? SCN_ERRNO_FORM : scn_tcp_value_form(&e));
 		return -1;
 	}
 	/* The text a report shows: the statement as written. */

@@ -393,7 +393,7 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 			       .rsp_addr = *peer,
 			       .spi_to_rsp = spi_out,
 			       .spi_to_ini = spi_in};
-	w->pairs = xrealloc(w->pairs, (w->npairs + 1) * sizeof(*w->pairs));
+	w->pairs = xgrow(w->pairs, w->npairs, sizeof(*w->pairs));
 	w->pairs[w->npairs++] = np;
 	km->st.negotiations++;
 	if (old) {
@@ -634,7 +634,7 @@ struct keymgr *km_get(struct km_world *w, struct node *n)
 		pfkb_init(&pb, SADB_REGISTER, satypes[i], ++km->seq, km->s->pid);
 		(void)send_msg(km, &pb); /* a fresh socket is always accepted */
 	}
-	w->kms = xrealloc(w->kms, (w->nkms + 1) * sizeof(*w->kms));
+	w->kms = xgrow(w->kms, w->nkms, sizeof(*w->kms));
 	w->kms[w->nkms++] = km;
 	return km;
 }

@@ -42,8 +42,12 @@ struct link *link_new(struct sim *s, const char *name, bool is_switch)
 	l->sim = s;
 	l->name = xstrdup(name);
 	l->is_switch = is_switch;
-	s->links = xrealloc(s->links, (s->nlinks + 1) * sizeof(*s->links));
+	if (s->nlinks == s->links_cap) {
+		s->links_cap = s->links_cap ? 2 * s->links_cap : 16;
+		s->links = xrealloc(s->links, s->links_cap * sizeof(*s->links));
+	}
 	s->links[s->nlinks++] = l;
+	hmap_add_str(&s->link_names, l->name, l);
 	return l;
 }
 
@@ -52,9 +56,12 @@ struct link_port *link_attach(struct link *l, struct iface *ifp, const struct li
 	char stream[256];
 	/* Ports are reached through ifp->port: the array must not move once
 	 * frames fly, so attach everything before the run starts. */
-	l->ports = xrealloc(l->ports, (l->nports + 1) * sizeof(*l->ports));
-	for (unsigned i = 0; i < l->nports; i++)
-		l->ports[i].ifp->port = &l->ports[i];
+	if (l->nports == l->ports_cap) { /* doubling: a big switch stays linear */
+		l->ports_cap = l->ports_cap ? 2 * l->ports_cap : 2;
+		l->ports = xrealloc(l->ports, l->ports_cap * sizeof(*l->ports));
+		for (unsigned i = 0; i < l->nports; i++)
+			l->ports[i].ifp->port = &l->ports[i];
+	}
 	struct link_port *port = &l->ports[l->nports];
 	memset(port, 0, sizeof(*port));
 	port->link = l;
@@ -71,7 +78,10 @@ void link_free(struct link *l)
 {
 	attack_free_all(l);
 	free(l->ports);
+	for (unsigned i = 0; i < l->nfdb; i++)
+		free(l->fdb[i]);
 	free(l->fdb);
+	hmap_free(&l->fdb_by_mac);
 	free(l->caps);
 	free(l->name);
 	free(l);
@@ -136,26 +146,33 @@ static void switch_forward(struct link_port *from, struct pkt *p, uint64_t when)
 		return;
 	}
 
-	bool known = false;
-	for (unsigned i = 0; i < l->nfdb; i++)
-		if (memcmp(l->fdb[i].mac, h.src, 6) == 0) {
-			l->fdb[i].port = from->index;
-			known = true;
+	struct link_fdb *src = hmap_get(&l->fdb_by_mac, h.src, 6);
+	if (src) {
+		src->port = from->index;
+	} else if (ether_is_group(h.src)) {
+		/* never learned */
+	} else if (l->nfdb == LINK_FDB_MAX) {
+		l->stats[LINK_STAT_FDBFULL]++;
+	} else {
+		if (l->nfdb == l->fdb_cap) {
+			l->fdb_cap = l->fdb_cap ? 2 * l->fdb_cap : 16;
+			l->fdb = xrealloc(l->fdb, l->fdb_cap * sizeof(*l->fdb));
 		}
-	if (!known && !ether_is_group(h.src)) {
-		l->fdb = xrealloc(l->fdb, (l->nfdb + 1) * sizeof(*l->fdb));
-		memcpy(l->fdb[l->nfdb].mac, h.src, 6);
-		l->fdb[l->nfdb++].port = from->index;
+		src = xmalloc(sizeof(*src));
+		memcpy(src->mac, h.src, 6);
+		src->port = from->index;
+		l->fdb[l->nfdb++] = src;
+		hmap_add(&l->fdb_by_mac, src->mac, 6, src);
 	}
-	if (!ether_is_group(h.dst))
-		for (unsigned i = 0; i < l->nfdb; i++)
-			if (memcmp(l->fdb[i].mac, h.dst, 6) == 0) {
-				if (l->fdb[i].port == from->index)
-					pkt_free(p); /* stays on its own segment */
-				else
-					link_schedule(&l->ports[l->fdb[i].port], p, when);
-				return;
-			}
+	const struct link_fdb *dst =
+	    ether_is_group(h.dst) ? NULL : hmap_get(&l->fdb_by_mac, h.dst, 6);
+	if (dst) {
+		if (dst->port == from->index)
+			pkt_free(p); /* stays on its own segment */
+		else
+			link_schedule(&l->ports[dst->port], p, when);
+		return;
+	}
 	struct link_port *last = NULL;
 	for (unsigned i = 0; i < l->nports; i++) {
 		if (i == from->index)

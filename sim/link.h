@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../stack/pkt.h"
+#include "../stack/util.h"
 #include "rng.h"
 
 struct sim;
@@ -32,7 +33,8 @@ struct capture;
 	X(TAMPERED, "link.tampered")     /* changed by a tamper attack */   \
 	X(REPLAYED, "link.replayed")     /* sent again by a replay */       \
 	X(INJECTED, "link.injected")     /* sent from an inject file */     \
-	X(RUNT, "link.runt")             /* an injected runt on a switch */
+	X(RUNT, "link.runt")             /* an injected runt on a switch */ \
+	X(FDBFULL, "link.fdbfull")       /* a source a full switch did not learn */
 
 enum link_stat {
 #define LINK_STAT_ENUM(id, name) LINK_STAT_##id,
@@ -64,6 +66,11 @@ struct link_port {
 	uint32_t queued;
 };
 
+/* A switch's address table: what it learned, found by MAC; at most
+ * LINK_FDB_MAX entries (frames from more sources are flooded to, as to any
+ * unknown address, and counted as link.fdbfull).  Entries never age: a
+ * host moved to another port is learned there by its next frame. */
+#define LINK_FDB_MAX 100000
 struct link_fdb {
 	uint8_t mac[6];
 	unsigned port;
@@ -74,9 +81,10 @@ struct link {
 	char *name;
 	bool is_switch;
 	struct link_port *ports;
-	unsigned nports;
-	struct link_fdb *fdb;
-	unsigned nfdb;
+	unsigned nports, ports_cap;
+	struct link_fdb **fdb; /* in learning order, to free them */
+	unsigned nfdb, fdb_cap;
+	struct hmap fdb_by_mac;
 	uint64_t stats[LINK_STAT__COUNT];
 	struct capture **caps;
 	unsigned ncaps;

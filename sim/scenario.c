@@ -35,6 +35,19 @@ void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, 
 	fputc('\n', sc->err);
 }
 
+void scn_bad_value(struct scenario *sc, const struct scn_stmt *st, const char *word,
+		   const char *what, const char *form)
+{
+	scn_error(sc, st, "bad value '%s' for %s: %s", word, what, form);
+}
+
+void scn_bad_range(struct scenario *sc, const struct scn_stmt *st, const char *word,
+		   const char *what, uint64_t min, uint64_t max)
+{
+	scn_error(sc, st, "bad value '%s' for %s: %llu to %llu", word, what,
+		  (unsigned long long)min, (unsigned long long)max);
+}
+
 /* ---- value parsers ---- */
 
 int scn_parse_from(struct scenario *sc, const struct scn_stmt *st, struct node *n,
@@ -195,8 +208,12 @@ static const char *scn_end_word(const struct scenario *sc)
 static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t at;
-	if (st->ntok < 3 || scn_parse_time(st->tok[1], &at) < 0) {
-		scn_error(sc, st, "usage: at TIME ACTION ... (TIME such as 1.5s or 250ms)");
+	if (st->ntok < 3) {
+		scn_error(sc, st, "usage: at TIME ACTION ...");
+		return -1;
+	}
+	if (scn_parse_time(st->tok[1], &at) < 0) {
+		scn_bad_value(sc, st, st->tok[1], "at", SCN_TIME_FORM);
 		return -1;
 	}
 	if (sc->has_end && at > sc->end) {
@@ -337,9 +354,11 @@ static int scn_prescan(struct scenario *sc, const struct scn_options *opts)
 			free(sc->name);
 			sc->name = xstrdup(st->tok[1]);
 		} else if (strcmp(w, "seed") == 0) {
-			if (st->ntok != 2 ||
-			    scn_parse_uint(st->tok[1], UINT64_MAX, &sc->seed) < 0) {
+			if (st->ntok != 2) {
 				scn_error(sc, st, "usage: seed NUMBER");
+				rc = -1;
+			} else if (scn_parse_uint(st->tok[1], UINT64_MAX, &sc->seed) < 0) {
+				scn_bad_range(sc, st, st->tok[1], "seed", 0, UINT64_MAX);
 				rc = -1;
 			} else if (seed_seen) {
 				scn_error(sc, st, "seed given twice");
@@ -347,8 +366,11 @@ static int scn_prescan(struct scenario *sc, const struct scn_options *opts)
 			}
 			seed_seen = true;
 		} else if (strcmp(w, "end") == 0) {
-			if (st->ntok != 2 || scn_parse_time(st->tok[1], &sc->end) < 0) {
+			if (st->ntok != 2) {
 				scn_error(sc, st, "usage: end TIME (such as 10s)");
+				rc = -1;
+			} else if (scn_parse_time(st->tok[1], &sc->end) < 0) {
+				scn_bad_value(sc, st, st->tok[1], "end", SCN_TIME_FORM);
 				rc = -1;
 			} else if (sc->has_end) {
 				scn_error(sc, st, "end given twice");

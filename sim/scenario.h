@@ -148,6 +148,7 @@ struct scenario {
 	unsigned ntcases;
 	struct scn_app **apps;
 	unsigned napps;
+	struct hmap app_names; /* the named ones (as NAME) */
 	struct scn_listener **listeners;
 	unsigned nlisteners;
 	char **written; /* files the run writes, relative to the cwd */
@@ -186,6 +187,22 @@ void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, 
 
 /* Value parsers shared by statements; 0 or -1. */
 int scn_parse_time(const char *s, uint64_t *ns);
+/* What a time, a percentage and a rate look like, with their ranges, for
+ * error messages. */
+#define SCN_TIME_FORM                                                             \
+	"a time with its unit, s, ms, us or ns (such as 1.5s or 250ms), at most " \
+	"18446744073.709551615s"
+#define SCN_PERCENT_FORM "a percentage from 0% to 100% (such as 0.5%), to 7 decimals"
+#define SCN_RATE_FORM                                                                      \
+	"a rate with its unit, bit, kbit, Mbit or Gbit (such as 10Mbit or 1.5Gbit), from " \
+	"1bit to 18446744Gbit"
+#define SCN_COUNT_FORM "a whole number from 0 to 18446744073709551615"
+#define SCN_ERRNO_FORM "an errno name (such as EEXIST) or number (0 to 255)"
+/* "FILE:LINE: bad value 'WORD' for WHAT: FORM", or the range MIN to MAX. */
+void scn_bad_value(struct scenario *sc, const struct scn_stmt *st, const char *word,
+		   const char *what, const char *form);
+void scn_bad_range(struct scenario *sc, const struct scn_stmt *st, const char *word,
+		   const char *what, uint64_t min, uint64_t max);
 int scn_parse_uint(const char *s, uint64_t max, uint64_t *v);
 int scn_parse_percent(const char *s, uint32_t *ppb);
 int scn_parse_rate(const char *s, uint64_t *bps);
@@ -193,8 +210,8 @@ int scn_parse_rate(const char *s, uint64_t *bps);
 uint8_t scn_chargen_byte(uint64_t k);
 /* `from ADDR` of a traffic action: one of the node's addresses, of the
  * destination's family; 0, or -1 after reporting. */
-int scn_parse_from(struct scenario *sc, const struct scn_stmt *st, struct node *n,
-		   const char *word, const struct ipaddr *dst, struct ipaddr *src);
+int scn_parse_from(struct scenario *sc, const struct scn_stmt *st, struct node *n, const char *word,
+		   const struct ipaddr *dst, struct ipaddr *src);
 /* ADDR:PORT, or [ADDR]:PORT for IPv6 (port 1 to 65535). */
 int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port);
 
@@ -253,7 +270,7 @@ int scn_parse_errno(const char *s, uint64_t *v);
 const char *scn_expect_actual(const struct scn_expect *e, char buf[48]);
 void scn_pfkey_free(struct scenario *sc);
 /* Named pings and UDP senders (`as NAME`, sim/apps.c). */
-const struct scn_app *scn_find_app(const struct scenario *sc, const char *name);
+const struct scn_app *scn_find_app(struct scenario *sc, const char *name);
 /* 1 parsed, 0 not an app's name, -1 error. */
 int scn_app_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 		   struct scn_expect *e, unsigned *opi);
@@ -275,6 +292,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 int scn_tcp_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 		   struct scn_expect *e, unsigned *opi);
 int scn_tcp_parse_value(const struct scn_expect *e, const char *s, uint64_t *v);
+const char *scn_tcp_value_form(const struct scn_expect *e); /* for its errors */
 uint64_t scn_tcp_value(const struct scn_expect *e, uint64_t now);
 const char *scn_tcp_actual(const struct scn_expect *e, char buf[48]);
 void scn_tcp_finish(struct scenario *sc);

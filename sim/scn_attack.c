@@ -72,8 +72,7 @@ static struct link *parse_target(struct scenario *sc, const struct scn_stmt *st,
 			uint64_t v;
 			uint64_t max = f->proto == AP_UDP ? 65535 : UINT32_MAX;
 			if (scn_parse_uint(st->tok[*i + 1], max, &v) < 0) {
-				scn_error(sc, st, "bad value '%s' for %s", st->tok[*i + 1],
-					  filters[k].value);
+				scn_bad_range(sc, st, st->tok[*i + 1], filters[k].value, 0, max);
 				return NULL;
 			}
 			f->has_value = true;
@@ -104,7 +103,7 @@ static int parse_nth(struct scenario *sc, const struct scn_stmt *st, unsigned *i
 
 static void add_attack(struct link *l, const struct link_attack *a)
 {
-	l->attacks = xrealloc(l->attacks, (l->nattacks + 1) * sizeof(*l->attacks));
+	l->attacks = xgrow(l->attacks, l->nattacks, sizeof(*l->attacks));
 	l->attacks[l->nattacks++] = *a;
 }
 

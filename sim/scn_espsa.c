@@ -57,7 +57,7 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 	for (unsigned i = 0; i < sc->nespsa; i++)
 		if (strcmp(sc->espsa[i], line) == 0)
 			return;
-	sc->espsa = xrealloc(sc->espsa, (sc->nespsa + 1) * sizeof(*sc->espsa));
+	sc->espsa = xgrow(sc->espsa, sc->nespsa, sizeof(*sc->espsa));
 	sc->espsa[sc->nespsa++] = xstrdup(line);
 }
 

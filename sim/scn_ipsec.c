@@ -172,7 +172,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 		sim_at(sc->sim, at, show_ev, free, sh);
 		return 0;
 	}
-	sc->shows = xrealloc(sc->shows, (sc->nshows + 1) * sizeof(*sc->shows));
+	sc->shows = xgrow(sc->shows, sc->nshows, sizeof(*sc->shows));
 	sc->shows[sc->nshows++] = sh;
 	return 0;
 }

@@ -29,7 +29,10 @@ static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, const c
 	if (scn_parse_uint(w, UINT64_MAX / NS_PER_SEC, s) == 0)
 		return 0; /* a bare number is seconds, as in ipsec.conf */
 	if (scn_parse_time(w, &ns) < 0 || ns % NS_PER_SEC) {
-		scn_error(sc, st, "bad lifetime '%s': whole seconds (PF_KEY counts in seconds)", w);
+		scn_error(sc, st,
+			  "bad lifetime '%s': whole seconds, 0 to %llu, as a bare number or a "
+			  "time with its unit (PF_KEY counts in seconds)",
+			  w, (unsigned long long)(UINT64_MAX / NS_PER_SEC));
 		return -1;
 	}
 	*s = ns / NS_PER_SEC;
@@ -51,7 +54,7 @@ static int parse_lifetime(struct scenario *sc, const struct scn_stmt *st, unsign
 		const char *w = st->tok[*i], *v = st->tok[*i + 1];
 		if (strcmp(w, "bytes") == 0) {
 			if (scn_parse_uint(v, UINT64_MAX, &l->bytes) < 0) {
-				scn_error(sc, st, "bad byte count '%s'", v);
+				scn_bad_range(sc, st, v, "bytes", 0, UINT64_MAX);
 				return -1;
 			}
 		} else if (strcmp(w, "time") == 0) {
@@ -236,7 +239,7 @@ int scn_stmt_keymgr(struct scenario *sc, const struct scn_stmt *st)
 		} else if ((strcmp(w, "delay") == 0 || strcmp(w, "retire") == 0) &&
 			   i + 1 < st->ntok) {
 			if (scn_parse_time(st->tok[++i], &ns) < 0) {
-				scn_error(sc, st, "bad time '%s'", st->tok[i]);
+				scn_bad_value(sc, st, st->tok[i], w, SCN_TIME_FORM);
 				return -1;
 			}
 			if (w[0] == 'd')

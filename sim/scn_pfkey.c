@@ -192,7 +192,7 @@ static void sock_take(struct pfkey_sock *s, void *arg)
 	size_t n = MIN((size_t)len, sizeof(buf));
 	struct scn_pfmsg m;
 	summarize(buf, n, &m);
-	ps->got = xrealloc(ps->got, (ps->ngot + 1) * sizeof(*ps->got));
+	ps->got = xgrow(ps->got, ps->ngot, sizeof(*ps->got));
 	ps->got[ps->ngot++] = m;
 	node_trace(ps->node, "pfkey %s received %s satype %s errno %u, %zu bytes", ps->name,
 		   msg_type_word(m.type), pfkey_name(PFN_SATYPE, m.satype), m.err, n);
@@ -214,7 +214,7 @@ static struct scn_pfsock *sock_new(struct scenario *sc, struct node *n, const ch
 	ps->s = pfkey_open(n);
 	ps->s->on_queue = sock_take;
 	ps->s->on_queue_arg = ps;
-	sc->pfsocks = xrealloc(sc->pfsocks, (sc->npfsocks + 1) * sizeof(*sc->pfsocks));
+	sc->pfsocks = xgrow(sc->pfsocks, sc->npfsocks, sizeof(*sc->pfsocks));
 	sc->pfsocks[sc->npfsocks++] = ps;
 	return ps;
 }
@@ -359,7 +359,7 @@ static int next_uint(struct cursor *c, const char *what, uint64_t max, uint64_t 
 	if (!w)
 		return -1;
 	if (scn_parse_uint(w, max, v) < 0) {
-		scn_error(c->sc, c->st, "bad value '%s' for %s", w, what);
+		scn_bad_range(c->sc, c->st, w, what, 0, max);
 		return -1;
 	}
 	return 0;
@@ -864,7 +864,7 @@ int scn_stmt_pfkey(struct scenario *sc, const struct scn_stmt *st, unsigned i, b
 			 pfkey_name(PFN_SATYPE, m.satype));
 		p->what = xstrdup(what);
 	}
-	sc->pfsends = xrealloc(sc->pfsends, (sc->npfsends + 1) * sizeof(*sc->pfsends));
+	sc->pfsends = xgrow(sc->pfsends, sc->npfsends, sizeof(*sc->pfsends));
 	sc->pfsends[sc->npfsends++] = p;
 	if (timed)
 		sim_at(sc->sim, at, send_ev, NULL, p);

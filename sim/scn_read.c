@@ -49,7 +49,7 @@ static void macro_set(struct reader *r, const char *name, const char *value, boo
 			r->macros[i].value = xstrdup(value);
 			return;
 		}
-	r->macros = xrealloc(r->macros, (r->nmacros + 1) * sizeof(*r->macros));
+	r->macros = xgrow(r->macros, r->nmacros, sizeof(*r->macros));
 	r->macros[r->nmacros++] = (struct macro){xstrdup(name), xstrdup(value), cmdline};
 }
 
@@ -242,7 +242,7 @@ static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
 		free(tok);
 		return rc;
 	}
-	sc->stmts = xrealloc(sc->stmts, (sc->nstmts + 1) * sizeof(*sc->stmts));
+	sc->stmts = xgrow(sc->stmts, sc->nstmts, sizeof(*sc->stmts));
 	sc->stmts[sc->nstmts++] = (struct scn_stmt){
 	    .file = where->file, .line = where->line, .tok = tok, .ntok = (unsigned)n};
 	return 0;
@@ -326,7 +326,7 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 			fprintf(sc->err, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	sc->files = xrealloc(sc->files, (sc->nfiles + 1) * sizeof(*sc->files));
+	sc->files = xgrow(sc->files, sc->nfiles, sizeof(*sc->files));
 	char *fname = sc->files[sc->nfiles++] = xstrdup(path);
 	r->depth++;
 

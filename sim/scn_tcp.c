@@ -68,6 +68,7 @@ struct scn_tcp {
 	unsigned nls;
 	struct scn_tcpconn **cs;
 	unsigned ncs;
+	struct hmap names; /* the connections a statement opened, by name */
 };
 
 static struct scn_tcp *world(struct scenario *sc)
@@ -255,7 +256,7 @@ static struct scn_tcpconn *conn_new(struct scenario *sc)
 	struct scn_tcp *w = world(sc);
 	struct scn_tcpconn *c = xcalloc(1, sizeof(*c));
 	c->sc = sc;
-	w->cs = xrealloc(w->cs, (w->ncs + 1) * sizeof(*w->cs));
+	w->cs = xgrow(w->cs, w->ncs, sizeof(*w->cs));
 	w->cs[w->ncs++] = c;
 	return c;
 }
@@ -326,20 +327,14 @@ int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 	l->l = tl;
 	tl->on_event = on_listener_event;
 	tl->cb_arg = l;
-	w->ls = xrealloc(w->ls, (w->nls + 1) * sizeof(*w->ls));
+	w->ls = xgrow(w->ls, w->nls, sizeof(*w->ls));
 	w->ls[w->nls++] = l;
 	return 0;
 }
 
 static struct scn_tcpconn *find_conn(struct scenario *sc, const char *name)
 {
-	if (!sc->tcp)
-		return NULL;
-	for (unsigned i = 0; i < sc->tcp->ncs; i++)
-		if (sc->tcp->cs[i]->name && !sc->tcp->cs[i]->from &&
-		    strcmp(sc->tcp->cs[i]->name, name) == 0)
-			return sc->tcp->cs[i];
-	return NULL;
+	return sc->tcp ? hmap_get_str(&sc->tcp->names, name) : NULL;
 }
 
 /* One row of the time series: virtual seconds, then the sender's state
@@ -426,13 +421,15 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	struct ipaddr dst;
 	uint16_t port;
 	if (scn_parse_hostport(st->tok[i + 1], &dst, &port) < 0) {
-		scn_error(sc, st, "bad destination '%s' (ADDR:PORT, or [ADDR]:PORT for IPv6)",
+		scn_error(sc, st,
+			  "bad destination '%s' (ADDR:PORT, or [ADDR]:PORT for IPv6; port 1 to "
+			  "65535)",
 			  st->tok[i + 1]);
 		return -1;
 	}
 	uint64_t bytes;
 	if (scn_parse_uint(st->tok[i + 3], UINT64_MAX / 2, &bytes) < 0) {
-		scn_error(sc, st, "bad byte count '%s'", st->tok[i + 3]);
+		scn_bad_range(sc, st, st->tok[i + 3], "send", 0, UINT64_MAX / 2);
 		return -1;
 	}
 	const char *name = NULL, *trace = NULL, *from = NULL;
@@ -460,7 +457,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 			}
 		} else if (strcmp(st->tok[k], "rate") == 0 && k + 1 < st->ntok) {
 			if (scn_parse_rate(st->tok[++k], &rate) < 0) {
-				scn_error(sc, st, "bad rate '%s' (e.g. 2Mbit)", st->tok[k]);
+				scn_bad_value(sc, st, st->tok[k], "rate", SCN_RATE_FORM);
 				return -1;
 			}
 		} else if (strcmp(st->tok[k], "reply") == 0 && k + 1 < st->ntok &&
@@ -517,6 +514,7 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		c->name = xmalloc(strlen(node->name) + sizeof(c->dststr) + 4);
 		sprintf(c->name, "%s->%s", node->name, c->dststr);
 	}
+	hmap_add_str(&world(sc)->names, c->name, c); /* of two unnamed alike, the first */
 	sim_at(sc->sim, at, open_ev, NULL, c);
 	return 0;
 }
@@ -617,6 +615,22 @@ int scn_tcp_parse_value(const struct scn_expect *e, const char *s, uint64_t *v)
 		return -1;
 	}
 	return scn_parse_uint(s, UINT64_MAX, v);
+}
+
+/* What scn_tcp_parse_value takes, for its error message. */
+const char *scn_tcp_value_form(const struct scn_expect *e)
+{
+	if (e->kind != TGT_TCP_CONN)
+		return SCN_COUNT_FORM;
+	if (e->stat == CF_GOODPUT)
+		return SCN_RATE_FORM;
+	if (e->stat >= CF_RTTMIN)
+		return SCN_TIME_FORM;
+	if (e->stat == CF_ERROR)
+		return SCN_ERRNO_FORM;
+	if (e->stat == CF_STATE)
+		return "a TCP state name (such as ESTABLISHED or TIME_WAIT)";
+	return SCN_COUNT_FORM;
 }
 
 static uint64_t goodput(const struct scn_tcpconn *c, uint64_t now)
@@ -767,6 +781,7 @@ void scn_tcp_free(struct scenario *sc)
 		free(w->cs[i]->name);
 		free(w->cs[i]);
 	}
+	hmap_free(&w->names);
 	for (unsigned i = 0; i < w->nls; i++) {
 		w->ls[i]->l->on_event = NULL;
 		w->ls[i]->l->cb_arg = NULL;

@@ -84,43 +84,44 @@ static int parse_params(struct scenario *sc, const struct scn_stmt *st, unsigned
 	while (i < st->ntok) {
 		const char *k = st->tok[i];
 		const char *v = i + 1 < st->ntok ? st->tok[i + 1] : NULL;
-		uint64_t u;
+		uint64_t u = 0;
 		int bad = 0;
+		const char *form = NULL; /* else the range */
+		uint64_t min = 0, max = 0;
 		if (!v) {
 			scn_error(sc, st, "'%s' needs a value", k);
 			return -1;
 		}
-		if (strcmp(k, "delay") == 0)
-			bad = scn_parse_time(v, &p->delay);
-		else if (strcmp(k, "jitter") == 0)
-			bad = scn_parse_time(v, &p->jitter);
-		else if (strcmp(k, "rate") == 0)
+		if (strcmp(k, "delay") == 0 || strcmp(k, "jitter") == 0) {
+			bad = scn_parse_time(v, k[0] == 'd' ? &p->delay : &p->jitter);
+			form = SCN_TIME_FORM;
+		} else if (strcmp(k, "rate") == 0) {
 			bad = scn_parse_rate(v, &p->rate);
-		else if (strcmp(k, "queue") == 0) {
-			bad = scn_parse_uint(v, 1000000, &u);
+			form = SCN_RATE_FORM;
+		} else if (strcmp(k, "queue") == 0) {
+			min = 1, max = 1000000;
+			bad = scn_parse_uint(v, max, &u) || u < min;
 			p->queue = (uint32_t)u;
-			if (!bad && u == 0)
-				bad = -1;
-		} else if (strcmp(k, "loss") == 0)
-			bad = scn_parse_percent(v, &p->loss);
-		else if (strcmp(k, "duplicate") == 0)
-			bad = scn_parse_percent(v, &p->duplicate);
-		else if (strcmp(k, "corrupt") == 0)
-			bad = scn_parse_percent(v, &p->corrupt);
-		else if (strcmp(k, "reorder") == 0) {
-			bad = scn_parse_percent(v, &p->reorder);
-			if (!bad && i + 2 < st->ntok && strcmp(st->tok[i + 2], "gap") == 0) {
-				if (i + 3 >= st->ntok ||
-				    scn_parse_time(st->tok[i + 3], &p->reorder_gap) < 0) {
-					scn_error(sc, st, "reorder gap needs a time such as 2ms");
+		} else if (strcmp(k, "loss") == 0 || strcmp(k, "duplicate") == 0 ||
+			   strcmp(k, "corrupt") == 0 || strcmp(k, "reorder") == 0) {
+			uint32_t *pc = k[0] == 'l'   ? &p->loss
+				       : k[0] == 'd' ? &p->duplicate
+				       : k[0] == 'c' ? &p->corrupt
+						     : &p->reorder;
+			bad = scn_parse_percent(v, pc);
+			form = SCN_PERCENT_FORM;
+			if (!bad && pc == &p->reorder && i + 2 < st->ntok &&
+			    strcmp(st->tok[i + 2], "gap") == 0) {
+				const char *g = i + 3 < st->ntok ? st->tok[i + 3] : "";
+				if (scn_parse_time(g, &p->reorder_gap) < 0) {
+					scn_bad_value(sc, st, g, "reorder gap", SCN_TIME_FORM);
 					return -1;
 				}
 				i += 2;
 			}
 		} else if (strcmp(k, "mtu") == 0) {
-			bad = scn_parse_uint(v, 65535, &u);
-			if (!bad && u < 68)
-				bad = -1; /* RFC 791: every link carries 68 bytes */
+			min = 68, max = 65535; /* RFC 791: every link carries 68 bytes */
+			bad = scn_parse_uint(v, max, &u) || u < min;
 			p->mtu = (uint32_t)u;
 			*mtu_set = true;
 		} else {
@@ -128,7 +129,10 @@ static int parse_params(struct scenario *sc, const struct scn_stmt *st, unsigned
 			return -1;
 		}
 		if (bad) {
-			scn_error(sc, st, "bad value '%s' for %s", v, k);
+			if (form)
+				scn_bad_value(sc, st, v, k, form);
+			else
+				scn_bad_range(sc, st, v, k, min, max);
 			return -1;
 		}
 		i += 2;
@@ -369,8 +373,8 @@ int scn_parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 	*n = need_node(sc, st, st->tok[i]);
 	if (!*n)
 		return -1;
-	const char *err;
-	if (sysctl_parse(name, v, id, value, &err) < 0) {
+	char err[160];
+	if (sysctl_parse(name, v, id, value, err, sizeof(err)) < 0) {
 		scn_error(sc, st, "%s: %s", name, err);
 		return -1;
 	}
@@ -384,7 +388,7 @@ int scn_parse_sysctl(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 
 void scn_add_written(struct scenario *sc, const char *path)
 {
-	sc->written = xrealloc(sc->written, (sc->nwritten + 1) * sizeof(*sc->written));
+	sc->written = xgrow(sc->written, sc->nwritten, sizeof(*sc->written));
 	sc->written[sc->nwritten++] = xstrdup(path);
 }
 
@@ -407,13 +411,14 @@ static struct capture *open_capture(struct scenario *sc, const struct scn_stmt *
 			scn_error(sc, st, "%s is already written by this scenario", path);
 			return NULL;
 		}
-	struct capture *c = capture_open(path, linktype, err, sizeof(err));
+	struct sim *s = sc->sim;
+	size_t buf = s->ncaps < CAPTURE_BIG_MAX ? CAPTURE_BUF_BIG : CAPTURE_BUF_SMALL;
+	struct capture *c = capture_open(path, linktype, buf, err, sizeof(err));
 	if (!c) {
 		scn_error(sc, st, "cannot write %s: %s", path, err);
 		return NULL;
 	}
-	struct sim *s = sc->sim;
-	s->caps = xrealloc(s->caps, (s->ncaps + 1) * sizeof(*s->caps));
+	s->caps = xgrow(s->caps, s->ncaps, sizeof(*s->caps));
 	s->caps[s->ncaps++] = c;
 	scn_add_written(sc, path);
 	return c;
@@ -425,7 +430,7 @@ static int capture_enc0(struct scenario *sc, const struct scn_stmt *st, struct n
 	struct capture *c = open_capture(sc, st, LINKTYPE_ENC);
 	if (!c)
 		return -1;
-	n->enccaps = xrealloc(n->enccaps, (n->nenccaps + 1) * sizeof(*n->enccaps));
+	n->enccaps = xgrow(n->enccaps, n->nenccaps, sizeof(*n->enccaps));
 	n->enccaps[n->nenccaps++] = c;
 	return 0;
 }
@@ -470,10 +475,10 @@ int scn_stmt_capture(struct scenario *sc, const struct scn_stmt *st)
 	if (!c)
 		return -1;
 	if (l) {
-		l->caps = xrealloc(l->caps, (l->ncaps + 1) * sizeof(*l->caps));
+		l->caps = xgrow(l->caps, l->ncaps, sizeof(*l->caps));
 		l->caps[l->ncaps++] = c;
 	} else {
-		ifp->caps = xrealloc(ifp->caps, (ifp->ncaps + 1) * sizeof(*ifp->caps));
+		ifp->caps = xgrow(ifp->caps, ifp->ncaps, sizeof(*ifp->caps));
 		ifp->caps[ifp->ncaps++] = c;
 	}
 	return 0;

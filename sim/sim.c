@@ -32,6 +32,9 @@ void sim_free(struct sim *s)
 	free(s->links);
 	free(s->nodes);
 	free(s->caps);
+	hmap_free(&s->node_names);
+	hmap_free(&s->link_names);
+	hmap_free(&s->macs);
 	free(s);
 }
 
@@ -82,25 +85,23 @@ bool sim_idle(const struct sim *s)
 struct node *sim_add_node(struct sim *s, const char *name)
 {
 	struct node *n = node_new(s, name);
-	s->nodes = xrealloc(s->nodes, (s->nnodes + 1) * sizeof(*s->nodes));
+	if (s->nnodes == s->nodes_cap) {
+		s->nodes_cap = s->nodes_cap ? 2 * s->nodes_cap : 16;
+		s->nodes = xrealloc(s->nodes, s->nodes_cap * sizeof(*s->nodes));
+	}
 	s->nodes[s->nnodes++] = n;
+	hmap_add_str(&s->node_names, n->name, n); /* a second of a name: the first stays */
 	return n;
 }
 
 struct node *sim_find_node(struct sim *s, const char *name)
 {
-	for (unsigned i = 0; i < s->nnodes; i++)
-		if (strcmp(s->nodes[i]->name, name) == 0)
-			return s->nodes[i];
-	return NULL;
+	return hmap_get_str(&s->node_names, name);
 }
 
 struct link *sim_find_link(struct sim *s, const char *name)
 {
-	for (unsigned i = 0; i < s->nlinks; i++)
-		if (strcmp(s->links[i]->name, name) == 0)
-			return s->links[i];
-	return NULL;
+	return hmap_get_str(&s->link_names, name);
 }
 
 const char *sim_fmt_time(uint64_t t, char *buf)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../stack/util.h"
 #include "event.h"
 
 struct node;
@@ -27,10 +28,12 @@ struct sim {
 	uint64_t max_events; /* sim_run stops once this many have run; 0: no limit */
 	bool at_limit;       /* it did */
 
-	struct node **nodes;
-	unsigned nnodes;
+	struct node **nodes; /* in creation order */
+	unsigned nnodes, nodes_cap;
 	struct link **links;
-	unsigned nlinks;
+	unsigned nlinks, links_cap;
+	struct hmap node_names, link_names; /* name -> node, link */
+	struct hmap macs;                   /* every interface's MAC -> its iface */
 	struct capture **caps;
 	unsigned ncaps;
 

@@ -13,15 +13,6 @@
 #include "node.h"
 #include "util.h"
 
-static bool iface_mac_in_use(struct sim *s, const uint8_t *mac)
-{
-	for (unsigned i = 0; i < s->nnodes; i++)
-		for (unsigned j = 0; j < s->nodes[i]->nifaces; j++)
-			if (memcmp(s->nodes[i]->ifaces[j]->mac, mac, 6) == 0)
-				return true;
-	return false;
-}
-
 struct iface *iface_new(struct node *n, const char *name)
 {
 	struct iface *ifp = xcalloc(1, sizeof(*ifp));
@@ -42,10 +33,10 @@ struct iface *iface_new(struct node *n, const char *name)
 		ifp->mac[0] = 0x02;
 		for (int i = 1; i < 6; i++)
 			ifp->mac[i] = (uint8_t)(h >> (8 * (i - 1)));
-		if (!iface_mac_in_use(n->sim, ifp->mac))
-			break;
+		if (hmap_add(&n->sim->macs, ifp->mac, sizeof(ifp->mac), ifp))
+			break; /* not in use */
 	}
-	n->ifaces = xrealloc(n->ifaces, (n->nifaces + 1) * sizeof(*n->ifaces));
+	n->ifaces = xgrow(n->ifaces, n->nifaces, sizeof(*n->ifaces));
 	n->ifaces[n->nifaces++] = ifp;
 	return ifp;
 }

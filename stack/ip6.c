@@ -203,7 +203,7 @@ void ip_pmtu_note(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 				n->pmtu[i] = (struct ip6_pmtu){*dst, mtu, expire};
 			return;
 		}
-	n->pmtu = xrealloc(n->pmtu, (n->npmtu + 1) * sizeof(*n->pmtu));
+	n->pmtu = xgrow(n->pmtu, n->npmtu, sizeof(*n->pmtu));
 	n->pmtu[n->npmtu++] = (struct ip6_pmtu){*dst, mtu, expire};
 	char a[ADDR_STRLEN];
 	node_trace(n, "%s path mtu to %s: %u", dst->af == ADDR_V6 ? "ip6" : "ip", addr_fmt(dst, a),

@@ -420,7 +420,7 @@ void nd_ra_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t 
 		node_timer_arm(n, expire);
 		return;
 	}
-	n->routers = xrealloc(n->routers, (n->nrouters + 1) * sizeof(*n->routers));
+	n->routers = xgrow(n->routers, n->nrouters, sizeof(*n->routers));
 	n->routers[n->nrouters++] = (struct nd_router){h->src, ifp, expire};
 	node_timer_arm(n, expire);
 	/* The first router is the default (the default router list of RFC

@@ -1,6 +1,7 @@
 #include "sysctl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -72,11 +73,12 @@ const char *sysctl_name(enum sysctl_id id)
 	return sysctl_defs[id].name;
 }
 
-int sysctl_parse(const char *name, const char *value, int *idp, int64_t *out, const char **err)
+int sysctl_parse(const char *name, const char *value, int *idp, int64_t *out, char *err,
+		 size_t errcap)
 {
 	int id = sysctl_lookup(name);
 	if (id < 0) {
-		*err = "unknown sysctl";
+		snprintf(err, errcap, "unknown sysctl");
 		return -1;
 	}
 	const struct sysctl_word *w = words_of(id);
@@ -88,21 +90,20 @@ int sysctl_parse(const char *name, const char *value, int *idp, int64_t *out, co
 				*out = w->value;
 				return 0;
 			}
-		*err = id == SYSCTL_IPSEC_ENC_ALG
-			   ? "not an algorithm of aes, aesctr, 3des, blowfish, cast128"
-			   : "not an algorithm of hmac-sha1, hmac-ripemd160, hmac-md5, "
-			     "hmac-sha2-256, hmac-sha2-384, hmac-sha2-512";
+		snprintf(err, errcap, "%s",
+			 id == SYSCTL_IPSEC_ENC_ALG
+			     ? "not an algorithm of aes, aesctr, 3des, blowfish, cast128"
+			     : "not an algorithm of hmac-sha1, hmac-ripemd160, hmac-md5, "
+			       "hmac-sha2-256, hmac-sha2-384, hmac-sha2-512");
 		return -1;
 	}
 	char *end;
 	errno = 0;
 	long long v = strtoll(value, &end, 10);
-	if (errno || end == value || *end != '\0') {
-		*err = "sysctl value is not an integer";
-		return -1;
-	}
-	if (v < sysctl_defs[id].min || v > sysctl_defs[id].max) {
-		*err = "sysctl value out of range";
+	if (errno || end == value || *end != '\0' || v < sysctl_defs[id].min ||
+	    v > sysctl_defs[id].max) {
+		snprintf(err, errcap, "bad value '%s': an integer from %lld to %lld", value,
+			 (long long)sysctl_defs[id].min, (long long)sysctl_defs[id].max);
 		return -1;
 	}
 	*idp = id;

@@ -8,6 +8,7 @@
 #ifndef STACK_SYSCTL_H
 #define STACK_SYSCTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* X(id, name, default, min, max) */
@@ -77,7 +78,9 @@ const char *sysctl_name(enum sysctl_id id);
 const char *sysctl_value_name(enum sysctl_id id, int64_t v);
 /* Resolve a name and a decimal value (or an algorithm's name, matched as
  * OpenBSD does: a case-insensitive prefix of one on the list, the first
- * that fits); 0, or -1 with *err set to a message. */
-int sysctl_parse(const char *name, const char *value, int *id, int64_t *v, const char **err);
+ * that fits); 0, or -1 with the message in err (errcap bytes), the
+ * range included for a number. */
+int sysctl_parse(const char *name, const char *value, int *id, int64_t *v, char *err,
+		 size_t errcap);
 
 #endif

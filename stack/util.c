@@ -34,6 +34,17 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
+void *xgrow(void *p, size_t n, size_t elem)
+{
+	if (n == 0)
+		return xrealloc(p, 4 * elem);
+	if (n < 4 || (n & (n - 1)) != 0)
+		return p; /* room left */
+	if (n > SIZE_MAX / 2 / elem)
+		oom();
+	return xrealloc(p, 2 * n * elem);
+}
+
 char *xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
@@ -42,12 +53,86 @@ char *xstrdup(const char *s)
 
 uint64_t hash64(const char *s)
 {
+	return hash64_bytes(s, strlen(s));
+}
+
+uint64_t hash64_bytes(const void *p, size_t len)
+{
+	const uint8_t *b = p;
 	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+/* ---- hmap: open addressing, linear probing, at most half full ---- */
+
+struct hmap_slot {
+	const void *key; /* NULL: empty */
+	size_t len;
+	uint64_t hash;
+	void *val;
+};
+
+static struct hmap_slot *hmap_find(struct hmap *m, const void *key, size_t len, uint64_t h)
+{
+	size_t mask = m->cap - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		struct hmap_slot *s = &m->slots[i];
+		m->probes++;
+		if (!s->key || (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0))
+			return s;
+	}
+}
+
+/* FNV-1a, its bits mixed (MurmurHash3's finalizer): names that differ in
+ * their last digit must not land in neighbouring slots. */
+static uint64_t hmap_hash(const void *key, size_t len)
+{
+	uint64_t h = hash64_bytes(key, len);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+void *hmap_get(struct hmap *m, const void *key, size_t len)
+{
+	if (!m->n)
+		return NULL;
+	struct hmap_slot *s = hmap_find(m, key, len, hmap_hash(key, len));
+	return s->key ? s->val : NULL;
+}
+
+bool hmap_add(struct hmap *m, const void *key, size_t len, void *val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct hmap old = *m; /* rehashing is work too: its probes count */
+		m->cap = old.cap ? old.cap * 2 : 16;
+		m->slots = xcalloc(m->cap, sizeof(*m->slots));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slots[i].key)
+				*hmap_find(m, old.slots[i].key, old.slots[i].len,
+					   old.slots[i].hash) = old.slots[i];
+		free(old.slots);
+	}
+	uint64_t h = hmap_hash(key, len);
+	struct hmap_slot *s = hmap_find(m, key, len, h);
+	if (s->key)
+		return false;
+	*s = (struct hmap_slot){key, len, h, val};
+	m->n++;
+	return true;
+}
+
+void hmap_free(struct hmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->n = 0;
 }
 
 static int hex_digit(char c)

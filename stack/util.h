@@ -3,9 +3,11 @@
 #ifndef STACK_UTIL_H
 #define STACK_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b)    ((a) < (b) ? (a) : (b))
@@ -20,6 +22,11 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/* Room for one more element in an array that holds n of elem bytes and is
+ * only ever grown through here: the capacity doubles whenever n reaches a
+ * power of two (from 4), so n appends cost O(n) in all, under a sanitizer's
+ * copying realloc too.  Use as a = xgrow(a, n, sizeof(*a)); a[n++] = x. */
+void *xgrow(void *p, size_t n, size_t elem);
 char *xstrdup(const char *s);
 
 static inline uint16_t get_be16(const uint8_t *p)
@@ -49,6 +56,32 @@ long hex_decode(const char *s, uint8_t *out, size_t cap);
 
 /* FNV-1a, used to derive stable per-name values (PRNG streams, MACs). */
 uint64_t hash64(const char *s);
+uint64_t hash64_bytes(const void *p, size_t len);
+
+/* A hash table from byte strings to pointers, for the lookups (names,
+ * MAC addresses) that a scan would make quadratic in the size of a
+ * scenario.  Keys are not copied: each lives as long as its entry (a name
+ * inside the value, say).  No removal and no iteration: nothing may be
+ * ordered by a hash table. */
+struct hmap_slot;
+struct hmap {
+	struct hmap_slot *slots;
+	size_t cap, n;   /* cap a power of two (or 0) */
+	uint64_t probes; /* slots looked at by gets and adds: the work, for tests */
+};
+void *hmap_get(struct hmap *m, const void *key, size_t len);
+/* Add key -> val unless the key is there; false when it was. */
+bool hmap_add(struct hmap *m, const void *key, size_t len, void *val);
+void hmap_free(struct hmap *m);
+/* The same for C strings. */
+static inline void *hmap_get_str(struct hmap *m, const char *s)
+{
+	return hmap_get(m, s, strlen(s));
+}
+static inline bool hmap_add_str(struct hmap *m, const char *s, void *val)
+{
+	return hmap_add(m, s, strlen(s), val);
+}
 
 /* Text files (scenarios, ipsec.conf, esp_sa, vector files): one line at a
  * time, and an end on any input, /dev/zero included. */

@@ -60,6 +60,19 @@ fwd=$(stat ip.forward)
 echo "bench: 62 virtual seconds, 92 nodes, 51 links"
 echo "bench: $frames frames sent, $fwd packets forwarded, in $ms ms of wall time"
 [ "$ms" -gt 0 ] && echo "bench: $(( frames * 1000 / ms )) frames/s, $(( 62000 / ms )).$(( 62000 * 10 / ms % 10 ))x real time"
+plain_ms=$ms
+
+# The same with a capture on every link: what writing pcaps costs.
+CAP="$DIR/bench-capture.scn"
+{
+	grep -v '^end ' "$SCN" | sed 's/^name bench$/name bench-capture/'
+	awk '$1 == "link" {print "capture", $2, $2 ".pcap"}' "$SCN"
+	echo "end 62s"
+} >"$CAP"
+timed_run "$CAP" "$DIR/capture" "$DIR/stats-capture.txt"
+bytes=$(cat "$DIR"/capture/*.pcap | wc -c)
+echo "bench: the same with a capture on each of its 51 links ($(( bytes / 1000000 )) MB of pcap): $ms ms, x$(awk -v a=$ms -v b=$plain_ms 'BEGIN {printf "%.2f", a / b}') the time without"
+rm -f "$DIR"/capture/*.pcap
 
 # TCP through an ESP tunnel (AES-128-GCM): one bulk transfer of 200 MB over
 # 1 Gbit/s links, as fast as the simulator moves it.
@@ -104,3 +117,32 @@ echo "bench: TCP 200 MB through an AES-128-GCM tunnel on 1 Gbit/s links: $segs s
 timed_run scenarios/openbsd-regress-ipsec.scn "$DIR/regress" "$DIR/stats-regress.txt"
 cases=$(grep -c '^testcase ' scenarios/openbsd-regress-ipsec.scn)
 echo "bench: OpenBSD IPsec regress matrix: $cases test cases, $(stat link.sent) frames, in $ms ms of wall time"
+
+# Scale: N nodes as N/2 pairs on their own links, each pair pinging three
+# times.  Set-up and run must grow linearly: the per-node figures of the
+# three sizes should match (ratios against the smallest printed).
+scale() { # nodes
+	f="$DIR/scale-$1.scn"
+	awk -v n="$1" 'BEGIN {
+		print "name scale-" n; print "seed 1"; print "end 5s"
+		for (i = 0; i < n / 2; i++) {
+			a = int(i / 64); b = (i % 64) * 4
+			net = "10." int(a / 256) "." (a % 256) "."
+			print "node a" i " b" i
+			print "link l" i " a" i "=" net (b + 1) "/30 b" i "=" net (b + 2) "/30"
+			print "at 1s ping b" i " " net (b + 1) " count 3 quiet"
+		}
+	}' >"$f"
+	"$BIN" run -q --rusage -o "$DIR/scale" "$f" 2>&1 >/dev/null | grep '^rusage:'
+}
+base_setup=; base_run=; base_mem=
+for n in 1000 10000 100000; do
+	line=$(scale $n)
+	val() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+	setup=$(val setup_ms); run=$(val run_ms); eps=$(val events_per_s); rss=$(val maxrss_kib)
+	per_setup=$(awk -v t="$setup" -v n=$n 'BEGIN {printf "%.2f", t * 1000 / n}')
+	per_run=$(awk -v t="$run" -v n=$n 'BEGIN {printf "%.2f", t * 1000 / n}')
+	per_mem=$(awk -v k="$rss" -v n=$n 'BEGIN {printf "%.0f", k * 1024 / n}')
+	[ -z "$base_setup" ] && base_setup=$per_setup && base_run=$per_run && base_mem=$per_mem
+	echo "bench: scale $(printf '%6d' $n) nodes: set-up $setup ms ($per_setup us a node, x$(awk -v a="$per_setup" -v b="$base_setup" 'BEGIN {printf "%.2f", a / b}')), run $run ms ($per_run us a node, x$(awk -v a="$per_run" -v b="$base_run" 'BEGIN {printf "%.2f", a / b}')), $eps events/s, $per_mem bytes a node (peak RSS, x$(awk -v a="$per_mem" -v b="$base_mem" 'BEGIN {printf "%.2f", a / b}'))"
+done

@@ -1,12 +1,14 @@
 #!/bin/sh
 # make check: every test in one run, summed into one closing line.
-#   tests/run-all.sh BUILD_DIR SAN_BUILD_DIR
+#   tests/run-all.sh BUILD_DIR SAN_BUILD_DIR [FUZZ_BUILD_DIR]
 # Parts: CUnit suites; every scenario (must exit 0); every scenario run twice
-# with byte-identical output, trace and pcaps; the pytest interop suite; and
-# the unit suites and scenarios again under ASan+UBSan.
+# with byte-identical output, trace and pcaps; the pytest interop suite; the
+# unit suites and scenarios again under ASan+UBSan; and each libFuzzer
+# harness over its seeds and regression inputs, then a short run.
 set -u
 BUILD=${1:-build}
 SAN=${2:-build-san}
+FUZZ=${3:-}
 PY=/usr/bin/python3
 OUT=out/check
 PASSED=0
@@ -137,6 +139,35 @@ f=$(tail -1 "$log" | grep -oE '[0-9]+ (failed|errors?)' | awk '{s += $1} END {if
 pass "${p:-0}"
 [ -n "${f:-}" ] && [ "${f:-0}" -gt 0 ] && fail "$f" "validate (asan): $f failed, see $log"
 if [ "$rc" -ne 0 ] && [ -z "${f:-}" ]; then fail 1 "validate (asan): exit $rc, see $log"; fi
+
+if [ -n "$FUZZ" ]; then
+	echo "== fuzz (libFuzzer: seeds and regression inputs, then 1000 runs each)"
+	# a fresh corpus each time, and the harnesses' scratch under out/check
+	rm -rf "$OUT/fuzz-corpus"
+	mkdir -p "$OUT/fuzz-tmp"
+	if ! TMPDIR="$PWD/$OUT/fuzz-tmp" tests/fuzz/seeds.sh "$OUT/fuzz-corpus" "$FUZZ" \
+		>"$OUT/fuzz-seeds.log" 2>&1; then
+		fail 1 "fuzz seeds: tests/fuzz/seeds.sh failed, see $OUT/fuzz-seeds.log"
+	fi
+	for h in scenario conf safile pfkey packet capture; do
+		log="$OUT/fuzz-$h.log"
+		dict=
+		[ -f "tests/fuzz/$h.dict" ] && dict="-dict=tests/fuzz/$h.dict"
+		regress=
+		[ -d "tests/fuzz/regress/$h" ] && regress="tests/fuzz/regress/$h"
+		TMPDIR="$PWD/$OUT/fuzz-tmp" "$FUZZ/fuzz-$h" -runs=1000 -seed=1 $dict \
+			-artifact_prefix="$OUT/fuzz-crash-$h-" "$OUT/fuzz-corpus/$h" $regress \
+			>"$log" 2>&1
+		rc=$?
+		done_line=$(grep '^Done' "$log")
+		if [ "$rc" -eq 0 ] && [ -n "$done_line" ]; then
+			pass 1
+			echo "fuzz-$h: $done_line"
+		else
+			fail 1 "fuzz-$h: exit $rc, see $log"
+		fi
+	done
+fi
 
 if [ "$FAILED" -gt 0 ]; then
 	echo

@@ -58,7 +58,7 @@ int cmd_ipsecctl(int argc, char **argv)
 					optarg);
 				continue;
 			}
-			defs = xrealloc(defs, (o.ndefines + 1) * sizeof(*defs));
+			defs = xgrow(defs, o.ndefines, sizeof(*defs));
 			char *name = xstrdup(optarg);
 			name[eq - optarg] = '\0';
 			defs[o.ndefines++] = (struct conf_define){name, eq + 1};

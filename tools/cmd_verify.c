@@ -35,7 +35,8 @@
 #define UDP_HLEN  8
 
 const char verify_usage[] =
-    "usage: ipsecsim verify --sa FILE [--replay-window N] [--esn-high N] [--json] CAPTURE\n"
+    "usage: ipsecsim verify --sa FILE [--replay-window N] [--esn-high N] [--json] [-q]\n"
+    "                       CAPTURE\n"
     "\n"
     "Check every ESP and AH packet of CAPTURE (pcap or pcapng; Ethernet, raw IP,\n"
     "Linux cooked or BSD loopback; IPv4 and IPv6, fragments reassembled; ESP in\n"
@@ -50,6 +51,7 @@ const char verify_usage[] =
     "  --esn-high N         the high half of ESN counters where the capture starts\n"
     "                       (default: the SA file's, else 0)\n"
     "  --json               one JSON object per packet instead of text\n"
+    "  -q, --quiet          only the packets that are not ok, and the summary\n"
     "\n"
     "Verdicts: ok, or the reason the packet would be dropped, named as the\n"
     "counter without its protocol: notdb, badauth, badenc, badilen, replay, wrap...\n"
@@ -71,18 +73,20 @@ const char encap_usage[] =
     "Protect every IP packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
     "outer header of the SA's family, addresses from the SA; transport mode:\n"
     "ESP or AH after IPv6's hop-by-hop, routing and destination options before\n"
-    "a routing header), sequence numbers from 1 and IVs from the\n"
-    "seed (default 0), and write OUT as a raw-IP pcap.  The same input, SA\n"
-    "file and seed give the same bytes.  The mode defaults to the SA's\n"
-    "(transport for an esp_sa file); --esn-high sets the high half of an ESN\n"
-    "SA's counter.  --udpencap puts each ESP packet in UDP (RFC 3948, NAT-T) from\n"
-    "and to PORT (default 4500), with a zero UDP checksum over IPv4.\n"
+    "a routing header, for packets to the SA's destination only), sequence\n"
+    "numbers from 1 and IVs from the seed (default 0), and write OUT as a\n"
+    "raw-IP pcap.  The same input, SA file and seed give the same bytes.\n"
+    "The mode defaults to the SA's (transport for an esp_sa file); --esn-high\n"
+    "sets the high half of an ESN SA's counter.  --udpencap puts each ESP\n"
+    "packet in UDP (RFC 3948, NAT-T) from and to PORT (default 4500), with a\n"
+    "zero UDP checksum over IPv4.\n"
     "Exit status: 0 done, 2 bad usage or input.\n";
 
 struct opts {
 	const char *sa;
 	uint32_t window;
 	bool json;
+	bool quiet; /* verify: print only what is not ok */
 	uint32_t spi;
 	bool spi_set;
 	int mode; /* -1 the SA's, 0 transport, 1 tunnel */
@@ -122,13 +126,14 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 					      {"seed", required_argument, NULL, 'e'},
 					      {"esn-high", required_argument, NULL, 'H'},
 					      {"udpencap", optional_argument, NULL, 'u'},
+					      {"quiet", no_argument, NULL, 'q'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	*o = (struct opts){.window = 64, .mode = -1};
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", longs, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 1;
@@ -150,6 +155,7 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 		switch (c) {
 		case 's': o->sa = optarg; break;
 		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
 		case 'w':
 			if (opt_uint(argv[0], "--replay-window", optarg, 2100, &v) < 0)
 				return -1;
@@ -250,7 +256,7 @@ static bool prime(struct primed *pr, struct tdb *t, uint32_t seq)
 	for (unsigned i = 0; i < pr->n; i++)
 		if (pr->serial[i] == t->serial)
 			return false;
-	pr->serial = xrealloc(pr->serial, (pr->n + 1) * sizeof(*pr->serial));
+	pr->serial = xgrow(pr->serial, pr->n, sizeof(*pr->serial));
 	pr->serial[pr->n++] = t->serial;
 	uint64_t first = (t->replay.rpl >> 32) << 32 | seq;
 	/* A fresh SA's state (REPLAY_FIRST) already expects 1; 0 with nothing
@@ -414,7 +420,7 @@ static void dump_raw(pcap_dumper_t *d, uint64_t ts_ns, const uint8_t *b, size_t 
 static int verify_or_decap(int argc, char **argv, bool decap)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, decap ? "swH" : "swjH", decap ? decap_usage : verify_usage,
+	int rc = parse_opts(argc, argv, decap ? "swH" : "swjHq", decap ? decap_usage : verify_usage,
 			    decap ? 2 : 1, &o);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
@@ -444,7 +450,8 @@ static int verify_or_decap(int argc, char **argv, bool decap)
 		checked++;
 		good += c.good;
 		if (!decap) {
-			print_verdict(&o, &cp, &c);
+			if (!o.quiet || !c.good)
+				print_verdict(&o, &cp, &c);
 		} else if (c.p) {
 			/* Tunnel mode carries a whole packet: IPv4 (4) or IPv6 (41). */
 			bool inner = c.nh == 4 || c.nh == 41;
@@ -494,6 +501,27 @@ int cmd_decap(int argc, char **argv)
 }
 
 /* ---- encap ---- */
+
+/* Where a packet finally goes: its destination, or for IPv6 with a type 0
+ * routing header that has segments left, the last address in it (the SA
+ * a sender picks for transport mode, and the one AH's ICV sees). */
+static struct ipaddr final_dst(const uint8_t *ip, size_t len)
+{
+	struct ipaddr dst = ipsec_ip_dst(ip);
+	struct ip6_chain c;
+	if (dst.af != ADDR_V6 || ip6_walk_quiet(ip, len, &c) != 0)
+		return dst;
+	for (unsigned i = 0; i < c.n; i++) {
+		if (c.ext[i].type != IPPROTO_ROUTING)
+			continue;
+		struct ip6_rthdr r;
+		ip6_rthdr_parse(ip + c.ext[i].off, c.ext[i].len, &r);
+		int naddr = ip6_rthdr_addrs(&r);
+		if (r.type == 0 && r.segleft > 0 && naddr > 0)
+			memcpy(dst.a, r.data + 4 + (size_t)(naddr - 1) * 16, 16);
+	}
+	return dst;
+}
 
 int cmd_encap(int argc, char **argv)
 {
@@ -548,6 +576,19 @@ int cmd_encap(int argc, char **argv)
 	unsigned written = 0, refused = 0;
 	struct cap_packet cp;
 	while ((rc = cap_next(r, &cp)) == 1) {
+		/* Transport mode keeps the packet's addresses, and a receiver
+		 * finds the SA by its destination: a packet to elsewhere would
+		 * never verify (a kernel tunnels it: ipsp_process_packet). */
+		struct ipaddr dst = final_dst(cp.ip, cp.len);
+		if (!tunnel && !addr_eq(&dst, &t->dst)) {
+			char want[ADDR_STRLEN], got[ADDR_STRLEN];
+			fprintf(stderr,
+				"frame %u: not protected: in transport mode the packet must go to "
+				"the SA's destination %s, not %s (--mode tunnel wraps it)\n",
+				cp.frame, addr_fmt(&t->dst, want), addr_fmt(&dst, got));
+			refused++;
+			continue;
+		}
 		struct pkt *p = pkt_from(cp.ip, cp.len, PKT_HEADROOM);
 		int e = 0;
 		if (tunnel)

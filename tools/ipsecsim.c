@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ static const char main_usage[] =
 
 static const char run_usage[] =
     "usage: ipsecsim run [-o DIR] [--seed N] [-D NAME=VALUE] [--junit FILE] [--stats]\n"
-    "                    [--max-events N] FILE\n"
+    "                    [--max-events N] [--rusage] FILE\n"
     "\n"
     "Run the scenario FILE (see docs/scenario-language.md) and check its expectations.\n"
     "\n"
@@ -47,6 +48,9 @@ static const char run_usage[] =
     "  --stats             print every node's and link's non-zero counters at the end\n"
     "  --max-events N      stop the run, exit 2, after N events (default 1000000000;\n"
     "                      0 for no limit)\n"
+    "  --rusage            print to standard error what the run cost: wall time of\n"
+    "                      set-up, run and teardown, CPU time, events, peak RSS\n"
+    "                      (measurements of this machine: never in an output file)\n"
     "  -q, --quiet         print only failed expectations and the summary line\n"
     "  -h, --help          show this text\n"
     "\n"
@@ -83,12 +87,41 @@ static void progress_show(uint64_t now, uint64_t end, bool has_end, void *arg)
 	p->shown = 1;
 }
 
+/* --rusage: one line of key=value pairs on stderr, for people and bench
+ * scripts; real clocks and the kernel's accounting, so never in a file the
+ * run writes. */
+struct rusage_figures {
+	unsigned nodes, links;
+	uint64_t events;
+};
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
+}
+static void print_rusage(const struct rusage_figures *f, const struct timespec *t0,
+			 const struct timespec *t1, const struct timespec *t2,
+			 const struct timespec *t3)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	fflush(stdout); /* the run's own lines first */
+	double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+	double run_ms = ms_between(t1, t2);
+	fprintf(stderr,
+		"rusage: nodes=%u links=%u setup_ms=%.1f run_ms=%.1f teardown_ms=%.1f "
+		"events=%llu events_per_s=%.0f cpu_ms=%.1f maxrss_kib=%ld\n",
+		f->nodes, f->links, ms_between(t0, t1), run_ms, ms_between(t2, t3),
+		(unsigned long long)f->events,
+		run_ms > 0 ? (double)f->events * 1e3 / run_ms : 0.0, cpu, ru.ru_maxrss);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct scn_options o = {.out = stdout, .err = stderr};
 	struct scn_define *defs = NULL;
 	const char *junit = NULL, *file = NULL;
-	int stats = 0, quiet = 0;
+	int stats = 0, quiet = 0, rusage = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -127,7 +160,7 @@ static int cmd_run(int argc, char **argv)
 				free(defs);
 				return EXIT_USAGE;
 			}
-			defs = xrealloc(defs, (o.ndefines + 1) * sizeof(*defs));
+			defs = xgrow(defs, o.ndefines, sizeof(*defs));
 			char *name = xstrdup(d);
 			name[eq - d] = '\0';
 			defs[o.ndefines++] = (struct scn_define){name, eq + 1};
@@ -138,6 +171,8 @@ static int cmd_run(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
+		} else if (!strcmp(a, "--rusage")) {
+			rusage = 1;
 		} else if (!strcmp(a, "--max-events")) {
 			uint64_t n;
 			if (!v)
@@ -180,7 +215,10 @@ static int cmd_run(int argc, char **argv)
 		devnull = fopen("/dev/null", "w");
 		o.out = devnull;
 	}
+	struct timespec t0, t1, t2, t3;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct scenario *sc = scenario_load(file, &o);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (unsigned i = 0; i < o.ndefines; i++)
 		free((char *)defs[i].name);
 	free(defs);
@@ -192,6 +230,7 @@ static int cmd_run(int argc, char **argv)
 	struct progress p = {.enabled = isatty(STDERR_FILENO)};
 	clock_gettime(CLOCK_MONOTONIC, &p.start);
 	int rc = scenario_run(sc, progress_show, &p);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (p.shown)
 		fputs("\r\033[K", stderr);
 	if (rc == EXIT_USAGE) { /* stopped at the event limit: no verdicts */
@@ -222,7 +261,11 @@ static int cmd_run(int argc, char **argv)
 		for (unsigned i = 0; i < sc->nwritten; i++)
 			printf("wrote %s\n", sc->written[i]);
 	}
-	scenario_free(sc);
+	struct rusage_figures fig = {sc->sim->nnodes, sc->sim->nlinks, sc->sim->events_run};
+	scenario_free(sc); /* closing the captures is part of the cost */
+	clock_gettime(CLOCK_MONOTONIC, &t3);
+	if (rusage)
+		print_rusage(&fig, &t0, &t1, &t2, &t3);
 	if (devnull)
 		fclose(devnull);
 	fflush(stdout);

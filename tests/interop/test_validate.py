@@ -742,3 +742,50 @@ def test_mangled_captures_never_crash(ipsecsim, tmp_path):
     for mode in ("tunnel", "transport"):
         r = run(ipsecsim, "encap", "--sa", sa4, "--spi", hex(SPI), "--mode", mode, pcap, out)
         assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_encap_transport_only_to_the_sa_destination(ipsecsim, tmp_path):
+    """Transport mode keeps the packet's addresses: a packet to another
+    destination than the SA's is refused (no receiver would find the SA),
+    the others are protected and verify; tunnel mode takes them all."""
+    ek, ak = key(16, 1), key(32, 2)
+    sa_file = tmp_path / "esp_sa"
+    sa_file.write_text(esp_sa_line("AES-CBC", "SHA2-256-128", ek, ak) + "\n")
+    plain = plain_packets()
+    elsewhere = IP(bytes(IP(src=SRC, dst="10.0.0.7") / UDP(sport=1, dport=7) / Raw(b"x")))
+    inp = tmp_path / "in.pcap"
+    wrpcap(str(inp), plain[:2] + [elsewhere] + plain[2:])
+    out = tmp_path / "out.pcap"
+    r = run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), "--mode", "transport", inp, out)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        "frame 3: not protected: in transport mode the packet must go to the SA's "
+        "destination 192.0.2.2, not 10.0.0.7 (--mode tunnel wraps it)",
+        f"{out}: {len(plain)} packets protected with SPI 0x{SPI:08x} (transport), 1 refused"]
+    assert [x["verdict"] for x in verdicts(ipsecsim, sa_file, out)] == ["ok"] * len(plain)
+    r = run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), "--mode", "tunnel", inp, out)
+    assert r.returncode == 0 and r.stderr.endswith("(tunnel), 0 refused\n"), r.stderr
+    assert [x["verdict"] for x in verdicts(ipsecsim, sa_file, out)] == ["ok"] * (len(plain) + 1)
+
+
+def test_verify_quiet_prints_only_what_is_not_ok(ipsecsim, tmp_path):
+    """verify -q: the packets that fail and the summary, nothing for the
+    ones that verify (so a long capture costs no formatting)."""
+    ek, ak = key(16, 3), key(32, 4)
+    sa_file = tmp_path / "esp_sa"
+    sa_file.write_text(esp_sa_line("AES-CBC", "SHA2-256-128", ek, ak) + "\n")
+    inp, out = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    wrpcap(str(inp), plain_packets())
+    assert run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), inp, out).returncode == 0
+    pkts = [bytearray(bytes(p)) for p in rdpcap(str(out))]
+    pkts[2][-1] ^= 1  # the third packet's ICV
+    bad = tmp_path / "bad.pcap"
+    wrpcap(str(bad), [IP(bytes(p)) for p in pkts])
+    r = run(ipsecsim, "verify", "-q", "--sa", sa_file, bad)
+    assert r.returncode == 1
+    n = len(pkts)
+    assert r.stdout.splitlines() == [
+        f"frame 3: esp {SRC} > {DST} spi 0x{SPI:08x} seq 3: badauth",
+        f"{bad}: {n} ESP/AH packets, {n - 1} ok, 1 not ok ({n} frames; 0 not IP or cut short)"]
+    r = run(ipsecsim, "verify", "--quiet", "--json", "--sa", sa_file, bad)
+    assert [json.loads(x)["frame"] for x in r.stdout.splitlines()] == [3]

@@ -143,6 +143,14 @@ static void test_valid_configurations(void)
 	     "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 enc aes-128-gcm replay 32 esn "
 	     "lifetime soft time 3000 lifetime hard bytes 1000000 time 3600\n",
 	     CONF_TESTBED},
+	    {"testbed: the longest lifetimes in each unit",
+	     "esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-128-gcm enckey " K20
+	     " lifetime hard time 2562047788015215h usetime 153722867280912930m"
+	     " lifetime soft time 9223372036854775807s usetime 9223372036854775807\n",
+	     "esp tunnel from 1.1.1.1 to 2.2.2.2 spi 0x00001000 enc aes-128-gcm "
+	     "lifetime soft time 9223372036854775807 usetime 9223372036854775807 "
+	     "lifetime hard time 9223372036854774000 usetime 9223372036854775800\n",
+	     CONF_TESTBED},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		struct run r = parse_text(rows[i].in, rows[i].mode, rows[i].keys, rows[i].vv);
@@ -219,6 +227,20 @@ static void test_invalid_configurations(void)
 	     "t: 1: syntax error\n"},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " replay 65\n",
 	     "t: 1: replay wants a window of 0 to 64 packets\n", CONF_TESTBED},
+	    /* a time with a unit is held to the bare numbers' range, not wrapped */
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
+	     " lifetime hard time 2562047788015216h\n",
+	     "t: 1: bad time: seconds, or a number with s, m or h; at most 9223372036854775807 "
+	     "seconds\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
+	     " lifetime soft time 9223372036854775808s\n",
+	     "t: 1: bad time: seconds, or a number with s, m or h; at most 9223372036854775807 "
+	     "seconds\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
+	     " lifetime soft bytes 0\n",
+	     "t: 1: bytes wants a number from 1 to 9223372036854775807\n", CONF_TESTBED},
 	    /* every bad statement is reported, and the line of its end */
 	    {"flow esp from 1.1.1.1 \\\n to 2001:db8::1\nesp from 1.1.1.1 to 2.2.2.2 spi 0\n",
 	     "t: 2: source/destination address families do not match\nt: 3: no SPI specified\n"},

@@ -113,6 +113,33 @@ static void test_timers_follow_the_sa_not_its_name(void)
 	sim_free(s);
 }
 
+/* PF_KEY lifetimes are 64-bit seconds; past 2^64 ns (584 years) they
+ * never run out, rather than wrapping to a lifetime of a fraction of a
+ * second (18446744074 s was 0.29 s), and the last that fits still does. */
+static void test_lifetime_past_the_clock(void)
+{
+	struct sim *s = sim_new(1);
+	struct node *n = sim_add_node(s, "n");
+	struct pfkey_sock *k = pfkey_open(n);
+	const uint64_t last = UINT64_MAX / NS_PER_SEC; /* 18446744073 s */
+	CU_ASSERT_EQUAL(add_sa(k, 0x300, 0, last + 1, 0, 0), 0);
+	CU_ASSERT_EQUAL(add_sa(k, 0x301, 0, UINT64_MAX, 0, 0), 0);
+	CU_ASSERT_EQUAL(add_sa(k, 0x302, 0, last, 0, 0), 0);
+	unsigned soft = 0, hard = 0;
+	expires(k, &soft, &hard);
+	sim_run(s, 3600 * NS_PER_SEC, NULL, NULL);
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(hard, 0);
+	CU_ASSERT_PTR_NOT_NULL(sa(n, 0x300));
+	CU_ASSERT_PTR_NOT_NULL(sa(n, 0x301));
+	sim_run(s, last * NS_PER_SEC, NULL, NULL);
+	expires(k, &soft, &hard);
+	CU_ASSERT_EQUAL(hard, 1); /* 0x302, at its time */
+	CU_ASSERT_PTR_NULL(sa(n, 0x302));
+	CU_ASSERT_PTR_NOT_NULL(sa(n, 0x300));
+	sim_free(s);
+}
+
 /* One acquire per policy and gateway per ipsec-expire-acquire seconds; the
  * result says whether anybody heard it. */
 static void test_acquire_rate_limit(void)
@@ -209,6 +236,7 @@ void suite_lifetime(void)
 	    {"sequence exhaustion ends the SA", test_sequence_exhaustion},
 	    {"acquire rate limit", test_acquire_rate_limit},
 	    {"timers follow the SA, not its name", test_timers_follow_the_sa_not_its_name},
+	    {"lifetimes past the clock's range", test_lifetime_past_the_clock},
 	    {NULL, NULL}};
 	unit_add_suite("lifetime", t);
 }

@@ -117,10 +117,13 @@ static void test_macs_distinct_and_stable(void)
 	CU_ASSERT_EQUAL(memcmp(x->mac, y->mac, 6), 0);
 	CU_ASSERT_EQUAL(x->mac[0], 0x02); /* locally administered, unicast */
 
-	/* A collision is resolved: plant a's MAC on another interface first. */
+	/* A collision is resolved: a's MAC is in use (by another interface, as
+	 * the simulation's table of MACs says) before a.eth0 is made. */
 	struct sim *s3 = sim_new(3);
 	struct iface *squat = iface_new(sim_add_node(s3, "squatter"), "eth0");
-	memcpy(squat->mac, x->mac, 6);
+	uint8_t taken[6];
+	memcpy(taken, x->mac, 6);
+	CU_ASSERT_TRUE(hmap_add(&s3->macs, taken, 6, squat));
 	struct iface *z = iface_new(sim_add_node(s3, "a"), "eth0");
 	CU_ASSERT_NOT_EQUAL(memcmp(z->mac, x->mac, 6), 0);
 	CU_ASSERT_EQUAL(z->mac[0], 0x02);

@@ -1,0 +1,241 @@
+/* libFuzzer: packet input on a node with SAs of every transform.
+ *
+ * Each run loads tests/fuzz/packet.scn (FUZZ_PACKET_SCN overrides the
+ * path): node b holds the inbound SAs, node a the same SAs, with which the
+ * harness seals what the input asks for, so that ESP and AH pass their ICV
+ * check and the code after decryption (padding, next header, the inner
+ * packet, the input policy, IPComp, IP-in-IP, fragments) sees fuzzed bytes.
+ * The input is a list of records, each an op byte, a 16-bit big-endian
+ * length and that many bytes:
+ *
+ *   op & 3 == 0  an Ethernet frame, handed to b's interface on link l
+ *                (op & 4: on link s)
+ *   op & 3 == 1  an IP packet (the version nibble picks the EtherType),
+ *                framed from a to b the same way
+ *   op & 3 == 2  a packet sealed with a's SA number op >> 2 (modulo their
+ *                count) and sent from a: the bytes are the payload after a
+ *                built IP header whose protocol is the first byte (a tunnel
+ *                SA's inner header takes its family from the second byte's
+ *                low bit); ICMP, ICMPv6, UDP and TCP get their checksum.
+ *                Big packets leave link s (MTU 1280) in fragments.
+ *   op & 3 == 3  let the clock run (the first byte + 1) x 10 ms
+ *
+ * FUZZ_PACKET_STATS=1 prints b's counters after each input.
+ *
+ * The oracle beyond the sanitizers: when the input has only sealed packets
+ * and clock steps, b must find each SA and every ICV right (esp.notdb,
+ * esp.badauth, ah.notdb and ah.badauth stay 0).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../ipsec/ipsec_io.h"
+#include "../../ipsec/pfkey.h"
+#include "../../ipsec/sad.h"
+#include "../../sim/scenario.h"
+#include "../../sim/sim.h"
+#include "../../stack/cksum.h"
+#include "../../stack/ether.h"
+#include "../../stack/iface.h"
+#include "../../stack/ip4.h"
+#include "../../stack/ip6.h"
+#include "../../stack/node.h"
+#include "../../stack/pkt.h"
+#include "../../stack/tcp.h"
+#include "fuzz.h"
+
+#define MAX_SAS   64
+#define TICK_NS   (10 * 1000 * 1000)
+#define SETTLE_NS (500 * 1000 * 1000) /* the fixture's pings fill the neighbour caches */
+#define DRAIN_NS  (70 * NS_PER_SEC)   /* past the reassembly timeouts (30 s, 60 s) */
+
+static const char *fixture;
+
+struct world {
+	struct scenario *sc;
+	struct sim *s;
+	struct node *a, *b;
+	struct iface *aif[2], *bif[2]; /* on links l and s */
+	struct tdb *sas[MAX_SAS];      /* a's SAs towards b */
+	unsigned nsas;
+};
+
+static void addr_set(struct ipaddr *x, const char *s)
+{
+	if (addr_parse(s, x) != 0)
+		abort();
+}
+
+/* The interface of n that has the address x, or NULL. */
+static struct iface *iface_with(struct node *n, const struct ipaddr *x)
+{
+	for (unsigned i = 0; i < n->nifaces; i++)
+		for (unsigned j = 0; j < n->ifaces[i]->naddrs; j++)
+			if (addr_eq(&n->ifaces[i]->addrs[j].addr, x))
+				return n->ifaces[i];
+	return NULL;
+}
+
+static struct iface *iface_of(struct node *n, const char *addr)
+{
+	struct ipaddr x;
+	addr_set(&x, addr);
+	struct iface *ifp = iface_with(n, &x);
+	if (!ifp)
+		abort(); /* the fixture is not what this file says */
+	return ifp;
+}
+
+static bool world_load(struct world *w)
+{
+	char out[96];
+	snprintf(out, sizeof(out), "%s/out", fuzz_dir);
+	struct scn_options o = {.out = fuzz_null, .err = stderr, .outdir = out, .max_events = 0};
+	*w = (struct world){.sc = scenario_load(fixture, &o)};
+	if (!w->sc)
+		return false;
+	w->s = w->sc->sim;
+	w->a = sim_find_node(w->s, "a");
+	w->b = sim_find_node(w->s, "b");
+	w->aif[0] = iface_of(w->a, "192.0.2.1");
+	w->aif[1] = iface_of(w->a, "198.51.100.1");
+	w->bif[0] = iface_of(w->b, "192.0.2.2");
+	w->bif[1] = iface_of(w->b, "198.51.100.2");
+	for (struct tdb *t = w->a->ipsec->sad.head; t && w->nsas < MAX_SAS; t = t->next)
+		if (iface_with(w->b, &t->dst))
+			w->sas[w->nsas++] = t;
+	w->s->max_events = 200000;
+	sim_run(w->s, SETTLE_NS, NULL, NULL);
+	return w->nsas > 0;
+}
+
+static void frame_to_b(struct world *w, unsigned link, struct pkt *p, uint16_t type)
+{
+	struct ether_hdr h = {.type = type};
+	memcpy(h.dst, w->bif[link]->mac, 6);
+	memcpy(h.src, w->aif[link]->mac, 6);
+	ether_emit(pkt_push(p, 14), &h);
+	iface_receive(w->bif[link], p);
+}
+
+/* The transport checksum of a built packet, where its protocol has one. */
+static void fix_cksum(uint8_t *l4, size_t len, const struct ipaddr *src, const struct ipaddr *dst,
+		      uint8_t proto)
+{
+	size_t at = proto == IPPROTO_UDP ? 6 : proto == IPPROTO_TCP ? 16 : 2;
+	if ((proto != IPPROTO_ICMP && proto != IPPROTO_ICMPV6 && proto != IPPROTO_UDP &&
+	     proto != IPPROTO_TCP) ||
+	    len < at + 2)
+		return;
+	if (proto == IPPROTO_UDP && len >= 8) { /* its length field too */
+		l4[4] = (uint8_t)(len >> 8);
+		l4[5] = (uint8_t)len;
+	}
+	l4[at] = l4[at + 1] = 0;
+	uint32_t sum = cksum_add(0, l4, len);
+	if (proto != IPPROTO_ICMP)
+		sum += cksum_pseudo(src, dst, proto, (uint32_t)len);
+	uint16_t c = cksum_fold(sum);
+	if (proto == IPPROTO_UDP && c == 0)
+		c = 0xffff;
+	l4[at] = (uint8_t)(c >> 8);
+	l4[at + 1] = (uint8_t)c;
+}
+
+/* An IP packet of the family from src to dst carrying proto and the bytes. */
+static struct pkt *build_ip(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto,
+			    const uint8_t *d, size_t len)
+{
+	size_t hl = src->af == ADDR_V4 ? 20 : 40;
+	if (len > 65535 - hl)
+		len = 65535 - hl;
+	struct pkt *p = pkt_alloc(PKT_HEADROOM, hl + len);
+	memcpy(p->data + hl, d, len);
+	fix_cksum(p->data + hl, len, src, dst, proto);
+	if (src->af == ADDR_V4) {
+		struct ip4_hdr h = {.hlen = 20,
+				    .len = (uint16_t)(hl + len),
+				    .id = (uint16_t)len,
+				    .ttl = 64,
+				    .proto = proto,
+				    .src = *src,
+				    .dst = *dst};
+		ip4_emit(p->data, &h);
+	} else {
+		struct ip6_hdr h = {
+		    .plen = (uint16_t)len, .nxt = proto, .hlim = 64, .src = *src, .dst = *dst};
+		ip6_emit(p->data, &h);
+	}
+	return p;
+}
+
+static void seal(struct world *w, unsigned which, const uint8_t *d, size_t len)
+{
+	struct tdb *t = w->sas[which % w->nsas];
+	uint8_t proto = len > 0 ? d[0] : IPPROTO_UDP;
+	bool v6 = len > 1 ? d[1] & 1 : false;
+	d += len > 1 ? 2 : len;
+	len -= len > 1 ? 2 : len;
+	struct ipaddr src = t->src, dst = t->dst;
+	if (t->flags & TDBF_TUNNELING) { /* the inner packet: to an address behind b */
+		addr_set(&src, v6 ? "2001:db8:1::1" : "10.1.0.1");
+		addr_set(&dst, v6 ? "2001:db8:2::1" : "10.2.0.1");
+	}
+	struct pkt *p = build_ip(&src, &dst, proto, d, len);
+	ipsec_process(w->a, p, t);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > FUZZ_MAX_INPUT)
+		return 0;
+	if (!fixture) {
+		fixture = getenv("FUZZ_PACKET_SCN");
+		fixture = fixture && *fixture ? fixture : "tests/fuzz/packet.scn";
+	}
+	struct world w;
+	if (!world_load(&w)) {
+		fprintf(stderr, "fuzz-packet: %s does not load, or has no SA towards b\n", fixture);
+		abort();
+	}
+	bool raw = false;
+	struct fuzz_record r;
+	while (fuzz_next_record(&data, &size, &r)) {
+		unsigned link = (r.op >> 2) & 1;
+		switch (r.op & 3) {
+		case 0:
+			raw = true;
+			iface_receive(w.bif[link], pkt_from(r.b, r.len, PKT_HEADROOM));
+			break;
+		case 1:
+			raw = true;
+			frame_to_b(&w, link, pkt_from(r.b, r.len, PKT_HEADROOM),
+				   r.len && r.b[0] >> 4 == 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IP);
+			break;
+		case 2: seal(&w, r.op >> 2, r.b, r.len); break;
+		case 3:
+			sim_run(w.s, w.s->now + (uint64_t)(r.len ? r.b[0] + 1 : 1) * TICK_NS, NULL,
+				NULL);
+		}
+	}
+	sim_run(w.s, w.s->now + DRAIN_NS, NULL, NULL);
+	const uint64_t *st = w.b->stats;
+	if (!raw && (st[STAT_ESP_NOTDB] || st[STAT_ESP_BADAUTH] || st[STAT_AH_NOTDB] ||
+		     st[STAT_AH_BADAUTH])) {
+		fprintf(stderr,
+			"fuzz-packet: a packet a sealed failed at b: esp.notdb %llu, esp.badauth "
+			"%llu, ah.notdb %llu, ah.badauth %llu\n",
+			(unsigned long long)st[STAT_ESP_NOTDB],
+			(unsigned long long)st[STAT_ESP_BADAUTH],
+			(unsigned long long)st[STAT_AH_NOTDB],
+			(unsigned long long)st[STAT_AH_BADAUTH]);
+		abort();
+	}
+	if (getenv("FUZZ_PACKET_STATS")) /* to see what an input reaches */
+		for (unsigned i = 0; i < STAT__COUNT; i++)
+			if (st[i])
+				fprintf(stderr, "b %s %llu\n", stat_name((enum stat_id)i),
+					(unsigned long long)st[i]);
+	scenario_free(w.sc);
+	return 0;
+}

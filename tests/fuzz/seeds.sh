@@ -1,0 +1,123 @@
+#!/bin/sh
+# Seed corpora for the fuzz harnesses, from what the project ships, into
+# DIR/<harness> (existing files are kept, so a corpus grown by `make fuzz`
+# stays):
+#   scenario  every shipped scenario and include
+#   conf      the ipsec.conf files, and every ipsec { } block of the
+#             scenarios as a file of its own (testbed grammar)
+#   safile    esp_sa lines of every algorithm Wireshark names, and the
+#             testbed ipsec.conf files
+#   pfkey     the PF_KEY messages that loading each ipsec { } block
+#             writes, then REGISTER, DUMP, GET, DELETE and FLUSH (written
+#             by fuzz-pfkey itself; needs FUZZ_BUILD)
+#   packet    packets sealed with each SA of tests/fuzz/packet.scn (UDP,
+#             TCP, ICMP, raw; small and in fragments) and the demo's frames
+#   capture   the demo's and the IPv6 VPN's captures, pcap and pcapng, and
+#             their plaintext protected with every SPI of
+#             tests/fuzz/capture.conf (ipsecsim encap)
+# The last three run ./ipsecsim and /usr/bin/python3.
+set -eu
+DIR=${1:?usage: tests/fuzz/seeds.sh DIR [FUZZ_BUILD]}
+FUZZ_BUILD=${2:-}
+mkdir -p "$DIR/scenario" "$DIR/conf" "$DIR/safile"
+for f in scenarios/*.scn scenarios/include/*; do
+	cp "$f" "$DIR/scenario/$(basename "$f")"
+done
+cp scenarios/ipsec-config.conf "$DIR/conf/"
+cp tests/data/openbsd-regress-ipsec/ipsec.conf "$DIR/conf/regress-ipsec.conf"
+# the ipsec blocks, a file each (their first byte is odd: the testbed
+# grammar, as fuzz_conf.c reads it)
+awk -v dir="$DIR/conf" '
+	/^ipsec [^ ]+ \{$/ { n++; name = FILENAME; gsub(/[\/.]/, "_", name)
+			      f = dir "/block-" name "-" n ".conf"; print "#" > f; inblock = 1; next }
+	inblock && /^}$/ { inblock = 0; close(f); next }
+	inblock { print > f }
+' scenarios/*.scn
+for f in tests/fuzz/seeds/safile/*; do
+	cp "$f" "$DIR/safile/"
+done
+cp "$DIR"/conf/block-* "$DIR/safile/" 2>/dev/null || true
+cp tests/fuzz/capture.conf "$DIR/safile/"
+[ -n "$FUZZ_BUILD" ] || exit 0
+
+# pfkey: the blocks that load alone (those that use scenario macros do not)
+mkdir -p "$DIR/pfkey"
+for f in "$DIR"/conf/block-*; do
+	FUZZ_PFKEY_SEEDS="$DIR/pfkey" "$FUZZ_BUILD/fuzz-pfkey" "$f" 2>/dev/null || rm -f "$DIR/pfkey/$(basename "$f")"
+done
+FUZZ_PFKEY_SEEDS="$DIR/pfkey" "$FUZZ_BUILD/fuzz-pfkey" tests/fuzz/capture.conf
+
+# capture: two scenarios' pcaps, and their plaintext through encap
+run=$(mktemp -d "${TMPDIR:-/tmp}/ipsecsim-seeds-XXXXXX")
+trap 'rm -rf "$run"' EXIT
+mkdir -p "$DIR/capture" "$DIR/packet"
+./ipsecsim run -o "$run/demo" scenarios/demo.scn >/dev/null
+./ipsecsim run -o "$run/v6" scenarios/ipv6-vpn.scn >/dev/null
+# the first 24 frames of each: small seeds keep the executions fast
+for f in "$run"/demo/*.pcap "$run"/v6/*.pcap; do
+	editcap -r "$f" "$f.cut" 1-24
+	mv "$f.cut" "$f"
+	cp "$f" "$DIR/capture/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
+editcap -F pcapng "$run/demo/wan1.pcap" "$DIR/capture/demo-wan1.pcapng"
+# plaintext for the transport SAs: between their own addresses
+/usr/bin/python3 - "$run" <<'PY'
+import struct, sys
+def ip4(proto, data):
+    h = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(data), 7, 0, 64, proto, 0,
+                    bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
+    return h + data
+def ip6(proto, data):
+    return (struct.pack(">IHBB", 6 << 28, len(data), proto, 64)
+            + bytes.fromhex("20010db8" + "00" * 11 + "01") + bytes.fromhex("20010db8" + "00" * 11 + "02")
+            + data)
+def udp(n):
+    return struct.pack(">HHHH", 4000, 9, 8 + n, 0) + bytes(i & 0xff for i in range(n))
+for name, mk in (("plain4", ip4), ("plain6", ip6)):
+    with open("%s/%s.pcap" % (sys.argv[1], name), "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+        for i, p in enumerate([mk(17, udp(n)) for n in (0, 1, 2, 3, 100, 1400)]):
+            f.write(struct.pack("<IIII", i, 0, len(p), len(p)) + p)
+PY
+# each SPI with plaintext it can carry: transport SAs their own addresses
+for job in 0x1001:plain4 0x1005:plain4 0x1010:plain4 0x1003:plain6 0x1012:plain6 \
+	0x1002:demo/lan1 0x1006:demo/lan1 0x1004:v6/lan1 0x1011:v6/lan1; do
+	./ipsecsim encap --sa tests/fuzz/capture.conf --spi "${job%%:*}" "$run/${job#*:}.pcap" \
+		"$DIR/capture/encap-${job%%:*}.pcap" 2>/dev/null
+done
+./ipsecsim encap --sa tests/fuzz/capture.conf --spi 0x1001 --udpencap "$run/plain4.pcap" \
+	"$DIR/capture/encap-0x1001-udp.pcap" 2>/dev/null
+
+# packet: the record format of fuzz_packet.c
+/usr/bin/python3 - "$DIR/packet" "$run/demo/lan2.pcap" <<'PY'
+import struct, sys
+out, pcap = sys.argv[1], sys.argv[2]
+def rec(op, b):
+    return bytes([op]) + struct.pack(">H", len(b)) + b
+def udp(port, data):
+    return struct.pack(">HHHH", 4000, port, 8 + len(data), 0) + data
+def seal(sa, proto, v6, payload):
+    return rec(2 | sa << 2, bytes([proto, v6]) + payload)
+syn = struct.pack(">HHIIBBHHH", 4000, 7, 1, 0, 0x50, 0x02, 65535, 0, 0)
+echo = struct.pack(">BBHHH", 8, 0, 0, 1, 1) + b"ping"
+echo6 = struct.pack(">BBHHH", 128, 0, 0, 1, 1) + b"ping"
+for sa in range(32):  # more than the fixture has: the harness takes them modulo
+    for v6 in (0, 1):
+        body = seal(sa, 17, v6, udp(9, b"seed %d" % sa))
+        body += seal(sa, 17, v6, udp(7, b"echo me"))
+        body += seal(sa, 6, v6, syn)
+        body += seal(sa, 58 if v6 else 1, v6, echo6 if v6 else echo)
+        body += seal(sa, 59, v6, b"")
+        body += seal(sa, 17, v6, udp(9, bytes(range(256)) * 12))  # fragments
+        body += rec(3, b"\x05")
+        open("%s/sa%02d-%s" % (out, sa, "v6" if v6 else "v4"), "wb").write(body)
+# the demo's frames, as IP packets from a (op 1) and as frames (op 0)
+data = open(pcap, "rb").read()
+off, frames = 24, []
+while off + 16 <= len(data):
+    caplen = struct.unpack("<I", data[off + 8:off + 12])[0]
+    frames.append(data[off + 16:off + 16 + caplen])
+    off += 16 + caplen
+open(out + "/demo-frames", "wb").write(b"".join(rec(0, f) for f in frames[:40]))
+open(out + "/demo-ip", "wb").write(b"".join(rec(1, f[14:]) for f in frames[:40]))
+PY
