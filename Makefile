@@ -5,6 +5,7 @@
 #   make deps     install missing Debian packages (tools/install-deps)
 #   make mutate   plant the bugs of tests/mutation/mutants.txt, print the kill rate
 #   make fuzz     build the libFuzzer harnesses with clang, run each FUZZ_SECONDS
+#   make bench    speed figures; make bench-ns3 the same workloads against ns-3
 
 CC       ?= cc
 PKGS     := libpcap openssl zlib
@@ -32,7 +33,7 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps demo check unit sanitize-build fuzz-build fuzz bench mutate clean format
+.PHONY: all deps demo check unit sanitize-build fuzz-build fuzz bench bench-ns3 mutate clean format
 # Keep the objects pattern rules make on the way (the harnesses' would be
 # deleted and rebuilt at every check).
 .SECONDARY:
@@ -118,6 +119,19 @@ fuzz: deps all fuzz-build
 			-artifact_prefix=$(FUZZ_BUILD)/crash-$$f- $$dict \
 			$(FUZZ_BUILD)/corpus/$$f $$regress || exit 1; \
 	done
+
+# ipsecsim against ns-3 on the same workloads (tests/bench-ns3.sh); needs
+# Debian's libns3-dev, which this target installs (never make check).
+NS3_MODULES := core network internet point-to-point applications internet-apps traffic-control
+$(BUILD)/bench-ns3: tests/bench/ns3/bench_ns3.cc
+	@echo "  CXX     $@"
+	@mkdir -p $(BUILD)
+	@g++ -O2 -std=c++17 -o $@ $< $$(pkg-config --libs $(NS3_MODULES:%=ns3-%))
+
+bench-ns3: deps all
+	@tools/install-deps --ns3
+	@$(MAKE) --no-print-directory $(BUILD)/bench-ns3
+	@tests/bench-ns3.sh ./ipsecsim $(BUILD)/bench-ns3
 
 bench: all $(BUILD)/bench-ipsec $(BUILD)/bench-esp
 	@tests/bench.sh

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../sim/sim.h"
+#include "../stack/mem.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "pfkey.h"
@@ -151,4 +152,10 @@ int acquire_askpolicy(struct ipsec_state *st, uint32_t seq, uint64_t now, struct
 			return 0;
 		}
 	return -1;
+}
+
+void acquire_memory(const struct ipsec_state *st, struct mem_use *u)
+{
+	for (const struct ipsec_acquire *a = st->acquires; a; a = a->next)
+		mem_add(u, 1, sizeof(*a));
 }

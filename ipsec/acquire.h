@@ -24,4 +24,8 @@ enum acquire_result acquire_sa(struct node *n, const struct spd_flow *f, const s
 int acquire_askpolicy(struct ipsec_state *st, uint32_t seq, uint64_t now, struct pfkey_buf *pb);
 void acquire_free_all(struct ipsec_state *st);
 
+struct mem_use;
+/* For show NODE memory: the acquires pending. */
+void acquire_memory(const struct ipsec_state *st, struct mem_use *u);
+
 #endif

@@ -104,9 +104,8 @@ static bool sa_filter_ok(const struct tdb *t, const struct spd_flow *f)
 static struct tdb *sa_to(const struct ipsec_state *st, const struct ipaddr *gw, uint8_t sproto,
 			 const struct spd_flow *f)
 {
-	for (struct tdb *t = st->sad.tail; t; t = t->prev)
-		if (t->sproto == sproto && !(t->flags & TDBF_INVALID) && addr_eq(&t->dst, gw) &&
-		    sa_filter_ok(t, f))
+	for (struct tdb *t = sad_first_to(&st->sad, gw, sproto); t; t = sad_next_to(t, gw, sproto))
+		if (!(t->flags & TDBF_INVALID) && sa_filter_ok(t, f))
 			return t;
 	return NULL;
 }

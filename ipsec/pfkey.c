@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../sim/sim.h"
+#include "../stack/mem.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "acquire.h"
@@ -664,4 +665,20 @@ int pfkey_write(struct pfkey_sock *s, const void *msg, size_t len)
 			       : "short message",
 			   strerror(err));
 	return -err;
+}
+
+void ipsec_memory(const struct ipsec_state *st, struct mem_use *tdb, struct mem_use *xform,
+		  struct mem_use *flow, struct mem_use *pfkey)
+{
+	if (!st)
+		return;
+	pfkey->bytes += sizeof(*st);
+	sad_memory(&st->sad, tdb, xform);
+	spd_memory(&st->spd, flow);
+	for (const struct pfkey_sock *s = st->socks; s; s = s->next) {
+		mem_add(pfkey, 1, sizeof(*s) + s->rq_bytes);
+		for (const struct pfkey_rmsg *m = s->rq_head; m; m = m->next)
+			pfkey->bytes += sizeof(*m);
+	}
+	acquire_memory(st, pfkey);
 }

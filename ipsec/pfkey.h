@@ -110,4 +110,10 @@ void pfkey_export_sa(struct pfkey_buf *pb, const struct tdb *t, uint64_t now, bo
 void pfkey_export_flow(struct pfkey_buf *pb, const struct spd_sel *sel, const struct spd_mask *mask,
 		       uint8_t type);
 
+struct mem_use;
+/* For show NODE memory: a node's IPsec state by type (the kernel's own
+ * part, and PF_KEY sockets, go to pfkey). */
+void ipsec_memory(const struct ipsec_state *st, struct mem_use *tdb, struct mem_use *xform,
+		  struct mem_use *flow, struct mem_use *pfkey);
+
 #endif

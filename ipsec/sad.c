@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../stack/mem.h"
 #include "../stack/util.h"
 #include "xform.h"
 
@@ -45,21 +46,47 @@ struct tdb *sad_lookup(const struct sad *sad, const struct ipaddr *dst, uint32_t
 	return NULL;
 }
 
+static uint64_t dst_hash(const struct ipaddr *dst, uint8_t sproto)
+{
+	return tdb_hash(dst, 0, sproto);
+}
+
+struct tdb *sad_first_to(const struct sad *sad, const struct ipaddr *dst, uint8_t sproto)
+{
+	if (!sad->nbuckets)
+		return NULL;
+	struct tdb *t = sad->by_dst[dst_hash(dst, sproto) & (sad->nbuckets - 1)];
+	while (t && (t->sproto != sproto || !addr_eq(&t->dst, dst)))
+		t = t->dnext;
+	return t;
+}
+
+struct tdb *sad_next_to(const struct tdb *t, const struct ipaddr *dst, uint8_t sproto)
+{
+	struct tdb *n = t->dnext;
+	while (n && (n->sproto != sproto || !addr_eq(&n->dst, dst)))
+		n = n->dnext;
+	return n;
+}
+
 static void sad_grow(struct sad *sad)
 {
 	size_t n = sad->nbuckets ? sad->nbuckets * 2 : 32;
-	struct tdb **b = xcalloc(n, sizeof(*b));
-	for (size_t i = 0; i < sad->nbuckets; i++) {
-		struct tdb *t = sad->buckets[i], *next;
-		for (; t; t = next) {
-			next = t->hnext;
-			size_t k = tdb_hash(&t->dst, t->spi, t->sproto) & (n - 1);
-			t->hnext = b[k];
-			b[k] = t;
-		}
+	struct tdb **b = xcalloc(n, sizeof(*b)), **d = xcalloc(n, sizeof(*d));
+	/* oldest first, each pushed in front: the newest of a destination
+	 * leads its chain again */
+	for (struct tdb *t = sad->head; t; t = t->next) {
+		size_t k = tdb_hash(&t->dst, t->spi, t->sproto) & (n - 1);
+		t->hnext = b[k];
+		b[k] = t;
+		k = dst_hash(&t->dst, t->sproto) & (n - 1);
+		t->dnext = d[k];
+		d[k] = t;
 	}
 	free(sad->buckets);
+	free(sad->by_dst);
 	sad->buckets = b;
+	sad->by_dst = d;
 	sad->nbuckets = n;
 }
 
@@ -72,6 +99,9 @@ int sad_insert(struct sad *sad, struct tdb *t)
 	size_t k = tdb_hash(&t->dst, t->spi, t->sproto) & (sad->nbuckets - 1);
 	t->hnext = sad->buckets[k];
 	sad->buckets[k] = t;
+	k = dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1);
+	t->dnext = sad->by_dst[k];
+	sad->by_dst[k] = t;
 	t->next = NULL;
 	t->prev = sad->tail;
 	if (sad->tail)
@@ -90,6 +120,10 @@ void sad_remove(struct sad *sad, struct tdb *t)
 	while (*pp != t)
 		pp = &(*pp)->hnext;
 	*pp = t->hnext;
+	pp = &sad->by_dst[dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1)];
+	while (*pp != t)
+		pp = &(*pp)->dnext;
+	*pp = t->dnext;
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -141,7 +175,21 @@ void sad_flush(struct sad *sad, uint8_t satype)
 	}
 	if (sad->count == 0) {
 		free(sad->buckets);
-		sad->buckets = NULL;
+		free(sad->by_dst);
+		sad->buckets = sad->by_dst = NULL;
 		sad->nbuckets = 0;
+	}
+}
+
+void sad_memory(const struct sad *sad, struct mem_use *tdb, struct mem_use *xform)
+{
+	tdb->bytes += sad->nbuckets * (sizeof(*sad->buckets) + sizeof(*sad->by_dst));
+	for (const struct tdb *t = sad->head; t; t = t->next) {
+		mem_add(tdb, 1,
+			sizeof(*t) + t->authkeylen + t->enckeylen +
+			    (t->srcid ? strlen(t->srcid) + 1 : 0) +
+			    (t->dstid ? strlen(t->dstid) + 1 : 0));
+		if (t->xf)
+			mem_add(xform, 1, xform_memory(t->xf));
 	}
 }

@@ -107,6 +107,7 @@ struct tdb {
 	struct spd_mask filtermask;
 	uint8_t filter_type;
 	struct tdb *onext, *inext; /* SA bundle (SADB_X_GRPSPIS) */
+	struct tdb *dnext;         /* chain of the SAs to its destination, newest first */
 	uint64_t counters[TDB_NCOUNTERS];
 	uint32_t seq;              /* PF_KEY sequence number it came with */
 	uint64_t serial;           /* unique per node, for timers that name it */
@@ -115,6 +116,7 @@ struct tdb {
 
 struct sad {
 	struct tdb **buckets;
+	struct tdb **by_dst; /* by (dst, sproto), as OpenBSD's gettdbbydst */
 	size_t nbuckets, count;
 	uint64_t gen; /* changes with every insert and remove (for caches) */
 	struct tdb *head, *tail;
@@ -122,6 +124,10 @@ struct sad {
 
 struct tdb *sad_lookup(const struct sad *sad, const struct ipaddr *dst, uint32_t spi,
 		       uint8_t sproto);
+/* The newest SA of the protocol to dst, and the one before it (NULL at
+ * the end): what output walks to choose an SA for a flow. */
+struct tdb *sad_first_to(const struct sad *sad, const struct ipaddr *dst, uint8_t sproto);
+struct tdb *sad_next_to(const struct tdb *t, const struct ipaddr *dst, uint8_t sproto);
 /* Insert an SA; -1 when (dst, spi, sproto) is taken. */
 int sad_insert(struct sad *sad, struct tdb *t);
 /* Take an SA out of the table and out of any bundle (not freed). */
@@ -132,5 +138,9 @@ void tdb_free(struct tdb *t);
 void sad_flush(struct sad *sad, uint8_t satype);
 
 uint8_t satype_to_sproto(uint8_t satype); /* 0 for an unknown type */
+
+struct mem_use;
+/* For show NODE memory: SAs (with keys and identities) and transforms. */
+void sad_memory(const struct sad *sad, struct mem_use *tdb, struct mem_use *xform);
 
 #endif

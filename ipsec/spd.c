@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../stack/mem.h"
 #include "../stack/util.h"
 
 void spd_sel_apply(struct spd_sel *s, const struct spd_mask *m)
@@ -211,4 +212,16 @@ void spd_flush(struct spd *spd)
 	free(spd->classes);
 	spd->classes = NULL;
 	spd->nclasses = 0;
+}
+
+void spd_memory(const struct spd *spd, struct mem_use *u)
+{
+	u->bytes += spd->nclasses * sizeof(*spd->classes);
+	for (size_t i = 0; i < spd->nclasses; i++)
+		u->bytes += sizeof(*spd->classes[i]) +
+			    spd->classes[i]->nbuckets * sizeof(*spd->classes[i]->buckets);
+	for (const struct spd_flow *f = spd->head; f; f = f->next)
+		mem_add(u, 1,
+			sizeof(*f) + (f->srcid ? strlen(f->srcid) + 1 : 0) +
+			    (f->dstid ? strlen(f->dstid) + 1 : 0));
 }

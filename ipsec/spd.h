@@ -98,4 +98,8 @@ void spd_flow_free(struct spd_flow *f);
 struct spd_flow *spd_lookup(const struct spd *spd, const struct spd_sel *pkt);
 void spd_flush(struct spd *spd);
 
+struct mem_use;
+/* For show NODE memory: flows and their classes. */
+void spd_memory(const struct spd *spd, struct mem_use *u);
+
 #endif

@@ -152,9 +152,9 @@ void udpencap_float(struct node *n, struct tdb *in, const struct ipaddr *from, u
 		return;
 	in->encap_sport_seen = sport;
 	struct ipsec_state *st = n->ipsec;
-	for (struct tdb *t = st->sad.head; t; t = t->next) {
-		if (t->sproto != IPPROTO_ESP || !(t->flags & TDBF_UDPENCAP) ||
-		    (t->flags & TDBF_INVALID) || !addr_eq(&t->dst, from) ||
+	for (struct tdb *t = sad_first_to(&st->sad, from, IPPROTO_ESP); t;
+	     t = sad_next_to(t, from, IPPROTO_ESP)) { /* the SAs to the peer, newest first */
+		if (!(t->flags & TDBF_UDPENCAP) || (t->flags & TDBF_INVALID) ||
 		    !addr_eq(&t->src, &in->dst))
 			continue;
 		/* With flow filters the pair is known exactly; without, every

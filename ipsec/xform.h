@@ -65,4 +65,7 @@ int xform_esp_open(struct xform_ctx *x, uint8_t *esp, size_t plen, bool esn, uin
 int xform_mac(struct xform_ctx *x, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
 	      uint8_t *icv);
 
+/* For show NODE memory: our part of a transform (not OpenSSL's). */
+uint64_t xform_memory(const struct xform_ctx *x);
+
 #endif

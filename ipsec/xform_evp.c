@@ -22,6 +22,7 @@
 #include <openssl/provider.h>
 
 #include "../sim/sim.h"
+#include "../stack/mem.h"
 #include "../stack/util.h"
 #include "pfkeyv2.h"
 #include "xform.h"
@@ -381,4 +382,9 @@ int xform_esp_open(struct xform_ctx *x, uint8_t *esp, size_t plen, bool esn, uin
 		return cipher_inplace(x, blk, payload, plen, 0);
 	}
 	return 0;
+}
+
+uint64_t xform_memory(const struct xform_ctx *x)
+{
+	return x ? sizeof(*x) : 0;
 }

@@ -21,6 +21,7 @@
 #include "../stack/iface.h"
 #include "../stack/ip4.h"
 #include "../stack/ip6.h"
+#include "../stack/mem.h"
 #include "../stack/tcp.h"
 #include "../stack/util.h"
 #include "pf_var.h"
@@ -803,4 +804,20 @@ uint64_t pf_state_count(const struct node *n)
 unsigned pf_rule_count(const struct node *n)
 {
 	return n->pf ? n->pf->nrules : 0;
+}
+
+void pf_memory(const struct node *n, struct mem_use *u)
+{
+	const struct pf *pf = n->pf;
+	if (!pf)
+		return;
+	mem_add(u, 0, sizeof(*pf) + pf->nbuckets * sizeof(*pf->buckets));
+	mem_add(u, pf->nrules, pf->nrules * sizeof(*pf->rules));
+	for (unsigned i = 0; i < pf->ntables; i++)
+		mem_add(u, 1,
+			sizeof(pf->tables[i]) + strlen(pf->tables[i].name) + 1 +
+			    pf->tables[i].nent * sizeof(*pf->tables[i].ent));
+	/* a state and its key entries (two, one per side) */
+	mem_add(u, pf->nstates,
+		pf->nstates * (sizeof(struct pf_state) + 2 * sizeof(struct pf_kent)));
 }

@@ -76,4 +76,8 @@ void pf_free(struct node *n);
  * (UINT64_MAX: no state left). */
 uint64_t pf_purge_timer(struct node *n);
 
+struct mem_use;
+/* For show NODE memory: rules, tables, states. */
+void pf_memory(const struct node *n, struct mem_use *u);
+
 #endif

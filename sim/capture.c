@@ -1,17 +1,14 @@
 #include "capture.h"
 
-#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../stack/util.h"
 
 #define CAPTURE_SNAPLEN 262144
 
-struct capture *capture_open(const char *path, int linktype, size_t bufsize, char *err,
-			     size_t errlen)
+struct capture *capture_open(const char *path, int linktype, char *err, size_t errlen)
 {
 	/* Nanosecond files: virtual time is in ns and we keep all of it. */
 	pcap_t *pd = pcap_open_dead_with_tstamp_precision(linktype, CAPTURE_SNAPLEN,
@@ -20,17 +17,9 @@ struct capture *capture_open(const char *path, int linktype, size_t bufsize, cha
 		snprintf(err, errlen, "cannot create a pcap handle");
 		return NULL;
 	}
-	FILE *f = fopen(path, "wb");
-	if (!f) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		pcap_close(pd);
-		return NULL;
-	}
-	setvbuf(f, NULL, _IOFBF, bufsize);         /* before the first write, as it must be */
-	pcap_dumper_t *d = pcap_dump_fopen(pd, f); /* closes f with the dumper */
+	pcap_dumper_t *d = pcap_dump_open(pd, path);
 	if (!d) {
 		snprintf(err, errlen, "%s", pcap_geterr(pd));
-		fclose(f);
 		pcap_close(pd);
 		return NULL;
 	}

@@ -629,6 +629,7 @@ void scenario_free(struct scenario *sc)
 		free(sc->espsa[i]);
 	}
 	free(sc->espsa);
+	hmap_free(&sc->espsa_seen);
 	sim_free(sc->sim);
 	km_world_free(sc->keymgrs); /* after the nodes: the sockets were theirs */
 	if (sc->trace)

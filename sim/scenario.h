@@ -161,6 +161,7 @@ struct scenario {
 	size_t built_len;
 	char **espsa; /* the run's ESP SAs, as esp_sa lines, each once */
 	unsigned nespsa;
+	struct hmap espsa_seen; /* those lines, to find a second copy */
 	struct scn_show **shows; /* show statements for the end of the run */
 	unsigned nshows;
 	struct km_world *keymgrs;         /* NULL: no keymgr statement */

@@ -7,6 +7,7 @@
  * every Wireshark release reads; ESN SAs are listed too, but only newer
  * releases (10 columns, the ESN high bits) can check their ICVs.
  */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,11 +55,15 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 		 ws_auth_name(t->encalg, t->authalg), ak);
 	memset(ek, 0, sizeof(ek));
 	memset(ak, 0, sizeof(ak));
-	for (unsigned i = 0; i < sc->nespsa; i++)
-		if (strcmp(sc->espsa[i], line) == 0)
-			return;
+	if (hmap_get_str(&sc->espsa_seen, line)) { /* the other end's copy of the SA */
+		OPENSSL_cleanse(line, sizeof(line));
+		return;
+	}
 	sc->espsa = xgrow(sc->espsa, sc->nespsa, sizeof(*sc->espsa));
-	sc->espsa[sc->nespsa++] = xstrdup(line);
+	sc->espsa[sc->nespsa] = xstrdup(line);
+	hmap_add_str(&sc->espsa_seen, sc->espsa[sc->nespsa], sc->espsa[sc->nespsa]);
+	sc->nespsa++;
+	OPENSSL_cleanse(line, sizeof(line));
 }
 
 void scn_espsa_start(struct scenario *sc)

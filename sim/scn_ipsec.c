@@ -15,6 +15,7 @@
 #include "../ipsec/pfkey.h"
 #include "../ipsec/show.h"
 #include "../pf/pf.h"
+#include "../stack/mem.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "scenario.h"
@@ -106,6 +107,11 @@ static void show_print(struct scn_show *sh)
 	char t[32];
 	FILE *f = sh->sc->out;
 	sim_fmt_time(sh->sc->sim->now, t);
+	if (sh->pf == 'm') {
+		fprintf(f, "--- %s: memory (vmstat -m) at %s s ---\n", sh->node->name, t);
+		node_memory_print(sh->node, f);
+		return;
+	}
 	if (sh->pf) {
 		fprintf(f, "--- %s: pfctl -%ss%c at %s s ---\n", sh->node->name,
 			sh->pf == 'r' ? "v" : "", sh->pf, t);
@@ -129,13 +135,15 @@ static void show_ev(struct sim *s, void *arg)
 	free(arg);
 }
 
-/* show NODE sa|flow|all [keys] */
+/* show NODE sa|flow|all [keys], rules|states|info, memory */
 int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bool timed,
 		  uint64_t at)
 {
 	unsigned n = st->ntok - i;
 	if (n < 2 || n > 3 || (n == 3 && strcmp(st->tok[i + 2], "keys") != 0)) {
-		scn_error(sc, st, "usage: show NODE sa|flow|all [keys], or show NODE rules|states|info");
+		scn_error(sc, st,
+			  "usage: show NODE sa|flow|all [keys], show NODE rules|states|info, or "
+			  "show NODE memory");
 		return -1;
 	}
 	struct node *node = sim_find_node(sc->sim, st->tok[i]);
@@ -148,7 +156,8 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 		enum ipsec_show_what what;
 		char pf;
 	} whats[] = {{"sa", SHOW_SAS, 0},     {"flow", SHOW_FLOWS, 0},   {"all", SHOW_ALL, 0},
-		     {"rules", SHOW_ALL, 'r'}, {"states", SHOW_ALL, 's'}, {"info", SHOW_ALL, 'i'}};
+		     {"rules", SHOW_ALL, 'r'}, {"states", SHOW_ALL, 's'}, {"info", SHOW_ALL, 'i'},
+		     {"memory", SHOW_ALL, 'm'}};
 	struct scn_show *sh = xcalloc(1, sizeof(*sh));
 	size_t k;
 	for (k = 0; k < ARRAY_LEN(whats); k++)
@@ -157,8 +166,8 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 	if (k == ARRAY_LEN(whats) || (whats[k].pf && n == 3)) {
 		free(sh);
 		scn_error(sc, st,
-			  "show what? sa, flow or all [keys] (ipsecctl), or rules, states or info "
-			  "(pfctl), not '%s'",
+			  "show what? sa, flow or all [keys] (ipsecctl), rules, states or info "
+			  "(pfctl), or memory, not '%s'",
 			  st->tok[i + 1 + (k != ARRAY_LEN(whats))]);
 		return -1;
 	}

@@ -411,13 +411,12 @@ static struct capture *open_capture(struct scenario *sc, const struct scn_stmt *
 			scn_error(sc, st, "%s is already written by this scenario", path);
 			return NULL;
 		}
-	struct sim *s = sc->sim;
-	size_t buf = s->ncaps < CAPTURE_BIG_MAX ? CAPTURE_BUF_BIG : CAPTURE_BUF_SMALL;
-	struct capture *c = capture_open(path, linktype, buf, err, sizeof(err));
+	struct capture *c = capture_open(path, linktype, err, sizeof(err));
 	if (!c) {
 		scn_error(sc, st, "cannot write %s: %s", path, err);
 		return NULL;
 	}
+	struct sim *s = sc->sim;
 	s->caps = xgrow(s->caps, s->ncaps, sizeof(*s->caps));
 	s->caps[s->ncaps++] = c;
 	scn_add_written(sc, path);

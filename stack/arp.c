@@ -7,6 +7,7 @@
 #include "ether.h"
 #include "icmp.h"
 #include "iface.h"
+#include "mem.h"
 #include "node.h"
 #include "util.h"
 
@@ -260,4 +261,13 @@ uint64_t arp_timer(struct node *n)
 		}
 	}
 	return next;
+}
+
+void arp_memory(const struct iface *ifp, struct mem_use *u)
+{
+	for (const struct arp_entry *e = ifp->arp; e; e = e->next) {
+		mem_add(u, 1, sizeof(*e));
+		for (const struct pkt *p = e->hold.head; p; p = p->next)
+			u->bytes += mem_pkt(p);
+	}
 }

@@ -55,4 +55,8 @@ uint64_t arp_timer(struct node *n);
 const struct arp_entry *arp_lookup(const struct iface *ifp, const struct ipaddr *ip);
 void arp_free_all(struct iface *ifp);
 
+struct mem_use;
+/* For show NODE memory (stack/mem.h): the ARP cache of ifp. */
+void arp_memory(const struct iface *ifp, struct mem_use *u);
+
 #endif

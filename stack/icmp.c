@@ -9,6 +9,7 @@
 #include "iface.h"
 #include "ip4.h"
 #include "ip6.h"
+#include "mem.h"
 #include "node.h"
 #include "tcp.h"
 #include "udp.h"
@@ -326,4 +327,10 @@ void icmp_echo_free_all(struct node *n)
 {
 	while (n->echo_socks)
 		icmp_echo_close(n->echo_socks);
+}
+
+void icmp_echo_memory(const struct node *n, struct mem_use *u)
+{
+	for (const struct echo_sock *s = n->echo_socks; s; s = s->next)
+		mem_add(u, 1, sizeof(*s));
 }

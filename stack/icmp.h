@@ -86,4 +86,8 @@ int icmp_echo_send(struct echo_sock *s, const struct ipaddr *dst, uint16_t seq, 
 void icmp_echo_close(struct echo_sock *s);
 void icmp_echo_free_all(struct node *n);
 
+struct mem_use;
+/* For show NODE memory: echo sockets. */
+void icmp_echo_memory(const struct node *n, struct mem_use *u);
+
 #endif

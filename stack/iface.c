@@ -9,6 +9,7 @@
 #include "../sim/sim.h"
 #include "arp.h"
 #include "ether.h"
+#include "mem.h"
 #include "nd.h"
 #include "node.h"
 #include "util.h"
@@ -38,6 +39,7 @@ struct iface *iface_new(struct node *n, const char *name)
 	}
 	n->ifaces = xgrow(n->ifaces, n->nifaces, sizeof(*n->ifaces));
 	n->ifaces[n->nifaces++] = ifp;
+	hmap_add_str(&n->iface_names, ifp->name, ifp); /* a second of a name: the first stays */
 	return ifp;
 }
 
@@ -89,9 +91,12 @@ int iface_add_addr(struct iface *ifp, const struct ipaddr *a, unsigned plen)
 		ifp->addrs_cap = ifp->addrs_cap ? ifp->addrs_cap * 2 : 4;
 		ifp->addrs = xrealloc(ifp->addrs, ifp->addrs_cap * sizeof(*ifp->addrs));
 	}
-	if (add_ll)
+	if (add_ll) {
 		ifp->addrs[ifp->naddrs++] = (struct ifaddr){iface_linklocal6(ifp), 64};
+		node_addr_added(ifp->node, ifp, &ifp->addrs[ifp->naddrs - 1].addr);
+	}
 	ifp->addrs[ifp->naddrs++] = (struct ifaddr){*a, plen};
+	node_addr_added(ifp->node, ifp, a);
 	/* Link-local prefixes are the same on every link: such a destination
 	 * needs its interface named, never a route. */
 	if (is_linklocal6(a))
@@ -161,4 +166,11 @@ void iface_transmit(struct iface *ifp, struct pkt *frame)
 		capture_write(ifp->caps[i], n->sim->now, frame->data, frame->len);
 	node_count(n, STAT_ETHER_OPACKETS);
 	link_send(ifp->port, frame);
+}
+
+void iface_memory(const struct iface *ifp, struct mem_use *u)
+{
+	mem_add(u, 1,
+		sizeof(*ifp) + ifp->addrs_cap * sizeof(*ifp->addrs) +
+		    ifp->ncaps * sizeof(*ifp->caps));
 }

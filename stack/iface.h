@@ -58,4 +58,8 @@ void iface_receive(struct iface *ifp, struct pkt *frame);
 /* Put a finished frame on the link (the iface takes the packet). */
 void iface_transmit(struct iface *ifp, struct pkt *frame);
 
+struct mem_use;
+/* For show NODE memory: the interface and its addresses. */
+void iface_memory(const struct iface *ifp, struct mem_use *u);
+
 #endif

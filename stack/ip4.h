@@ -96,4 +96,8 @@ struct pkt *ip4_reass(struct node *n, struct pkt *p, const struct ip4_hdr *h);
 uint64_t ip4_reass_timer(struct node *n);
 void ip4_reass_free(struct node *n);
 
+struct mem_use;
+/* For show NODE memory: the reassembly queues. */
+void ip4_reass_memory(const struct node *n, struct mem_use *u);
+
 #endif

@@ -20,6 +20,7 @@
 #include "../sim/sim.h"
 #include "icmp.h"
 #include "ip4.h"
+#include "mem.h"
 #include "node.h"
 #include "util.h"
 
@@ -276,4 +277,13 @@ void ip4_reass_free(struct node *n)
 		reasq_free(q);
 	}
 	n->nfrags = 0;
+}
+
+void ip4_reass_memory(const struct node *n, struct mem_use *u)
+{
+	for (const struct ip4_reasq *q = n->reasq; q; q = q->next) {
+		mem_add(u, 1, sizeof(*q));
+		for (const struct ip4_frag *f = q->frags; f; f = f->next)
+			u->bytes += sizeof(*f) + mem_pkt(f->p);
+	}
 }

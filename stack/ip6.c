@@ -20,6 +20,7 @@
 #include "iface.h"
 #include "ip4.h" /* the protocol numbers */
 #include "ip6.h"
+#include "mem.h"
 #include "nd.h"
 #include "node.h"
 #include "raw.h"
@@ -603,4 +604,9 @@ void ip6_input(struct node *n, struct pkt *p)
 		return;
 	}
 	ip6_deliver(n, p, &h, &c, 0);
+}
+
+void ip6_pmtu_memory(const struct node *n, struct mem_use *u)
+{
+	mem_add(u, n->npmtu, n->npmtu * sizeof(struct ip6_pmtu));
 }

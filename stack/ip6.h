@@ -247,4 +247,9 @@ struct pkt *ip6_reass(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 uint64_t ip6_reass_timer(struct node *n);
 void ip6_reass_free(struct node *n);
 
+struct mem_use;
+/* For show NODE memory: reassembly queues, path MTUs. */
+void ip6_reass_memory(const struct node *n, struct mem_use *u);
+void ip6_pmtu_memory(const struct node *n, struct mem_use *u);
+
 #endif

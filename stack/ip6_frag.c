@@ -26,6 +26,7 @@
 #include "../sim/sim.h"
 #include "icmp6.h"
 #include "ip6.h"
+#include "mem.h"
 #include "node.h"
 #include "util.h"
 
@@ -289,4 +290,13 @@ void ip6_reass_free(struct node *n)
 		reasq_free(q);
 	}
 	n->nfrags6 = 0;
+}
+
+void ip6_reass_memory(const struct node *n, struct mem_use *u)
+{
+	for (const struct ip6_reasq *q = n->reasq6; q; q = q->next) {
+		mem_add(u, 1, sizeof(*q));
+		for (const struct ip6_fragment *f = q->frags; f; f = f->next)
+			u->bytes += sizeof(*f) + mem_pkt(f->p);
+	}
 }

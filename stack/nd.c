@@ -9,6 +9,7 @@
 #include "icmp6.h"
 #include "iface.h"
 #include "ip6.h"
+#include "mem.h"
 #include "node.h"
 #include "route.h"
 #include "util.h"
@@ -451,4 +452,15 @@ static uint64_t nd_routers_timer(struct node *n)
 		i++;
 	}
 	return next;
+}
+
+void nd_memory(const struct node *n, struct mem_use *u)
+{
+	for (unsigned i = 0; i < n->nifaces; i++)
+		for (const struct nd_entry *e = n->ifaces[i]->nd; e; e = e->next) {
+			mem_add(u, 1, sizeof(*e));
+			for (const struct pkt *p = e->hold.head; p; p = p->next)
+				u->bytes += mem_pkt(p);
+		}
+	mem_add(u, n->nrouters, n->nrouters * sizeof(struct nd_router));
 }

@@ -63,4 +63,8 @@ const struct nd_entry *nd_lookup(const struct iface *ifp, const struct ipaddr *i
 void nd_free_all(struct iface *ifp);
 const char *nd_state_name(enum nd_state s);
 
+struct mem_use;
+/* For show NODE memory: neighbor caches and default routers. */
+void nd_memory(const struct node *n, struct mem_use *u);
+
 #endif

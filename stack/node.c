@@ -53,6 +53,11 @@ void node_free(struct node *n)
 	free(n->enccaps); /* the captures themselves belong to the simulation */
 	free(n->pflogs);
 	route_free(&n->rt);
+	for (unsigned i = 0; i < n->naddr_recs; i++)
+		free(n->addr_recs[i]);
+	free(n->addr_recs);
+	hmap_free(&n->local_addrs);
+	hmap_free(&n->iface_names);
 	free(n->name);
 	free(n);
 }
@@ -86,21 +91,62 @@ void node_drop(struct node *n, struct pkt *p, enum stat_id why)
 
 struct iface *node_iface(struct node *n, const char *name)
 {
-	for (unsigned i = 0; i < n->nifaces; i++)
-		if (strcmp(n->ifaces[i]->name, name) == 0)
-			return n->ifaces[i];
-	return NULL;
+	return hmap_get_str(&n->iface_names, name);
+}
+
+/* The node's addresses, hashed: "is this packet for me?" is asked of
+ * every packet, and a router can have thousands of interfaces. */
+struct node_addr {
+	uint8_t key[17]; /* family, then the address's bytes */
+	uint8_t keylen;
+	struct iface *ifp;
+};
+
+static uint8_t addr_key(const struct ipaddr *a, uint8_t key[17])
+{
+	unsigned len = addr_len(a->af);
+	key[0] = a->af;
+	memcpy(key + 1, a->a, len);
+	return (uint8_t)(1 + len);
+}
+
+static unsigned iface_index(const struct node *n, const struct iface *ifp)
+{
+	unsigned i = 0;
+	while (i < n->nifaces && n->ifaces[i] != ifp)
+		i++;
+	return i;
+}
+
+void node_addr_added(struct node *n, struct iface *ifp, const struct ipaddr *a)
+{
+	struct node_addr *r = xmalloc(sizeof(*r));
+	r->keylen = addr_key(a, r->key);
+	r->ifp = ifp;
+	struct node_addr *had = hmap_get(&n->local_addrs, r->key, r->keylen);
+	if (had) { /* on two interfaces: the first of them answers, as a scan would */
+		if (iface_index(n, ifp) < iface_index(n, had->ifp))
+			had->ifp = ifp;
+		free(r);
+		return;
+	}
+	hmap_add(&n->local_addrs, r->key, r->keylen, r);
+	n->addr_recs = xgrow(n->addr_recs, n->naddr_recs, sizeof(*n->addr_recs));
+	n->addr_recs[n->naddr_recs++] = r;
+}
+
+size_t node_addrs_memory(const struct node *n)
+{
+	return n->naddr_recs * (sizeof(struct node_addr) + sizeof(*n->addr_recs)) +
+	       hmap_bytes(&n->local_addrs);
 }
 
 struct iface *node_owns_addr(struct node *n, const struct ipaddr *a)
 {
-	for (unsigned i = 0; i < n->nifaces; i++) {
-		struct iface *ifp = n->ifaces[i];
-		for (unsigned j = 0; j < ifp->naddrs; j++)
-			if (addr_eq(&ifp->addrs[j].addr, a))
-				return ifp;
-	}
-	return NULL;
+	uint8_t key[17];
+	uint8_t len = addr_key(a, key);
+	struct node_addr *r = hmap_get(&n->local_addrs, key, len);
+	return r ? r->ifp : NULL;
 }
 
 /*

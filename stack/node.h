@@ -16,6 +16,7 @@
 #include "route.h"
 #include "stats.h"
 #include "sysctl.h"
+#include "util.h"
 
 struct sim;
 struct iface;
@@ -30,6 +31,7 @@ struct echo_sock;
 struct ipsec_state;
 struct capture;
 struct pf;
+struct node_addr;
 
 struct node {
 	struct sim *sim;
@@ -38,6 +40,10 @@ struct node {
 
 	struct iface **ifaces;
 	unsigned nifaces;
+	struct hmap iface_names;      /* name -> iface */
+	struct hmap local_addrs;      /* every address of every interface -> its node_addr */
+	struct node_addr **addr_recs; /* those records, to free them */
+	unsigned naddr_recs;
 	struct rtable rt;
 
 	struct ip4_reasq *reasq;  /* reassembly queues, oldest first */
@@ -91,6 +97,10 @@ void node_trace(struct node *n, const char *fmt, ...) __attribute__((format(prin
 struct iface *node_iface(struct node *n, const char *name);
 /* The interface owning this address, or NULL when it is not ours. */
 struct iface *node_owns_addr(struct node *n, const struct ipaddr *a);
+/* Bytes of the table of n's addresses (for show NODE memory). */
+size_t node_addrs_memory(const struct node *n);
+/* Note an address of one of n's interfaces (iface_add_addr does). */
+void node_addr_added(struct node *n, struct iface *ifp, const struct ipaddr *a);
 
 /* Ask for node_timer() to run no later than `when` (virtual ns). */
 void node_timer_arm(struct node *n, uint64_t when);

@@ -6,6 +6,7 @@
 #include "../ipsec/sad.h" /* ESP, AH, IPComp and IP-in-IP's numbers */
 #include "ip4.h"
 #include "ip6.h"
+#include "mem.h"
 #include "node.h"
 #include "pkt.h"
 #include "raw.h"
@@ -140,4 +141,10 @@ void raw_free_all(struct node *n)
 {
 	while (n->raw_socks)
 		raw_close(n->raw_socks);
+}
+
+void raw_memory(const struct node *n, struct mem_use *u)
+{
+	for (const struct raw_sock *s = n->raw_socks; s; s = s->next)
+		mem_add(u, 1, sizeof(*s));
 }

@@ -62,4 +62,8 @@ const char *raw_stack_proto(uint8_t proto);
 void raw_close(struct raw_sock *s);
 void raw_free_all(struct node *n);
 
+struct mem_use;
+/* For show NODE memory. */
+void raw_memory(const struct node *n, struct mem_use *u);
+
 #endif

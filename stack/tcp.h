@@ -300,4 +300,8 @@ void tcp_ctlinput(struct node *n, uint8_t type, uint8_t code, uint32_t info,
 void tcp6_ctlinput(struct node *n, uint8_t type, uint8_t code, uint32_t info,
 		   const struct ipaddr *src, const struct ipaddr *dst, const uint8_t *l4);
 
+struct mem_use;
+/* For show NODE memory: connections, listeners, buffers, tables. */
+void tcp_memory(const struct node *n, struct mem_use *u);
+
 #endif

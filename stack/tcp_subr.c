@@ -17,6 +17,7 @@
 #include "iface.h"
 #include "ip4.h"
 #include "ip6.h"
+#include "mem.h"
 #include "route.h"
 #include "tcp_var.h"
 
@@ -690,4 +691,20 @@ void tcp_free_all(struct node *n)
 	free(ts->gen);
 	free(ts);
 	n->tcp = NULL;
+}
+
+void tcp_memory(const struct node *n, struct mem_use *u)
+{
+	const struct tcp_table *ts = n->tcp;
+	if (!ts)
+		return;
+	u->bytes += sizeof(*ts) + ts->nhash * sizeof(*ts->hash) +
+		    ts->nslots * (sizeof(*ts->slots) + sizeof(*ts->gen));
+	for (const struct tcpcb *tp = ts->head; tp; tp = tp->next) {
+		mem_add(u, 1, sizeof(*tp) + tp->sb_cap + tp->rb_cap);
+		for (const struct tcp_rseg *r = tp->rq; r; r = r->next)
+			u->bytes += sizeof(*r) + r->len;
+	}
+	for (const struct tcp_listener *l = ts->listeners; l; l = l->next)
+		mem_add(u, 1, sizeof(*l));
 }

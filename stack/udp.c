@@ -4,15 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/udpencap.h"
 #include "../sim/sim.h"
 #include "cksum.h"
 #include "icmp.h"
 #include "icmp6.h"
 #include "ip4.h"
 #include "ip6.h"
+#include "mem.h"
 #include "node.h"
 #include "util.h"
-#include "../ipsec/udpencap.h"
 
 int udp_parse(const uint8_t *b, size_t len, struct udp_hdr *h)
 {
@@ -317,4 +318,13 @@ void udp6_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ipad
 	else if (type == ICMP6_DST_UNREACH || type == ICMP6_TIME_EXCEEDED)
 		err = EHOSTUNREACH;
 	udp_so_error(n, src, get_be16(l4), err);
+}
+
+void udp_memory(const struct node *n, struct mem_use *u)
+{
+	for (const struct udp_sock *s = n->udp_socks; s; s = s->next) {
+		mem_add(u, 1, sizeof(*s));
+		for (const struct udp_dgram *d = s->rq_head; d; d = d->next)
+			u->bytes += sizeof(*d) + mem_pkt(d->p);
+	}
 }

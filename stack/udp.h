@@ -85,4 +85,8 @@ void udp_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ip4_h
 void udp6_ctlinput(struct node *n, uint8_t type, uint8_t code, const struct ipaddr *src,
 		   const uint8_t *l4);
 
+struct mem_use;
+/* For show NODE memory: sockets and their queued datagrams. */
+void udp_memory(const struct node *n, struct mem_use *u);
+
 #endif

@@ -128,6 +128,34 @@ bool hmap_add(struct hmap *m, const void *key, size_t len, void *val)
 	return true;
 }
 
+bool hmap_del(struct hmap *m, const void *key, size_t len)
+{
+	if (!m->n)
+		return false;
+	struct hmap_slot *s = hmap_find(m, key, len, hmap_hash(key, len));
+	if (!s->key)
+		return false;
+	/* Backward shift: pull up each later slot of the run whose home is
+	 * not between the hole and it, so no lookup stops short. */
+	size_t mask = m->cap - 1, hole = (size_t)(s - m->slots);
+	for (size_t j = (hole + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+		size_t home = (size_t)m->slots[j].hash & mask;
+		bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+		if (!stays) {
+			m->slots[hole] = m->slots[j];
+			hole = j;
+		}
+	}
+	m->slots[hole].key = NULL;
+	m->n--;
+	return true;
+}
+
+size_t hmap_bytes(const struct hmap *m)
+{
+	return m->cap * sizeof(*m->slots);
+}
+
 void hmap_free(struct hmap *m)
 {
 	free(m->slots);

@@ -72,7 +72,12 @@ struct hmap {
 void *hmap_get(struct hmap *m, const void *key, size_t len);
 /* Add key -> val unless the key is there; false when it was. */
 bool hmap_add(struct hmap *m, const void *key, size_t len, void *val);
+/* Remove the key; false when it was not there.  The key's memory may go
+ * once this returns. */
+bool hmap_del(struct hmap *m, const void *key, size_t len);
 void hmap_free(struct hmap *m);
+/* The bytes of its slots (for show NODE memory). */
+size_t hmap_bytes(const struct hmap *m);
 /* The same for C strings. */
 static inline void *hmap_get_str(struct hmap *m, const char *s)
 {

@@ -7,41 +7,8 @@ DIR=out/bench
 mkdir -p "$DIR"
 SCN="$DIR/bench.scn"
 
-# A chain of 10 routers with 20 Mbit/s links, and 40 host pairs on lossy
-# wires, all busy for 60 virtual seconds.
-{
-	echo "name bench"
-	echo "seed 1"
-	echo "node src dst"
-	i=0
-	while [ $i -lt 10 ]; do echo "node r$i"; i=$((i + 1)); done
-	echo "link c0 src=10.100.0.2/24 r0=10.100.0.1/24 delay 1ms rate 20Mbit"
-	i=0
-	while [ $i -lt 9 ]; do
-		echo "link c$((i + 1)) r$i=10.$((i + 101)).0.1/24 r$((i + 1))=10.$((i + 101)).0.2/24 delay 1ms rate 20Mbit"
-		i=$((i + 1))
-	done
-	echo "link cz r9=10.200.0.1/24 dst=10.200.0.2/24 delay 1ms rate 20Mbit"
-	echo "route src default via 10.100.0.1"
-	echo "route dst default via 10.200.0.1"
-	i=0
-	while [ $i -lt 10 ]; do
-		echo "sysctl r$i net.inet.ip.forwarding=1"
-		[ $i -gt 0 ] && echo "route r$i 10.100.0.0/24 via 10.$((i + 100)).0.1"
-		[ $i -lt 9 ] && echo "route r$i 10.200.0.0/24 via 10.$((i + 101)).0.2"
-		i=$((i + 1))
-	done
-	echo "listen dst udp 9000"
-	echo "at 1s udp src 10.200.0.2:9000 size 1200 count 60000 interval 1ms quiet"
-	p=0
-	while [ $p -lt 40 ]; do
-		echo "node h${p}a h${p}b"
-		echo "link p$p h${p}a=10.0.$p.1/24 h${p}b=10.0.$p.2/24 delay 2ms loss 1%"
-		echo "at 1s ping h${p}a 10.0.$p.2 count 6000 interval 10ms quiet"
-		p=$((p + 1))
-	done
-	echo "end 62s"
-} >"$SCN"
+. tests/bench-scenarios.sh
+routed_scn "$SCN"
 
 # Run a scenario with --stats into DIR/OUT; sets ms (wall time) and lets
 # stat NAME sum a counter over every node or link.
@@ -123,16 +90,7 @@ echo "bench: OpenBSD IPsec regress matrix: $cases test cases, $(stat link.sent) 
 # three sizes should match (ratios against the smallest printed).
 scale() { # nodes
 	f="$DIR/scale-$1.scn"
-	awk -v n="$1" 'BEGIN {
-		print "name scale-" n; print "seed 1"; print "end 5s"
-		for (i = 0; i < n / 2; i++) {
-			a = int(i / 64); b = (i % 64) * 4
-			net = "10." int(a / 256) "." (a % 256) "."
-			print "node a" i " b" i
-			print "link l" i " a" i "=" net (b + 1) "/30 b" i "=" net (b + 2) "/30"
-			print "at 1s ping b" i " " net (b + 1) " count 3 quiet"
-		}
-	}' >"$f"
+	scale_scn "$1" "$f"
 	"$BIN" run -q --rusage -o "$DIR/scale" "$f" 2>&1 >/dev/null | grep '^rusage:'
 }
 base_setup=; base_run=; base_mem=
@@ -146,3 +104,8 @@ for n in 1000 10000 100000; do
 	[ -z "$base_setup" ] && base_setup=$per_setup && base_run=$per_run && base_mem=$per_mem
 	echo "bench: scale $(printf '%6d' $n) nodes: set-up $setup ms ($per_setup us a node, x$(awk -v a="$per_setup" -v b="$base_setup" 'BEGIN {printf "%.2f", a / b}')), run $run ms ($per_run us a node, x$(awk -v a="$per_run" -v b="$base_run" 'BEGIN {printf "%.2f", a / b}')), $eps events/s, $per_mem bytes a node (peak RSS, x$(awk -v a="$per_mem" -v b="$base_mem" 'BEGIN {printf "%.2f", a / b}'))"
 done
+
+# A hub-and-spoke VPN of 10,000 spokes (20,002 nodes, 10,000 tunnels).
+hub_scn 10000 "$DIR/hub.scn"
+line=$("$BIN" run -q --rusage -o "$DIR/hub" "$DIR/hub.scn" 2>&1 >/dev/null | grep '^rusage:')
+echo "bench: hub-and-spoke VPN, 10000 spokes: $(echo "$line" | sed 's/^rusage: //')"

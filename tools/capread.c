@@ -1,6 +1,5 @@
 #include "capread.h"
 
-#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,12 +10,11 @@
 #include "../stack/ip6.h"
 #include "../stack/util.h"
 
-#define REASS_MAX    16 /* datagrams being reassembled at once */
-#define CAP_READ_BUF (1u << 20)
-#define REASS_BYTES  65535u /* the largest fragmentable part (IPv4: datagram) */
-#define REASS_UNITS  8192u  /* 8-byte fragment units in it */
-#define REASS_HDR    512u   /* IPv6's unfragmentable part, at most */
-#define IP4_MAXLEN   65535u
+#define REASS_MAX   16     /* datagrams being reassembled at once */
+#define REASS_BYTES 65535u /* the largest fragmentable part (IPv4: datagram) */
+#define REASS_UNITS 8192u  /* 8-byte fragment units in it */
+#define REASS_HDR   512u   /* IPv6's unfragmentable part, at most */
+#define IP4_MAXLEN  65535u
 
 struct reass {
 	bool used;
@@ -47,19 +45,9 @@ struct cap_reader {
 struct cap_reader *cap_open(const char *path, FILE *err)
 {
 	char e[PCAP_ERRBUF_SIZE];
-	/* Our own stream, for a large buffer: libpcap reads a record at a
-	 * time, and stdio's 4 KiB would be a read call every few packets. */
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		fprintf(err, "%s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	setvbuf(f, NULL, _IOFBF, CAP_READ_BUF);
-	pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, e);
-	if (!pc) { /* f is still ours (pcap_close closes it once it is libpcap's) */
+	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
+	if (!pc) {
 		fprintf(err, "%s: %s\n", path, e);
-		if (f != stdin)
-			fclose(f);
 		return NULL;
 	}
 	int dlt = pcap_datalink(pc);

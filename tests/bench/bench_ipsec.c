@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../../ipsec/pfkeyv2.h"
 #include "../../ipsec/sad.h"
 #include "../../ipsec/spd.h"
 #include "../../sim/rng.h"
+#include "../../stack/mem.h"
 #include "../../stack/util.h"
 
 static double now_s(void)
@@ -99,6 +101,8 @@ static void bench_sad(size_t nsas)
 	struct sad sad = {0};
 	struct rng g;
 	rng_seed(&g, 1, "bench-sad");
+	struct rusage ru0, ru1;
+	getrusage(RUSAGE_SELF, &ru0);
 	double t0 = now_s();
 	for (size_t i = 0; i < nsas; i++) {
 		struct tdb *t = xcalloc(1, sizeof(*t));
@@ -108,6 +112,9 @@ static void bench_sad(size_t nsas)
 		sad_insert(&sad, t);
 	}
 	double built = now_s() - t0;
+	getrusage(RUSAGE_SELF, &ru1);
+	struct mem_use tdb = {0}, xf = {0};
+	sad_memory(&sad, &tdb, &xf);
 	enum { NKEY = 1 << 16 };
 	uint32_t *spis = xcalloc(NKEY, sizeof(*spis));
 	for (size_t i = 0; i < NKEY; i++)
@@ -127,6 +134,10 @@ static void bench_sad(size_t nsas)
 	printf("bench: SAD %zu SAs (%zu buckets, built in %.2f s): %6.2f M lookups/s, %s\n", nsas,
 	       sad.nbuckets, built, (double)n / (t - t0) / 1e6,
 	       found == n ? "all found" : "MISSES");
+	printf("bench: SAD memory: %.0f bytes an SA as show NODE memory counts them (no keys "
+	       "here), peak RSS grew %.0f bytes an SA\n",
+	       (double)tdb.bytes / (double)nsas,
+	       (double)(ru1.ru_maxrss - ru0.ru_maxrss) * 1024 / (double)nsas);
 	sad_flush(&sad, SADB_SATYPE_UNSPEC);
 	free(spis);
 }

@@ -23,8 +23,9 @@
  * FUZZ_PACKET_STATS=1 prints b's counters after each input.
  *
  * The oracle beyond the sanitizers: when the input has only sealed packets
- * and clock steps, b must find each SA and every ICV right (esp.notdb,
- * esp.badauth, ah.notdb and ah.badauth stay 0).
+ * (none carrying IPsec of its own) and clock steps, b must find each SA
+ * and every ICV right (esp.notdb, esp.badauth, ah.notdb and ah.badauth
+ * stay 0).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -169,13 +170,19 @@ static struct pkt *build_ip(const struct ipaddr *src, const struct ipaddr *dst, 
 	return p;
 }
 
-static void seal(struct world *w, unsigned which, const uint8_t *d, size_t len)
+/* Seal a packet; true when what it carries is IPsec of its own (ESP, AH,
+ * IP-in-IP, or UDP to or from port 4500): the fuzzer's SPIs and ICVs
+ * inside, which b may rightly refuse. */
+static bool seal(struct world *w, unsigned which, const uint8_t *d, size_t len)
 {
 	struct tdb *t = w->sas[which % w->nsas];
 	uint8_t proto = len > 0 ? d[0] : IPPROTO_UDP;
 	bool v6 = len > 1 ? d[1] & 1 : false;
 	d += len > 1 ? 2 : len;
 	len -= len > 1 ? 2 : len;
+	bool nested =
+	    proto == IPPROTO_ESP || proto == IPPROTO_AH || proto == 4 || proto == 41 ||
+	    (proto == IPPROTO_UDP && len >= 4 && (get_be16(d) == 4500 || get_be16(d + 2) == 4500));
 	struct ipaddr src = t->src, dst = t->dst;
 	if (t->flags & TDBF_TUNNELING) { /* the inner packet: to an address behind b */
 		addr_set(&src, v6 ? "2001:db8:1::1" : "10.1.0.1");
@@ -183,6 +190,7 @@ static void seal(struct world *w, unsigned which, const uint8_t *d, size_t len)
 	}
 	struct pkt *p = build_ip(&src, &dst, proto, d, len);
 	ipsec_process(w->a, p, t);
+	return nested;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -212,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			frame_to_b(&w, link, pkt_from(r.b, r.len, PKT_HEADROOM),
 				   r.len && r.b[0] >> 4 == 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IP);
 			break;
-		case 2: seal(&w, r.op >> 2, r.b, r.len); break;
+		case 2: raw |= seal(&w, r.op >> 2, r.b, r.len); break;
 		case 3:
 			sim_run(w.s, w.s->now + (uint64_t)(r.len ? r.b[0] + 1 : 1) * TICK_NS, NULL,
 				NULL);

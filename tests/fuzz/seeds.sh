@@ -11,10 +11,12 @@
 #             writes, then REGISTER, DUMP, GET, DELETE and FLUSH (written
 #             by fuzz-pfkey itself; needs FUZZ_BUILD)
 #   packet    packets sealed with each SA of tests/fuzz/packet.scn (UDP,
-#             TCP, ICMP, raw; small and in fragments) and the demo's frames
-#   capture   the demo's and the IPv6 VPN's captures, pcap and pcapng, and
+#             TCP, ICMP, raw; small and in fragments), the demo's frames,
+#             and the RFC vectors' plaintexts sealed
+#   capture   the demo's and the IPv6 VPN's captures, pcap and pcapng,
 #             their plaintext protected with every SPI of
-#             tests/fuzz/capture.conf (ipsecsim encap)
+#             tests/fuzz/capture.conf (ipsecsim encap), and the RFC
+#             vectors' ESP packets and plaintexts
 # The last three run ./ipsecsim and /usr/bin/python3.
 set -eu
 DIR=${1:?usage: tests/fuzz/seeds.sh DIR [FUZZ_BUILD]}
@@ -89,9 +91,9 @@ done
 	"$DIR/capture/encap-0x1001-udp.pcap" 2>/dev/null
 
 # packet: the record format of fuzz_packet.c
-/usr/bin/python3 - "$DIR/packet" "$run/demo/lan2.pcap" <<'PY'
+/usr/bin/python3 - "$DIR/packet" "$run/demo/lan2.pcap" "$DIR/capture" vectors/*.vec <<'PY'
 import struct, sys
-out, pcap = sys.argv[1], sys.argv[2]
+out, pcap, capdir, vecs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 def rec(op, b):
     return bytes([op]) + struct.pack(">H", len(b)) + b
 def udp(port, data):
@@ -120,4 +122,27 @@ while off + 16 <= len(data):
     off += 16 + caplen
 open(out + "/demo-frames", "wb").write(b"".join(rec(0, f) for f in frames[:40]))
 open(out + "/demo-ip", "wb").write(b"".join(rec(1, f[14:]) for f in frames[:40]))
+# the RFC vectors: their ESP packets behind an IPv4 header, their plaintexts
+esp, plain = [], []
+for v in vecs:
+    for line in open(v):
+        k, _, val = line.partition(": ")
+        if k == "esp":
+            e = bytes.fromhex(val.strip())
+            plain_hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(e), 1, 0, 64, 50, 0,
+                                    bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
+            esp.append(plain_hdr + e)
+        elif k == "plaintext" and val[:1] in "46":
+            plain.append(bytes.fromhex(val.strip()))
+for name, pkts in (("vectors-esp", esp), ("vectors-plain", plain)):
+    with open("%s/%s.pcap" % (capdir, name), "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+        for i, p in enumerate(pkts):
+            f.write(struct.pack("<IIII", i, 0, len(p), len(p)) + p)
+# each plaintext's upper layer sealed with every SA in turn
+body = b""
+for i, p in enumerate(p for p in plain if p[0] >> 4 == 4):
+    hl = (p[0] & 15) * 4
+    body += seal(i, p[9], 0, p[hl:])
+open(out + "/vectors-sealed", "wb").write(body)
 PY

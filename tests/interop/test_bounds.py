@@ -50,3 +50,28 @@ expect m ether.ipackets == 1001
 """)
     r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_rusage_reports_on_stderr_only(ipsecsim, tmp_path):
+    """--rusage adds one key=value line on stderr (this machine's figures)
+    and changes nothing the run writes: stdout and trace stay the same."""
+    (tmp_path / "t.scn").write_text("""\
+node a b c
+link l a=192.0.2.1/24 b=192.0.2.2/24
+switch s b=198.51.100.2/24 c=198.51.100.3/24
+at 1s ping a 192.0.2.2 count 2
+end 3s
+""")
+    plain = run(ipsecsim, "run", "-o", "p", "t.scn", cwd=tmp_path)
+    ru = run(ipsecsim, "run", "--rusage", "-o", "r", "t.scn", cwd=tmp_path)
+    assert plain.returncode == ru.returncode == 0
+    assert plain.stdout.replace("p/", "r/") == ru.stdout
+    assert (tmp_path / "p" / "trace.log").read_bytes() == (tmp_path / "r" / "trace.log").read_bytes()
+    assert plain.stderr == ""
+    lines = ru.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rusage: ")
+    kv = dict(w.split("=") for w in lines[0].split()[1:])
+    assert list(kv) == ["nodes", "links", "setup_ms", "run_ms", "teardown_ms", "events",
+                        "events_per_s", "cpu_ms", "maxrss_kib"]
+    assert (kv["nodes"], kv["links"]) == ("3", "2")
+    assert int(kv["events"]) > 0 and int(kv["maxrss_kib"]) > 0

@@ -21,8 +21,14 @@ void unit_add_suite(const char *name, const struct unit_test *tests)
 
 struct node *unit_node(struct sim *s, const char *name, const char *addr_plen)
 {
+	return unit_node_if(s, name, "eth0", addr_plen);
+}
+
+struct node *unit_node_if(struct sim *s, const char *name, const char *ifname,
+			  const char *addr_plen)
+{
 	struct node *n = sim_add_node(s, name);
-	struct iface *ifp = iface_new(n, "eth0");
+	struct iface *ifp = iface_new(n, ifname);
 	if (addr_plen) {
 		struct ipaddr a;
 		unsigned plen;

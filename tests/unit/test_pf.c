@@ -72,8 +72,7 @@ static void test_rules_as_pfctl_prints_them(void)
 	};
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		struct sim *s = sim_new(1);
-		struct node *n = unit_node(s, "n", "192.0.2.9/24");
-		strcpy(n->ifaces[0]->name, "em0");
+		struct node *n = unit_node_if(s, "n", "em0", "192.0.2.9/24");
 		CU_ASSERT_EQUAL(load(n, rows[i].in), 0);
 		unsigned k = 0;
 		for (; k < ARRAY_LEN(rows[i].out) && rows[i].out[k]; k++) {
@@ -233,8 +232,7 @@ static void test_translation_keeps_checksums(void)
 /* A router r: lan0 192.168.1.1 and wan0 198.51.100.2, with rules. */
 static struct node *router(struct sim *s, const char *rules)
 {
-	struct node *n = unit_node(s, "r", "192.168.1.1/24");
-	strcpy(n->ifaces[0]->name, "lan0");
+	struct node *n = unit_node_if(s, "r", "lan0", "192.168.1.1/24");
 	struct iface *w = iface_new(n, "wan0");
 	struct ipaddr a = A("198.51.100.2");
 	iface_add_addr(w, &a, 24);

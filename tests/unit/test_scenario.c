@@ -261,13 +261,17 @@ static void test_errors_name_file_and_line(void)
 	     "  ah from 192.0.2.1 to 192.0.2.2 spi 0x100 auth hmac-sha1 authkey 0x" HEX40 "\n}\n",
 	     "out/unit/t.scn:6: a's kernel refused rule 5: File exists"},
 	    {"node a\nshow a sas\n",
-	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), or rules, states or "
-	     "info (pfctl), not 'sas'"},
+	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
+	     "info (pfctl), or memory, not 'sas'"},
 	    {"node a\nshow a sa key\n",
-	     "out/unit/t.scn:2: usage: show NODE sa|flow|all [keys], or show NODE rules|states|info"},
+	     "out/unit/t.scn:2: usage: show NODE sa|flow|all [keys], show NODE rules|states|info, "
+	     "or show NODE memory"},
 	    {"node a\nshow a rules keys\n",
-	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), or rules, states or "
-	     "info (pfctl), not 'keys'"},
+	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
+	     "info (pfctl), or memory, not 'keys'"},
+	    {"node a\nshow a memory keys\n",
+	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
+	     "info (pfctl), or memory, not 'keys'"},
 	    {"node a\nexpect a ipsec policies == 1\n",
 	     "out/unit/t.scn:2: usage: expect NODE ipsec sas|flows OP VALUE"},
 	    /* pfkey statements and their expectations */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../../sim/link.h"
+#include "../../sim/rng.h"
 #include "../../sim/scenario.h"
 #include "unit.h"
 
@@ -170,6 +171,84 @@ static void test_switch_drops_runts(void)
 	sim_free(s);
 }
 
+/* The hash table against a plain array: random adds, removals and
+ * lookups over nkeys keys, every key checked after each of the first
+ * `checked` steps and at the end; the number of mistakes. */
+static unsigned hmap_model(unsigned nkeys, unsigned steps, unsigned checked, unsigned *peak)
+{
+	enum { NKEYS = 3000 };
+	static char keys[NKEYS][12];
+	static bool in[NKEYS];
+	memset(in, 0, sizeof(in));
+	for (unsigned i = 0; i < nkeys; i++)
+		snprintf(keys[i], sizeof(keys[i]), "k%u", i);
+	struct hmap m = {0};
+	struct rng g;
+	rng_seed(&g, nkeys, "hmap");
+	unsigned n = 0, wrong = 0;
+	*peak = 0;
+	for (unsigned step = 0; step < steps; step++) {
+		unsigned k = (unsigned)rng_below(&g, nkeys);
+		if (rng_below(&g, 3) == 0) {
+			wrong += hmap_del(&m, keys[k], strlen(keys[k])) != in[k];
+			n -= in[k];
+			in[k] = false;
+		} else {
+			wrong += hmap_add_str(&m, keys[k], keys[k]) == in[k];
+			n += !in[k];
+			in[k] = true;
+		}
+		if (step < checked || step == steps - 1)
+			for (unsigned i = 0; i < nkeys; i++)
+				wrong += hmap_get_str(&m, keys[i]) != (in[i] ? keys[i] : NULL);
+		wrong += m.n != n || m.cap < 2 * m.n; /* never more than half full */
+		*peak = n > *peak ? n : *peak;
+	}
+	hmap_free(&m);
+	return wrong;
+}
+
+/* A small table (32 slots) filled with 12 keys drawn from many and
+ * emptied in a random order, 4000 times: runs that wrap past the table's
+ * end, where removal must pull entries from its front to its back, come up
+ * often.  The number of mistakes. */
+static unsigned hmap_small_rounds(void)
+{
+	static char keys[3000][12];
+	for (unsigned i = 0; i < 3000; i++)
+		snprintf(keys[i], sizeof(keys[i]), "w%u", i);
+	struct hmap m = {0};
+	struct rng g;
+	rng_seed(&g, 1, "hmap-small");
+	unsigned wrong = 0;
+	for (int round = 0; round < 4000; round++) {
+		unsigned pick[12], npick = 0;
+		while (npick < 12) {
+			unsigned k = (unsigned)rng_below(&g, 3000);
+			if (hmap_add_str(&m, keys[k], keys[k]))
+				pick[npick++] = k;
+		}
+		for (unsigned left = npick; left > 0; left--) {
+			unsigned i = (unsigned)rng_below(&g, left);
+			wrong += !hmap_del(&m, keys[pick[i]], strlen(keys[pick[i]]));
+			pick[i] = pick[left - 1];
+			for (unsigned j = 0; j + 1 < left; j++)
+				wrong += hmap_get_str(&m, keys[pick[j]]) != keys[pick[j]];
+		}
+		wrong += m.n != 0 || m.cap != 32;
+	}
+	hmap_free(&m);
+	return wrong;
+}
+
+static void test_hmap_model(void)
+{
+	unsigned peak;
+	CU_ASSERT_EQUAL(hmap_model(3000, 20000, 1000, &peak), 0);
+	CU_ASSERT_TRUE(peak > 1500);
+	CU_ASSERT_EQUAL(hmap_small_rounds(), 0);
+}
+
 void suite_sim(void)
 {
 	static const struct unit_test t[] = {
@@ -177,6 +256,7 @@ void suite_sim(void)
 	    {"same seed gives the same bytes", test_same_seed_same_bytes},
 	    {"MACs distinct and stable", test_macs_distinct_and_stable},
 	    {"a switch drops runts", test_switch_drops_runts},
+	    {"hash table against a model", test_hmap_model},
 	    {NULL, NULL}};
 	unit_add_suite("sim", t);
 }

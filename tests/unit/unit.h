@@ -43,6 +43,9 @@ void unit_add_suite(const char *name, const struct unit_test *tests);
 
 /* A node with one interface eth0 at addr/plen, attached to nothing. */
 struct node *unit_node(struct sim *s, const char *name, const char *addr_plen);
+/* The same with the interface named ifname. */
+struct node *unit_node_if(struct sim *s, const char *name, const char *ifname,
+			  const char *addr_plen);
 /* Two nodes wired by a link "l" with the given delay: a=10.0.0.1, b=10.0.0.2. */
 void unit_pair(struct sim *s, struct node **a, struct node **b, uint64_t delay);
 
