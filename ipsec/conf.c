@@ -81,6 +81,13 @@ static void perr(struct parser *p, const char *fmt, ...)
 	p->failed = true;
 }
 
+/* What a number must be, after ipsecctl's message: in the testbed grammar
+ * only, since ipsecctl's own messages are kept word for word. */
+static const char *range(const struct parser *p, const char *what)
+{
+	return p->opts->mode == CONF_TESTBED ? what : "";
+}
+
 static void syntax_error(struct parser *p)
 {
 	perr(p, "syntax error");
@@ -222,7 +229,7 @@ static int parse_port(struct parser *p, uint16_t *port)
 		*port = (uint16_t)v;
 	} else if (at(p, TK_NUMBER)) {
 		if (p->t.num < 0 || p->t.num > 65535) {
-			perr(p, "port outside range");
+			perr(p, "port outside range%s", range(p, " (0 to 65535)"));
 			return -1;
 		}
 		*port = (uint16_t)p->t.num;
@@ -439,11 +446,11 @@ static int parse_spi_value(struct parser *p, const char *s, uint32_t *spi)
 		return -1;
 	}
 	if (v > UINT32_MAX) {
-		perr(p, "%llu not a valid spi", v);
+		perr(p, "%llu not a valid spi%s", v, range(p, " (0x100 to 0xffffffff)"));
 		return -1;
 	}
 	if (v >= 1 && v <= 255) {
-		perr(p, "%llu within reserved spi range", v);
+		perr(p, "%llu within reserved spi range%s", v, range(p, " (1 to 255)"));
 		return -1;
 	}
 	*spi = (uint32_t)v;
@@ -460,11 +467,11 @@ static int parse_spispec(struct parser *p, uint32_t *out, uint32_t *in)
 	if (at(p, TK_NUMBER)) {
 		long long v = p->t.num;
 		if (v < 0 || v > UINT32_MAX) {
-			perr(p, "%lld not a valid spi", v);
+			perr(p, "%lld not a valid spi%s", v, range(p, " (0x100 to 0xffffffff)"));
 			return -1;
 		}
 		if (v >= 1 && v <= 255) {
-			perr(p, "%lld within reserved spi range", v);
+			perr(p, "%lld within reserved spi range%s", v, range(p, " (1 to 255)"));
 			return -1;
 		}
 		*out = (uint32_t)v;
@@ -895,7 +902,7 @@ static void parse_flow(struct parser *p)
 			advance(p);
 		} else if (at(p, TK_NUMBER)) {
 			if (p->t.num < 0 || p->t.num > 255) {
-				perr(p, "protocol outside range");
+				perr(p, "protocol outside range%s", range(p, " (0 to 255)"));
 				return;
 			}
 			r.proto = (uint8_t)p->t.num;

@@ -44,12 +44,9 @@ void arp_emit(uint8_t *b, const struct arp_msg *m)
 	memcpy(b + 24, m->tpa, 4);
 }
 
-static struct arp_entry *arp_find(const struct iface *ifp, const struct ipaddr *ip)
+static struct arp_entry *arp_find(struct iface *ifp, const struct ipaddr *ip)
 {
-	for (struct arp_entry *e = ifp->arp; e; e = e->next)
-		if (addr_eq(&e->ip, ip))
-			return e;
-	return NULL;
+	return ip->af == ADDR_V4 ? hmap_get(&ifp->arp_by_ip, ip->a, 4) : NULL;
 }
 
 /* A resolved entry past its lifetime is as good as absent.  Expiry is lazy
@@ -60,29 +57,44 @@ static bool arp_stale(const struct iface *ifp, const struct arp_entry *e)
 	return e->state == ARP_RESOLVED && ifp->node->sim->now >= e->expire;
 }
 
-const struct arp_entry *arp_lookup(const struct iface *ifp, const struct ipaddr *ip)
+const struct arp_entry *arp_lookup(struct iface *ifp, const struct ipaddr *ip)
 {
 	const struct arp_entry *e = arp_find(ifp, ip);
 	return e && !arp_stale(ifp, e) ? e : NULL;
 }
 
+/* A new entry at the end of the cache; NULL (counted) when it is full. */
 static struct arp_entry *arp_create(struct iface *ifp, const struct ipaddr *ip)
 {
-	struct arp_entry *e = xcalloc(1, sizeof(*e)), **tail = &ifp->arp;
+	if (ifp->narp >= ARP_MAXENTRIES) {
+		node_count(ifp->node, STAT_ARP_TABLEFULL);
+		return NULL;
+	}
+	struct arp_entry *e = xcalloc(1, sizeof(*e));
 	e->ip = *ip;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = e;
+	e->prev = ifp->arp_tail;
+	if (ifp->arp_tail)
+		ifp->arp_tail->next = e;
+	else
+		ifp->arp = e;
+	ifp->arp_tail = e;
+	hmap_add(&ifp->arp_by_ip, e->ip.a, 4, e);
+	ifp->narp++;
 	return e;
 }
 
 static void arp_remove(struct iface *ifp, struct arp_entry *e)
 {
-	for (struct arp_entry **pp = &ifp->arp; *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
+	hmap_del(&ifp->arp_by_ip, e->ip.a, 4);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		ifp->arp = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		ifp->arp_tail = e->prev;
+	ifp->narp--;
 	pktq_purge(&e->hold);
 	free(e);
 }
@@ -91,6 +103,7 @@ void arp_free_all(struct iface *ifp)
 {
 	while (ifp->arp)
 		arp_remove(ifp, ifp->arp);
+	hmap_free(&ifp->arp_by_ip);
 }
 
 /* Our address to speak for towards tpa: the one asked for in a reply; in
@@ -183,10 +196,10 @@ void arp_input(struct iface *ifp, struct pkt *p)
 		if (addr_eq(&ifp->addrs[i].addr, &tpa))
 			for_us = true;
 	if (!addr_is_unspec(&spa)) {
+		if (!e && for_us)
+			e = arp_create(ifp, &spa); /* NULL when the cache is full */
 		if (e)
 			arp_resolved(ifp, e, m.sha);
-		else if (for_us)
-			arp_resolved(ifp, arp_create(ifp, &spa), m.sha);
 	}
 	if (for_us && m.op == ARPOP_REQUEST) /* for the address asked, alias or not */
 		arp_send(ifp, ARPOP_REPLY, m.sha, m.spa, m.sha, &tpa);
@@ -213,6 +226,10 @@ void arp_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop)
 	}
 	if (!e) {
 		e = arp_create(ifp, nexthop);
+		if (!e) {
+			node_drop(n, p, STAT_ARP_DROPPED);
+			return;
+		}
 		pktq_push(&e->hold, p);
 		arp_request(ifp, e);
 		return;

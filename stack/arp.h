@@ -4,6 +4,10 @@
  * ARP_MAXTRIES unanswered requests the held packets are dropped (forwarded
  * ones with an ICMP host unreachable) and the entry is removed.  Resolved
  * entries live for net.inet.ip.arptimeout seconds, checked when used.
+ * The cache is hashed by address, and holds at most ARP_MAXENTRIES on an
+ * interface: past that a new neighbor is not learned (arp.tablefull) and a
+ * packet to one is dropped, so ARP from many sources cannot grow it
+ * without end.
  */
 #ifndef STACK_ARP_H
 #define STACK_ARP_H
@@ -17,6 +21,7 @@
 
 #define ARP_MAXHOLD   10 /* OpenBSD's arp_maxhold */
 #define ARP_MAXTRIES  5  /* OpenBSD's arp_maxtries */
+#define ARP_MAXENTRIES 65536 /* entries on one interface */
 #define ARP_HDR_LEN   28 /* Ethernet/IPv4 ARP */
 #define ARPOP_REQUEST 1
 #define ARPOP_REPLY   2
@@ -27,7 +32,7 @@ struct node;
 enum arp_state { ARP_INCOMPLETE, ARP_RESOLVED };
 
 struct arp_entry {
-	struct arp_entry *next;
+	struct arp_entry *next, *prev; /* insertion order */
 	struct ipaddr ip;
 	uint8_t mac[6];
 	enum arp_state state;
@@ -52,7 +57,7 @@ void arp_input(struct iface *ifp, struct pkt *p);
 void arp_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop);
 /* Retries and expiry; returns the next deadline or UINT64_MAX. */
 uint64_t arp_timer(struct node *n);
-const struct arp_entry *arp_lookup(const struct iface *ifp, const struct ipaddr *ip);
+const struct arp_entry *arp_lookup(struct iface *ifp, const struct ipaddr *ip);
 void arp_free_all(struct iface *ifp);
 
 struct mem_use;

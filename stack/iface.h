@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "pkt.h"
+#include "util.h"
 
 #define IFACE_MAX_ADDRS 256 /* aliases an interface may carry (OpenBSD's regress: 30) */
 #define IFACE_NAME_MAX  16
@@ -31,6 +32,9 @@ struct iface {
 	unsigned naddrs, addrs_cap;
 	struct link_port *port; /* NULL when not attached */
 	struct arp_entry *arp;  /* ARP cache of this interface, insertion order */
+	struct arp_entry *arp_tail;
+	struct hmap arp_by_ip; /* the IPv4 address's 4 bytes -> entry */
+	unsigned narp;
 	struct nd_entry *nd;    /* IPv6 neighbor cache, insertion order */
 	struct capture **caps;  /* captures of this interface */
 	unsigned ncaps;

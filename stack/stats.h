@@ -32,6 +32,7 @@
 	D(ARP_DUPIP, "arp.dupip")                                            \
 	D(ARP_DROPPED, "arp.dropped")                                        \
 	D(ARP_TIMEOUT, "arp.timeout")                                        \
+	C(ARP_TABLEFULL, "arp.tablefull")                                    \
 	/* IPv4 (struct ipstat) */                                           \
 	C(IP_TOTAL, "ip.total")                                              \
 	D(IP_BADSUM, "ip.badsum")                                            \

@@ -75,3 +75,54 @@ end 3s
                         "events_per_s", "cpu_ms", "maxrss_kib"]
     assert (kv["nodes"], kv["links"]) == ("3", "2")
     assert int(kv["events"]) > 0 and int(kv["maxrss_kib"]) > 0
+
+
+def arp_requests_pcap(path, n, target):
+    """n ARP requests for target (dotted IPv4), each from its own source
+    address and MAC."""
+    tpa = bytes(int(x) for x in target.split("."))
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i in range(n):
+            sha = b"\x02\x01" + struct.pack(">I", i)
+            spa = bytes([10, 9]) + struct.pack(">H", i % 65536) if i < 65536 else \
+                bytes([10, 8]) + struct.pack(">H", i - 65536)
+            arp = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + sha + spa + bytes(6) + tpa
+            frame = b"\xff" * 6 + sha + b"\x08\x06" + arp + bytes(18)
+            f.write(struct.pack("<IIII", 0, i, len(frame), len(frame)) + frame)
+
+
+ARP_SCN = """\
+node a b
+link l a=10.0.0.1/24 b=10.0.0.2/24
+at 1s inject l req.pcap from a
+at 2s ping b 10.0.0.1 count 1 quiet
+end 5s
+expect l link.injected == {n}
+expect b arp.txreplies == {replies}
+expect b arp.tablefull == {full}
+expect b arp.dropped == {dropped}
+expect b icmp.inhist.echoreply == {replied}
+"""
+
+
+def test_arp_cache_is_bounded(ipsecsim, tmp_path):
+    """65,541 requests from distinct sources: b answers every one, learns
+    65,536 and counts 5 as arp.tablefull; then a packet to a neighbor it
+    does not know yet finds the cache full: dropped, counted once more."""
+    n = 65536 + 5
+    arp_requests_pcap(tmp_path / "req.pcap", n, "10.0.0.2")
+    (tmp_path / "t.scn").write_text(ARP_SCN.format(n=n, replies=n, full=6, dropped=1,
+                                                   replied=0))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_arp_cache_learns_below_the_bound(ipsecsim, tmp_path):
+    n = 1000
+    arp_requests_pcap(tmp_path / "req.pcap", n, "10.0.0.2")
+    # b's ping is answered: its request and a's ARP reply, a's echo reply
+    (tmp_path / "t.scn").write_text(ARP_SCN.format(n=n, replies=n, full=0, dropped=0,
+                                                   replied=1))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr

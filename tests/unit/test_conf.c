@@ -227,6 +227,15 @@ static void test_invalid_configurations(void)
 	     "t: 1: syntax error\n"},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " replay 65\n",
 	     "t: 1: replay wants a window of 0 to 64 packets\n", CONF_TESTBED},
+	    /* ipsecctl's messages word for word; the testbed's add the range */
+	    {"flow esp proto 300 from 1.1.1.1 to 2.2.2.2\n",
+	     "t: 1: protocol outside range (0 to 255)\n", CONF_TESTBED},
+	    {"flow esp proto tcp from 1.1.1.1 port 70000 to 2.2.2.2\n",
+	     "t: 1: port outside range (0 to 65535)\n", CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1ffffffff authkey " K32 " enckey " K16 "\n",
+	     "t: 1: 8589934591 not a valid spi (0x100 to 0xffffffff)\n", CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 7 authkey " K32 " enckey " K16 "\n",
+	     "t: 1: 7 within reserved spi range (1 to 255)\n", CONF_TESTBED},
 	    /* a time with a unit is held to the bare numbers' range, not wrapped */
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
 	     " lifetime hard time 2562047788015216h\n",
