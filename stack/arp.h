@@ -19,12 +19,12 @@
 #include "pkt.h"
 #include "util.h"
 
-#define ARP_MAXHOLD   10 /* OpenBSD's arp_maxhold */
-#define ARP_MAXTRIES  5  /* OpenBSD's arp_maxtries */
+#define ARP_MAXHOLD    10    /* OpenBSD's arp_maxhold */
+#define ARP_MAXTRIES   5     /* OpenBSD's arp_maxtries */
 #define ARP_MAXENTRIES 65536 /* entries on one interface */
-#define ARP_HDR_LEN   28 /* Ethernet/IPv4 ARP */
-#define ARPOP_REQUEST 1
-#define ARPOP_REPLY   2
+#define ARP_HDR_LEN    28    /* Ethernet/IPv4 ARP */
+#define ARPOP_REQUEST  1
+#define ARPOP_REPLY    2
 
 struct iface;
 struct node;

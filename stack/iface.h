@@ -27,7 +27,7 @@ struct iface {
 	struct node *node;
 	char name[IFACE_NAME_MAX];
 	uint8_t mac[6];
-	uint32_t mtu; /* IP MTU: bytes after the Ethernet header */
+	uint32_t mtu;         /* IP MTU: bytes after the Ethernet header */
 	struct ifaddr *addrs; /* naddrs of them, grown as they come */
 	unsigned naddrs, addrs_cap;
 	struct link_port *port; /* NULL when not attached */
@@ -35,8 +35,11 @@ struct iface {
 	struct arp_entry *arp_tail;
 	struct hmap arp_by_ip; /* the IPv4 address's 4 bytes -> entry */
 	unsigned narp;
-	struct nd_entry *nd;    /* IPv6 neighbor cache, insertion order */
-	struct capture **caps;  /* captures of this interface */
+	struct nd_entry *nd; /* IPv6 neighbor cache, insertion order */
+	struct nd_entry *nd_tail;
+	struct hmap nd_by_ip; /* the IPv6 address's 16 bytes -> entry */
+	unsigned nnd;
+	struct capture **caps; /* captures of this interface */
 	unsigned ncaps;
 };
 

@@ -28,36 +28,48 @@ const char *nd_state_name(enum nd_state s)
 	return names[s];
 }
 
-static struct nd_entry *nd_find(const struct iface *ifp, const struct ipaddr *ip)
+static struct nd_entry *nd_find(struct iface *ifp, const struct ipaddr *ip)
 {
-	for (struct nd_entry *e = ifp->nd; e; e = e->next)
-		if (addr_eq(&e->ip, ip))
-			return e;
-	return NULL;
+	return ip->af == ADDR_V6 ? hmap_get(&ifp->nd_by_ip, ip->a, 16) : NULL;
 }
 
-const struct nd_entry *nd_lookup(const struct iface *ifp, const struct ipaddr *ip)
+const struct nd_entry *nd_lookup(struct iface *ifp, const struct ipaddr *ip)
 {
 	return nd_find(ifp, ip);
 }
 
+/* A new entry at the end of the cache; NULL (counted) when it is full. */
 static struct nd_entry *nd_new(struct iface *ifp, const struct ipaddr *ip)
 {
-	struct nd_entry *e = xcalloc(1, sizeof(*e)), **tail = &ifp->nd;
+	if (ifp->nnd >= ND_MAXENTRIES) {
+		node_count(ifp->node, STAT_ND6_TABLEFULL);
+		return NULL;
+	}
+	struct nd_entry *e = xcalloc(1, sizeof(*e));
 	e->ip = *ip;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = e;
+	e->prev = ifp->nd_tail;
+	if (ifp->nd_tail)
+		ifp->nd_tail->next = e;
+	else
+		ifp->nd = e;
+	ifp->nd_tail = e;
+	hmap_add(&ifp->nd_by_ip, e->ip.a, 16, e);
+	ifp->nnd++;
 	return e;
 }
 
 static void nd_remove(struct iface *ifp, struct nd_entry *e)
 {
-	for (struct nd_entry **pp = &ifp->nd; *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			break;
-		}
+	hmap_del(&ifp->nd_by_ip, e->ip.a, 16);
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		ifp->nd = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		ifp->nd_tail = e->prev;
+	ifp->nnd--;
 	struct pkt *p;
 	while ((p = pktq_pop(&e->hold)))
 		pkt_free(p);
@@ -68,6 +80,7 @@ void nd_free_all(struct iface *ifp)
 {
 	while (ifp->nd)
 		nd_remove(ifp, ifp->nd);
+	hmap_free(&ifp->nd_by_ip);
 }
 
 /* A solicitation for target: to its solicited-node group while resolving,
@@ -127,6 +140,10 @@ void nd_output(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop)
 	}
 	if (!e) {
 		e = nd_new(ifp, nexthop);
+		if (!e) {
+			node_drop(n, p, STAT_ND6_DROPPED);
+			return;
+		}
 		e->state = ND_INCOMPLETE;
 		e->probes = 1;
 		e->expire = now + ND_RETRANS_TIMER_MS * MS;
@@ -182,6 +199,8 @@ static void nd_learn(struct iface *ifp, const struct ipaddr *ip, const uint8_t m
 	struct nd_entry *e = nd_find(ifp, ip);
 	if (!e) {
 		e = nd_new(ifp, ip);
+		if (!e)
+			return; /* the cache is full */
 	} else if (e->state != ND_INCOMPLETE && !memcmp(e->mac, mac, 6)) {
 		return;
 	}

@@ -9,6 +9,9 @@
  * A reachable entry turns stale after ReachableTime; a stale one used for
  * sending is probed after DELAY_FIRST_PROBE_TIME with unicast
  * solicitations, and removed after MAX_UNICAST_SOLICIT unanswered ones.
+ * The cache is hashed by address and holds at most ND_MAXENTRIES on an
+ * interface: past that a neighbor is not learned (nd6.tablefull) and a
+ * packet to a new one is dropped.
  * Router advertisements give hosts a default route (RFC 4861 6.3.4): the
  * router's link-local address for its router lifetime.  Prefix
  * information, address autoconfiguration, router solicitations, redirects
@@ -23,7 +26,8 @@
 #include "addr.h"
 #include "pkt.h"
 
-#define ND_MAXHOLD               10 /* as ARP's */
+#define ND_MAXHOLD               10    /* as ARP's */
+#define ND_MAXENTRIES            65536 /* entries on one interface */
 #define ND_MAX_MULTICAST_SOLICIT 3
 #define ND_MAX_UNICAST_SOLICIT   3
 #define ND_RETRANS_TIMER_MS      1000
@@ -37,7 +41,7 @@ struct ip6_hdr;
 enum nd_state { ND_INCOMPLETE, ND_REACHABLE, ND_STALE, ND_DELAY, ND_PROBE };
 
 struct nd_entry {
-	struct nd_entry *next;
+	struct nd_entry *next, *prev; /* insertion order */
 	struct ipaddr ip;
 	uint8_t mac[6];
 	enum nd_state state;
@@ -59,7 +63,7 @@ void nd_routers_free(struct node *n);
 
 /* Timers of every interface; the next deadline or UINT64_MAX. */
 uint64_t nd_timer(struct node *n);
-const struct nd_entry *nd_lookup(const struct iface *ifp, const struct ipaddr *ip);
+const struct nd_entry *nd_lookup(struct iface *ifp, const struct ipaddr *ip);
 void nd_free_all(struct iface *ifp);
 const char *nd_state_name(enum nd_state s);
 

@@ -93,6 +93,7 @@
 	C(ND6_ADVERTS, "nd6.adverts")                                        \
 	D(ND6_DROPPED, "nd6.dropped")                                        \
 	D(ND6_TIMEOUT, "nd6.timeout")                                        \
+	C(ND6_TABLEFULL, "nd6.tablefull")                                    \
 	/* ICMP (struct icmpstat) */                                         \
 	C(ICMP_ERROR, "icmp.error")                                          \
 	D(ICMP_OLDICMP, "icmp.oldicmp")                                      \

@@ -126,3 +126,61 @@ def test_arp_cache_learns_below_the_bound(ipsecsim, tmp_path):
                                                    replied=1))
     r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def cksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ns_pcap(path, n, target):
+    """n neighbor solicitations for target (bytes), each from its own
+    address (2001:db8:9::/64) and MAC, with the source link-layer option;
+    broadcast frames to target's address."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i in range(n):
+            mac = b"\x02\x02" + struct.pack(">I", i)
+            src = bytes.fromhex("20010db80009000000000000") + struct.pack(">I", i)
+            body = struct.pack(">BBHI", 135, 0, 0, 0) + target + b"\x01\x01" + mac
+            pseudo = src + target + struct.pack(">IxxxB", len(body), 58)
+            body = body[:2] + struct.pack(">H", cksum(pseudo + body)) + body[4:]
+            ip6 = struct.pack(">IHBB", 6 << 28, len(body), 58, 255) + src + target + body
+            frame = b"\xff" * 6 + mac + b"\x86\xdd" + ip6
+            f.write(struct.pack("<IIII", 0, i, len(frame), len(frame)) + frame)
+
+
+ND_SCN = """\
+node a b
+link l a=2001:db8::1/64 b=2001:db8::2/64
+at 1s inject l ns.pcap from a
+at 2s ping b 2001:db8::1 count 1 quiet
+end 5s
+expect l link.injected == {n}
+expect b icmp6.inhist.ns == {n}
+expect b nd6.tablefull == {full}
+expect b icmp6.inhist.echoreply == {replied}
+"""
+
+
+def test_neighbor_cache_is_bounded(ipsecsim, tmp_path):
+    """65,541 solicitations from distinct sources: b learns 65,536; the 5
+    it cannot learn, the 5 advertisements back to them that find no room
+    to resolve, and b's ping to a new neighbor count as nd6.tablefull."""
+    n = 65536 + 5
+    ns_pcap(tmp_path / "ns.pcap", n, bytes.fromhex("20010db8000000000000000000000002"))
+    (tmp_path / "t.scn").write_text(ND_SCN.format(n=n, full=11, replied=0))
+    r = run(ipsecsim, "run", "--stats", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_neighbor_cache_learns_below_the_bound(ipsecsim, tmp_path):
+    n = 1000
+    ns_pcap(tmp_path / "ns.pcap", n, bytes.fromhex("20010db8000000000000000000000002"))
+    (tmp_path / "t.scn").write_text(ND_SCN.format(n=n, full=0, replied=1))
+    r = run(ipsecsim, "run", "--stats", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
