@@ -147,7 +147,7 @@ def ns_pcap(path, n, target):
             mac = b"\x02\x02" + struct.pack(">I", i)
             src = bytes.fromhex("20010db80009000000000000") + struct.pack(">I", i)
             body = struct.pack(">BBHI", 135, 0, 0, 0) + target + b"\x01\x01" + mac
-            pseudo = src + target + struct.pack(">IxxxB", len(body), 58)
+            pseudo = src + target + struct.pack(">I3xB", len(body), 58)  # length, 3 zero bytes, next header
             body = body[:2] + struct.pack(">H", cksum(pseudo + body)) + body[4:]
             ip6 = struct.pack(">IHBB", 6 << 28, len(body), 58, 255) + src + target + body
             frame = b"\xff" * 6 + mac + b"\x86\xdd" + ip6

@@ -1,4 +1,6 @@
 /* Addresses and longest-prefix match. */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../stack/addr.h"
@@ -107,12 +109,61 @@ static void test_no_default_no_route(void)
 	route_free(&t);
 }
 
+/* The hashed table at a hub's size: 5,000 /30s beside the defaults of both
+ * families, each found; half of them removed (a wrong gateway refused
+ * first), their addresses then falling to the default; IPv6 never taking
+ * an IPv4 route. */
+static void test_many_routes_and_removal(void)
+{
+	struct rtable t = {0};
+	add(&t, "0.0.0.0/0", "192.0.2.1", 1);
+	add(&t, "::/0", "2001:db8::ff", 2);
+	char p[32];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof(p), "10.%d.%d.%d/30", 128 + i / 16384, i / 64 % 256, i % 64 * 4);
+		add(&t, p, "192.0.2.9", 100 + i);
+	}
+	CU_ASSERT_EQUAL(t.n, 5002);
+	struct ipaddr d, gw, wrong;
+	addr_parse("192.0.2.9", &gw);
+	addr_parse("192.0.2.8", &wrong);
+	unsigned bad = 0;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof(p), "10.%d.%d.%d", 128 + i / 16384, i / 64 % 256,
+			 i % 64 * 4 + 2);
+		addr_parse(p, &d);
+		const struct route *r = route_lookup(&t, &d);
+		bad += !r || (int)(intptr_t)r->ifp != 100 + i;
+		if (i % 2 == 0) {
+			bad += route_del(&t, &d, 30, &wrong) != -1;
+			bad += route_del(&t, &d, 30, &gw) != 0;
+			bad += route_del(&t, &d, 30, &gw) != -1; /* gone */
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(t.n, 2502);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(p, sizeof(p), "10.%d.%d.%d", 128 + i / 16384, i / 64 % 256,
+			 i % 64 * 4 + 1);
+		addr_parse(p, &d);
+		const struct route *r = route_lookup(&t, &d);
+		bad += !r || (int)(intptr_t)r->ifp != (i % 2 ? 100 + i : 1);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	addr_parse("2001:db8:1::1", &d);
+	const struct route *r = route_lookup(&t, &d);
+	CU_ASSERT_TRUE(r && (int)(intptr_t)r->ifp == 2);
+	route_free(&t);
+}
+
 void suite_addr_route(void)
 {
-	static const struct unit_test t[] = {{"parse and format", test_parse_and_format},
-					     {"prefixes and broadcast", test_prefix_and_broadcast},
-					     {"longest-prefix match", test_longest_prefix_match},
-					     {"no default, no route", test_no_default_no_route},
-					     {NULL, NULL}};
+	static const struct unit_test t[] = {
+	    {"parse and format", test_parse_and_format},
+	    {"prefixes and broadcast", test_prefix_and_broadcast},
+	    {"longest-prefix match", test_longest_prefix_match},
+	    {"no default, no route", test_no_default_no_route},
+	    {"many routes and removal", test_many_routes_and_removal},
+	    {NULL, NULL}};
 	unit_add_suite("addr+route", t);
 }
