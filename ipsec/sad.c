@@ -22,33 +22,57 @@ uint8_t satype_to_sproto(uint8_t satype)
 	}
 }
 
-static uint64_t tdb_hash(const struct ipaddr *dst, uint32_t spi, uint8_t sproto)
+/* A destination as two words, zero-padded: what slots hold and hash. */
+static void dst_words(const struct ipaddr *dst, uint64_t w[2])
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)spi << 8 | sproto);
-	for (unsigned i = 0; i < addr_len(dst->af); i++) {
-		h ^= dst->a[i];
-		h *= 0x100000001b3ULL;
+	uint8_t b[16] = {0};
+	memcpy(b, dst->a, addr_len(dst->af));
+	memcpy(w, b, sizeof(b));
+}
+
+static uint64_t key_hash(const uint64_t d[2], uint32_t spi, uint8_t sproto, uint8_t af)
+{
+	uint64_t h = (d[0] ^ (uint64_t)spi << 32) * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 32; /* the low bits, the slot, now depend on every input bit */
+	h = (h ^ d[1] ^ ((uint64_t)sproto << 56 | (uint64_t)af << 48)) * 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 32);
+}
+
+static uint64_t slot_hash(const struct sad_slot *s)
+{
+	uint64_t d[2];
+	memcpy(d, s->dst, sizeof(d));
+	return key_hash(d, s->spi, s->sproto, s->af);
+}
+
+/* The slot of (dst, spi, sproto), or the empty slot where it would go. */
+static struct sad_slot *sad_slot(const struct sad *sad, const uint64_t d[2], uint32_t spi,
+				 uint8_t sproto, uint8_t af)
+{
+	size_t mask = sad->cap - 1;
+	for (size_t i = (size_t)key_hash(d, spi, sproto, af) & mask;; i = (i + 1) & mask) {
+		struct sad_slot *s = &sad->slots[i];
+		if (!s->t || (s->spi == spi && s->sproto == sproto && s->af == af &&
+			      memcmp(s->dst, d, sizeof(s->dst)) == 0))
+			return s;
 	}
-	h ^= spi;
-	h *= 0x9e3779b97f4a7c15ULL; /* spread the SPI, the usual variable part */
-	return h ^ (h >> 31);
 }
 
 struct tdb *sad_lookup(const struct sad *sad, const struct ipaddr *dst, uint32_t spi,
 		       uint8_t sproto)
 {
-	if (!sad->nbuckets)
+	if (!sad->cap)
 		return NULL;
-	struct tdb *t = sad->buckets[tdb_hash(dst, spi, sproto) & (sad->nbuckets - 1)];
-	for (; t; t = t->hnext)
-		if (t->spi == spi && t->sproto == sproto && addr_eq(&t->dst, dst))
-			return t;
-	return NULL;
+	uint64_t d[2];
+	dst_words(dst, d);
+	return sad_slot(sad, d, spi, sproto, dst->af)->t;
 }
 
 static uint64_t dst_hash(const struct ipaddr *dst, uint8_t sproto)
 {
-	return tdb_hash(dst, 0, sproto);
+	uint64_t d[2];
+	dst_words(dst, d);
+	return key_hash(d, 0, sproto, dst->af);
 }
 
 struct tdb *sad_first_to(const struct sad *sad, const struct ipaddr *dst, uint8_t sproto)
@@ -69,39 +93,41 @@ struct tdb *sad_next_to(const struct tdb *t, const struct ipaddr *dst, uint8_t s
 	return n;
 }
 
+static void by_dst_push(struct tdb **head, struct tdb *t)
+{
+	t->dprev = NULL;
+	t->dnext = *head;
+	if (*head)
+		(*head)->dprev = t;
+	*head = t;
+}
+
 static void sad_grow(struct sad *sad)
 {
-	size_t n = sad->nbuckets ? sad->nbuckets * 2 : 32;
-	struct tdb **b = xcalloc(n, sizeof(*b)), **d = xcalloc(n, sizeof(*d));
-	/* oldest first, each pushed in front: the newest of a destination
-	 * leads its chain again */
-	for (struct tdb *t = sad->head; t; t = t->next) {
-		size_t k = tdb_hash(&t->dst, t->spi, t->sproto) & (n - 1);
-		t->hnext = b[k];
-		b[k] = t;
-		k = dst_hash(&t->dst, t->sproto) & (n - 1);
-		t->dnext = d[k];
-		d[k] = t;
-	}
-	free(sad->buckets);
+	struct sad_slot *old = sad->slots;
+	size_t oldcap = sad->cap;
+	sad->cap = oldcap ? oldcap * 2 : 32;
+	sad->slots = xcalloc(sad->cap, sizeof(*sad->slots));
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].t) {
+			uint64_t d[2];
+			memcpy(d, old[i].dst, sizeof(d));
+			*sad_slot(sad, d, old[i].spi, old[i].sproto, old[i].af) = old[i];
+		}
+	free(old);
+	/* the destination chains: oldest first, each pushed in front, so the
+	 * newest of a destination leads its chain again */
 	free(sad->by_dst);
-	sad->buckets = b;
-	sad->by_dst = d;
-	sad->nbuckets = n;
+	sad->nbuckets = sad->cap / 2;
+	sad->by_dst = xcalloc(sad->nbuckets, sizeof(*sad->by_dst));
+	for (struct tdb *t = sad->head; t; t = t->next)
+		by_dst_push(&sad->by_dst[dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1)], t);
 }
 
 int sad_insert(struct sad *sad, struct tdb *t)
 {
 	if (sad_lookup(sad, &t->dst, t->spi, t->sproto))
 		return -1;
-	if (sad->count >= sad->nbuckets)
-		sad_grow(sad);
-	size_t k = tdb_hash(&t->dst, t->spi, t->sproto) & (sad->nbuckets - 1);
-	t->hnext = sad->buckets[k];
-	sad->buckets[k] = t;
-	k = dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1);
-	t->dnext = sad->by_dst[k];
-	sad->by_dst[k] = t;
 	t->next = NULL;
 	t->prev = sad->tail;
 	if (sad->tail)
@@ -111,19 +137,43 @@ int sad_insert(struct sad *sad, struct tdb *t)
 	sad->tail = t;
 	sad->count++;
 	sad->gen++;
+	if (sad->count * 2 > sad->cap) {
+		sad_grow(sad); /* it chains t too */
+	} else {
+		by_dst_push(&sad->by_dst[dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1)], t);
+	}
+	uint64_t d[2];
+	dst_words(&t->dst, d);
+	struct sad_slot *s = sad_slot(sad, d, t->spi, t->sproto, t->dst.af);
+	*s = (struct sad_slot){.spi = t->spi, .sproto = t->sproto, .af = t->dst.af, .t = t};
+	memcpy(s->dst, d, sizeof(d));
 	return 0;
 }
 
 void sad_remove(struct sad *sad, struct tdb *t)
 {
-	struct tdb **pp = &sad->buckets[tdb_hash(&t->dst, t->spi, t->sproto) & (sad->nbuckets - 1)];
-	while (*pp != t)
-		pp = &(*pp)->hnext;
-	*pp = t->hnext;
-	pp = &sad->by_dst[dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1)];
-	while (*pp != t)
-		pp = &(*pp)->dnext;
-	*pp = t->dnext;
+	uint64_t d[2];
+	dst_words(&t->dst, d);
+	struct sad_slot *s = sad_slot(sad, d, t->spi, t->sproto, t->dst.af);
+	/* Backward shift: pull up each later slot of the run whose home is
+	 * not between the hole and it, so no probe stops short. */
+	size_t mask = sad->cap - 1, hole = (size_t)(s - sad->slots);
+	for (size_t j = (hole + 1) & mask; sad->slots[j].t; j = (j + 1) & mask) {
+		size_t home = (size_t)slot_hash(&sad->slots[j]) & mask;
+		bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+		if (!stays) {
+			sad->slots[hole] = sad->slots[j];
+			hole = j;
+		}
+	}
+	sad->slots[hole] = (struct sad_slot){0};
+	if (t->dprev)
+		t->dprev->dnext = t->dnext;
+	else
+		sad->by_dst[dst_hash(&t->dst, t->sproto) & (sad->nbuckets - 1)] = t->dnext;
+	if (t->dnext)
+		t->dnext->dprev = t->dprev;
+	t->dnext = t->dprev = NULL;
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -174,16 +224,17 @@ void sad_flush(struct sad *sad, uint8_t satype)
 		}
 	}
 	if (sad->count == 0) {
-		free(sad->buckets);
+		free(sad->slots);
 		free(sad->by_dst);
-		sad->buckets = sad->by_dst = NULL;
-		sad->nbuckets = 0;
+		sad->slots = NULL;
+		sad->by_dst = NULL;
+		sad->cap = sad->nbuckets = 0;
 	}
 }
 
 void sad_memory(const struct sad *sad, struct mem_use *tdb, struct mem_use *xform)
 {
-	tdb->bytes += sad->nbuckets * (sizeof(*sad->buckets) + sizeof(*sad->by_dst));
+	tdb->bytes += sad->cap * sizeof(*sad->slots) + sad->nbuckets * sizeof(*sad->by_dst);
 	for (const struct tdb *t = sad->head; t; t = t->next) {
 		mem_add(tdb, 1,
 			sizeof(*t) + t->authkeylen + t->enckeylen +

@@ -72,7 +72,6 @@ struct tdb_lifetime {
 };
 
 struct tdb {
-	struct tdb *hnext;       /* hash chain */
 	struct tdb *prev, *next; /* insertion order */
 	uint32_t spi;            /* host order */
 	uint8_t sproto;          /* IPPROTO_ESP, _AH, _IPCOMP, _IPIP */
@@ -107,17 +106,28 @@ struct tdb {
 	struct spd_mask filtermask;
 	uint8_t filter_type;
 	struct tdb *onext, *inext; /* SA bundle (SADB_X_GRPSPIS) */
-	struct tdb *dnext;         /* chain of the SAs to its destination, newest first */
+	struct tdb *dnext, *dprev; /* chain of the SAs to its destination, newest first */
 	uint64_t counters[TDB_NCOUNTERS];
 	uint32_t seq;              /* PF_KEY sequence number it came with */
 	uint64_t serial;           /* unique per node, for timers that name it */
 	uint64_t embryonic_expire; /* virtual ns; embryonic SAs only */
 };
 
+/* A slot of the SAD's table: the whole key beside the SA, so that a lookup
+ * reads one cache line and not the SA (VPP's bihash keeps keys in its
+ * buckets for the same reason). */
+struct sad_slot {
+	uint8_t dst[16]; /* zero-padded */
+	uint32_t spi;
+	uint8_t sproto, af;
+	struct tdb *t; /* NULL: empty */
+};
+
 struct sad {
-	struct tdb **buckets;
+	struct sad_slot *slots; /* open addressing, linear probing, at most half full */
+	size_t cap;
 	struct tdb **by_dst; /* by (dst, sproto), as OpenBSD's gettdbbydst */
-	size_t nbuckets, count;
+	size_t nbuckets, count; /* of by_dst */
 	uint64_t gen; /* changes with every insert and remove (for caches) */
 	struct tdb *head, *tail;
 };

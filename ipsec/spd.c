@@ -5,6 +5,7 @@
 
 #include "../stack/mem.h"
 #include "../stack/util.h"
+#include "pfkeyv2.h"
 
 void spd_sel_apply(struct spd_sel *s, const struct spd_mask *m)
 {
@@ -18,32 +19,56 @@ void spd_sel_apply(struct spd_sel *s, const struct spd_mask *m)
 		s->dport = 0;
 }
 
-static uint64_t mix(uint64_t h, const void *p, size_t n)
+/* Which of spd->sets a selector's direction and family use. */
+static size_t set_of(uint8_t dir, uint8_t af)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
+	return (dir == IPSP_DIRECTION_OUT ? 2u : 0u) + (af == ADDR_V6 ? 1u : 0u);
+}
+
+static void key_of(const struct spd_sel *s, struct spd_key *k)
+{
+	uint8_t b[32] = {0};
+	memcpy(b, s->src.a, addr_len(s->src.af));
+	memcpy(b + 16, s->dst.a, addr_len(s->dst.af));
+	memcpy(k->w, b, sizeof(b));
+	/* the family and direction are in every key and every mask, so a
+	 * selector of an odd set can never match another set's flow */
+	k->w[4] = (uint64_t)s->src.af << 56 | (uint64_t)s->dir << 48 | (uint64_t)s->proto << 32 |
+		  (uint64_t)s->sport << 16 | s->dport;
+}
+
+static void kmask_of(uint8_t af, const struct spd_mask *m, struct spd_key *k)
+{
+	struct spd_sel ones = {.dir = 0xff, .proto = 0xff, .sport = 0xffff, .dport = 0xffff};
+	ones.src.af = ones.dst.af = af;
+	memset(ones.src.a, 0xff, sizeof(ones.src.a));
+	memset(ones.dst.a, 0xff, sizeof(ones.dst.a));
+	spd_sel_apply(&ones, m);
+	key_of(&ones, k);
+	k->w[4] |= (uint64_t)0xff << 56; /* key_of put af there, not all ones */
+}
+
+static uint64_t key_hash(const struct spd_key *k)
+{
+	uint64_t h = 0;
+	for (size_t i = 0; i < 5; i++) {
+		h = (h ^ k->w[i]) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
 	}
-	return h;
+	h *= 0xff51afd7ed558ccdULL; /* so that the low bits, the slot, depend on all */
+	return h ^ (h >> 33);
 }
 
-static uint64_t sel_hash(const struct spd_sel *s)
+static bool key_eq(const struct spd_key *a, const struct spd_key *b)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	h = mix(h, &s->dir, 1);
-	h = mix(h, &s->proto, 1);
-	h = mix(h, &s->sport, 2);
-	h = mix(h, &s->dport, 2);
-	h = mix(h, s->src.a, addr_len(s->src.af));
-	h = mix(h, s->dst.a, addr_len(s->dst.af));
-	return h ^ (h >> 29);
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
 }
 
-static bool sel_eq(const struct spd_sel *a, const struct spd_sel *b)
+static void key_and(const struct spd_key *k, const struct spd_key *m, struct spd_key *out)
 {
-	return a->dir == b->dir && a->proto == b->proto && a->sport == b->sport &&
-	       a->dport == b->dport && addr_eq(&a->src, &b->src) && addr_eq(&a->dst, &b->dst);
+	for (size_t i = 0; i < 5; i++)
+		out->w[i] = k->w[i] & m->w[i];
 }
 
 static bool mask_eq(const struct spd_mask *a, const struct spd_mask *b)
@@ -65,7 +90,7 @@ static int class_cmp(const struct spd_class *a, const struct spd_class *b)
 		return b->mask.sport - a->mask.sport;
 	if (a->mask.dport != b->mask.dport)
 		return b->mask.dport - a->mask.dport;
-	if (a->dir != b->dir)
+	if (a->dir != b->dir) /* a set holds one of each, unless they are odd */
 		return a->dir - b->dir;
 	return a->af - b->af;
 }
@@ -73,12 +98,24 @@ static int class_cmp(const struct spd_class *a, const struct spd_class *b)
 static struct spd_class *class_find(const struct spd *spd, uint8_t dir, uint8_t af,
 				    const struct spd_mask *m)
 {
-	for (size_t i = 0; i < spd->nclasses; i++) {
-		struct spd_class *c = spd->classes[i];
+	const struct spd_classes *set = &spd->sets[set_of(dir, af)];
+	for (size_t i = 0; i < set->n; i++) {
+		struct spd_class *c = set->v[i];
 		if (c->dir == dir && c->af == af && mask_eq(&c->mask, m))
 			return c;
 	}
 	return NULL;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static struct spd_slot *class_slot(const struct spd_class *c, const struct spd_key *k, uint64_t h)
+{
+	size_t mask = c->cap - 1;
+	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+		struct spd_slot *s = &c->slots[i];
+		if (!s->f || (s->hash == h && key_eq(&s->f->key, k)))
+			return s;
+	}
 }
 
 struct spd_flow *spd_find(const struct spd *spd, const struct spd_sel *sel,
@@ -87,54 +124,54 @@ struct spd_flow *spd_find(const struct spd *spd, const struct spd_sel *sel,
 	struct spd_class *c = class_find(spd, sel->dir, sel->src.af, mask);
 	if (!c)
 		return NULL;
-	for (struct spd_flow *f = c->buckets[sel_hash(sel) & (c->nbuckets - 1)]; f; f = f->hnext)
-		if (sel_eq(&f->sel, sel))
-			return f;
-	return NULL;
+	struct spd_key k;
+	key_of(sel, &k);
+	return class_slot(c, &k, key_hash(&k))->f;
 }
 
 static void class_grow(struct spd_class *c)
 {
-	size_t n = c->nbuckets * 2;
-	struct spd_flow **b = xcalloc(n, sizeof(*b));
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct spd_flow *f = c->buckets[i], *next;
-		for (; f; f = next) {
-			next = f->hnext;
-			size_t k = sel_hash(&f->sel) & (n - 1);
-			f->hnext = b[k];
-			b[k] = f;
-		}
-	}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
+	struct spd_slot *old = c->slots;
+	size_t oldcap = c->cap;
+	c->cap = oldcap ? oldcap * 2 : 8;
+	c->slots = xcalloc(c->cap, sizeof(*c->slots));
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].f)
+			*class_slot(c, &old[i].f->key, old[i].hash) = old[i];
+	free(old);
+}
+
+static struct spd_class *class_new(struct spd *spd, uint8_t dir, uint8_t af,
+				   const struct spd_mask *m)
+{
+	struct spd_class *c = xcalloc(1, sizeof(*c));
+	c->dir = dir;
+	c->af = af;
+	c->mask = *m;
+	kmask_of(af, m, &c->kmask);
+	class_grow(c);
+	struct spd_classes *set = &spd->sets[set_of(dir, af)];
+	set->v = xgrow(set->v, set->n, sizeof(*set->v));
+	size_t at = set->n;
+	while (at > 0 && class_cmp(c, set->v[at - 1]) < 0)
+		at--;
+	memmove(&set->v[at + 1], &set->v[at], (set->n - at) * sizeof(*set->v));
+	set->v[at] = c;
+	set->n++;
+	spd->nclasses++;
+	return c;
 }
 
 void spd_insert(struct spd *spd, struct spd_flow *f)
 {
 	struct spd_class *c = class_find(spd, f->sel.dir, f->sel.src.af, &f->mask);
-	if (!c) {
-		c = xcalloc(1, sizeof(*c));
-		c->dir = f->sel.dir;
-		c->af = f->sel.src.af;
-		c->mask = f->mask;
-		c->nbuckets = 8;
-		c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-		spd->classes = xgrow(spd->classes, spd->nclasses, sizeof(*spd->classes));
-		size_t at = spd->nclasses;
-		while (at > 0 && class_cmp(c, spd->classes[at - 1]) < 0)
-			at--;
-		memmove(&spd->classes[at + 1], &spd->classes[at],
-			(spd->nclasses - at) * sizeof(*spd->classes));
-		spd->classes[at] = c;
-		spd->nclasses++;
-	}
-	if (c->count >= c->nbuckets)
+	if (!c)
+		c = class_new(spd, f->sel.dir, f->sel.src.af, &f->mask);
+	if ((c->count + 1) * 2 > c->cap)
 		class_grow(c);
-	size_t k = sel_hash(&f->sel) & (c->nbuckets - 1);
-	f->hnext = c->buckets[k];
-	c->buckets[k] = f;
+	key_of(&f->sel, &f->key);
+	f->hash = key_hash(&f->key);
+	*class_slot(c, &f->key, f->hash) = (struct spd_slot){f->hash, f};
 	c->count++;
 	f->cls = c;
 	f->next = NULL;
@@ -147,24 +184,37 @@ void spd_insert(struct spd *spd, struct spd_flow *f)
 	spd->count++;
 }
 
+static void class_free(struct spd *spd, struct spd_class *c)
+{
+	struct spd_classes *set = &spd->sets[set_of(c->dir, c->af)];
+	size_t i = 0;
+	while (set->v[i] != c)
+		i++;
+	memmove(&set->v[i], &set->v[i + 1], (set->n - i - 1) * sizeof(*set->v));
+	set->n--;
+	spd->nclasses--;
+	free(c->slots);
+	free(c);
+}
+
 void spd_remove(struct spd *spd, struct spd_flow *f)
 {
 	struct spd_class *c = f->cls;
-	struct spd_flow **pp = &c->buckets[sel_hash(&f->sel) & (c->nbuckets - 1)];
-	while (*pp != f)
-		pp = &(*pp)->hnext;
-	*pp = f->hnext;
-	if (--c->count == 0) {
-		/* An empty shape would only slow lookups down. */
-		size_t i = 0;
-		while (spd->classes[i] != c)
-			i++;
-		memmove(&spd->classes[i], &spd->classes[i + 1],
-			(spd->nclasses - i - 1) * sizeof(*spd->classes));
-		spd->nclasses--;
-		free(c->buckets);
-		free(c);
+	struct spd_slot *s = class_slot(c, &f->key, f->hash);
+	/* Backward shift: pull up each later slot of the run whose home is
+	 * not between the hole and it, so no probe stops short. */
+	size_t mask = c->cap - 1, hole = (size_t)(s - c->slots);
+	for (size_t j = (hole + 1) & mask; c->slots[j].f; j = (j + 1) & mask) {
+		size_t home = (size_t)c->slots[j].hash & mask;
+		bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+		if (!stays) {
+			c->slots[hole] = c->slots[j];
+			hole = j;
+		}
 	}
+	c->slots[hole].f = NULL;
+	if (--c->count == 0)
+		class_free(spd, c); /* an empty shape would only slow lookups down */
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -188,16 +238,27 @@ void spd_flow_free(struct spd_flow *f)
 
 struct spd_flow *spd_lookup(const struct spd *spd, const struct spd_sel *pkt)
 {
-	for (size_t i = 0; i < spd->nclasses; i++) {
-		const struct spd_class *c = spd->classes[i];
-		if (c->dir != pkt->dir || c->af != pkt->src.af)
-			continue;
-		struct spd_sel s = *pkt;
-		spd_sel_apply(&s, &c->mask);
-		for (struct spd_flow *f = c->buckets[sel_hash(&s) & (c->nbuckets - 1)]; f;
-		     f = f->hnext)
-			if (sel_eq(&f->sel, &s))
+	const struct spd_classes *set = &spd->sets[set_of(pkt->dir, pkt->src.af)];
+	struct spd_key k;
+	key_of(pkt, &k);
+	/* In groups of eight shapes: hash and prefetch each one's slot, then
+	 * probe in order, so the memory reads of the group run together. */
+	enum { GROUP = 8 };
+	for (size_t base = 0; base < set->n; base += GROUP) {
+		size_t n = set->n - base < GROUP ? set->n - base : GROUP;
+		struct spd_key mk[GROUP];
+		uint64_t h[GROUP];
+		for (size_t i = 0; i < n; i++) {
+			const struct spd_class *c = set->v[base + i];
+			key_and(&k, &c->kmask, &mk[i]);
+			h[i] = key_hash(&mk[i]);
+			__builtin_prefetch(&c->slots[h[i] & (c->cap - 1)]);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct spd_flow *f = class_slot(set->v[base + i], &mk[i], h[i])->f;
+			if (f)
 				return f;
+		}
 	}
 	return NULL;
 }
@@ -209,17 +270,20 @@ void spd_flush(struct spd *spd)
 		spd_remove(spd, f);
 		spd_flow_free(f);
 	}
-	free(spd->classes);
-	spd->classes = NULL;
-	spd->nclasses = 0;
+	for (size_t i = 0; i < 4; i++) {
+		free(spd->sets[i].v);
+		spd->sets[i] = (struct spd_classes){0};
+	}
 }
 
 void spd_memory(const struct spd *spd, struct mem_use *u)
 {
-	u->bytes += spd->nclasses * sizeof(*spd->classes);
-	for (size_t i = 0; i < spd->nclasses; i++)
-		u->bytes += sizeof(*spd->classes[i]) +
-			    spd->classes[i]->nbuckets * sizeof(*spd->classes[i]->buckets);
+	for (size_t i = 0; i < 4; i++) {
+		const struct spd_classes *set = &spd->sets[i];
+		u->bytes += set->n * sizeof(*set->v);
+		for (size_t j = 0; j < set->n; j++)
+			u->bytes += sizeof(*set->v[j]) + set->v[j]->cap * sizeof(*set->v[j]->slots);
+	}
 	for (const struct spd_flow *f = spd->head; f; f = f->next)
 		mem_add(u, 1,
 			sizeof(*f) + (f->srcid ? strlen(f->srcid) + 1 : 0) +

@@ -2,12 +2,15 @@
  * The SPD: flows (OpenBSD's ipsec_policy) and their most-specific-match
  * lookup.
  *
- * Structure: tuple-space search.  Flows are grouped by the shape of their
- * mask (direction, family, source prefix length, destination prefix length,
- * and whether protocol, source port and destination port are set); each
- * shape has a hash table of masked selectors.  A lookup probes the shapes
- * from most to least specific and returns the first hit, so its cost grows
- * with the number of distinct shapes, not of flows.
+ * Structure: tuple-space search, as VPP's and Linux's hashed policy look-ups
+ * by prefix-length pair.  Flows are grouped by the shape of their mask
+ * (direction, family, source prefix length, destination prefix length, and
+ * whether protocol, source port and destination port are set); each shape
+ * has an open-addressed table of masked keys.  A lookup masks the packet's
+ * key once per shape of its direction and family, prefetches every shape's
+ * slot, then probes them from most to least specific and returns the first
+ * hit: its cost grows with the number of shapes, not of flows, and the
+ * shapes' cache misses overlap instead of following one another.
  *
  * Tie rule (what "most specific" means): shapes are ordered by source
  * prefix length, then destination prefix length, then protocol set, source
@@ -51,16 +54,25 @@ struct spd_mask {
 
 struct spd_class;
 
+/* A selector as five words, what the tables hash and compare: source and
+ * destination address bytes (zero-padded to 16), then family, direction,
+ * protocol and ports.  A class masks it with one AND a word. */
+struct spd_key {
+	uint64_t w[5];
+};
+
 struct spd_flow {
-	struct spd_sel sel; /* masked */
+	/* what a lookup touches first, in the first cache line */
+	struct spd_key key; /* sel as a key; masked as sel is */
 	struct spd_mask mask;
 	uint8_t type;              /* IPSP_* */
 	uint8_t sproto;            /* IPPROTO_ESP, _AH, _IPCOMP, _IPIP */
+	uint64_t hash;             /* of key */
+	struct spd_sel sel;        /* masked */
 	struct ipaddr local, peer; /* ipo_src, ipo_dst; ADDR_NONE when unset */
 	char *srcid, *dstid;
 	uint16_t srcid_type, dstid_type;
 	uint32_t flags;               /* IPSP_POLICY_STATIC */
-	struct spd_flow *hnext;       /* in its class's bucket */
 	struct spd_flow *prev, *next; /* insertion order */
 	struct spd_class *cls;
 	/* The SA output last chose for this flow, valid while the SAD's
@@ -70,16 +82,28 @@ struct spd_flow {
 	struct ipaddr sa_gw;
 };
 
+struct spd_slot {
+	uint64_t hash;
+	struct spd_flow *f; /* NULL: empty */
+};
+
 struct spd_class {
 	uint8_t dir, af;
 	struct spd_mask mask;
-	struct spd_flow **buckets;
-	size_t nbuckets, count;
+	struct spd_key kmask;   /* mask as words */
+	struct spd_slot *slots; /* linear probing, at most half full */
+	size_t cap, count;
+};
+
+/* The classes of one direction and family, most specific first. */
+struct spd_classes {
+	struct spd_class **v;
+	size_t n;
 };
 
 struct spd {
-	struct spd_class **classes; /* most specific first */
-	size_t nclasses;
+	struct spd_classes sets[4]; /* by direction (in, out) and family (v4, v6) */
+	size_t nclasses;            /* over all sets */
 	struct spd_flow *head, *tail;
 	size_t count;
 };

@@ -16,6 +16,9 @@
 
 #define SCN_MAX_INCLUDE_DEPTH 16
 #define SCN_MAX_LINE          4096
+/* A statement joined from continued lines: a switch of thousands of
+ * endpoints fits, a runaway continuation does not. */
+#define SCN_MAX_STMT (1u << 20)
 
 struct macro {
 	char *name, *value;
@@ -141,7 +144,7 @@ static int tokenize(char *line, char ***toks)
 		}
 		char end = *p;
 		*o = '\0';
-		v = xrealloc(v, (size_t)(n + 1) * sizeof(*v));
+		v = xgrow(v, (size_t)n, sizeof(*v));
 		v[n++] = xstrdup(w);
 		if (end == '#' || !end)
 			break;
@@ -171,10 +174,10 @@ static bool is_macro_def(const char *line, const char **eq)
 	return true;
 }
 
-static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
+static int read_statement(struct reader *r, char *raw, const struct scn_stmt *where, char *buf,
+			  size_t cap)
 {
 	struct scenario *sc = r->sc;
-	char buf[SCN_MAX_LINE * 2];
 	const char *eq;
 	char **tok;
 
@@ -192,7 +195,7 @@ static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
 		}
 		memcpy(name, p, nlen);
 		name[nlen] = '\0';
-		if (expand(r, where, eq + 1, buf, sizeof(buf)) < 0)
+		if (expand(r, where, eq + 1, buf, cap) < 0)
 			return -1;
 		int n = tokenize(buf, &tok);
 		if (n < 0) {
@@ -211,7 +214,7 @@ static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
 		free(tok);
 		return 0;
 	}
-	if (expand(r, where, raw, buf, sizeof(buf)) < 0)
+	if (expand(r, where, raw, buf, cap) < 0)
 		return -1;
 	int n = tokenize(buf, &tok);
 	if (n < 0) {
@@ -246,6 +249,18 @@ static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
 	sc->stmts[sc->nstmts++] = (struct scn_stmt){
 	    .file = where->file, .line = where->line, .tok = tok, .ntok = (unsigned)n};
 	return 0;
+}
+
+/* One statement: macros expanded into a buffer of its size. */
+static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
+{
+	/* room for macros to double the statement, and never less than a
+	 * line's worth of growth */
+	size_t cap = 2 * strlen(raw) + 2 * SCN_MAX_LINE;
+	char *buf = xmalloc(cap);
+	int rc = read_statement(r, raw, where, buf, cap);
+	free(buf);
+	return rc;
 }
 
 /* An ipsec statement's configuration sees the scenario's macros as they
@@ -330,8 +345,9 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 	char *fname = sc->files[sc->nfiles++] = xstrdup(path);
 	r->depth++;
 
-	char line[SCN_MAX_LINE], joined[SCN_MAX_LINE];
-	size_t jlen = 0, len;
+	char line[SCN_MAX_LINE];
+	char *joined = xmalloc(SCN_MAX_LINE);
+	size_t jlen = 0, jcap = SCN_MAX_LINE, len;
 	unsigned lineno = 0, start = 0;
 	int rc = 0;
 	struct text_reader tr = {f, 0};
@@ -347,10 +363,16 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 		bool cont = len && line[len - 1] == '\\';
 		if (cont)
 			line[--len] = ' ';
-		if (jlen + len + 1 >= sizeof(joined)) {
-			scn_error(sc, &where, "statement too long");
+		if (jlen + len + 1 > SCN_MAX_STMT) {
+			where.line = start;
+			scn_error(sc, &where, "statement longer than %u bytes once its lines are joined",
+				  SCN_MAX_STMT - 1);
 			rc = -1;
 			break;
+		}
+		if (jlen + len + 1 > jcap) {
+			jcap = MIN(2 * (jlen + len + 1), (size_t)SCN_MAX_STMT);
+			joined = xrealloc(joined, jcap);
 		}
 		memcpy(joined + jlen, line, len);
 		jlen += len;
@@ -388,6 +410,7 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 		if (read_line(r, joined, &where) < 0)
 			r->failed = true;
 	}
+	free(joined);
 	fclose(f);
 	r->depth--;
 	return rc;

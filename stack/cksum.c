@@ -1,16 +1,40 @@
 #include "cksum.h"
 
+#include <string.h>
+
+/* RFC 1071 4.1: the sum taken in the host's byte order is the same sum with
+ * its two bytes swapped, so four bytes go in at a time and only the folded
+ * result is turned around.  Each call starts a new 16-bit word: an odd
+ * trailing byte is the high byte of a word padded with zero. */
 uint32_t cksum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t s = sum;
-	while (len >= 2) {
-		s += (uint32_t)(p[0] << 8 | p[1]);
+	uint64_t s = 0;
+	for (; len >= 4; p += 4, len -= 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		s += w;
+	}
+	if (len >= 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		s += w;
 		p += 2;
 		len -= 2;
 	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (len)
-		s += (uint32_t)(p[0] << 8);
+		s += p[0];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	s = (s >> 8 | s << 8) & 0xffff;
+#else
+	if (len)
+		s += (uint32_t)p[0] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+#endif
+	s += sum;
 	while (s >> 32)
 		s = (s & 0xffffffffu) + (s >> 32);
 	return (uint32_t)s;

@@ -183,10 +183,49 @@ static void pkt_dtor(void *arg)
 #define IP6_PMTU_LIFETIME_S 600 /* RFC 8201 4: at least 5 minutes; 10 */
 
 struct ip6_pmtu {
-	struct ipaddr dst;
+	struct ipaddr dst; /* the hash key: bytes past the family's zero */
 	uint32_t mtu;
 	uint64_t expire;
+	struct ip6_pmtu *prev, *next; /* by deadline: every entry lives as long */
 };
+
+static struct ipaddr pmtu_key(const struct ipaddr *dst)
+{
+	struct ipaddr k = {.af = dst->af};
+	memcpy(k.a, dst->a, addr_len(dst->af));
+	return k;
+}
+
+static void pmtu_unlink(struct node *n, struct ip6_pmtu *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		n->pmtu_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		n->pmtu_tail = e->prev;
+}
+
+static void pmtu_append(struct node *n, struct ip6_pmtu *e)
+{
+	e->next = NULL;
+	e->prev = n->pmtu_tail;
+	if (n->pmtu_tail)
+		n->pmtu_tail->next = e;
+	else
+		n->pmtu_head = e;
+	n->pmtu_tail = e;
+}
+
+static void pmtu_forget(struct node *n, struct ip6_pmtu *e)
+{
+	pmtu_unlink(n, e);
+	hmap_del(&n->pmtu_by_dst, &e->dst, sizeof(e->dst));
+	free(e);
+	n->npmtu--;
+}
 
 void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 {
@@ -197,15 +236,31 @@ void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 
 void ip_pmtu_note(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 {
-	uint64_t expire = n->sim->now + IP6_PMTU_LIFETIME_S * NS_PER_SEC;
-	for (unsigned i = 0; i < n->npmtu; i++)
-		if (addr_eq(&n->pmtu[i].dst, dst)) {
-			if (mtu < n->pmtu[i].mtu || n->pmtu[i].expire <= n->sim->now)
-				n->pmtu[i] = (struct ip6_pmtu){*dst, mtu, expire};
-			return;
+	uint64_t now = n->sim->now, expire = now + IP6_PMTU_LIFETIME_S * NS_PER_SEC;
+	struct ipaddr k = pmtu_key(dst);
+	struct ip6_pmtu *e = hmap_get(&n->pmtu_by_dst, &k, sizeof(k));
+	if (e) {
+		if (mtu < e->mtu || e->expire <= now) {
+			e->mtu = mtu;
+			e->expire = expire;
+			pmtu_unlink(n, e); /* the latest deadline now */
+			pmtu_append(n, e);
 		}
-	n->pmtu = xgrow(n->pmtu, n->npmtu, sizeof(*n->pmtu));
-	n->pmtu[n->npmtu++] = (struct ip6_pmtu){*dst, mtu, expire};
+		return;
+	}
+	while (n->pmtu_head && n->pmtu_head->expire <= now)
+		pmtu_forget(n, n->pmtu_head);
+	if (n->npmtu >= IP_PMTU_MAX) {
+		/* as OpenBSD's ip6_maxdynroutes for redirects: what is known
+		 * stays, the newcomer is not learned */
+		node_count(n, dst->af == ADDR_V6 ? STAT_IP6_PMTUFULL : STAT_IP_PMTUFULL);
+		return;
+	}
+	e = xcalloc(1, sizeof(*e));
+	*e = (struct ip6_pmtu){.dst = k, .mtu = mtu, .expire = expire};
+	hmap_add(&n->pmtu_by_dst, &e->dst, sizeof(e->dst), e);
+	pmtu_append(n, e);
+	n->npmtu++;
 	char a[ADDR_STRLEN];
 	node_trace(n, "%s path mtu to %s: %u", dst->af == ADDR_V6 ? "ip6" : "ip", addr_fmt(dst, a),
 		   mtu);
@@ -213,17 +268,18 @@ void ip_pmtu_note(struct node *n, const struct ipaddr *dst, uint32_t mtu)
 
 unsigned ip6_path_mtu(struct node *n, const struct ipaddr *dst, unsigned ifmtu)
 {
-	for (unsigned i = 0; i < n->npmtu; i++)
-		if (addr_eq(&n->pmtu[i].dst, dst) && n->pmtu[i].expire > n->sim->now)
-			return MIN(ifmtu, n->pmtu[i].mtu);
-	return ifmtu;
+	if (!n->npmtu)
+		return ifmtu;
+	struct ipaddr k = pmtu_key(dst);
+	const struct ip6_pmtu *e = hmap_get(&n->pmtu_by_dst, &k, sizeof(k));
+	return e && e->expire > n->sim->now ? MIN(ifmtu, e->mtu) : ifmtu;
 }
 
 void ip6_pmtu_free(struct node *n)
 {
-	free(n->pmtu);
-	n->pmtu = NULL;
-	n->npmtu = 0;
+	while (n->pmtu_head)
+		pmtu_forget(n, n->pmtu_head);
+	hmap_free(&n->pmtu_by_dst);
 }
 
 static void ip6_link_out(struct iface *ifp, struct pkt *p, const struct ipaddr *nexthop,
@@ -608,5 +664,5 @@ void ip6_input(struct node *n, struct pkt *p)
 
 void ip6_pmtu_memory(const struct node *n, struct mem_use *u)
 {
-	mem_add(u, n->npmtu, n->npmtu * sizeof(struct ip6_pmtu));
+	mem_add(u, n->npmtu, n->npmtu * sizeof(struct ip6_pmtu) + hmap_bytes(&n->pmtu_by_dst));
 }

@@ -232,7 +232,9 @@ void ip6_pmtu_update(struct node *n, const struct ipaddr *dst, uint32_t mtu);
  * shared with IPv4's RFC 1191 path MTUs). */
 unsigned ip6_path_mtu(struct node *n, const struct ipaddr *dst, unsigned ifmtu);
 /* Keep a smaller path MTU to dst (either family) for 10 minutes; a larger
- * one only once the old has expired. */
+ * one only once the old has expired.  A node keeps IP_PMTU_MAX at most:
+ * past that a new destination is not learned (ip.pmtufull, ip6.pmtufull). */
+#define IP_PMTU_MAX 4096
 void ip_pmtu_note(struct node *n, const struct ipaddr *dst, uint32_t mtu);
 void ip6_pmtu_free(struct node *n);
 

@@ -440,6 +440,12 @@ void nd_ra_input(struct node *n, struct pkt *p, const struct ip6_hdr *h, size_t 
 		node_timer_arm(n, expire);
 		return;
 	}
+	if (n->nrouters >= ND_MAX_ROUTERS) {
+		/* RFC 4861 6.3.4 lets a host bound its default router list; the
+		 * routers it has keep their places */
+		node_count(n, STAT_ND6_ROUTERSFULL);
+		return;
+	}
 	n->routers = xgrow(n->routers, n->nrouters, sizeof(*n->routers));
 	n->routers[n->nrouters++] = (struct nd_router){h->src, ifp, expire};
 	node_timer_arm(n, expire);

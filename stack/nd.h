@@ -28,6 +28,7 @@
 
 #define ND_MAXHOLD               10    /* as ARP's */
 #define ND_MAXENTRIES            65536 /* entries on one interface */
+#define ND_MAX_ROUTERS           64    /* default routers a host keeps (nd6.routersfull) */
 #define ND_MAX_MULTICAST_SOLICIT 3
 #define ND_MAX_UNICAST_SOLICIT   3
 #define ND_RETRANS_TIMER_MS      1000

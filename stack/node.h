@@ -50,7 +50,10 @@ struct node {
 	unsigned nfrags;          /* fragments held in all queues */
 	struct ip6_reasq *reasq6; /* the same for IPv6 */
 	unsigned nfrags6;
-	struct ip6_pmtu *pmtu; /* path MTUs learned from packet too big (RFC 8201) */
+	/* path MTUs learned from packet too big (RFC 8201) and need-frag,
+	 * by destination, oldest deadline first; at most IP_PMTU_MAX */
+	struct hmap pmtu_by_dst;
+	struct ip6_pmtu *pmtu_head, *pmtu_tail;
 	unsigned npmtu;
 	struct nd_router *routers; /* default routers learned from advertisements */
 	unsigned nrouters;

@@ -61,6 +61,7 @@
 	C(IP_FRAGMENTED, "ip.fragmented")                                    \
 	C(IP_OFRAGMENTS, "ip.ofragments")                                    \
 	D(IP_CANTFRAG, "ip.cantfrag")                                        \
+	C(IP_PMTUFULL, "ip.pmtufull") /* ours: a path MTU not learned */     \
 	/* IPv6 (struct ip6stat) */                                          \
 	C(IP6_TOTAL, "ip6.total")                                            \
 	D(IP6_TOOSMALL, "ip6.toosmall")                                      \
@@ -88,12 +89,14 @@
 	C(IP6_DELIVERED, "ip6.delivered")                                    \
 	C(IP6_LOCALOUT, "ip6.localout")                                      \
 	D(IP6_ODROPPED, "ip6.odropped")                                      \
+	C(IP6_PMTUFULL, "ip6.pmtufull") /* ours: a path MTU not learned */   \
 	/* Neighbor discovery (ours: OpenBSD keeps no nd6 statistics) */     \
 	C(ND6_SOLICITS, "nd6.solicits")                                      \
 	C(ND6_ADVERTS, "nd6.adverts")                                        \
 	D(ND6_DROPPED, "nd6.dropped")                                        \
 	D(ND6_TIMEOUT, "nd6.timeout")                                        \
 	C(ND6_TABLEFULL, "nd6.tablefull")                                    \
+	C(ND6_ROUTERSFULL, "nd6.routersfull")                                \
 	/* ICMP (struct icmpstat) */                                         \
 	C(ICMP_ERROR, "icmp.error")                                          \
 	D(ICMP_OLDICMP, "icmp.oldicmp")                                      \

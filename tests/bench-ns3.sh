@@ -37,6 +37,19 @@ compare() { # label scenario ns3-args...
 
 routed_scn "$DIR/routed.scn"
 compare "routed (92 nodes, 62 s)" "$DIR/routed.scn" routed
+plain_i=$best_i plain_n=$best_n
+# the same with a pcap of every link (ns-3: one device of each link)
+{
+	grep -v '^end ' "$DIR/routed.scn"
+	awk '$1 == "link" {print "capture", $2, $2 ".pcap"}' "$DIR/routed.scn"
+	echo "end 62s"
+} >"$DIR/routed-pcap.scn"
+mkdir -p "$DIR/ns3-pcap"
+compare "routed with a pcap on every link" "$DIR/routed-pcap.scn" routed-pcap "$DIR/ns3-pcap"
+bytes_i=$(cat "$DIR"/run/*.pcap | wc -c)
+bytes_n=$(cat "$DIR"/ns3-pcap/*.pcap | wc -c)
+echo "bench-ns3: what the pcaps cost: ipsecsim +$((best_i - plain_i)) ms for $((bytes_i / 1000000)) MB (x$(awk -v a="$best_i" -v b="$plain_i" 'BEGIN {printf "%.2f", a / b}')), ns-3 +$((best_n - plain_n)) ms for $((bytes_n / 1000000)) MB (x$(awk -v a="$best_n" -v b="$plain_n" 'BEGIN {printf "%.2f", a / b}'))"
+rm -f "$DIR"/run/*.pcap "$DIR"/ns3-pcap/*.pcap
 for pairs in 1000 10000; do
 	scale_scn $((2 * pairs)) "$DIR/pairs-$pairs.scn"
 	compare "$pairs pairs pinging ($((2 * pairs)) nodes, 5 s)" "$DIR/pairs-$pairs.scn" pairs $pairs

@@ -32,6 +32,17 @@ def test_scenario_reader(ipsecsim, tmp_path):
     assert (r.returncode, r.stderr.strip()) == (2, "/dev/zero:1: NUL byte")
 
 
+def test_scenario_statement_too_long(ipsecsim, tmp_path):
+    """Continued lines join up to 1 MiB - 1 bytes, and no further: the
+    error is at the statement's first line, and nothing after is read."""
+    word = b"w" * 4000 + b" \\\n"
+    n = (1 << 20) // (len(word) - 1) + 1
+    scn = write(tmp_path / "t.scn", b"node a\nnode \\\n" + word * n + b"b\nnode c\n")
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert (r.returncode, r.stderr.strip()) == (
+        2, f"{scn}:2: statement longer than 1048575 bytes once its lines are joined")
+
+
 def test_scenario_too_big(ipsecsim, tmp_path):
     line = b"#" + b"x" * 4000 + b"\n"
     n = (64 << 20) // len(line) + 2

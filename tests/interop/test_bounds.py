@@ -184,3 +184,122 @@ def test_neighbor_cache_learns_below_the_bound(ipsecsim, tmp_path):
     (tmp_path / "t.scn").write_text(ND_SCN.format(n=n, full=0, replied=1))
     r = run(ipsecsim, "run", "--stats", "-o", "o", "t.scn", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def ptb_pcap(path, n, mtu):
+    """n ICMPv6 packet too big messages from 2001:db8::1 to b
+    (2001:db8::2), each quoting an echo request from b to its own
+    destination (2001:db8:77::i)."""
+    b = bytes.fromhex("20010db8000000000000000000000002")
+    a = bytes.fromhex("20010db8000000000000000000000001")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i in range(n):
+            dst = bytes.fromhex("20010db8007700000000") + struct.pack(">IH", 0, i + 1)
+            echo = struct.pack(">BBHHH", 128, 0, 0, 1, i) + bytes(1400)
+            quoted = struct.pack(">IHBB", 6 << 28, len(echo), 58, 64) + b + dst + echo
+            body = struct.pack(">BBHI", 2, 0, 0, mtu) + quoted[:1232]
+            pseudo = a + b + struct.pack(">I3xB", len(body), 58)
+            body = body[:2] + struct.pack(">H", cksum(pseudo + body)) + body[4:]
+            ip6 = struct.pack(">IHBB", 6 << 28, len(body), 58, 64) + a + b + body
+            frame = b"\xff" * 6 + b"\x02\x03\x00\x00\x00\x01" + b"\x86\xdd" + ip6
+            f.write(struct.pack("<IIII", 0, i, len(frame), len(frame)) + frame)
+
+
+PMTU_SCN = """\
+node a b
+link l a=2001:db8::1/64 b=2001:db8::2/64
+at 1s inject l ptb.pcap from a
+at 2s show b memory
+end 3s
+expect b icmp6.inhist.toobig == {n}
+expect b ip6.pmtufull == {full}
+"""
+
+
+def pmtu_entries(out):
+    for line in out.splitlines():
+        if line.split() and line.split()[0] == "pmtu":
+            return int(line.split()[1])
+    raise AssertionError("no pmtu line in:\n" + out)
+
+
+def test_path_mtu_cache_is_bounded(ipsecsim, tmp_path):
+    """4,101 packet too big messages for distinct destinations: b keeps
+    4,096 path MTUs and counts 5 it did not learn as ip6.pmtufull."""
+    n = 4096 + 5
+    ptb_pcap(tmp_path / "ptb.pcap", n, 1300)
+    (tmp_path / "t.scn").write_text(PMTU_SCN.format(n=n, full=5))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pmtu_entries(r.stdout) == 4096
+
+
+def test_path_mtu_cache_learns_below_the_bound(ipsecsim, tmp_path):
+    n = 300
+    ptb_pcap(tmp_path / "ptb.pcap", n, 1300)
+    (tmp_path / "t.scn").write_text(PMTU_SCN.format(n=n, full=0))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pmtu_entries(r.stdout) == 300
+
+
+def ra_pcap(path, n):
+    """n router advertisements (lifetime 1800 s), each from its own
+    link-local address and MAC, to all nodes."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        allnodes = bytes.fromhex("ff020000000000000000000000000001")
+        for i in range(n):
+            mac = b"\x02\x04" + struct.pack(">I", i)
+            src = bytes.fromhex("fe800000000000000000000000") + struct.pack(">I", i)[1:]
+            body = struct.pack(">BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + b"\x01\x01" + mac
+            pseudo = src + allnodes + struct.pack(">I3xB", len(body), 58)
+            body = body[:2] + struct.pack(">H", cksum(pseudo + body)) + body[4:]
+            ip6 = struct.pack(">IHBB", 6 << 28, len(body), 58, 255) + src + allnodes + body
+            frame = b"\x33\x33\x00\x00\x00\x01" + mac + b"\x86\xdd" + ip6
+            f.write(struct.pack("<IIII", 0, i, len(frame), len(frame)) + frame)
+
+
+RA_SCN = """\
+node a b
+link l a=2001:db8::1/64 b=2001:db8::2/64
+at 1s inject l ra.pcap from a
+end 3s
+expect b icmp6.inhist.routeradvert == {n}
+expect b nd6.routersfull == {full}
+"""
+
+
+def test_default_router_list_is_bounded(ipsecsim, tmp_path):
+    """70 routers advertise themselves: b keeps 64 and counts 6 it did
+    not take as nd6.routersfull."""
+    ra_pcap(tmp_path / "ra.pcap", 70)
+    (tmp_path / "t.scn").write_text(RA_SCN.format(n=70, full=6))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_default_router_list_below_the_bound(ipsecsim, tmp_path):
+    ra_pcap(tmp_path / "ra.pcap", 64)
+    (tmp_path / "t.scn").write_text(RA_SCN.format(n=64, full=0))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_switch_of_thousands_of_endpoints(ipsecsim, tmp_path):
+    """A statement continued over 3,001 lines: 3,000 hosts on one switch,
+    the first pings the last (its ARP request reaches every port)."""
+    n = 3000
+    hosts = [f"h{i}" for i in range(n)]
+    ends = [f"h{i}=10.{i // 250}.{i % 250}.1/8" for i in range(n)]
+    (tmp_path / "t.scn").write_text(
+        "node " + " \\\n".join(hosts) + "\n" +
+        "switch lan \\\n" + " \\\n".join(ends) + "\n" +
+        "at 1s ping h0 10.11.249.1 count 1 quiet\nend 3s\n"
+        f"expect h{n - 1} arp.rxrequests == 1\n"
+        f"expect h1 arp.rxrequests == 1\n"
+        "expect h0 icmp.inhist.echoreply == 1\n")
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 expectations, 3 held" in r.stdout

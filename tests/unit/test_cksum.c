@@ -48,6 +48,43 @@ static void test_pieces_equal_whole(void)
 	CU_ASSERT_EQUAL(in_cksum(ff, sizeof(ff)), 0);
 }
 
+/* RFC 1071's definition, a 16-bit big-endian word at a time. */
+static uint16_t ref_cksum(uint32_t start, const uint8_t *p, size_t len)
+{
+	uint64_t s = start;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len % 2)
+		s += (uint32_t)p[len - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static void test_word_at_a_time(void)
+{
+	/* Every length from 0 to 99 at every alignment, with and without a
+	 * running sum, against the definition; and sums that come to zero. */
+	uint8_t b[128];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof(b); i++) {
+		x = x * 1103515245u + 12345u;
+		b[i] = (uint8_t)(x >> 16);
+	}
+	unsigned wrong = 0;
+	for (size_t off = 0; off < 8; off++)
+		for (size_t len = 0; len < 100; len++) {
+			wrong += in_cksum(b + off, len) != ref_cksum(0, b + off, len);
+			wrong += cksum_fold(cksum_add(0x1fffe, b + off, len)) !=
+				 ref_cksum(0x1fffe, b + off, len);
+		}
+	CU_ASSERT_EQUAL(wrong, 0);
+	static const uint8_t zero[7], ffff[2] = {0xff, 0xff}, odd[3] = {0x12, 0x34, 0xab};
+	CU_ASSERT_EQUAL(in_cksum(zero, 7), 0xffff);
+	CU_ASSERT_EQUAL(in_cksum(ffff, 2), 0);
+	CU_ASSERT_EQUAL(in_cksum(odd, 3), (uint16_t) ~(0x1234 + 0xab00));
+}
+
 void suite_cksum(void)
 {
 	static const struct unit_test t[] = {
@@ -55,6 +92,7 @@ void suite_cksum(void)
 	    {"IPv4 header of a scapy packet", test_ip_header_of_vector},
 	    {"UDP with pseudo header", test_udp_pseudo_header},
 	    {"pieces equal the whole", test_pieces_equal_whole},
+	    {"a word at a time", test_word_at_a_time},
 	    {NULL, NULL}};
 	unit_add_suite("cksum", t);
 }

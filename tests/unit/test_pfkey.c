@@ -1,6 +1,7 @@
 /* PF_KEY v2: every message type round-trips, every malformation is EINVAL
  * and changes nothing, and the kernel acts and delivers as OpenBSD does. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../ipsec/pfkey.h"
@@ -1039,6 +1040,145 @@ static void test_spd_specificity_table(void)
 	CU_ASSERT_EQUAL(spd.count, 0);
 }
 
+static struct spd_flow *host_flow(struct spd *spd, uint8_t dir, uint32_t src, unsigned splen)
+{
+	uint8_t b[4];
+	put_be32(b, src);
+	struct spd_flow *f = xcalloc(1, sizeof(*f));
+	f->sel.dir = dir;
+	f->sel.src = addr_v4(b);
+	f->sel.dst = A("0.0.0.0");
+	f->mask = (struct spd_mask){(uint8_t)splen, 0, false, false, false};
+	spd_sel_apply(&f->sel, &f->mask);
+	spd_insert(spd, f);
+	return f;
+}
+
+static struct spd_flow *lookup_src(struct spd *spd, uint8_t dir, uint32_t src)
+{
+	uint8_t b[4];
+	put_be32(b, src);
+	struct spd_sel p = {.dir = dir, .proto = 1};
+	p.src = addr_v4(b);
+	p.dst = A("192.0.2.1");
+	return spd_lookup(spd, &p);
+}
+
+/* More shapes than a lookup prefetches at once, and a table emptied by
+ * removals in the middle of its probe runs. */
+static void test_spd_shapes_and_removal(void)
+{
+	struct spd spd = {0};
+	enum { HOST = 0x0a010203 }; /* 10.1.2.3 */
+	struct spd_flow *by_plen[33] = {0};
+	for (unsigned plen = 8; plen <= 32; plen++)
+		by_plen[plen] = host_flow(&spd, IPSP_DIRECTION_OUT, HOST, plen);
+	struct spd_flow *in = host_flow(&spd, IPSP_DIRECTION_IN, HOST, 32);
+	CU_ASSERT_EQUAL(spd.nclasses, 26);
+	CU_ASSERT_PTR_EQUAL(lookup_src(&spd, IPSP_DIRECTION_OUT, HOST), by_plen[32]);
+	CU_ASSERT_PTR_EQUAL(lookup_src(&spd, IPSP_DIRECTION_IN, HOST), in);
+	/* Flipping bit q (1 = the top one) leaves only the prefixes shorter
+	 * than q: the winner is the flow of length q - 1, the 33 - q'th shape. */
+	unsigned wrong = 0;
+	for (unsigned q = 9; q <= 32; q++)
+		wrong +=
+		    lookup_src(&spd, IPSP_DIRECTION_OUT, HOST ^ 1u << (32 - q)) != by_plen[q - 1];
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_PTR_NULL(lookup_src(&spd, IPSP_DIRECTION_OUT, 0x0b010203));
+	spd_flush(&spd);
+	CU_ASSERT_EQUAL(spd.nclasses, 0);
+
+	/* 3,000 hosts in one shape; every third removed (the table's runs close
+	 * up behind each removal); each removed host falls to the default. */
+	struct spd_flow *dflt = host_flow(&spd, IPSP_DIRECTION_OUT, 0, 0);
+	enum { N = 3000 };
+	struct spd_flow **hosts = xcalloc(N, sizeof(*hosts));
+	for (uint32_t i = 0; i < N; i++)
+		hosts[i] = host_flow(&spd, IPSP_DIRECTION_OUT, 0x0a000000 + i * 7, 32);
+	for (uint32_t i = 0; i < N; i += 3) {
+		spd_remove(&spd, hosts[i]);
+		spd_flow_free(hosts[i]);
+	}
+	CU_ASSERT_EQUAL(spd.count, 1 + N - N / 3);
+	wrong = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		struct spd_flow *f = lookup_src(&spd, IPSP_DIRECTION_OUT, 0x0a000000 + i * 7);
+		wrong += f != (i % 3 ? hosts[i] : dflt);
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	for (uint32_t i = 1; i < N; i++)
+		if (i % 3)
+			CU_ASSERT_PTR_EQUAL(spd_find(&spd, &hosts[i]->sel, &hosts[i]->mask),
+					    hosts[i]);
+	free(hosts);
+	spd_flush(&spd);
+}
+
+static struct tdb *sa_new(struct sad *sad, const char *dst, uint32_t spi, uint8_t sproto)
+{
+	struct tdb *t = xcalloc(1, sizeof(*t));
+	t->dst = A(dst);
+	t->spi = spi;
+	t->sproto = sproto;
+	CU_ASSERT_EQUAL(sad_insert(sad, t), 0);
+	return t;
+}
+
+/* The SAD at thousands of SAs: ESP and AH SAs with the same destination and
+ * SPI, removals from the middle of probe runs and of destination chains. */
+static void test_sad_table(void)
+{
+	static const char *dsts[] = {"192.0.2.1", "192.0.2.2", "2001:db8::1"};
+	struct sad sad = {0};
+	enum { N = 3000 };
+	struct tdb **esp = xcalloc(N, sizeof(*esp)), **ah = xcalloc(N, sizeof(*ah));
+	for (uint32_t i = 0; i < N; i++) {
+		esp[i] = sa_new(&sad, dsts[i % 3], 256 + i, IPPROTO_ESP);
+		if (i % 2 == 0)
+			ah[i] = sa_new(&sad, dsts[i % 3], 256 + i, IPPROTO_AH);
+	}
+	struct tdb dup = {.dst = A(dsts[0]), .spi = 256, .sproto = IPPROTO_ESP};
+	CU_ASSERT_EQUAL(sad_insert(&sad, &dup), -1);
+	/* every fifth ESP SA goes, and the newest of each destination */
+	for (uint32_t i = 0; i < N; i++)
+		if (i % 5 == 0 || i >= N - 3) {
+			sad_remove(&sad, esp[i]);
+			tdb_free(esp[i]);
+			esp[i] = NULL;
+		}
+	unsigned wrong = 0;
+	for (uint32_t i = 0; i < N; i++) {
+		struct ipaddr d = A(dsts[i % 3]);
+		wrong += sad_lookup(&sad, &d, 256 + i, IPPROTO_ESP) != esp[i];
+		wrong += sad_lookup(&sad, &d, 256 + i, IPPROTO_AH) != ah[i];
+		wrong += sad_lookup(&sad, &d, 256 + i, IPPROTO_IPCOMP) != NULL;
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	/* Each destination's chain: exactly its ESP SAs left, newest first. */
+	for (unsigned k = 0; k < 3; k++) {
+		struct ipaddr d = A(dsts[k]);
+		uint32_t want = N;
+		unsigned n = 0, left = 0;
+		for (uint32_t i = k; i < N; i += 3)
+			left += esp[i] != NULL;
+		for (struct tdb *t = sad_first_to(&sad, &d, IPPROTO_ESP); t;
+		     t = sad_next_to(t, &d, IPPROTO_ESP), n++) {
+			do
+				want--;
+			while (want % 3 != k || !esp[want]);
+			wrong += t != esp[want];
+		}
+		CU_ASSERT_EQUAL(n, left);
+		CU_ASSERT_EQUAL(left, 1000 - 200 - 1);
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	free(esp);
+	free(ah);
+	sad_flush(&sad, SADB_SATYPE_UNSPEC);
+	CU_ASSERT_EQUAL(sad.count, 0);
+	CU_ASSERT_PTR_NULL(sad.slots);
+}
+
 static void test_grpspis_and_bundles(void)
 {
 	static const uint8_t K[32] = {9};
@@ -1158,6 +1298,8 @@ void suite_pfkey(void)
 	    {"FLUSH, DUMP, REGISTER, PROMISC", test_flush_dump_register_promisc},
 	    {"flows", test_flows},
 	    {"SPD specificity table", test_spd_specificity_table},
+	    {"SPD shapes and removal", test_spd_shapes_and_removal},
+	    {"SAD table", test_sad_table},
 	    {"GRPSPIS and bundles", test_grpspis_and_bundles},
 	    {"EXPIRE and ACQUIRE encoding", test_expire_and_acquire_encoding},
 	    {"receive buffer bound", test_receive_buffer_bound},

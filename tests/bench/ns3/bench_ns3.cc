@@ -7,6 +7,9 @@
  *                       a UDP flow of 60,000 1200-byte datagrams (one a ms)
  *                       across it, and 40 host pairs on 2 ms links with 1%
  *                       loss pinging every 10 ms; 62 virtual seconds
+ *   bench-ns3 routed-pcap DIR  the same with a pcap of every link written
+ *                       into DIR (one device of each link, both directions,
+ *                       as ipsecsim's `capture LINK` writes each frame once)
  *   bench-ns3 pairs N   N two-node pairs, each pinging three times a second
  *                       apart; 5 virtual seconds
  *
@@ -38,6 +41,8 @@
 using namespace ns3;
 
 static uint64_t g_frames;
+static std::string g_pcap; /* a directory: capture every link there */
+static unsigned g_links;
 
 static void
 TxBegin(Ptr<const Packet>)
@@ -51,6 +56,9 @@ static Ipv4InterfaceContainer
 Join(Ptr<Node> a, Ptr<Node> b, PointToPointHelper& p2p, Ipv4AddressHelper& addr)
 {
     NetDeviceContainer d = p2p.Install(a, b);
+    if (!g_pcap.empty())
+        p2p.EnablePcap(g_pcap + "/link" + std::to_string(g_links++) + ".pcap", d.Get(0), false,
+                       true);
     Ipv4InterfaceContainer ifs = addr.Assign(d);
     TrafficControlHelper().Uninstall(d);
     addr.NewNetwork();
@@ -105,6 +113,9 @@ Routed()
         h.Create(2);
         inet.Install(h);
         NetDeviceContainer d = wire.Install(h.Get(0), h.Get(1));
+        if (!g_pcap.empty())
+            wire.EnablePcap(g_pcap + "/link" + std::to_string(g_links++) + ".pcap",
+                            d.Get(0), false, true);
         for (int k = 0; k < 2; k++) {
             Ptr<RateErrorModel> em = CreateObject<RateErrorModel>();
             em->SetAttribute("ErrorRate", DoubleValue(0.01));
@@ -149,12 +160,16 @@ Pairs(unsigned n)
 int
 main(int argc, char** argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "routed") && (strcmp(argv[1], "pairs") || argc != 3))) {
-        fprintf(stderr, "usage: bench-ns3 routed | pairs N\n");
+    bool routed = !strcmp(argv[1], "routed") && argc == 2;
+    bool pcap = !strcmp(argv[1], "routed-pcap") && argc == 3;
+    if (!routed && !pcap && (strcmp(argv[1], "pairs") || argc != 3)) {
+        fprintf(stderr, "usage: bench-ns3 routed | routed-pcap DIR | pairs N\n");
         return 2;
     }
+    if (pcap)
+        g_pcap = argv[2];
     auto t0 = std::chrono::steady_clock::now();
-    unsigned nodes = !strcmp(argv[1], "routed") ? Routed() : Pairs(std::atoi(argv[2]));
+    unsigned nodes = routed || pcap ? Routed() : Pairs(std::atoi(argv[2]));
     Config::ConnectWithoutContext("/NodeList/*/DeviceList/*/$ns3::PointToPointNetDevice/PhyTxBegin",
                                   MakeCallback(&TxBegin));
     auto t1 = std::chrono::steady_clock::now();
