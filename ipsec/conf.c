@@ -88,9 +88,24 @@ static const char *range(const struct parser *p, const char *what)
 	return p->opts->mode == CONF_TESTBED ? what : "";
 }
 
-static void syntax_error(struct parser *p)
+/* ipsecctl says "syntax error" and nothing more (kept word for word in its
+ * grammar); the testbed's says what it found and what it wanted there. */
+static void syntax_error(struct parser *p, const char *expected)
 {
-	perr(p, "syntax error");
+	if (p->opts->mode != CONF_TESTBED) {
+		perr(p, "syntax error");
+		return;
+	}
+	char got[96];
+	if (at(p, TK_NL) || at(p, TK_EOF))
+		snprintf(got, sizeof(got), "the end of the line");
+	else if (at(p, TK_NUMBER))
+		snprintf(got, sizeof(got), "'%lld'", p->t.num);
+	else if (at(p, TK_CHAR))
+		snprintf(got, sizeof(got), "'%c'", p->t.ch);
+	else
+		snprintf(got, sizeof(got), "'%.64s'", p->s ? p->s : "?");
+	perr(p, "syntax error: %s where %s belongs", got, expected);
 }
 
 /* ---- values ---- */
@@ -143,7 +158,7 @@ static void fmt_addr(const struct conf_addr *a, char *buf, size_t cap)
 static struct conf_addr *parse_host_spec(struct parser *p)
 {
 	if (!at(p, TK_STRING)) {
-		syntax_error(p);
+		syntax_error(p, "an address (such as 10.0.0.1, 10.1.0.0/16 or 2001:db8::1)");
 		return NULL;
 	}
 	char *s = xstrdup(p->s);
@@ -153,7 +168,7 @@ static struct conf_addr *parse_host_spec(struct parser *p)
 		advance(p);
 		if (!at(p, TK_NUMBER) || p->t.num < 0) {
 			free(s);
-			syntax_error(p);
+			syntax_error(p, "a prefix length");
 			return NULL;
 		}
 		plen = p->t.num > 255 ? 255 : (int)p->t.num;
@@ -198,7 +213,7 @@ static struct conf_addr *parse_host(struct parser *p)
 				advance(p);
 			if (at(p, TK_NL) || at(p, TK_EOF)) {
 				addr_free_list(head);
-				syntax_error(p);
+				syntax_error(p, "an address");
 				return NULL;
 			}
 		}
@@ -234,7 +249,7 @@ static int parse_port(struct parser *p, uint16_t *port)
 		}
 		*port = (uint16_t)p->t.num;
 	} else {
-		syntax_error(p);
+		syntax_error(p, "a port number or name");
 		return -1;
 	}
 	advance(p);
@@ -252,7 +267,7 @@ static int parse_hosts(struct parser *p, struct hosts *h)
 	memset(h, 0, sizeof(*h));
 	bool from_first = at(p, TK_FROM);
 	if (!from_first && !at(p, TK_TO)) {
-		syntax_error(p);
+		syntax_error(p, "from or to");
 		return -1;
 	}
 	advance(p);
@@ -261,7 +276,7 @@ static int parse_hosts(struct parser *p, struct hosts *h)
 	if (!first || parse_port(p, &p1) < 0)
 		goto fail1;
 	if (!accept(p, from_first ? TK_TO : TK_FROM)) {
-		syntax_error(p);
+		syntax_error(p, from_first ? "to" : "from");
 		goto fail1;
 	}
 	struct conf_addr *second = parse_host(p);
@@ -339,7 +354,7 @@ static int parse_ids(struct parser *p, char **srcid, char **dstid)
 bad:
 	free(*srcid);
 	*srcid = NULL;
-	syntax_error(p);
+	syntax_error(p, "an identity");
 	return -1;
 }
 
@@ -419,7 +434,7 @@ static int parse_keyspec(struct parser *p, struct conf_key *out, struct conf_key
 {
 	bool file = accept(p, TK_FILE);
 	if (!at(p, TK_STRING)) {
-		syntax_error(p);
+		syntax_error(p, "a key (0x and hex digits) or file NAME");
 		return -1;
 	}
 	char *s = xstrdup(p->s);
@@ -442,7 +457,7 @@ static int parse_spi_value(struct parser *p, const char *s, uint32_t *spi)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
 	if (!*s || *end || errno) {
-		syntax_error(p);
+		syntax_error(p, "an SPI (such as 0x1000)");
 		return -1;
 	}
 	if (v > UINT32_MAX) {
@@ -461,7 +476,7 @@ static int parse_spispec(struct parser *p, uint32_t *out, uint32_t *in)
 {
 	*out = *in = 0;
 	if (!accept(p, TK_SPI)) {
-		syntax_error(p);
+		syntax_error(p, "spi");
 		return -1;
 	}
 	if (at(p, TK_NUMBER)) {
@@ -479,7 +494,7 @@ static int parse_spispec(struct parser *p, uint32_t *out, uint32_t *in)
 		return 0;
 	}
 	if (!at(p, TK_STRING)) {
-		syntax_error(p);
+		syntax_error(p, "an SPI, or OUT:IN");
 		return -1;
 	}
 	char *s = xstrdup(p->s);
@@ -496,30 +511,43 @@ static int parse_spispec(struct parser *p, uint32_t *out, uint32_t *in)
 	return r;
 }
 
-/* A time for testbed lifetimes: seconds, or with an s, m or h suffix; at
- * most INT64_MAX seconds in every form, as the lexer's bare numbers. */
+/* A time for testbed lifetimes: a bare number of seconds, or a time with
+ * its unit in the form every time takes (parse_time_ns), in whole seconds
+ * (PF_KEY counts in seconds). */
 static int parse_seconds(struct parser *p, uint64_t *v)
 {
+	char word[64] = "";
 	if (at(p, TK_NUMBER) && p->t.num >= 0) {
 		*v = (uint64_t)p->t.num;
 		advance(p);
-		return 0;
-	}
-	if (at(p, TK_STRING) && isdigit((unsigned char)p->s[0])) {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(p->s, &end, 10);
-		unsigned mul = !strcmp(end, "h")   ? 3600
-			       : !strcmp(end, "m") ? 60
-						   : !strcmp(end, "s");
-		if (mul && errno == 0 && n <= (unsigned long long)INT64_MAX / mul) {
-			*v = (uint64_t)n * mul;
+		if (!at(p, TK_STRING) || !is_time_unit_word(p->s))
+			return 0;
+		/* `time 5 sec`: say what was written */
+		snprintf(word, sizeof(word), " '%llu %.30s'", (unsigned long long)*v, p->s);
+	} else if (at(p, TK_STRING)) {
+		/* whole seconds, minutes or hours go as far as bare seconds
+		 * (INT64_MAX); the other forms as far as any time */
+		uint64_t n, ns;
+		const char *unit;
+		unsigned mul = 0;
+		if (parse_fixed(p->s, 0, &n, &unit) == 0)
+			mul = !strcmp(unit, "h") ? 3600 : !strcmp(unit, "m") ? 60 : !strcmp(unit, "s");
+		if (mul && n <= (uint64_t)INT64_MAX / mul) {
+			*v = n * mul;
 			advance(p);
 			return 0;
 		}
+		if (!mul && parse_time_ns(p->s, &ns) == 0 && ns % 1000000000u == 0) {
+			*v = ns / 1000000000u;
+			advance(p);
+			return 0;
+		}
+		snprintf(word, sizeof(word), " '%.40s'", p->s);
 	}
-	perr(p, "bad time: seconds, or a number with s, m or h; at most 9223372036854775807 "
-		"seconds");
+	perr(p, "bad time%s: whole seconds, as a bare number or with its unit, ns, us, ms, s, m or "
+		"h, written right after the number (such as 3600, 90s or 10m); at most "
+		"9223372036854775807 seconds",
+	     word);
 	return -1;
 }
 
@@ -655,14 +683,25 @@ static int validate_sa(struct parser *p, struct conf_rule *r, const struct conf_
 			perr(p, "no encryption key specified");
 			return -1;
 		}
+		/* ipsecctl's words, and in the testbed what the length holds */
+		char salt[96] = "", keys[24];
+		unsigned kmin = r->encxf->keymin - r->encxf->salt, kmax = r->encxf->keymax - r->encxf->salt;
+		if (kmin == kmax)
+			snprintf(keys, sizeof(keys), "%u", kmin);
+		else
+			snprintf(keys, sizeof(keys), "%u to %u", kmin, kmax);
+		if (p->opts->mode == CONF_TESTBED && r->encxf->salt)
+			snprintf(salt, sizeof(salt), " (%s: %s bytes of key, then a %u-byte %s)",
+				 r->encxf->name, keys, r->encxf->salt,
+				 strstr(r->encxf->name, "ctr") ? "nonce" : "salt");
 		if (enckey->data && enckey->len < r->encxf->keymin) {
-			perr(p, "encryption key too short (%zu bits), minimum %u bits",
-			     enckey->len * 8, r->encxf->keymin * 8u);
+			perr(p, "encryption key too short (%zu bits), minimum %u bits%s",
+			     enckey->len * 8, r->encxf->keymin * 8u, salt);
 			return -1;
 		}
 		if (enckey->data && enckey->len > r->encxf->keymax) {
-			perr(p, "encryption key too long (%zu bits), maximum %u bits",
-			     enckey->len * 8, r->encxf->keymax * 8u);
+			perr(p, "encryption key too long (%zu bits), maximum %u bits%s",
+			     enckey->len * 8, r->encxf->keymax * 8u, salt);
 			return -1;
 		}
 	}
@@ -838,6 +877,20 @@ static void expand_rule(struct parser *p, struct conf_rule *proto, struct hosts 
 				key_wipe(&rev->enckey);
 				rev->authkey = key_copy(akey_in);
 				rev->enckey = key_copy(ekey_in);
+				/* the testbed says why the second key is missing */
+				const char *half = NULL;
+				if (r->enckey.data && !ekey_in->data)
+					half = "enckey";
+				else if (r->authkey.data && !akey_in->data)
+					half = "authkey";
+				if (half && spi_in && p->opts->mode == CONF_TESTBED) {
+					perr(p,
+					     "spi 0x%x:0x%x makes two SAs, so %s needs two keys too, "
+					     "OUT:IN (one was given)",
+					     r->spi, spi_in, half);
+					rule_free(rev);
+					return;
+				}
 				if (validate_sa(p, rev, &rev->authkey, &rev->enckey) < 0) {
 					rule_free(rev);
 					return;
@@ -856,10 +909,13 @@ static void expand_rule(struct parser *p, struct conf_rule *proto, struct hosts 
 
 /* ---- statements ---- */
 
-static void expect_end(struct parser *p)
+/* What may start a statement, for the testbed's syntax errors. */
+#define RULE_START "a rule (flow, esp, ah, ipcomp, ipip, tcpmd5), include, or NAME = VALUE"
+
+static void expect_end(struct parser *p, const char *expected)
 {
 	if (!at(p, TK_NL) && !at(p, TK_EOF))
-		syntax_error(p);
+		syntax_error(p, expected);
 }
 
 /* The name of the file being read, kept by the conf for its rules. */
@@ -908,7 +964,7 @@ static void parse_flow(struct parser *p)
 			r.proto = (uint8_t)p->t.num;
 			advance(p);
 		} else {
-			syntax_error(p);
+			syntax_error(p, "a protocol name or number");
 			return;
 		}
 	}
@@ -931,11 +987,11 @@ static void parse_flow(struct parser *p)
 				break;
 			}
 		if (i == ARRAY_LEN(types)) {
-			syntax_error(p);
+			syntax_error(p, "use, acquire, require, deny, bypass or dontacq");
 			goto out;
 		}
 	}
-	expect_end(p);
+	expect_end(p, "local, peer, srcid, dstid, type or the end of the rule");
 	if (p->failed)
 		goto out;
 	/* create_flow */
@@ -1043,12 +1099,15 @@ static void parse_sa(struct parser *p, bool tcpmd5)
 	}
 	if (parse_hosts(p, &h) < 0 || parse_spispec(p, &r.spi, &spi_in) < 0)
 		goto out;
+	/* what may still come, in the grammar's fixed order */
+	const char *rest = tcpmd5 ? "authkey" : "udpencap, auth, enc, comp, authkey, enckey, bundle";
 	if (!tcpmd5) {
 		if (accept(p, TK_UDPENCAP)) {
+			rest = "auth, enc, comp, authkey, enckey, bundle";
 			r.udpencap = true;
 			if (accept(p, TK_PORT)) {
 				if (!at(p, TK_NUMBER) || p->t.num < 0 || p->t.num > 65535) {
-					syntax_error(p);
+					syntax_error(p, "a port number");
 					goto out;
 				}
 				r.udpdport = (uint16_t)p->t.num;
@@ -1060,8 +1119,9 @@ static void parse_sa(struct parser *p, bool tcpmd5)
 			if (k != TK_AUTH && k != TK_ENC && k != TK_COMP && k != TK_GROUP)
 				break;
 			advance(p);
+			rest = "auth, enc, comp, authkey, enckey, bundle";
 			if (!at(p, TK_STRING)) {
-				syntax_error(p);
+				syntax_error(p, "an algorithm name");
 				goto out;
 			}
 			const struct conf_xf **slot = k == TK_AUTH   ? &r.authxf
@@ -1086,23 +1146,34 @@ static void parse_sa(struct parser *p, bool tcpmd5)
 			advance(p);
 		}
 	}
-	if (accept(p, TK_AUTHKEY) && parse_keyspec(p, &r.authkey, &akey_in) < 0)
-		goto out;
-	if (!tcpmd5 && accept(p, TK_ENCKEY) && parse_keyspec(p, &r.enckey, &ekey_in) < 0)
-		goto out;
+	if (accept(p, TK_AUTHKEY)) {
+		if (parse_keyspec(p, &r.authkey, &akey_in) < 0)
+			goto out;
+		rest = tcpmd5 ? "" : "enckey, bundle";
+	}
+	if (!tcpmd5 && accept(p, TK_ENCKEY)) {
+		if (parse_keyspec(p, &r.enckey, &ekey_in) < 0)
+			goto out;
+		rest = "bundle";
+	}
 	if (!tcpmd5 && accept(p, TK_BUNDLE)) {
 		if (!at(p, TK_STRING)) {
-			syntax_error(p);
+			syntax_error(p, "a bundle name");
 			goto out;
 		}
 		bundle = xstrdup(p->s);
 		advance(p);
+		rest = "";
 	}
 	if (!tcpmd5 && p->opts->mode == CONF_TESTBED)
 		parse_testbed_exts(p, &r);
 	if (p->failed)
 		goto out;
-	expect_end(p);
+	const char *exts = tcpmd5 ? "" : "replay, esn, lifetime";
+	char expected[160];
+	snprintf(expected, sizeof(expected), "%s%s%s%sthe end of the rule", rest,
+		 *rest && *exts ? ", " : "", exts, *rest || *exts ? " or " : "");
+	expect_end(p, expected);
 	if (p->failed || validate_sa(p, &r, &r.authkey, &r.enckey) < 0)
 		goto out;
 	expand_rule(p, &r, &h, NULL, NULL, CD_NONE, spi_in, &akey_in, &ekey_in, bundle);
@@ -1136,10 +1207,10 @@ static void parse_varset(struct parser *p, char *name)
 		advance(p);
 	}
 	if (!any) {
-		syntax_error(p);
+		syntax_error(p, "a value");
 		return;
 	}
-	expect_end(p);
+	expect_end(p, "the end of the line");
 	if (p->failed)
 		return;
 	for (const char *c = name; *c; c++)
@@ -1163,7 +1234,7 @@ static void parse_statement(struct parser *p)
 	case TK_INCLUDE:
 		advance(p);
 		if (!at(p, TK_STRING)) {
-			syntax_error(p);
+			syntax_error(p, "a file name");
 			return;
 		}
 		{
@@ -1172,7 +1243,7 @@ static void parse_statement(struct parser *p)
 			advance(p);
 			if (!at(p, TK_NL) && !at(p, TK_EOF)) {
 				free(path);
-				syntax_error(p);
+				syntax_error(p, "the end of the line");
 				return;
 			}
 			if (lex_include(p->lx, path) < 0)
@@ -1200,13 +1271,15 @@ static void parse_statement(struct parser *p)
 		if (at_char(p, '=')) {
 			advance(p);
 			parse_varset(p, name);
+		} else if (p->opts->mode == CONF_TESTBED) {
+			perr(p, "syntax error: unknown word '%.64s' where " RULE_START " belongs", name);
 		} else {
-			syntax_error(p);
+			syntax_error(p, NULL);
 		}
 		free(name);
 		return;
 	}
-	default: syntax_error(p); return;
+	default: syntax_error(p, RULE_START); return;
 	}
 }
 

@@ -41,6 +41,7 @@ struct conf_xf {
 	int id; /* the table's own id (ENCXF_AES ...) */
 	uint16_t keymin, keymax;
 	bool noauth, nostatic;
+	uint8_t salt; /* bytes at the end of the key that are its salt or nonce */
 };
 
 struct conf_key {

@@ -13,40 +13,40 @@
 #include "conf_names.h"
 
 static const struct conf_xf auth_xfs[] = {
-    {"none", AUTHXF_NONE, 0, 0, false, false},
-    {"hmac-md5", AUTHXF_HMAC_MD5, 16, 0, false, false},
-    {"hmac-ripemd160", AUTHXF_HMAC_RIPEMD160, 20, 0, false, false},
-    {"hmac-sha1", AUTHXF_HMAC_SHA1, 20, 0, false, false},
-    {"hmac-sha2-256", AUTHXF_HMAC_SHA2_256, 32, 0, false, false},
-    {"hmac-sha2-384", AUTHXF_HMAC_SHA2_384, 48, 0, false, false},
-    {"hmac-sha2-512", AUTHXF_HMAC_SHA2_512, 64, 0, false, false},
+    {"none", AUTHXF_NONE, 0, 0, false, false, 0},
+    {"hmac-md5", AUTHXF_HMAC_MD5, 16, 0, false, false, 0},
+    {"hmac-ripemd160", AUTHXF_HMAC_RIPEMD160, 20, 0, false, false, 0},
+    {"hmac-sha1", AUTHXF_HMAC_SHA1, 20, 0, false, false, 0},
+    {"hmac-sha2-256", AUTHXF_HMAC_SHA2_256, 32, 0, false, false, 0},
+    {"hmac-sha2-384", AUTHXF_HMAC_SHA2_384, 48, 0, false, false, 0},
+    {"hmac-sha2-512", AUTHXF_HMAC_SHA2_512, 64, 0, false, false, 0},
 };
 
 static const struct conf_xf enc_xfs[] = {
-    {"none", ENCXF_NONE, 0, 0, false, false},
-    {"3des-cbc", ENCXF_3DES_CBC, 24, 24, false, false},
-    {"aes", ENCXF_AES, 16, 32, false, false},
-    {"aes-128", ENCXF_AES_128, 16, 16, false, false},
-    {"aes-192", ENCXF_AES_192, 24, 24, false, false},
-    {"aes-256", ENCXF_AES_256, 32, 32, false, false},
-    {"aesctr", ENCXF_AESCTR, 16 + 4, 32 + 4, false, true},
-    {"aes-128-ctr", ENCXF_AES_128_CTR, 16 + 4, 16 + 4, false, true},
-    {"aes-192-ctr", ENCXF_AES_192_CTR, 24 + 4, 24 + 4, false, true},
-    {"aes-256-ctr", ENCXF_AES_256_CTR, 32 + 4, 32 + 4, false, true},
-    {"aes-128-gcm", ENCXF_AES_128_GCM, 16 + 4, 16 + 4, true, true},
-    {"aes-192-gcm", ENCXF_AES_192_GCM, 24 + 4, 24 + 4, true, true},
-    {"aes-256-gcm", ENCXF_AES_256_GCM, 32 + 4, 32 + 4, true, true},
-    {"aes-128-gmac", ENCXF_AES_128_GMAC, 16 + 4, 16 + 4, true, true},
-    {"aes-192-gmac", ENCXF_AES_192_GMAC, 24 + 4, 24 + 4, true, true},
-    {"aes-256-gmac", ENCXF_AES_256_GMAC, 32 + 4, 32 + 4, true, true},
-    {"blowfish", ENCXF_BLOWFISH, 5, 56, false, false},
-    {"cast128", ENCXF_CAST128, 5, 16, false, false},
-    {"chacha20-poly1305", ENCXF_CHACHA20_POLY1305, 32 + 4, 32 + 4, true, true},
-    {"null", ENCXF_NULL, 0, 0, false, false},
+    {"none", ENCXF_NONE, 0, 0, false, false, 0},
+    {"3des-cbc", ENCXF_3DES_CBC, 24, 24, false, false, 0},
+    {"aes", ENCXF_AES, 16, 32, false, false, 0},
+    {"aes-128", ENCXF_AES_128, 16, 16, false, false, 0},
+    {"aes-192", ENCXF_AES_192, 24, 24, false, false, 0},
+    {"aes-256", ENCXF_AES_256, 32, 32, false, false, 0},
+    {"aesctr", ENCXF_AESCTR, 16 + 4, 32 + 4, false, true, 4},
+    {"aes-128-ctr", ENCXF_AES_128_CTR, 16 + 4, 16 + 4, false, true, 4},
+    {"aes-192-ctr", ENCXF_AES_192_CTR, 24 + 4, 24 + 4, false, true, 4},
+    {"aes-256-ctr", ENCXF_AES_256_CTR, 32 + 4, 32 + 4, false, true, 4},
+    {"aes-128-gcm", ENCXF_AES_128_GCM, 16 + 4, 16 + 4, true, true, 4},
+    {"aes-192-gcm", ENCXF_AES_192_GCM, 24 + 4, 24 + 4, true, true, 4},
+    {"aes-256-gcm", ENCXF_AES_256_GCM, 32 + 4, 32 + 4, true, true, 4},
+    {"aes-128-gmac", ENCXF_AES_128_GMAC, 16 + 4, 16 + 4, true, true, 4},
+    {"aes-192-gmac", ENCXF_AES_192_GMAC, 24 + 4, 24 + 4, true, true, 4},
+    {"aes-256-gmac", ENCXF_AES_256_GMAC, 32 + 4, 32 + 4, true, true, 4},
+    {"blowfish", ENCXF_BLOWFISH, 5, 56, false, false, 0},
+    {"cast128", ENCXF_CAST128, 5, 16, false, false, 0},
+    {"chacha20-poly1305", ENCXF_CHACHA20_POLY1305, 32 + 4, 32 + 4, true, true, 4},
+    {"null", ENCXF_NULL, 0, 0, false, false, 0},
 };
 
 static const struct conf_xf comp_xfs[] = {
-    {"deflate", COMPXF_DEFLATE, 0, 0, false, false},
+    {"deflate", COMPXF_DEFLATE, 0, 0, false, false, 0},
 };
 
 static const char *const group_names[] = {

@@ -29,6 +29,7 @@
 #include "ipsec_ip.h"
 #include "lifetime.h"
 #include "pfkey.h"
+#include "show.h"
 #include "sad.h"
 #include "spd.h"
 #include "udpencap.h"
@@ -141,6 +142,19 @@ static bool went_through(const struct pkt *p, const struct tdb *t)
 	return false;
 }
 
+/* Which flow wanted an SA that is not there, and to where: the drop line
+ * after it says only ipsec.nosa. */
+static void trace_no_sa(struct node *n, const struct spd_flow *f, const struct ipaddr *gw)
+{
+	char ft[512], a[ADDR_STRLEN];
+	ipsec_flow_text(f, ft, sizeof(ft));
+	const char *proto = f->sproto == IPPROTO_AH       ? "ah"
+			    : f->sproto == IPPROTO_IPCOMP ? "ipcomp"
+			    : f->sproto == IPPROTO_IPIP   ? "ipip"
+							  : "esp";
+	node_trace(n, "ipsec: no %s SA to %s for %s", proto, addr_fmt(gw, a), ft);
+}
+
 bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 {
 	struct ipsec_state *st = n->ipsec;
@@ -171,6 +185,7 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 		case IPSP_IPSEC_ACQUIRE: acquire_sa(n, f, gw); return false;
 		case IPSP_IPSEC_REQUIRE:
 			if (acquire_sa(n, f, gw) == ACQUIRE_NOBODY) {
+				trace_no_sa(n, f, gw);
 				node_drop(n, p, STAT_IPSEC_NOSA);
 				*rc = -EACCES;
 			} else {
@@ -179,6 +194,7 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 			}
 			return true;
 		default:
+			trace_no_sa(n, f, gw);
 			node_drop(n, p, STAT_IPSEC_NOSA);
 			*rc = 0;
 			return true;

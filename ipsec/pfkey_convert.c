@@ -171,12 +171,7 @@ int pfkey_tdb_init(struct tdb *t)
 			return EINVAL;
 		if (t->encalg != SADB_EALG_NONE) {
 			const struct enc_xform *e = xform_enc(t->encalg);
-			if (!e || t->enckeylen < e->minkey || t->enckeylen > e->maxkey)
-				return EINVAL;
-			/* AES-CBC takes 16, 24 or 32 bytes and nothing between. */
-			if (t->encalg == SADB_X_EALG_AES && t->enckeylen % 8)
-				return EINVAL;
-			if (t->encalg == SADB_X_EALG_AESCTR && (t->enckeylen - 4) % 8)
+			if (!e || !xform_enc_keylen_ok(t->encalg, t->enckeylen))
 				return EINVAL;
 			if (e->forced_auth) {
 				/* AEADs authenticate themselves with the encryption key. */

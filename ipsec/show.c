@@ -549,6 +549,35 @@ static const enum conf_flowtype ipsp_to_conf[] = {[IPSP_IPSEC_USE] = CF_USE,
 						  [IPSP_DENY] = CF_DENY,
 						  [IPSP_IPSEC_DONTACQ] = CF_DONTACQ};
 
+/* One flow as ipsecctl -sf prints it (numbered as the nr'th with -vv). */
+static void print_flow(const struct spd_flow *fl, unsigned nr, FILE *f, bool numbers)
+{
+	struct conf_rule r = {.type = CR_FLOW, .nr = nr};
+	r.satype = fl->sproto == IPPROTO_AH       ? CS_AH
+		   : fl->sproto == IPPROTO_IPCOMP ? CS_IPCOMP
+		   : fl->sproto == IPPROTO_IPIP   ? CS_IPIP
+						  : CS_ESP;
+	r.direction = fl->sel.dir == IPSP_DIRECTION_IN ? CD_IN : CD_OUT;
+	r.proto = fl->sel.proto;
+	r.src.addr = fl->sel.src;
+	r.src.plen = fl->mask.src_plen;
+	r.dst.addr = fl->sel.dst;
+	r.dst.plen = fl->mask.dst_plen;
+	r.sport = fl->sel.sport;
+	r.dport = fl->sel.dport;
+	r.has_local = fl->local.af != ADDR_NONE;
+	r.local.addr = fl->local;
+	r.local.plen = addr_bits(fl->local.af);
+	r.has_peer = fl->peer.af != ADDR_NONE;
+	r.peer.addr = fl->peer;
+	r.peer.plen = addr_bits(fl->peer.af);
+	r.srcid = fl->srcid;
+	r.dstid = fl->dstid;
+	r.flowtype =
+	    fl->type < ARRAY_LEN(ipsp_to_conf) ? ipsp_to_conf[fl->type] : CF_UNKNOWN;
+	conf_print_rule(&r, f, false, numbers);
+}
+
 static void show_flows(struct node *n, FILE *f, bool all, int verbose)
 {
 	struct ipsec_state *st = n->ipsec;
@@ -565,34 +594,22 @@ static void show_flows(struct node *n, FILE *f, bool all, int verbose)
 	for (const struct spd_flow *fl = st->spd.head; fl; fl = fl->next)
 		v[i++] = fl;
 	sort_stable((const void **)v, count, flow_cmp);
-	for (i = 0; i < count; i++) {
-		const struct spd_flow *fl = v[i];
-		struct conf_rule r = {.type = CR_FLOW, .nr = (unsigned)i};
-		r.satype = fl->sproto == IPPROTO_AH       ? CS_AH
-			   : fl->sproto == IPPROTO_IPCOMP ? CS_IPCOMP
-			   : fl->sproto == IPPROTO_IPIP   ? CS_IPIP
-							  : CS_ESP;
-		r.direction = fl->sel.dir == IPSP_DIRECTION_IN ? CD_IN : CD_OUT;
-		r.proto = fl->sel.proto;
-		r.src.addr = fl->sel.src;
-		r.src.plen = fl->mask.src_plen;
-		r.dst.addr = fl->sel.dst;
-		r.dst.plen = fl->mask.dst_plen;
-		r.sport = fl->sel.sport;
-		r.dport = fl->sel.dport;
-		r.has_local = fl->local.af != ADDR_NONE;
-		r.local.addr = fl->local;
-		r.local.plen = addr_bits(fl->local.af);
-		r.has_peer = fl->peer.af != ADDR_NONE;
-		r.peer.addr = fl->peer;
-		r.peer.plen = addr_bits(fl->peer.af);
-		r.srcid = fl->srcid;
-		r.dstid = fl->dstid;
-		r.flowtype =
-		    fl->type < ARRAY_LEN(ipsp_to_conf) ? ipsp_to_conf[fl->type] : CF_UNKNOWN;
-		conf_print_rule(&r, f, false, verbose >= 2);
-	}
+	for (i = 0; i < count; i++)
+		print_flow(v[i], (unsigned)i, f, verbose >= 2);
 	free(v);
+}
+
+void ipsec_flow_text(const struct spd_flow *fl, char *buf, size_t cap)
+{
+	FILE *f = fmemopen(buf, cap, "w");
+	if (!f) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	print_flow(fl, 0, f, false);
+	fclose(f);
+	buf[cap - 1] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 void ipsec_show(struct node *n, FILE *f, enum ipsec_show_what what, int verbose, bool keys)

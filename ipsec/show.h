@@ -8,11 +8,16 @@
 #include <stdio.h>
 
 struct node;
+struct spd_flow;
 
 enum ipsec_show_what { SHOW_FLOWS = 1, SHOW_SAS = 2, SHOW_ALL = 3 };
 
 /* verbose: 0, 1 (-v) or 2 (-vv, which numbers flows and prints zero counters). */
 void ipsec_show(struct node *n, FILE *f, enum ipsec_show_what what, int verbose, bool keys);
+
+/* One flow as `ipsecctl -sf` prints it, on one line (for traces and
+ * warnings). */
+void ipsec_flow_text(const struct spd_flow *fl, char *buf, size_t cap);
 
 /* pfkdump's names for PF_KEY numbers, both ways ("unknown", -1). */
 enum pfkey_names { PFN_SATYPE, PFN_AUTH, PFN_ENC, PFN_COMP, PFN_STATE, PFN_FLAG, PFN_FLOWTYPE };

@@ -58,3 +58,35 @@ const struct auth_xform *xform_auth_at(unsigned i)
 {
 	return i < ARRAY_LEN(auth_xforms) ? &auth_xforms[i] : NULL;
 }
+
+bool xform_enc_keylen_ok(uint8_t id, size_t len)
+{
+	const struct enc_xform *e = xform_enc(id);
+	if (!e || len < e->minkey || len > e->maxkey)
+		return false;
+	switch (id) {
+	case SADB_X_EALG_AES: return len % 8 == 0; /* 16, 24 or 32 and nothing between */
+	case SADB_X_EALG_AESCTR:
+	case SADB_X_EALG_AESGCM16:
+	case SADB_X_EALG_AESGMAC: return (len - 4) % 8 == 0; /* AES-128, -192, -256 and a salt */
+	default: return true;
+	}
+}
+
+const char *xform_enc_keysizes(uint8_t id)
+{
+	switch (id) {
+	case SADB_EALG_NULL: return "no key";
+	case SADB_EALG_3DESCBC: return "24 bytes";
+	case SADB_X_EALG_CAST: return "5 to 16 bytes";
+	case SADB_X_EALG_BLF: return "5 to 56 bytes";
+	case SADB_X_EALG_AES: return "16, 24 or 32 bytes";
+	case SADB_X_EALG_AESCTR:
+		return "20, 28 or 36 bytes: 16, 24 or 32 of key and the 4-byte nonce after them";
+	case SADB_X_EALG_AESGCM16:
+	case SADB_X_EALG_AESGMAC:
+		return "20, 28 or 36 bytes: 16, 24 or 32 of key and the 4-byte salt after them";
+	case SADB_X_EALG_CHACHA20POLY1305: return "36 bytes: 32 of key and the 4-byte salt after them";
+	default: return "no key it knows";
+	}
+}

@@ -29,6 +29,11 @@ struct auth_xform {
 };
 
 const struct enc_xform *xform_enc(uint8_t id);
+/* Whether an encryption key of len bytes (salt or nonce included) is one
+ * the algorithm takes, as PF_KEY checks it; and those sizes in words, for
+ * a message ("20, 28 or 36 bytes: 16, 24 or 32 of key and a 4-byte salt"). */
+bool xform_enc_keylen_ok(uint8_t id, size_t len);
+const char *xform_enc_keysizes(uint8_t id);
 const struct auth_xform *xform_auth(uint8_t id);
 /* Iteration over the tables, in their fixed order; NULL past the end. */
 const struct enc_xform *xform_enc_at(unsigned i);

@@ -25,20 +25,60 @@
 #include "keymgr.h"
 #include "link.h"
 
+/* The -D definition whose value the message quotes ('...'), if the
+ * statement took one from the command line: the mistake is there. */
+static const struct scn_define *cmdline_culprit(const struct scenario *sc,
+						const struct scn_stmt *st, const char *msg)
+{
+	for (unsigned i = 0; i < sc->ndefines && i < 32; i++) {
+		const char *v = sc->defines[i].value;
+		if (!(st->cmdline_used & 1u << i) || !*v)
+			continue;
+		for (const char *q = strchr(msg, '\''); q; q = strchr(q + 1, '\'')) {
+			const char *end = strchr(q + 1, '\'');
+			if (!end)
+				break;
+			const char *hit = strstr(q + 1, v);
+			if (hit && hit + strlen(v) <= end)
+				return &sc->defines[i];
+			q = end;
+		}
+	}
+	return NULL;
+}
+
 void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, ...)
 {
+	if (sc->nerrors++ >= SCN_MAX_ERRORS)
+		return;
 	va_list ap;
-	fprintf(sc->err, "%s:%u: ", st->file, st->line);
 	va_start(ap, fmt);
-	vfprintf(sc->err, fmt, ap);
+	int len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	fputc('\n', sc->err);
+	char *msg = xmalloc(len > 0 ? (size_t)len + 1 : 1);
+	va_start(ap, fmt);
+	vsnprintf(msg, len > 0 ? (size_t)len + 1 : 1, fmt, ap);
+	va_end(ap);
+	const struct scn_define *d = cmdline_culprit(sc, st, msg);
+	if (d)
+		fprintf(sc->err, "-D %s=%s: %s (used at %s:%u)\n", d->name, d->value, msg, st->file,
+			st->line);
+	else
+		fprintf(sc->err, "%s:%u: %s\n", st->file, st->line, msg);
+	free(msg);
 }
 
 void scn_bad_value(struct scenario *sc, const struct scn_stmt *st, const char *word,
 		   const char *what, const char *form)
 {
-	scn_error(sc, st, "bad value '%s' for %s: %s", word, what, form);
+	/* `delay 1 ms`: the number and its unit, as the user wrote them */
+	const char *unit = NULL;
+	for (unsigned i = 0; i + 1 < st->ntok && strcmp(form, SCN_TIME_FORM) == 0; i++)
+		if (st->tok[i] == word && is_time_unit_word(st->tok[i + 1]) &&
+		    word[strspn(word, "0123456789.")] == '\0')
+			unit = st->tok[i + 1];
+	scn_error(sc, st, "bad value '%s%s%s' for %s: %s", word, unit ? " " : "", unit ? unit : "",
+		  what, form);
 }
 
 void scn_bad_range(struct scenario *sc, const struct scn_stmt *st, const char *word,
@@ -85,62 +125,9 @@ int scn_parse_uint(const char *s, uint64_t max, uint64_t *v)
 	return 0;
 }
 
-/* A decimal number with up to `scale_digits` fractional digits, times
- * 10^scale_digits, followed by a unit suffix returned in *unit. */
-static int parse_fixed(const char *s, unsigned scale_digits, uint64_t *v, const char **unit)
-{
-	uint64_t whole = 0, frac = 0;
-	unsigned nfrac = 0;
-	const char *p = s;
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		uint64_t d = (uint64_t)(*p - '0');
-		if (whole > (UINT64_MAX - d) / 10)
-			return -1;
-		whole = whole * 10 + d;
-	}
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		for (; isdigit((unsigned char)*p); p++) {
-			if (nfrac == scale_digits)
-				return -1; /* more precision than we keep */
-			frac = frac * 10 + (uint64_t)(*p - '0');
-			nfrac++;
-		}
-	}
-	uint64_t scale = 1;
-	for (unsigned i = 0; i < scale_digits; i++)
-		scale *= 10;
-	for (; nfrac < scale_digits; nfrac++)
-		frac *= 10;
-	/* whole * scale + frac must fit: both the product and the sum */
-	if (whole > UINT64_MAX / scale || whole * scale > UINT64_MAX - frac)
-		return -1;
-	*v = whole * scale + frac;
-	*unit = p;
-	return 0;
-}
-
 int scn_parse_time(const char *s, uint64_t *ns)
 {
-	/* Read in the unit's own fixed point, so every value up to 2^64 - 1
-	 * ns can be written in any unit and nothing finer than a ns. */
-	static const struct {
-		const char *unit;
-		unsigned digits; /* ns per unit, as a power of ten */
-	} units[] = {{"s", 9}, {"ms", 6}, {"us", 3}, {"ns", 0}};
-	const char *unit = s + strspn(s, "0123456789.");
-	uint64_t v;
-	const char *end;
-	if (*unit == '\0') /* a bare number must be 0 */
-		return parse_fixed(s, 9, &v, &end) == 0 && v == 0 ? (*ns = 0, 0) : -1;
-	for (size_t i = 0; i < ARRAY_LEN(units); i++)
-		if (strcmp(unit, units[i].unit) == 0)
-			return parse_fixed(s, units[i].digits, ns, &end);
-	return -1;
+	return parse_time_ns(s, ns);
 }
 
 int scn_parse_percent(const char *s, uint32_t *ppb)
@@ -408,6 +395,8 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	sc->out = opts->out ? opts->out : stdout;
 	sc->err = opts->err ? opts->err : stderr;
 	sc->path = xstrdup(path);
+	sc->defines = opts->defines;
+	sc->ndefines = opts->ndefines;
 
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
@@ -418,10 +407,17 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	memcpy(sc->name, base, blen);
 	sc->name[blen] = '\0';
 
-	if (scn_read(sc, path, opts) < 0 || scn_prescan(sc, opts) < 0) {
-		scenario_free(sc);
+	/* Every error of the file is reported: a statement that could not be
+	 * read or built is left out and the rest go on (later ones may then
+	 * name what it would have made), up to SCN_MAX_ERRORS; nothing runs. */
+	int rrc = scn_read(sc, path, opts);
+	if (rrc < 0) {
+		scenario_free(sc); /* reading stopped: what follows was never seen */
 		return NULL;
 	}
+	bool failed = rrc > 0;
+	if (scn_prescan(sc, opts) < 0)
+		failed = true;
 
 	if (opts->outdir)
 		sc->outdir = xstrdup(opts->outdir);
@@ -447,16 +443,13 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	sc->sim = sim_new(sc->seed);
 	sc->sim->max_events = opts->max_events ? opts->max_events : SCN_MAX_EVENTS;
 	sc->sim->out = sc->out;
-	sc->defines = opts->defines;
-	sc->ndefines = opts->ndefines;
 	sc->sim->trace = sc->trace;
 	/* What statements print while the scenario is built (pfkey replies)
 	 * waits for the run, after its banner. */
 	FILE *out = sc->out;
 	sc->out = sc->sim->out = open_memstream(&sc->built_out, &sc->built_len);
 	scn_espsa_start(sc);
-	bool failed = false;
-	for (unsigned i = 0; i < sc->nstmts && !failed; i++) {
+	for (unsigned i = 0; i < sc->nstmts && sc->nerrors < SCN_MAX_ERRORS; i++) {
 		const struct scn_stmt *st = &sc->stmts[i];
 		size_t k;
 		for (k = 0; k < ARRAY_LEN(scn_statements); k++)
@@ -471,12 +464,15 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	}
 	fclose(sc->out);
 	sc->out = sc->sim->out = out;
-	if (!failed && scn_testcases_check(sc) < 0)
+	if (scn_testcases_check(sc) < 0)
 		failed = true;
-	if (failed) {
+	if (sc->nerrors >= SCN_MAX_ERRORS)
+		fprintf(sc->err, "%s: stopped after %u errors\n", path, SCN_MAX_ERRORS);
+	if (failed || sc->nerrors) {
 		scenario_free(sc);
 		return NULL;
 	}
+	scn_warn_flows_without_sa(sc);
 	return sc;
 }
 
@@ -623,6 +619,7 @@ void scenario_free(struct scenario *sc)
 	scn_tcp_free(sc);
 	scn_shows_free(sc);
 	scn_pfkey_free(sc);
+	free(sc->pf_failed);
 	free(sc->built_out);
 	for (unsigned i = 0; i < sc->nespsa; i++) {
 		OPENSSL_cleanse(sc->espsa[i], strlen(sc->espsa[i])); /* keys */

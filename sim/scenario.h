@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../stack/addr.h"
+#include "../stack/util.h"
 #include "sim.h"
 
 struct scn_define {
@@ -30,6 +31,8 @@ struct scn_options {
 /* The default bound on one run's events (a few minutes of CPU): a
  * statement that schedules without end must not run for ever. */
 #define SCN_MAX_EVENTS 1000000000ULL
+/* A file's errors are all reported, up to this many; then loading stops. */
+#define SCN_MAX_ERRORS 50
 
 /* One parsed statement: its words after macro expansion, and where it was. */
 struct scn_stmt {
@@ -41,6 +44,10 @@ struct scn_stmt {
 	unsigned body_line;      /* the line the block's first line is on */
 	struct scn_define *defs; /* the macros in force where the block is */
 	unsigned ndefs;
+	/* -D definitions the statement's words took a value from (bit i: the
+	 * i'th, of the first 32): an error about such a value is told of the
+	 * command line */
+	uint32_t cmdline_used;
 };
 
 enum scn_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -136,6 +143,10 @@ struct scenario {
 	uint64_t end;
 	struct sim *sim;
 	FILE *out, *err, *trace;
+	unsigned nerrors; /* reported by scn_error; past SCN_MAX_ERRORS not shown */
+	struct node **pf_failed; /* nodes whose pf ruleset had errors: what names
+				  * its rules is not checked against it */
+	unsigned npf_failed;
 
 	struct scn_stmt *stmts;
 	unsigned nstmts;
@@ -190,9 +201,7 @@ void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, 
 int scn_parse_time(const char *s, uint64_t *ns);
 /* What a time, a percentage and a rate look like, with their ranges, for
  * error messages. */
-#define SCN_TIME_FORM                                                             \
-	"a time with its unit, s, ms, us or ns (such as 1.5s or 250ms), at most " \
-	"18446744073.709551615s"
+#define SCN_TIME_FORM TIME_FORM
 #define SCN_PERCENT_FORM "a percentage from 0% to 100% (such as 0.5%), to 7 decimals"
 #define SCN_RATE_FORM                                                                      \
 	"a rate with its unit, bit, kbit, Mbit or Gbit (such as 10Mbit or 1.5Gbit), from " \
@@ -217,7 +226,9 @@ int scn_parse_from(struct scenario *sc, const struct scn_stmt *st, struct node *
 int scn_parse_hostport(const char *s, struct ipaddr *a, uint16_t *port);
 
 /* Reading (sim/scn_read.c): every statement of the file and its includes
- * into sc->stmts, -D definitions first; -1 after reporting errors. */
+ * into sc->stmts, -D definitions first.  0: read whole; 1: read to the
+ * end, but some statements had errors (reported, left out); -1: reading
+ * stopped (a NUL, a line too long, an unclosed block: reported). */
 int scn_read(struct scenario *sc, const char *path, const struct scn_options *opts);
 bool scn_is_ident(int c); /* a macro name's letters: alnum and _ */
 /* Topology statements (sim/scn_topo.c). */
@@ -259,6 +270,12 @@ struct scn_pfsend *scn_find_pfsend(struct scenario *sc, const char *label);
 /* The reply's errno; false when the message has not been sent yet. */
 bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
 struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const char *name);
+/* Whether the scenario opened a PF_KEY socket on the node. */
+bool scn_pfkey_node_has_socket(const struct scenario *sc, const struct node *n);
+/* After loading: a warning for each outbound require flow of a node that
+ * has no SA to its peer and nothing that could add one later (a key
+ * manager, a PF_KEY socket of the scenario). */
+void scn_warn_flows_without_sa(struct scenario *sc);
 /* Parse the filter words tok[from..to) of `expect NODE pfkey SOCK received`. */
 int scn_parse_pffilter(struct scenario *sc, const struct scn_stmt *st, unsigned from, unsigned to,
 		       struct scn_pffilter *f);

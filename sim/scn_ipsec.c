@@ -18,6 +18,7 @@
 #include "../stack/mem.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "keymgr.h"
 #include "scenario.h"
 
 struct scn_show {
@@ -199,4 +200,42 @@ void scn_shows_free(struct scenario *sc)
 	free(sc->shows);
 	sc->shows = NULL;
 	sc->nshows = 0;
+}
+
+/* The file checks the node's drops for want of an SA or of protection:
+ * it knows. */
+static bool expects_nosa(const struct scenario *sc, const struct node *n)
+{
+	for (unsigned i = 0; i < sc->nexpects; i++) {
+		const struct scn_expect *e = &sc->expects[i];
+		if (e->kind == TGT_NODE_STAT && e->node == n &&
+		    (e->stat == STAT_IPSEC_NOSA || e->stat == STAT_IPSEC_ACQUIRING ||
+		     e->stat == STAT_IPSEC_INPOLICY))
+			return true;
+	}
+	return false;
+}
+
+void scn_warn_flows_without_sa(struct scenario *sc)
+{
+	for (unsigned i = 0; i < sc->sim->nnodes; i++) {
+		struct node *n = sc->sim->nodes[i];
+		struct ipsec_state *st = n->ipsec;
+		/* SAs may come later: from a key manager, or PF_KEY messages;
+		 * and a file that expects ipsec.nosa of the node knows */
+		if (!st || !st->spd.count || (sc->keymgrs && km_find(sc->keymgrs, n)) ||
+		    scn_pfkey_node_has_socket(sc, n) || expects_nosa(sc, n))
+			continue;
+		for (const struct spd_flow *f = st->spd.head; f; f = f->next) {
+			if (f->sel.dir != IPSP_DIRECTION_OUT || f->type != IPSP_IPSEC_REQUIRE ||
+			    addr_is_unspec(&f->peer) || sad_first_to(&st->sad, &f->peer, f->sproto))
+				continue;
+			char ft[512], a[ADDR_STRLEN];
+			ipsec_flow_text(f, ft, sizeof(ft));
+			fprintf(sc->err,
+				"%s: warning: %s has no SA to %s for %s: its packets will be dropped "
+				"(ipsec.nosa) unless an SA is added\n",
+				sc->path, n->name, addr_fmt(&f->peer, a), ft);
+		}
+	}
 }

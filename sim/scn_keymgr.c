@@ -23,20 +23,26 @@ static const char usage_sa[] =
     "[enckey HEX] [authkey HEX] [spi N] [seq N] [lifetime soft|hard [bytes N] [time T] "
     "[usetime T]]...";
 
-static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, const char *w, uint64_t *s)
+/* The lifetime's time in tok[i]: a bare number of seconds, or a time with
+ * its unit, in whole seconds (PF_KEY counts in seconds). */
+static int parse_seconds(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t *s)
 {
+	const char *w = st->tok[i], *unit = i + 1 < st->ntok ? st->tok[i + 1] : NULL;
 	uint64_t ns;
-	if (scn_parse_uint(w, UINT64_MAX / NS_PER_SEC, s) == 0)
+	int rc = scn_parse_uint(w, UINT64_MAX / NS_PER_SEC, s);
+	if (rc == 0 && !(unit && is_time_unit_word(unit)))
 		return 0; /* a bare number is seconds, as in ipsec.conf */
-	if (scn_parse_time(w, &ns) < 0 || ns % NS_PER_SEC) {
-		scn_error(sc, st,
-			  "bad lifetime '%s': whole seconds, 0 to %llu, as a bare number or a "
-			  "time with its unit (PF_KEY counts in seconds)",
-			  w, (unsigned long long)(UINT64_MAX / NS_PER_SEC));
-		return -1;
+	if (rc < 0 && scn_parse_time(w, &ns) == 0 && ns % NS_PER_SEC == 0) {
+		*s = ns / NS_PER_SEC;
+		return 0;
 	}
-	*s = ns / NS_PER_SEC;
-	return 0;
+	scn_error(sc, st,
+		  "bad lifetime '%s%s%s': whole seconds, 0 to %llu, as a bare number or with its "
+		  "unit, ns, us, ms, s, m or h, written right after the number (such as 3600, "
+		  "90s or 10m; PF_KEY counts in seconds)",
+		  w, rc == 0 ? " " : "", rc == 0 ? unit : "",
+		  (unsigned long long)(UINT64_MAX / NS_PER_SEC));
+	return -1;
 }
 
 /* lifetime soft|hard [bytes N] [time T] [usetime T], from tok[*i] on. */
@@ -58,10 +64,10 @@ static int parse_lifetime(struct scenario *sc, const struct scn_stmt *st, unsign
 				return -1;
 			}
 		} else if (strcmp(w, "time") == 0) {
-			if (parse_seconds(sc, st, v, &l->addtime) < 0)
+			if (parse_seconds(sc, st, *i + 1, &l->addtime) < 0)
 				return -1;
 		} else if (strcmp(w, "usetime") == 0) {
-			if (parse_seconds(sc, st, v, &l->usetime) < 0)
+			if (parse_seconds(sc, st, *i + 1, &l->usetime) < 0)
 				return -1;
 		} else {
 			break;

@@ -56,8 +56,11 @@ int scn_stmt_pf(struct scenario *sc, const struct scn_stmt *st)
 	o.ndefines = nd;
 	unsigned errors = pf_load(n, &o);
 	free(d);
-	if (errors)
+	if (errors) {
+		sc->pf_failed = xgrow(sc->pf_failed, sc->npf_failed, sizeof(*sc->pf_failed));
+		sc->pf_failed[sc->npf_failed++] = n;
 		return -1;
+	}
 	node_trace(n, "pf: %u rules loaded", pf_rule_count(n));
 	return 0;
 }
@@ -96,6 +99,9 @@ int scn_pf_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, st
 			  st->tok[i + 4]);
 		return -1;
 	}
+	for (unsigned f = 0; f < sc->npf_failed; f++)
+		if (sc->pf_failed[f] == e->node)
+			return -1; /* its ruleset's errors are reported: not this one too */
 	if (nr >= pf_rule_count(e->node)) {
 		scn_error(sc, st, "%s has no rule @%llu (its pf ruleset above has %u rules)",
 			  e->node->name, (unsigned long long)nr, pf_rule_count(e->node));

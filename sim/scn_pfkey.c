@@ -1026,3 +1026,11 @@ void scn_pfkey_free(struct scenario *sc)
 	sc->pfsocks = NULL;
 	sc->npfsocks = 0;
 }
+
+bool scn_pfkey_node_has_socket(const struct scenario *sc, const struct node *n)
+{
+	for (unsigned i = 0; i < sc->npfsocks; i++)
+		if (sc->pfsocks[i]->node == n)
+			return true;
+	return false;
+}

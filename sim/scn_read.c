@@ -23,6 +23,8 @@
 struct macro {
 	char *name, *value;
 	bool from_cmdline;
+	uint32_t cmdline; /* the -D values it holds: its own bit, or those its
+			   * definition used (bit i: the i'th -D, of 32) */
 };
 
 struct reader {
@@ -31,18 +33,22 @@ struct reader {
 	unsigned nmacros;
 	int depth;
 	bool failed;
+	uint32_t cmdline_used; /* of the statement being read: -D values used */
 };
 
 
 static const char *macro_get(struct reader *r, const char *name, size_t len)
 {
 	for (unsigned i = 0; i < r->nmacros; i++)
-		if (strlen(r->macros[i].name) == len && strncmp(r->macros[i].name, name, len) == 0)
+		if (strlen(r->macros[i].name) == len && strncmp(r->macros[i].name, name, len) == 0) {
+			r->cmdline_used |= r->macros[i].cmdline;
 			return r->macros[i].value;
+		}
 	return NULL;
 }
 
-static void macro_set(struct reader *r, const char *name, const char *value, bool cmdline)
+static void macro_set(struct reader *r, const char *name, const char *value, bool cmdline,
+		      uint32_t mask)
 {
 	for (unsigned i = 0; i < r->nmacros; i++)
 		if (strcmp(r->macros[i].name, name) == 0) {
@@ -50,10 +56,11 @@ static void macro_set(struct reader *r, const char *name, const char *value, boo
 				return; /* -D wins over the file, as in ipsecctl */
 			free(r->macros[i].value);
 			r->macros[i].value = xstrdup(value);
+			r->macros[i].cmdline = mask;
 			return;
 		}
 	r->macros = xgrow(r->macros, r->nmacros, sizeof(*r->macros));
-	r->macros[r->nmacros++] = (struct macro){xstrdup(name), xstrdup(value), cmdline};
+	r->macros[r->nmacros++] = (struct macro){xstrdup(name), xstrdup(value), cmdline, mask};
 }
 
 static bool is_ident_start(int c)
@@ -209,7 +216,7 @@ static int read_statement(struct reader *r, char *raw, const struct scn_stmt *wh
 			free(tok);
 			return -1;
 		}
-		macro_set(r, name, tok[0], false);
+		macro_set(r, name, tok[0], false, r->cmdline_used);
 		free(tok[0]);
 		free(tok);
 		return 0;
@@ -246,14 +253,18 @@ static int read_statement(struct reader *r, char *raw, const struct scn_stmt *wh
 		return rc;
 	}
 	sc->stmts = xgrow(sc->stmts, sc->nstmts, sizeof(*sc->stmts));
-	sc->stmts[sc->nstmts++] = (struct scn_stmt){
-	    .file = where->file, .line = where->line, .tok = tok, .ntok = (unsigned)n};
+	sc->stmts[sc->nstmts++] = (struct scn_stmt){.file = where->file,
+						    .line = where->line,
+						    .tok = tok,
+						    .ntok = (unsigned)n,
+						    .cmdline_used = r->cmdline_used};
 	return 0;
 }
 
 /* One statement: macros expanded into a buffer of its size. */
 static int read_line(struct reader *r, char *raw, const struct scn_stmt *where)
 {
+	r->cmdline_used = 0;
 	/* room for macros to double the statement, and never less than a
 	 * line's worth of growth */
 	size_t cap = 2 * strlen(raw) + 2 * SCN_MAX_LINE;
@@ -384,6 +395,8 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 		if (read_line(r, joined, &where) < 0)
 			r->failed = true; /* keep going: report every error in one pass */
 		jlen = 0;
+		if (sc->nerrors >= SCN_MAX_ERRORS)
+			break;
 		/* This line's statement; not the last one of a file it included,
 		 * whose block (if it opened one) that file held. */
 		struct scn_stmt *added = sc->nstmts > before ? &sc->stmts[sc->nstmts - 1] : NULL;
@@ -420,12 +433,13 @@ int scn_read(struct scenario *sc, const char *path, const struct scn_options *op
 {
 	struct reader r = {.sc = sc};
 	for (unsigned i = 0; i < opts->ndefines; i++)
-		macro_set(&r, opts->defines[i].name, opts->defines[i].value, true);
+		macro_set(&r, opts->defines[i].name, opts->defines[i].value, true,
+			  i < 32 ? 1u << i : 0);
 	int rc = read_file(&r, path, NULL);
 	for (unsigned i = 0; i < r.nmacros; i++) {
 		free(r.macros[i].name);
 		free(r.macros[i].value);
 	}
 	free(r.macros);
-	return rc < 0 || r.failed ? -1 : 0;
+	return rc < 0 ? -1 : r.failed ? 1 : 0;
 }

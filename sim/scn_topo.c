@@ -147,10 +147,16 @@ static struct iface *endpoint(struct scenario *sc, const struct scn_stmt *st, co
 {
 	char *addr = NULL, *ifname = NULL;
 	char *eq = strchr(buf, '=');
-	if (eq) {
-		*eq = '\0';
-		addr = eq + 1;
+	if (!eq) {
+		/* an interface without an address is said so: a=, not a */
+		scn_error(sc, st,
+			  "endpoint '%s' has no address: write %s=ADDR/LEN (such as %s=10.0.0.1/24), "
+			  "or %s= for an interface without one",
+			  word, word, word, word);
+		return NULL;
 	}
+	*eq = '\0';
+	addr = eq + 1;
 	char *dot = strchr(buf, '.');
 	if (dot) {
 		*dot = '\0';
@@ -189,6 +195,11 @@ static struct iface *endpoint(struct scenario *sc, const struct scn_stmt *st, co
 			scn_error(sc, st, "bad address '%s' (want ADDR/LEN, IPv4 or IPv6)", w);
 			return NULL;
 		}
+		if (!strchr(w, '/')) {
+			scn_error(sc, st, "address '%s' needs its prefix length (such as %s/%u)", w, w,
+				  a[na].af == ADDR_V4 ? 24u : 64u);
+			return NULL;
+		}
 		bool dup = node_owns_addr(n, &a[na]) != NULL;
 		for (unsigned k = 0; k < na; k++)
 			dup |= addr_eq(&a[k], &a[na]);
@@ -197,10 +208,6 @@ static struct iface *endpoint(struct scenario *sc, const struct scn_stmt *st, co
 			return NULL;
 		}
 		na++;
-	}
-	if (addr && !na) {
-		scn_error(sc, st, "no address after '=' in '%s'", word);
-		return NULL;
 	}
 	struct iface *ifp = iface_new(n, ifname);
 	for (unsigned k = 0; k < na; k++)
@@ -247,9 +254,15 @@ int scn_stmt_link(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	}
 	struct link_params p = link_params_default;
-	bool mtu_set;
-	if (parse_params(sc, st, i, &p, &mtu_set) < 0)
-		return -1;
+	bool mtu_set = false;
+	/* A bad parameter is reported, and the link is made all the same (with
+	 * the defaults), so that the statements naming it report only their
+	 * own mistakes; the file fails to load either way. */
+	int rc = parse_params(sc, st, i, &p, &mtu_set);
+	if (rc < 0) {
+		p = link_params_default;
+		mtu_set = false;
+	}
 	struct link *l = link_new(sc->sim, name, is_switch);
 	for (unsigned e = first; e < first + nends; e++) {
 		struct iface *ifp = parse_endpoint(sc, st, st->tok[e]);
@@ -259,7 +272,7 @@ int scn_stmt_link(struct scenario *sc, const struct scn_stmt *st)
 			ifp->mtu = p.mtu;
 		link_attach(l, ifp, &p);
 	}
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /* impair LINK [from NODE[.IFACE]] PARAMS: change one direction or all. */

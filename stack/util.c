@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,4 +221,81 @@ void text_line_error(enum text_line t, size_t cap, char *msg, size_t msgcap)
 		break;
 	default: snprintf(msg, msgcap, "no error"); break;
 	}
+}
+
+/* A decimal number with up to `scale_digits` fractional digits, times
+ * 10^scale_digits, followed by a unit suffix returned in *unit. */
+int parse_fixed(const char *s, unsigned scale_digits, uint64_t *v, const char **unit)
+{
+	uint64_t whole = 0, frac = 0;
+	unsigned nfrac = 0;
+	const char *p = s;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		uint64_t d = (uint64_t)(*p - '0');
+		if (whole > (UINT64_MAX - d) / 10)
+			return -1;
+		whole = whole * 10 + d;
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (nfrac == scale_digits)
+				return -1; /* more precision than we keep */
+			frac = frac * 10 + (uint64_t)(*p - '0');
+			nfrac++;
+		}
+	}
+	uint64_t scale = 1;
+	for (unsigned i = 0; i < scale_digits; i++)
+		scale *= 10;
+	for (; nfrac < scale_digits; nfrac++)
+		frac *= 10;
+	/* whole * scale + frac must fit: both the product and the sum */
+	if (whole > UINT64_MAX / scale || whole * scale > UINT64_MAX - frac)
+		return -1;
+	*v = whole * scale + frac;
+	*unit = p;
+	return 0;
+}
+
+/* Read in the unit's own fixed point, so every value up to 2^64 - 1 ns can
+ * be written in any unit and nothing finer than a ns. */
+int parse_time_ns(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		unsigned digits; /* ns per unit, as a power of ten */
+		uint64_t mul;    /* and then times this */
+	} units[] = {{"s", 9, 1}, {"ms", 6, 1}, {"us", 3, 1}, {"ns", 0, 1}, {"m", 9, 60},
+		     {"h", 9, 3600}};
+	const char *unit = s + strspn(s, "0123456789.");
+	uint64_t v;
+	const char *end;
+	if (*unit == '\0') /* a bare number must be 0 */
+		return parse_fixed(s, 9, &v, &end) == 0 && v == 0 ? (*ns = 0, 0) : -1;
+	for (size_t i = 0; i < ARRAY_LEN(units); i++)
+		if (strcmp(unit, units[i].unit) == 0) {
+			if (parse_fixed(s, units[i].digits, &v, &end) < 0 ||
+			    v > UINT64_MAX / units[i].mul)
+				return -1;
+			*ns = v * units[i].mul;
+			return 0;
+		}
+	return -1;
+}
+
+bool is_time_unit_word(const char *w)
+{
+	static const char *const words[] = {
+	    "ns",   "nsec", "nsecs", "us",      "usec",    "usecs", "ms",    "msec",
+	    "msecs", "s",   "sec",   "secs",    "second",  "seconds", "m",   "min",
+	    "mins", "minute", "minutes", "h", "hour", "hours"};
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if (strcmp(w, words[i]) == 0)
+			return true;
+	return false;
 }

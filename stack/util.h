@@ -29,6 +29,20 @@ void *xrealloc(void *p, size_t n);
 void *xgrow(void *p, size_t n, size_t elem);
 char *xstrdup(const char *s);
 
+/* Numbers in text.  A decimal with up to scale_digits fractional digits,
+ * times 10^scale_digits, the suffix after it in *unit; -1 past 2^64 - 1. */
+int parse_fixed(const char *s, unsigned scale_digits, uint64_t *v, const char **unit);
+/* A time with its unit, one form everywhere (scenarios, the key manager,
+ * ipsec.conf lifetimes): DIGITS[.DIGITS] then ns, us, ms, s, m or h, with
+ * no blank between; 0 may stand alone.  At most 2^64 - 1 ns. */
+int parse_time_ns(const char *s, uint64_t *ns);
+#define TIME_FORM                                                                    \
+	"a time with its unit, ns, us, ms, s, m or h, written right after the number " \
+	"(such as 1.5s, 250ms or 10m), at most 18446744073.709551615s"
+/* A word that names a unit of time (ms, sec, minutes, ...): what a user
+ * writes after a number with a blank between. */
+bool is_time_unit_word(const char *w);
+
 static inline uint16_t get_be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);

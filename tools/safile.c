@@ -13,6 +13,7 @@
 #include "../ipsec/replay.h"
 #include "../ipsec/sad.h"
 #include "../ipsec/wireshark.h"
+#include "../ipsec/xform.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 
@@ -146,6 +147,15 @@ static int espsa_line(struct loader *l, char *text, unsigned line, bool esn_mark
 		 * destination and SPI, so one of them serves both. */
 	} else if (ekl < 0 || akl < 0) {
 		rc = line_error(l, line, "%s", "bad key: 0x and hex, or ASCII, at most 64 bytes");
+	} else if (enc != SADB_EALG_NONE && !xform_enc_keylen_ok(enc, (size_t)ekl)) {
+		fprintf(l->err, "%s:%u: an encryption key of %ld bytes for %s: it takes %s\n", l->path,
+			line, ekl, f[4], xform_enc_keysizes(enc));
+		rc = -1;
+	} else if (auth != SADB_AALG_NONE && xform_auth(auth) &&
+		   (size_t)akl != xform_auth(auth)->keysize) {
+		fprintf(l->err, "%s:%u: an authentication key of %ld bytes for %s: it takes %u bytes\n",
+			l->path, line, akl, f[6], xform_auth(auth)->keysize);
+		rc = -1;
 	} else {
 		struct pfkey_buf pb;
 		pfkb_init(&pb, SADB_ADD, SADB_SATYPE_ESP, ++l->seq, l->s->pid);
@@ -164,7 +174,7 @@ static int espsa_line(struct loader *l, char *text, unsigned line, bool esn_mark
 		int w = len ? pfkey_write(l->s, pb.b, len) : -EMSGSIZE;
 		OPENSSL_cleanse(pb.b, sizeof(pb.b));
 		if (w < 0)
-			rc = line_error(l, line, "the kernel refused this SA: %s", strerror(-w));
+			rc = line_error(l, line, "this SA cannot be added: %s", strerror(-w));
 		else
 			l->count++;
 	}

@@ -612,7 +612,16 @@ def test_tcpdump_decrypts_scenario_pcaps(scenario_runs):
     ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","NULL","","ANY 96 bit authentication '
      '[no checking]",""\n', "is not one we carry"),
     ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","AES-CBC [RFC3602]","0x0011","NULL",""\n',
-     "sa:1: the kernel refused this SA: Invalid argument"),
+     "sa:1: an encryption key of 2 bytes for AES-CBC [RFC3602]: it takes 16, 24 or 32 bytes"),
+    # a GCM key without its salt: the length, what it takes, and the salt
+    ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","AES-GCM with 16 octet ICV [RFC4106]",'
+     '"0x000102030405060708090a0b0c0d0e0f","NULL",""\n',
+     "sa:1: an encryption key of 16 bytes for AES-GCM with 16 octet ICV [RFC4106]: it takes "
+     "20, 28 or 36 bytes: 16, 24 or 32 of key and the 4-byte salt after them"),
+    ('"IPv4","192.0.2.1","192.0.2.2","0x00001000","NULL","","HMAC-SHA-256-128 [RFC4868]",'
+     '"0x0001"\n',
+     "sa:1: an authentication key of 2 bytes for HMAC-SHA-256-128 [RFC4868]: it takes 32 "
+     "bytes"),
     ('"IPv4","192.0.2.1","192.0.2.2","0x10","NULL","","HMAC-MD5-96 [RFC2403]","0x00"\n',
      "sa:1: SPI '0x10': 0x and hex digits, 0x100 or more"),
     ("esp transport from 192.0.2.1 to 192.0.2.2 spi 0x1000 enc frob\n", "sa:1:"),

@@ -239,14 +239,72 @@ static void test_invalid_configurations(void)
 	    /* a time with a unit is held to the bare numbers' range, not wrapped */
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
 	     " lifetime hard time 2562047788015216h\n",
-	     "t: 1: bad time: seconds, or a number with s, m or h; at most 9223372036854775807 "
-	     "seconds\n",
+	     "t: 1: bad time '2562047788015216h': whole seconds, as a bare number or with its unit, "
+	     "ns, us, ms, s, m or h, written right after the number (such as 3600, 90s or 10m); at "
+	     "most 9223372036854775807 seconds\n",
 	     CONF_TESTBED},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
 	     " lifetime soft time 9223372036854775808s\n",
-	     "t: 1: bad time: seconds, or a number with s, m or h; at most 9223372036854775807 "
-	     "seconds\n",
+	     "t: 1: bad time '9223372036854775808s': whole seconds, as a bare number or with its "
+	     "unit, ns, us, ms, s, m or h, written right after the number (such as 3600, 90s or "
+	     "10m); at most 9223372036854775807 seconds\n",
 	     CONF_TESTBED},
+	    /* a key without its salt: ipsecctl's words, and in the testbed what
+	     * the length holds (strict mode takes none of these with static
+	     * keys) */
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes-128-gcm enckey " K16 "\n",
+	     "t: 1: encryption key too short (128 bits), minimum 160 bits (aes-128-gcm: 16 bytes "
+	     "of key, then a 4-byte salt)\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aesctr authkey " K32 " enckey " K16 "\n",
+	     "t: 1: encryption key too short (128 bits), minimum 160 bits (aesctr: 16 to 32 bytes "
+	     "of key, then a 4-byte nonce)\n",
+	     CONF_TESTBED},
+	    /* two SPIs and one key: the testbed says the second key is missing */
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0x1001 enc aes-128-gcm enckey " K20 "\n",
+	     "t: 1: spi 0x1000:0x1001 makes two SAs, so enckey needs two keys too, OUT:IN (one "
+	     "was given)\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000:0x1001 authkey " K32 ":" K32 " enckey " K16
+	     "\n",
+	     "t: 1: no encryption key specified\n"},
+	    /* a unit apart from its number, and a fraction of a second */
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
+	     " lifetime soft time 5 sec\n",
+	     "t: 1: bad time '5 sec': whole seconds, as a bare number or with its unit, ns, us, ms, "
+	     "s, m or h, written right after the number (such as 3600, 90s or 10m); at most "
+	     "9223372036854775807 seconds\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
+	     " lifetime soft time 1500ms\n",
+	     "t: 1: bad time '1500ms': whole seconds, as a bare number or with its unit, ns, us, ms, "
+	     "s, m or h, written right after the number (such as 3600, 90s or 10m); at most "
+	     "9223372036854775807 seconds\n",
+	     CONF_TESTBED},
+	    /* the testbed's syntax errors say what they found and what belongs
+	     * there; the strict grammar says only "syntax error", as ipsecctl */
+	    {"flwo esp from 1.1.1.1 to 2.2.2.2\n",
+	     "t: 1: syntax error: unknown word 'flwo' where a rule (flow, esp, ah, ipcomp, ipip, "
+	     "tcpmd5), include, or NAME = VALUE belongs\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " replya 5\n",
+	     "t: 1: syntax error: 'replya' where bundle, replay, esn, lifetime or the end of the "
+	     "rule belongs\n",
+	     CONF_TESTBED},
+	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes enckye " K16 "\n",
+	     "t: 1: syntax error: 'enckye' where auth, enc, comp, authkey, enckey, bundle, replay, "
+	     "esn, lifetime or the end of the rule belongs\n",
+	     CONF_TESTBED},
+	    {"flow esp from 1.1.1.1 to 2.2.2.2 type requir\n",
+	     "t: 1: syntax error: 'requir' where use, acquire, require, deny, bypass or dontacq "
+	     "belongs\n",
+	     CONF_TESTBED},
+	    {"flow esp from 1.1.1.1 to 2.2.2.2 peeer 3.3.3.3\n",
+	     "t: 1: syntax error: 'peeer' where local, peer, srcid, dstid, type or the end of the "
+	     "rule belongs\n",
+	     CONF_TESTBED},
+	    {"flow esp from 1.1.1.1 too 2.2.2.2\n",
+	     "t: 1: syntax error: 'too' where to belongs\n", CONF_TESTBED},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16
 	     " lifetime soft bytes 0\n",
 	     "t: 1: bytes wants a number from 1 to 9223372036854775807\n", CONF_TESTBED},

@@ -26,7 +26,13 @@ static void test_time_parser(void)
 	    {"1.0000000001s", -1, 0},
 	    {"0.5ns", -1, 0},
 	    {"-1s", -1, 0},
-	    {"1m", -1, 0},
+	    {"1m", 0, 60000000000ULL},
+	    {"1.5m", 0, 90000000000ULL},
+	    {"2h", 0, 7200000000000ULL},
+	    {"307445734m", 0, 18446744040000000000ULL},
+	    {"307445735m", -1, 0},
+	    {"1 m", -1, 0},
+	    {"1min", -1, 0},
 	    {"s", -1, 0},
 	    {"1.s", -1, 0},
 	    {"99999999999999999999s", -1, 0},
@@ -137,12 +143,20 @@ static void test_errors_name_file_and_line(void)
 		const char *msg; /* the whole first line of the error output */
 	} rows[] = {
 	    {"node a\nnode a\n", "out/unit/t.scn:2: 'a' is already defined"},
+	    {"node a b\nlink l a b=10.0.0.2/24\n",
+	     "out/unit/t.scn:2: endpoint 'a' has no address: write a=ADDR/LEN (such as "
+	     "a=10.0.0.1/24), or a= for an interface without one"},
+	    {"node a b\nlink l a.em0=10.0.0.1 b=10.0.0.2/24\n",
+	     "out/unit/t.scn:2: address '10.0.0.1' needs its prefix length (such as 10.0.0.1/24)"},
+	    {"node a b\nlink l a=2001:db8::1 b=2001:db8::2/64\n",
+	     "out/unit/t.scn:2: address '2001:db8::1' needs its prefix length (such as "
+	     "2001:db8::1/64)"},
 	    {"link l1 a=10.0.0.1/24 b=10.0.0.2/24\n", "out/unit/t.scn:1: unknown node 'a'"},
 	    {"node a\n\n# comment\nfrobnicate 1\n",
 	     "out/unit/t.scn:4: unknown statement 'frobnicate'"},
 	    {"seed x\n", "out/unit/t.scn:1: bad value 'x' for seed: 0 to 18446744073709551615"},
 	    {"end 5\n", "out/unit/t.scn:1: bad value '5' for end: "
-	     "a time with its unit, s, ms, us or ns (such as 1.5s or 250ms), at most 18446744073.709551615s"},
+	     "a time with its unit, ns, us, ms, s, m or h, written right after the number (such as 1.5s, 250ms or 10m), at most 18446744073.709551615s"},
 	    {"X=$Y\n", "out/unit/t.scn:1: macro 'Y' not defined"},
 	    {"node a\ninclude nothere.scn\n",
 	     "out/unit/t.scn:2: cannot open out/unit/nothere.scn: No such file or directory"},
@@ -204,7 +218,7 @@ static void test_errors_name_file_and_line(void)
 	    /* A continued statement is reported at its first line. */
 	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
 	     "out/unit/t.scn:2: bad value 'fast' for delay: "
-	     "a time with its unit, s, ms, us or ns (such as 1.5s or 250ms), at most 18446744073.709551615s"},
+	     "a time with its unit, ns, us, ms, s, m or h, written right after the number (such as 1.5s, 250ms or 10m), at most 18446744073.709551615s"},
 	    {"node a\nexpect a udp 9 packets == 1\n",
 	     "out/unit/t.scn:2: no 'listen a udp 9' before this line"},
 	    {"node a\ncapture a.eth7 x.pcap\n", "out/unit/t.scn:2: node a has no interface eth7"},
@@ -343,7 +357,7 @@ static void test_errors_name_file_and_line(void)
 	    {"node a b\nkeymgr z\nend 1s\n", "out/unit/t.scn:2: unknown node 'z'"},
 	    {"node a b\nkeymgr a delay soon\nend 1s\n",
 	     "out/unit/t.scn:2: bad value 'soon' for delay: "
-	     "a time with its unit, s, ms, us or ns (such as 1.5s or 250ms), at most 18446744073.709551615s"},
+	     "a time with its unit, ns, us, ms, s, m or h, written right after the number (such as 1.5s, 250ms or 10m), at most 18446744073.709551615s"},
 	    {"node a b\nkeymgr a sa b esp enc rot13\nend 1s\n",
 	     "out/unit/t.scn:2: unknown enc 'rot13'"},
 	    {"node a b\nkeymgr a sa b gre\nend 1s\n",
@@ -352,7 +366,16 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:2: 'lifetime soft' needs bytes, time or usetime"},
 	    {"node a b\nkeymgr a sa b esp lifetime hard time 1500ms\nend 1s\n",
 	     "out/unit/t.scn:2: bad lifetime '1500ms': whole seconds, 0 to 18446744073, as a "
-	     "bare number or a time with its unit (PF_KEY counts in seconds)"},
+	     "bare number or with its unit, ns, us, ms, s, m or h, written right after the number "
+	     "(such as 3600, 90s or 10m; PF_KEY counts in seconds)"},
+	    {"node a b\nkeymgr a sa b esp lifetime hard time 10 sec\nend 1s\n",
+	     "out/unit/t.scn:2: bad lifetime '10 sec': whole seconds, 0 to 18446744073, as a "
+	     "bare number or with its unit, ns, us, ms, s, m or h, written right after the number "
+	     "(such as 3600, 90s or 10m; PF_KEY counts in seconds)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24 delay 2 msec\n",
+	     "out/unit/t.scn:2: bad value '2 msec' for delay: a time with its unit, ns, us, ms, s, "
+	     "m or h, written right after the number (such as 1.5s, 250ms or 10m), at most "
+	     "18446744073.709551615s"},
 	    {"node a b\nkeymgr a sa b esp enckey 0x0102030405060708090a0b0c0d0e0f1011121314\nend "
 	     "1s\n",
 	     "out/unit/t.scn:2: enckey: aes takes 16 to 32 bytes (as the kernel allows), not 20"},
@@ -413,6 +436,71 @@ static void test_every_error_reported(void)
 	CU_ASSERT_STRING_EQUAL(err, "out/unit/t.scn:1: macro 'A' not defined\n"
 				    "out/unit/t.scn:2: macro 'B' not defined\n");
 	free(err);
+	/* So does building: a line read wrong, then statements built wrong;
+	 * the good ones between still count (the link's node exists). */
+	err = load_text("node a b\nnode $C\nlink l a=10.0.0.1/24 b=10.0.0.2/24 delay 1 ms\n"
+			"bogus 1\nroute a default via 10.0.0.99x\nlink m a=10.0.1.1/24 "
+			"b=10.0.1.2/24\nroute a default via 10.0.1.2\nend 1s\nend 2s\n",
+			&failed, NULL, 0);
+	CU_ASSERT_TRUE(failed);
+	CU_ASSERT_STRING_EQUAL(
+	    err, "out/unit/t.scn:2: macro 'C' not defined\n"
+		 "out/unit/t.scn:9: end given twice\n"
+		 "out/unit/t.scn:3: bad value '1 ms' for delay: a time with its unit, ns, us, ms, s, "
+		 "m or h, written right after the number (such as 1.5s, 250ms or 10m), at most "
+		 "18446744073.709551615s\n"
+		 "out/unit/t.scn:4: unknown statement 'bogus'\n"
+		 "out/unit/t.scn:5: bad gateway address '10.0.0.99x'\n");
+	free(err);
+	/* Up to 50, then it stops and says so. */
+	char text[4096] = "node a\n";
+	for (int i = 0; i < 60; i++)
+		strcat(text, "bogus\n");
+	err = load_text(text, &failed, NULL, 0);
+	CU_ASSERT_TRUE(failed);
+	unsigned lines = 0;
+	for (const char *p = err; *p; p++)
+		lines += *p == '\n';
+	CU_ASSERT_EQUAL(lines, 51);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "out/unit/t.scn:51: unknown statement 'bogus'\n"
+					   "out/unit/t.scn: stopped after 50 errors\n"));
+	free(err);
+}
+
+/* A require flow with no SA and nothing to add one: a warning at load
+ * time, and the file still runs; none when an SA, a key manager, a PF_KEY
+ * socket or an expectation on the node's ipsec drops says otherwise. */
+static void test_flow_without_sa_warns(void)
+{
+	static const char *base = "node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nipsec a {\n"
+				  "\tflow esp from 10.0.0.1 to 10.0.0.2\n%s}\nend 2s\n%s";
+	static const struct {
+		const char *sa, *more;
+		bool warns;
+	} rows[] = {
+	    {"", "", true},
+	    {"\tesp transport from 10.0.0.1 to 10.0.0.2 spi 0x100:0x101 enc aes-128-gcm enckey "
+	     "0x00112233445566778899aabbccddeeff01234567:0x00112233445566778899aabbccddeeff01234567"
+	     "\n",
+	     "", false},
+	    {"", "keymgr a sa 10.0.0.2 esp\n", false},
+	    {"", "listen a pfkey km register esp\n", false},
+	    {"", "expect a ipsec.nosa == 0\n", false},
+	};
+	for (unsigned i = 0; i < ARRAY_LEN(rows); i++) {
+		char text[1024];
+		snprintf(text, sizeof(text), base, rows[i].sa, rows[i].more);
+		int failed;
+		char *err = load_text(text, &failed, NULL, 0);
+		CU_ASSERT_FALSE(failed);
+		const char *want = rows[i].warns
+				       ? "out/unit/t.scn: warning: a has no SA to 10.0.0.2 for flow esp "
+					 "out from 10.0.0.1 to 10.0.0.2 peer 10.0.0.2 type require: its "
+					 "packets will be dropped (ipsec.nosa) unless an SA is added\n"
+				       : "";
+		CU_ASSERT_STRING_EQUAL(err ? err : "", want);
+		free(err);
+	}
 }
 
 static void test_macros_and_command_line(void)
@@ -424,8 +512,26 @@ static void test_macros_and_command_line(void)
 	struct scn_define defs[] = {{"DELAY", "bogus"}, {"COUNT", "0"}};
 	int failed;
 	char *err = load_text(text, &failed, defs, 2);
-	CU_ASSERT_TRUE(failed); /* -D DELAY=bogus wins, and is rejected */
-	CU_ASSERT_STRING_EQUAL(err, "out/unit/t.scn:4: bad value 'bogus' for delay: a time with its unit, s, ms, us or ns (such as 1.5s or 250ms), at most 18446744073.709551615s\n");
+	/* -D DELAY=bogus wins, and is rejected: the error points at the
+	 * command line, and says where the value was used */
+	CU_ASSERT_TRUE(failed);
+	CU_ASSERT_STRING_EQUAL(err, "-D DELAY=bogus: bad value 'bogus' for delay: a time with its "
+				    "unit, ns, us, ms, s, m or h, written right after the number "
+				    "(such as 1.5s, 250ms or 10m), at most 18446744073.709551615s (used at out/unit/t.scn:4)\n");
+	free(err);
+	/* through a file macro defined from it, too; a file's own value is
+	 * the file's mistake */
+	const char *via = "X=\"$DELAY\"\nnode a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24 delay $X "
+			  "loss 200%\n";
+	err = load_text(via, &failed, defs, 1);
+	CU_ASSERT_STRING_EQUAL(err, "-D DELAY=bogus: bad value 'bogus' for delay: a time with its "
+				    "unit, ns, us, ms, s, m or h, written right after the number "
+				    "(such as 1.5s, 250ms or 10m), at most 18446744073.709551615s (used at out/unit/t.scn:3)\n");
+	free(err);
+	defs[0].value = "1ms";
+	err = load_text(via, &failed, defs, 1);
+	CU_ASSERT_STRING_EQUAL(err, "out/unit/t.scn:3: bad value '200%' for loss: a percentage "
+				    "from 0% to 100% (such as 0.5%), to 7 decimals\n");
 	free(err);
 	defs[0].value = "3ms";
 	err = load_text(text, &failed, defs, 2);
@@ -543,6 +649,7 @@ void suite_scenario(void)
 	    {"integer parser", test_uint_parser},
 	    {"errors name file and line", test_errors_name_file_and_line},
 	    {"every error reported", test_every_error_reported},
+	    {"a flow without an SA warns", test_flow_without_sa_warns},
 	    {"macros and -D", test_macros_and_command_line},
 	    {"text lines", test_text_lines},
 	    {"set-up is linear", test_setup_linear},
