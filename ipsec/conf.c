@@ -127,12 +127,51 @@ static struct conf_addr addr_one(const struct conf_addr *a)
 	return c;
 }
 
-/* host(): an IPv4 or IPv6 literal with an optional prefix length.  No
- * interface names and no DNS in a simulator. */
+/* inet_net_pton(3)'s IPv4 network forms, which ipsecctl's host_v4 takes
+ * when a prefix length follows: one to four decimal octets (10.0.2 is
+ * 10.0.2.0), or 0x and up to eight hex digits (0x0a00 is 10.0.0.0). */
+static bool inet_net_v4(const char *s, struct ipaddr *a)
+{
+	uint8_t b[4] = {0};
+	unsigned n = 0;
+	if ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) && s[2]) {
+		size_t len = strlen(s + 2);
+		if (len > 8 || strspn(s + 2, "0123456789abcdefABCDEF") != len)
+			return false;
+		for (size_t i = 0; i < len; i++) {
+			char c = s[2 + i];
+			unsigned v = isdigit((unsigned char)c) ? (unsigned)(c - '0')
+							       : (unsigned)(tolower(c) - 'a' + 10);
+			b[i / 2] |= (uint8_t)(i % 2 ? v : v << 4);
+		}
+		*a = addr_v4(b);
+		return true;
+	}
+	for (const char *q = s;; q++) {
+		if (n == 4 || !isdigit((unsigned char)*q))
+			return false;
+		unsigned v = 0;
+		for (; isdigit((unsigned char)*q); q++)
+			if ((v = v * 10 + (unsigned)(*q - '0')) > 255)
+				return false;
+		b[n++] = (uint8_t)v;
+		if (*q == '\0')
+			break;
+		if (*q != '.')
+			return false;
+	}
+	*a = addr_v4(b);
+	return true;
+}
+
+/* host(): an IPv4 or IPv6 literal with an optional prefix length (with
+ * one, IPv4 also in inet_net_pton's short forms).  No interface names and
+ * no DNS in a simulator. */
 static int host_parse(struct parser *p, const char *s, int plen, struct conf_addr *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (addr_parse(s, &out->addr) < 0 || plen > (int)addr_bits(out->addr.af)) {
+	bool ok = addr_parse(s, &out->addr) == 0 || (plen >= 0 && inet_net_v4(s, &out->addr));
+	if (!ok || plen > (int)addr_bits(out->addr.af)) {
 		if (plen >= 0)
 			lex_message(p->lx, "no IP address found for %s/%d", s, plen);
 		else

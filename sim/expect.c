@@ -110,6 +110,12 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 	} else if (e->node) {
 		e->kind = TGT_NODE_STAT;
 		e->stat = stat_lookup(st->tok[i + 1]);
+		if (e->stat < 0 && link_stat_lookup(st->tok[i + 1]) >= 0) {
+			scn_error(sc, st,
+				  "'%s' is a link counter, and %s is a node: expect LINK %s OP VALUE",
+				  st->tok[i + 1], owner, st->tok[i + 1]);
+			return -1;
+		}
 		if (e->stat < 0) {
 			scn_error(sc, st, "unknown counter '%s' (see docs/counters.md)",
 				  st->tok[i + 1]);
@@ -119,8 +125,17 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 	} else {
 		e->kind = TGT_LINK_STAT;
 		e->stat = link_stat_lookup(st->tok[i + 1]);
+		if (e->stat < 0 && stat_lookup(st->tok[i + 1]) >= 0) {
+			scn_error(sc, st,
+				  "'%s' is a node counter, and %s is a link: expect NODE %s OP VALUE "
+				  "(a link counts link.* only)",
+				  st->tok[i + 1], owner, st->tok[i + 1]);
+			return -1;
+		}
 		if (e->stat < 0) {
-			scn_error(sc, st, "unknown link counter '%s'", st->tok[i + 1]);
+			scn_error(sc, st, "unknown link counter '%s' (a link counts link.*: see "
+					  "docs/counters.md)",
+				  st->tok[i + 1]);
 			return -1;
 		}
 		*opi = i + 2;

@@ -37,7 +37,7 @@ struct cap_reader {
 	int dlt;
 	const char *path;
 	FILE *err;
-	unsigned frame, skipped, dropped_frags;
+	unsigned frame, skipped, notip, dropped_frags;
 	struct reass *rq; /* REASS_MAX slots */
 	uint8_t out[REASS_HDR + REASS_BYTES];
 };
@@ -90,6 +90,11 @@ void cap_close(struct cap_reader *r)
 unsigned cap_skipped(const struct cap_reader *r)
 {
 	return r->skipped;
+}
+
+unsigned cap_not_ip(const struct cap_reader *r)
+{
+	return r->notip;
 }
 
 unsigned cap_frames(const struct cap_reader *r)
@@ -285,6 +290,10 @@ int cap_next(struct cap_reader *r, struct cap_packet *p)
 		}
 		r->frame++;
 		long off = ip_offset(r->dlt, d, h->caplen);
+		if (off < 0) {
+			r->notip++; /* ARP, LLDP ...: nothing of IP in it */
+			continue;
+		}
 		const uint8_t *ip = off >= 0 ? d + off : NULL;
 		size_t n = off >= 0 ? h->caplen - (size_t)off : 0;
 		/* An IP header that holds together; the length cuts off link

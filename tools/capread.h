@@ -26,9 +26,11 @@ struct cap_packet {
 struct cap_reader *cap_open(const char *path, FILE *err);
 /* The next IP packet: 1, 0 at the end, -1 on a read error (printed). */
 int cap_next(struct cap_reader *r, struct cap_packet *p);
-/* Frames that carried no IP packet, or a broken one, so far; and
- * fragments still waiting for the rest of their datagram. */
+/* Frames so far that carried an IP packet cut short or broken; frames that
+ * carried something else (ARP ...); and fragments still waiting for the
+ * rest of their datagram. */
 unsigned cap_skipped(const struct cap_reader *r);
+unsigned cap_not_ip(const struct cap_reader *r);
 unsigned cap_frames(const struct cap_reader *r); /* frames read so far */
 unsigned cap_incomplete(const struct cap_reader *r);
 void cap_close(struct cap_reader *r);

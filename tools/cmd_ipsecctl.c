@@ -53,8 +53,9 @@ int cmd_ipsecctl(int argc, char **argv)
 		case 'D': {
 			char *eq = strrchr(optarg, '=');
 			if (!eq || eq == optarg) {
-				fprintf(stderr,
-					"ipsecsim ipsecctl: could not parse macro definition %s\n",
+				/* ipsecctl's words and program name, so that the
+				 * output diffs clean against an OpenBSD box */
+				fprintf(stderr, "ipsecctl: could not parse macro definition %s\n",
 					optarg);
 				continue;
 			}
@@ -74,7 +75,7 @@ int cmd_ipsecctl(int argc, char **argv)
 			o.verbose = true;
 			break;
 		default:
-			fprintf(stderr, "ipsecsim ipsecctl: unknown option -%c\n%s", optopt,
+			fprintf(stderr, "ipsecctl: unknown option -- %c\n%s", optopt,
 				ipsecctl_usage);
 			rc = EXIT_USAGE;
 			goto out;
@@ -88,8 +89,7 @@ int cmd_ipsecctl(int argc, char **argv)
 	o.defines = defs;
 	struct conf conf;
 	if (conf_parse(file, &o, &conf) < 0) {
-		fprintf(stderr, "ipsecsim ipsecctl: Syntax error in config file: "
-				"ipsec rules not loaded\n");
+		fprintf(stderr, "ipsecctl: Syntax error in config file: ipsec rules not loaded\n");
 		conf_free(&conf);
 		rc = EXIT_USAGE;
 		goto out;

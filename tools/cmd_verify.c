@@ -416,6 +416,77 @@ static void dump_raw(pcap_dumper_t *d, uint64_t ts_ns, const uint8_t *b, size_t 
 	pcap_dump((u_char *)d, &h, b);
 }
 
+/* What each SPI's packets came to, for the hints after the summary: a key
+ * that fails every packet, an SA written the other way round.  At most
+ * SPIS_MAX of them, in the order first seen. */
+#define SPIS_MAX 4096
+struct spi_seen {
+	uint8_t key[1 + 4 + 2 * 17]; /* protocol, SPI, source, destination */
+	const char *proto;
+	uint32_t spi;
+	struct ipaddr src, dst;
+	unsigned n, badauth, notdb;
+};
+
+struct spis {
+	struct spi_seen **v;
+	unsigned n;
+	struct hmap by_key;
+};
+
+static void spi_note(struct spis *s, const struct cap_packet *cp, const struct checked *c)
+{
+	struct spi_seen k = {.proto = c->proto, .spi = c->spi};
+	k.src = ipsec_ip_src(cp->ip);
+	k.dst = ipsec_ip_dst(cp->ip);
+	k.key[0] = c->proto[0];
+	put_be32(k.key + 1, c->spi);
+	k.key[5] = k.src.af;
+	memcpy(k.key + 6, k.src.a, addr_len(k.src.af));
+	k.key[22] = k.dst.af;
+	memcpy(k.key + 23, k.dst.a, addr_len(k.dst.af));
+	struct spi_seen *e = hmap_get(&s->by_key, k.key, sizeof(k.key));
+	if (!e) {
+		if (s->n >= SPIS_MAX)
+			return;
+		e = xmalloc(sizeof(*e));
+		*e = k;
+		hmap_add(&s->by_key, e->key, sizeof(e->key), e);
+		s->v = xgrow(s->v, s->n, sizeof(*s->v));
+		s->v[s->n++] = e;
+	}
+	e->n++;
+	e->badauth += strcmp(c->verdict, "badauth") == 0;
+	e->notdb += strcmp(c->verdict, "notdb") == 0;
+}
+
+/* A hint for each SPI whose every packet failed the same telling way. */
+static void spi_hints(struct spis *s, struct node *n, const char *in)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct spi_seen *e = s->v[i];
+		char a[ADDR_STRLEN], b[ADDR_STRLEN];
+		addr_fmt(&e->src, a);
+		addr_fmt(&e->dst, b);
+		uint8_t proto = e->proto[0] == 'a' ? IPPROTO_AH : IPPROTO_ESP;
+		if (e->badauth == e->n)
+			fprintf(stderr,
+				"%s: hint: all %u %s packets of spi 0x%08x (%s > %s) failed "
+				"authentication: the key or the algorithm in the SA file is probably "
+				"wrong\n",
+				in, e->n, e->proto, e->spi, a, b);
+		else if (e->notdb == e->n && sad_lookup(&n->ipsec->sad, &e->src, e->spi, proto))
+			fprintf(stderr,
+				"%s: hint: %s packets of spi 0x%08x go to %s, but the SA file has "
+				"that SPI for %s, the other way round: swap its addresses\n",
+				in, e->proto, e->spi, b, a);
+	}
+	for (unsigned i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	hmap_free(&s->by_key);
+}
+
 /* verify (out == NULL) and decap. */
 static int verify_or_decap(int argc, char **argv, bool decap)
 {
@@ -442,11 +513,13 @@ static int verify_or_decap(int argc, char **argv, bool decap)
 	unsigned checked = 0, good = 0, written = 0;
 	struct cap_packet cp;
 	struct primed pr = {0};
+	struct spis spis = {0};
 	while ((rc = cap_next(r, &cp)) == 1) {
 		struct checked c;
 		check_packet(n, &pr, &cp, &c);
 		if (!c.proto)
 			continue;
+		spi_note(&spis, &cp, &c);
 		checked++;
 		good += c.good;
 		if (!decap) {
@@ -467,9 +540,10 @@ static int verify_or_decap(int argc, char **argv, bool decap)
 	}
 	if (!o.json)
 		fprintf(decap ? stderr : stdout,
-			"%s: %u ESP/AH packets, %u ok, %u not ok (%u frames; %u not IP or cut "
-			"short)\n",
-			o.in, checked, good, checked - good, cap_frames(r), cap_skipped(r));
+			"%s: %u ESP/AH packets, %u ok, %u not ok (%u frames; %u not IP, %u IP cut "
+			"short or broken)\n",
+			o.in, checked, good, checked - good, cap_frames(r), cap_not_ip(r),
+			cap_skipped(r));
 	if (decap)
 		fprintf(stderr, "%s: %u packets written\n", o.out, written);
 	if (cap_incomplete(r))
@@ -477,6 +551,7 @@ static int verify_or_decap(int argc, char **argv, bool decap)
 			cap_incomplete(r));
 	if (!checked)
 		fprintf(stderr, "%s: no ESP or AH packet to check\n", o.in);
+	spi_hints(&spis, n, o.in);
 	free(pr.serial);
 	cap_close(r);
 	if (d) {

@@ -123,8 +123,11 @@ def test_errors_name_the_file_and_exit_2(ipsecsim, tmp_path):
     r = run(ipsecsim, "ipsecctl", "-nv", "-f", conf)
     assert r.returncode == 2
     assert r.stderr == (f"{conf}: 2: esp does not provide compression\n"
-                        "ipsecsim ipsecctl: Syntax error in config file: "
-                        "ipsec rules not loaded\n")
+                        "ipsecctl: Syntax error in config file: ipsec rules not loaded\n")
+    r = run(ipsecsim, "ipsecctl", "-n", "-D", "noequals", "-z", "-f", conf)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[:2] == ["ipsecctl: could not parse macro definition noequals",
+                                         "ipsecctl: unknown option -- z"]
 
 
 def test_strict_and_testbed_modes(ipsecsim, tmp_path):

@@ -12,7 +12,7 @@ import pathlib
 import subprocess
 
 import pytest
-from scapy.all import (ICMP, IP, UDP, Ether, HBHOptUnknown, ICMPv6EchoRequest, IPv6,
+from scapy.all import (ARP, ICMP, IP, UDP, Ether, HBHOptUnknown, ICMPv6EchoRequest, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, Raw, rdpcap, wrpcap)
 from scapy.layers.ipsec import AH, ESP, SecurityAssociation
@@ -795,6 +795,48 @@ def test_verify_quiet_prints_only_what_is_not_ok(ipsecsim, tmp_path):
     n = len(pkts)
     assert r.stdout.splitlines() == [
         f"frame 3: esp {SRC} > {DST} spi 0x{SPI:08x} seq 3: badauth",
-        f"{bad}: {n} ESP/AH packets, {n - 1} ok, 1 not ok ({n} frames; 0 not IP or cut short)"]
+        f"{bad}: {n} ESP/AH packets, {n - 1} ok, 1 not ok ({n} frames; 0 not IP, 0 IP cut "
+        "short or broken)"]
     r = run(ipsecsim, "verify", "--quiet", "--json", "--sa", sa_file, bad)
     assert [json.loads(x)["frame"] for x in r.stdout.splitlines()] == [3]
+
+
+def test_verify_hints_at_a_wrong_key_and_reversed_addresses(ipsecsim, tmp_path):
+    """Every packet of an SPI failing authentication: a hint that the key
+    is wrong (one failing among good ones: no hint); packets to an address
+    the SA file has the SPI for the other way round: a hint to swap; an ARP
+    frame counts as not IP, a cut IP header as cut short."""
+    ek, ak = key(16, 5), key(32, 6)
+    sa_file = tmp_path / "esp_sa"
+    sa_file.write_text(esp_sa_line("AES-CBC", "SHA2-256-128", ek, ak) + "\n")
+    inp, out = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    wrpcap(str(inp), plain_packets())
+    assert run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), inp, out).returncode == 0
+    n = len(rdpcap(str(out)))
+    wrong = tmp_path / "wrong_sa"
+    wrong.write_text(esp_sa_line("AES-CBC", "SHA2-256-128", ek, key(32, 7)) + "\n")
+    r = run(ipsecsim, "verify", "-q", "--sa", wrong, out)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        f"{out}: hint: all {n} esp packets of spi 0x{SPI:08x} ({SRC} > {DST}) failed "
+        "authentication: the key or the algorithm in the SA file is probably wrong"]
+    swapped = tmp_path / "swapped_sa"
+    swapped.write_text(esp_sa_line("AES-CBC", "SHA2-256-128", ek, ak).replace(
+        f'"{SRC}","{DST}"', f'"{DST}","{SRC}"') + "\n")
+    r = run(ipsecsim, "verify", "-q", "--sa", swapped, out)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        f"{out}: hint: esp packets of spi 0x{SPI:08x} go to {DST}, but the SA file has that "
+        f"SPI for {SRC}, the other way round: swap its addresses"]
+    # frames that are not IP, and one whose IP header is cut short
+    pkts = [Ether(dst="ff:ff:ff:ff:ff:ff") / ARP()] + \
+        [Ether() / IP(bytes(p)) for p in rdpcap(str(out))] + [Ether() / Raw(b"\x45" + bytes(10))]
+    pkts[-1].type = 0x0800
+    mixed = tmp_path / "mixed.pcap"
+    wrpcap(str(mixed), pkts)
+    r = run(ipsecsim, "verify", "-q", "--sa", sa_file, mixed)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == [
+        f"{mixed}: {n} ESP/AH packets, {n} ok, 0 not ok ({n + 2} frames; 1 not IP, 1 IP cut "
+        "short or broken)"]
+    assert r.stderr == ""

@@ -61,6 +61,11 @@ static void test_valid_configurations(void)
 	     "flow esp from 10.0.1.0/24 to 10.0.2.0/24 peer 192.168.3.2\n",
 	     "flow esp out from 10.0.1.0/24 to 10.0.2.0/24 peer 192.168.3.2 type require\n"
 	     "flow esp in from 10.0.2.0/24 to 10.0.1.0/24 peer 192.168.3.2 type require\n"},
+	    {"inet_net_pton's short forms with a length, as ipsecctl's host_v4",
+	     "flow esp out from 10.0.2/24 to 172.16/12 peer 1.2.3.4\n"
+	     "flow esp out from 0x0a01/16 to 10.9.8.7/8 peer 1.2.3.4\n",
+	     "flow esp out from 10.0.2.0/24 to 172.16.0.0/12 peer 1.2.3.4 type require\n"
+	     "flow esp out from 10.1.0.0/16 to 10.9.8.7/8 peer 1.2.3.4 type require\n"},
 	    {"out only, the peer is the destination host", "flow esp out from 1.1.1.1 to 2.2.2.2\n",
 	     "flow esp out from 1.1.1.1 to 2.2.2.2 peer 2.2.2.2 type require\n"},
 	    {"in only, the peer is the source host; satype defaults to esp",
@@ -220,6 +225,13 @@ static void test_invalid_configurations(void)
 	     "t: 1: ike rules are not supported: ipsecsim has no IKE daemon; use flow rules and "
 	     "manually keyed SA rules\n"},
 	    {"bogus line here\n", "t: 1: syntax error\n"},
+	    /* short forms only with a length (inet_pton without one), and 10/8
+	     * lexes as a number, not an address: as in ipsecctl */
+	    {"flow esp from 10.0.2 to 1.1.1.1\n",
+	     "no IP address found for 10.0.2\nt: 1: could not parse host specification\n"},
+	    {"flow esp from 1.1.1.1 to 10/8 peer 2.2.2.2\n", "t: 1: syntax error\n"},
+	    {"flow esp from 10.0.256/24 to 1.1.1.1\n",
+	     "no IP address found for 10.0.256/24\nt: 1: could not parse host specification\n"},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey 0xzz" K32 "\n",
 	     "t: 1: keys need to be specified in hex digits\n"},
 	    /* testbed words are plain strings to the strict parser */

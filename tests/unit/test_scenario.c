@@ -168,6 +168,15 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:2: unknown link parameter 'speed'"},
 	    {"node a\nexpect a ip.nosuch == 1\n",
 	     "out/unit/t.scn:2: unknown counter 'ip.nosuch' (see docs/counters.md)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nexpect l esp.input == 1\n",
+	     "out/unit/t.scn:3: 'esp.input' is a node counter, and l is a link: expect NODE "
+	     "esp.input OP VALUE (a link counts link.* only)"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nexpect a link.sent == 1\n",
+	     "out/unit/t.scn:3: 'link.sent' is a link counter, and a is a node: expect LINK "
+	     "link.sent OP VALUE"},
+	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nexpect l link.nosuch == 1\n",
+	     "out/unit/t.scn:3: unknown link counter 'link.nosuch' (a link counts link.*: see "
+	     "docs/counters.md)"},
 	    {"node a\nexpect a ip.total => 1\n",
 	     "out/unit/t.scn:2: unknown comparison '=>' (== != < <= > >=)"},
 	    {"node a b\nlink l a=10.0.0.1/24 b=10.0.0.2/24\nroute a default via 10.9.9.9\n",
