@@ -505,6 +505,12 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 	uint32_t spi = comp  ? get_be16(p->data + skip + 2)
 		       : esp ? get_be32(p->data + skip)
 			     : get_be32(p->data + skip + 4);
+	/* the drop line names the packet: SPI and sequence number */
+	n->drop_sa.sproto = sproto;
+	n->drop_sa.spi = spi;
+	n->drop_sa.seq = esp ? get_be32(p->data + skip + 4)
+			 : !comp && p->len >= skip + 12 ? get_be32(p->data + skip + 8)
+							: 0;
 	struct tdb *t = n->ipsec ? sad_lookup(&n->ipsec->sad, &dst, spi, sproto) : NULL;
 	enum stat_id why = 0;
 	if (!t)
@@ -527,6 +533,7 @@ void ipsec_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip, bool 
 	uint16_t encap_sport = p->encap_sport;
 	p->encap_sport = 0; /* the inner packet did not come in UDP */
 	int nh = esp ? esp_input(n, t, p, ip) : comp ? ipcomp_input(n, t, p, ip) : ah_input(n, t, p, ip);
+	n->drop_sa.sproto = 0; /* what drops now is the packet inside */
 	if (nh < 0) {
 		n->stats[STAT_IPSEC_IDROPS]++;
 		return;

@@ -81,11 +81,17 @@ void node_drop(struct node *n, struct pkt *p, enum stat_id why)
 {
 	node_count(n, why);
 	n->last_drop = (int)why;
+	char sa[48] = "";
+	if (n->drop_sa.sproto == 108) /* IPComp: a CPI, no sequence number */
+		snprintf(sa, sizeof(sa), " cpi 0x%04x", n->drop_sa.spi);
+	else if (n->drop_sa.sproto)
+		snprintf(sa, sizeof(sa), " spi 0x%08x seq %u", n->drop_sa.spi, n->drop_sa.seq);
+	n->drop_sa.sproto = 0;
 	if (p)
-		node_trace(n, "drop %s len %zu%s%s", stat_name(why), p->len, p->rcvif ? " on " : "",
-			   p->rcvif ? p->rcvif->name : "");
+		node_trace(n, "drop %s len %zu%s%s%s", stat_name(why), p->len, p->rcvif ? " on " : "",
+			   p->rcvif ? p->rcvif->name : "", sa);
 	else
-		node_trace(n, "drop %s", stat_name(why));
+		node_trace(n, "drop %s%s", stat_name(why), sa);
 	pkt_free(p);
 }
 

@@ -72,6 +72,12 @@ struct node {
 	int64_t sysctl[SYSCTL__COUNT];
 	uint64_t stats[STAT__COUNT];
 	int last_drop; /* the reason of the last node_drop (enum stat_id); -1 none */
+	/* The ESP, AH or IPComp packet being taken in, for its drop line: set
+	 * by ipsec_input, spent by the next node_drop, cleared after input. */
+	struct {
+		uint32_t spi, seq;
+		uint8_t sproto; /* 0: none */
+	} drop_sa;
 
 	uint64_t timer_at;        /* when the armed slow timer fires; UINT64_MAX if none */
 	uint64_t icmp_err_second; /* rate limit window (virtual seconds) */
