@@ -241,6 +241,8 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 			t = scn_app_target(sc, st, i, &e, &opi);
 		if (t == 0)
 			t = scn_pf_target(sc, st, i, &e, &opi);
+		if (t == 0)
+			t = scn_sa_target(sc, st, i, &e, &opi);
 		if (t < 0 || (t == 0 && parse_target(sc, st, i, &e, &opi) < 0))
 			return -1;
 	}
@@ -262,10 +264,18 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 	}
 	int rc = e.kind == TGT_PFKEY_ERRNO ? scn_parse_errno(st->tok[opi + 1], &e.value)
 		 : e.kind == TGT_TCP_CONN  ? scn_tcp_parse_value(&e, st->tok[opi + 1], &e.value)
+		 : e.kind == TGT_SA	   ? scn_sa_parse_value(&e, st->tok[opi + 1], &e.value)
 					   : scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value);
+	bool sa_state = e.kind == TGT_SA && scn_sa_is_state(&e);
 	if (rc < 0) {
 		scn_error(sc, st, "bad value '%s': %s", st->tok[opi + 1],
-			  e.kind == TGT_PFKEY_ERRNO ? SCN_ERRNO_FORM : scn_tcp_value_form(&e));
+			  e.kind == TGT_PFKEY_ERRNO ? SCN_ERRNO_FORM
+			  : sa_state		    ? SCN_SA_STATE_FORM
+						    : scn_tcp_value_form(&e));
+		return -1;
+	}
+	if (sa_state && e.op != OP_EQ && e.op != OP_NE) {
+		scn_error(sc, st, "a state is compared with == or !=");
 		return -1;
 	}
 	/* The text a report shows: the statement as written. */
@@ -305,6 +315,7 @@ static uint64_t expect_value(struct scn_expect *e, uint64_t now)
 	case TGT_PF_STATES:
 	case TGT_PF_RULE: v = scn_pf_value(e); break;
 	case TGT_APP: v = scn_app_value(e); break;
+	case TGT_SA: v = scn_sa_value(e); break;
 	}
 	return v;
 }
@@ -339,6 +350,8 @@ const char *scn_expect_actual(const struct scn_expect *e, char buf[48])
 		return "nothing: the message was not sent yet";
 	if (e->kind == TGT_TCP_CONN)
 		return scn_tcp_actual(e, buf);
+	if (e->kind == TGT_SA)
+		return scn_sa_actual(e, buf);
 	if (e->kind == TGT_PFKEY_ERRNO) {
 		const char *name = scn_errno_name((int)e->actual);
 		if (name && e->actual)

@@ -66,6 +66,7 @@ enum scn_target_kind {
 	TGT_PF_STATES,      /* NODE pf states */
 	TGT_PF_RULE,        /* NODE pf rule N evaluations|packets|bytes|states */
 	TGT_APP,            /* a named ping or UDP sender's sent|received|errors */
+	TGT_SA,             /* NODE sa SPI[/DST] FIGURE: one SA's counter or state */
 };
 
 struct scn_listener;
@@ -110,6 +111,8 @@ struct scn_expect {
 	struct scn_tcpconn *tcpc;
 	const char *pfwhat; /* TGT_PF_RULE: which figure (stat: the rule) */
 	const struct scn_app *app; /* TGT_APP (stat: which figure) */
+	uint32_t sa_spi;           /* TGT_SA (stat: which figure) */
+	struct ipaddr sa_dst;      /* ADDR_NONE: any destination */
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -270,6 +273,15 @@ struct scn_pfsend *scn_find_pfsend(struct scenario *sc, const char *label);
 /* The reply's errno; false when the message has not been sent yet. */
 bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
 struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const char *name);
+/* expect NODE sa SPI[/DST] FIGURE (sim/scn_ipsec.c): 0 when the words are
+ * not that, 1 when read (*opi at the operator), -1 after an error. */
+int scn_sa_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct scn_expect *e,
+		  unsigned *opi);
+uint64_t scn_sa_value(const struct scn_expect *e);
+int scn_sa_parse_value(const struct scn_expect *e, const char *s, uint64_t *v);
+bool scn_sa_is_state(const struct scn_expect *e); /* compared by name */
+const char *scn_sa_actual(const struct scn_expect *e, char buf[48]);
+#define SCN_SA_STATE_FORM "larval, mature or gone"
 /* Whether the scenario opened a PF_KEY socket on the node. */
 bool scn_pfkey_node_has_socket(const struct scenario *sc, const struct node *n);
 /* After loading: a warning for each outbound require flow of a node that

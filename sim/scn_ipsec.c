@@ -239,3 +239,144 @@ void scn_warn_flows_without_sa(struct scenario *sc)
 		}
 	}
 }
+
+/* ---- expect NODE sa SPI[/DST] FIGURE OP VALUE ---- */
+
+enum sa_figure {
+	SAF_PACKETS,
+	SAF_IPACKETS,
+	SAF_OPACKETS,
+	SAF_BYTES,
+	SAF_IBYTES,
+	SAF_OBYTES,
+	SAF_IDROPS,
+	SAF_ODROPS,
+	SAF_REPLAY,
+	SAF_STATE,
+};
+
+static const char *const sa_figures[] = {
+    [SAF_PACKETS] = "packets", [SAF_IPACKETS] = "ipackets", [SAF_OPACKETS] = "opackets",
+    [SAF_BYTES] = "bytes",     [SAF_IBYTES] = "ibytes",     [SAF_OBYTES] = "obytes",
+    [SAF_IDROPS] = "idrops",   [SAF_ODROPS] = "odrops",     [SAF_REPLAY] = "replay",
+    [SAF_STATE] = "state",
+};
+
+enum { SA_LARVAL, SA_MATURE, SA_GONE };
+static const char *const sa_states[] = {"larval", "mature", "gone"};
+
+int scn_sa_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct scn_expect *e,
+		  unsigned *opi)
+{
+	if (st->ntok - i < 2 || strcmp(st->tok[i + 1], "sa") != 0)
+		return 0;
+	static const char usage[] =
+	    "usage: expect NODE sa SPI[/DST] packets|ipackets|opackets|bytes|ibytes|obytes|"
+	    "idrops|odrops|replay|state OP VALUE";
+	if (st->ntok - i != 6) {
+		scn_error(sc, st, "%s", usage);
+		return -1;
+	}
+	e->node = sim_find_node(sc->sim, st->tok[i]);
+	if (!e->node) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[i]);
+		return -1;
+	}
+	char spi[32];
+	const char *w = st->tok[i + 2], *slash = strchr(w, '/');
+	snprintf(spi, sizeof(spi), "%.*s", slash ? (int)(slash - w) : (int)strlen(w), w);
+	uint64_t v;
+	if (scn_parse_uint(spi, UINT32_MAX, &v) < 0) {
+		scn_error(sc, st, "bad SPI '%s' (such as 0x1000, or 0x1000/192.0.2.2 with its "
+				  "destination)",
+			  w);
+		return -1;
+	}
+	e->sa_spi = (uint32_t)v;
+	e->sa_dst = (struct ipaddr){0};
+	if (slash && addr_parse(slash + 1, &e->sa_dst) < 0) {
+		scn_error(sc, st, "bad destination '%s' after the SPI", slash + 1);
+		return -1;
+	}
+	size_t k;
+	for (k = 0; k < ARRAY_LEN(sa_figures); k++)
+		if (strcmp(st->tok[i + 3], sa_figures[k]) == 0)
+			break;
+	if (k == ARRAY_LEN(sa_figures)) {
+		scn_error(sc, st, "an SA has no figure '%s'; %s", st->tok[i + 3], usage);
+		return -1;
+	}
+	e->kind = TGT_SA;
+	e->stat = (int)k;
+	*opi = i + 4;
+	return 1;
+}
+
+/* The SA now: the first (oldest) with the SPI, to the destination when
+ * one was named. */
+static const struct tdb *expect_sa(const struct scn_expect *e)
+{
+	const struct ipsec_state *st = e->node->ipsec;
+	if (!st)
+		return NULL;
+	if (e->sa_dst.af != ADDR_NONE) {
+		for (const struct tdb *t = st->sad.head; t; t = t->next)
+			if (t->spi == e->sa_spi && addr_eq(&t->dst, &e->sa_dst))
+				return t;
+		return NULL;
+	}
+	for (const struct tdb *t = st->sad.head; t; t = t->next)
+		if (t->spi == e->sa_spi)
+			return t;
+	return NULL;
+}
+
+uint64_t scn_sa_value(const struct scn_expect *e)
+{
+	const struct tdb *t = expect_sa(e);
+	if (e->stat == SAF_STATE)
+		return !t ? SA_GONE : (t->flags & TDBF_INVALID) ? SA_LARVAL : SA_MATURE;
+	if (!t)
+		return 0;
+	const uint64_t *c = t->counters;
+	switch ((enum sa_figure)e->stat) {
+	case SAF_PACKETS: return c[TDB_IPACKETS] + c[TDB_OPACKETS];
+	case SAF_IPACKETS: return c[TDB_IPACKETS];
+	case SAF_OPACKETS: return c[TDB_OPACKETS];
+	case SAF_BYTES: return c[TDB_IBYTES] + c[TDB_OBYTES];
+	case SAF_IBYTES: return c[TDB_IBYTES];
+	case SAF_OBYTES: return c[TDB_OBYTES];
+	case SAF_IDROPS: return c[TDB_IDROPS];
+	case SAF_ODROPS: return c[TDB_ODROPS];
+	case SAF_REPLAY: return t->replay.rpl;
+	default: return 0;
+	}
+}
+
+bool scn_sa_is_state(const struct scn_expect *e)
+{
+	return e->stat == SAF_STATE;
+}
+
+int scn_sa_parse_value(const struct scn_expect *e, const char *s, uint64_t *v)
+{
+	if (e->stat != SAF_STATE)
+		return scn_parse_uint(s, UINT64_MAX, v);
+	for (size_t k = 0; k < ARRAY_LEN(sa_states); k++)
+		if (strcmp(s, sa_states[k]) == 0) {
+			*v = k;
+			return 0;
+		}
+	return -1;
+}
+
+const char *scn_sa_actual(const struct scn_expect *e, char buf[48])
+{
+	if (e->stat == SAF_STATE && e->actual < ARRAY_LEN(sa_states))
+		snprintf(buf, 48, "%s", sa_states[e->actual]);
+	else if (!expect_sa(e))
+		snprintf(buf, 48, "no such SA");
+	else
+		snprintf(buf, 48, "%llu", (unsigned long long)e->actual);
+	return buf;
+}

@@ -47,3 +47,49 @@ def test_drop_lines_name_the_spi_and_sequence_number(ipsecsim, tmp_path):
     drops = [l.split(" ", 2)[2] for l in (tmp_path / "u" / "trace.log").read_text().splitlines()
              if " drop " in l]
     assert drops == ["drop udp.noport len 29 on eth0"], drops
+
+
+SA_SCN = """\
+node a b
+link l a=192.0.2.1/24 b=192.0.2.2/24 delay 1ms
+K="0x0123456789abcdef0123456789abcdef01234567:0x1123456789abcdef0123456789abcdef01234567"
+ipsec a {
+\tflow esp from 192.0.2.1 to 192.0.2.2
+\tesp transport from 192.0.2.1 to 192.0.2.2 spi 0x1000:0x1001 enc aes-128-gcm enckey $K replay 32 lifetime hard time 3
+}
+ipsec b {
+\tflow esp from 192.0.2.2 to 192.0.2.1
+\tesp transport from 192.0.2.1 to 192.0.2.2 spi 0x1000:0x1001 enc aes-128-gcm enckey $K replay 32
+}
+at 1s ping a 192.0.2.2 count 3 interval 100ms quiet
+at 1500ms replay l from a esp spi 0x1000 2
+end 5s
+at 2s expect a sa 0x1000 opackets == 3
+at 2s expect a sa 0x1000 state == mature
+at 2s expect b sa 0x1000/192.0.2.2 ipackets == 3
+at 2s expect b sa 0x1000 replay == 3
+at 2s expect b sa 0x1000 idrops == 1
+at 2s expect b sa 0x1000 ibytes == {ibytes}
+at 2s expect a sa 0x1001 ipackets == 3
+expect a sa 0x1000 state == gone
+expect b sa 0x1000 state == mature
+expect b sa 0x1000/192.0.2.9 state == gone
+"""
+
+
+def test_per_sa_expectations(ipsecsim, tmp_path):
+    """Each SA's counters, sequence counter and state, by SPI alone or
+    with the destination; a hard lifetime takes a's SA away (gone); a
+    wrong value fails with the SA's actual figure."""
+    # ESP counts its payload as OpenBSD does, after the replay check and
+    # before the ICV's: 64 bytes of ICMP, 2 of padding and the 2-byte
+    # trailer for each of the three requests; the replayed copy is not
+    # counted
+    (tmp_path / "t.scn").write_text(SA_SCN.replace("{ibytes}", str(3 * 68)))
+    r = run(ipsecsim, "run", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (tmp_path / "t.scn").write_text(SA_SCN.replace("{ibytes}", "1"))
+    r = run(ipsecsim, "run", "-q", "-o", "o", "t.scn", cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[0] == \
+        "FAIL t.scn:20: at 2s expect b sa 0x1000 ibytes == 1: got 204"
