@@ -76,7 +76,7 @@ struct km_world {
 	uint64_t next_id;
 };
 
-enum km_ev_kind { EV_ACQUIRE, EV_SOFT, EV_HARD, EV_DELETE, EV_FLUSH, EV_RETIRE };
+enum km_ev_kind { EV_ACQUIRE, EV_SOFT, EV_HARD, EV_DELETE, EV_FLUSH, EV_RETIRE, EV_START };
 
 struct km_ev {
 	struct keymgr *km;
@@ -479,6 +479,12 @@ static void on_event(struct sim *s, void *arg)
 	(void)s;
 	switch (ev->kind) {
 	case EV_ACQUIRE: on_acquire(km, ev); break;
+	case EV_START: {
+		char a[ADDR_STRLEN];
+		say(km, "start %s SAs with %s", satype_name(ev->satype), addr_fmt(&ev->dst, a));
+		on_acquire(km, ev);
+		break;
+	}
 	case EV_SOFT:
 		p = find_pair(w, km, ev->satype, &ev->dst, ev->spi);
 		if (p && !p->replaced) {
@@ -666,6 +672,13 @@ void km_add_rule(struct keymgr *km, const struct km_rule *r)
 	free(km->rows);
 	km->rows = rows;
 	km->rows[km->nrows++] = (struct km_row){.r = *r, .next_spi = r->spi};
+}
+
+void km_start(struct keymgr *km, const struct ipaddr *peer, uint8_t satype, uint64_t at)
+{
+	struct km_ev *ev = xcalloc(1, sizeof(*ev));
+	*ev = (struct km_ev){.km = km, .kind = EV_START, .satype = satype, .dst = *peer};
+	sim_at(km->w->sim, at, on_event, free, ev);
 }
 
 const struct km_stats *km_stats(const struct keymgr *km)

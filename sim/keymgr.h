@@ -62,6 +62,9 @@ void km_set_retire(struct keymgr *km, uint64_t ns); /* replaced pairs: delete af
 void km_set_quiet(struct keymgr *km);               /* nothing to the log */
 /* Add a row; keys are copied (and wiped on free). */
 void km_add_rule(struct keymgr *km, const struct km_rule *r);
+/* Key a pair with peer at virtual time `at` without waiting for an ACQUIRE
+ * (strongSwan's start_action=start): the flow's first packet finds its SA. */
+void km_start(struct keymgr *km, const struct ipaddr *peer, uint8_t satype, uint64_t at);
 const struct km_stats *km_stats(const struct keymgr *km);
 
 /* The key length a cipher gets by default, in bytes (nonce included). */

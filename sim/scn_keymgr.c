@@ -6,6 +6,7 @@
  *          [lifetime soft|hard [bytes N] [time T] [usetime T]]...
  * and the numbers `expect NODE keymgr WHAT` reads.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@
 #include "../ipsec/pfkeyv2.h"
 #include "../ipsec/show.h"
 #include "../ipsec/xform.h"
+#include "../stack/iface.h"
+#include "../stack/ip6.h"
+#include "../stack/node.h"
 #include "../stack/util.h"
 #include "keymgr.h"
 #include "scenario.h"
@@ -21,7 +25,7 @@
 static const char usage_sa[] =
     "usage: keymgr NODE sa PEER esp|ah [tunnel|transport] [enc ALG] [auth ALG] [esn] "
     "[enckey HEX] [authkey HEX] [spi N] [seq N] [lifetime soft|hard [bytes N] [time T] "
-    "[usetime T]]...";
+    "[usetime T]]... [start [TIME]]";
 
 /* The lifetime's time in tok[i]: a bare number of seconds, or a time with
  * its unit, in whole seconds (PF_KEY counts in seconds). */
@@ -124,6 +128,22 @@ static int check_keys(struct scenario *sc, const struct scn_stmt *st, struct km_
 	return 0;
 }
 
+/* The address a started pair goes to when the peer is named by node: its
+ * first IPv4 address, else its first IPv6 address that is not link-local. */
+static bool first_addr(const struct node *n, struct ipaddr *out)
+{
+	for (int v6 = 0; v6 < 2; v6++)
+		for (unsigned i = 0; i < n->nifaces; i++)
+			for (unsigned k = 0; k < n->ifaces[i]->naddrs; k++) {
+				const struct ipaddr *a = &n->ifaces[i]->addrs[k].addr;
+				if (a->af == (v6 ? ADDR_V6 : ADDR_V4) && !ip6_is_linklocal(a)) {
+					*out = *a;
+					return true;
+				}
+			}
+	return false;
+}
+
 static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct keymgr *km)
 {
 	if (st->ntok < 5) {
@@ -147,12 +167,24 @@ static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct key
 		return -1;
 	}
 	int rc = 0;
+	bool start = false;
+	uint64_t start_at = 0;
 	for (unsigned i = 5; i < st->ntok && !rc;) {
 		const char *w = st->tok[i++];
 		const char *v = i < st->ntok ? st->tok[i] : NULL;
 		uint64_t u;
 		int id;
-		if (strcmp(w, "tunnel") == 0 || strcmp(w, "transport") == 0) {
+		if (strcmp(w, "start") == 0) {
+			/* key the pair without an ACQUIRE, at 0 or at the time given */
+			start = true;
+			if (v && isdigit((unsigned char)v[0])) {
+				if (scn_parse_time(v, &start_at) < 0) {
+					scn_bad_value(sc, st, v, "start", SCN_TIME_FORM);
+					rc = -1;
+				}
+				i++;
+			}
+		} else if (strcmp(w, "tunnel") == 0 || strcmp(w, "transport") == 0) {
 			r.transport = w[1] == 'r';
 		} else if (strcmp(w, "esn") == 0) {
 			r.esn = true;
@@ -209,8 +241,15 @@ static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct key
 	}
 	if (!rc)
 		rc = check_keys(sc, st, &r);
+	struct ipaddr start_peer = r.peer;
+	if (!rc && start && r.peer_node && !first_addr(r.peer_node, &start_peer)) {
+		scn_error(sc, st, "start: %s has no address to key SAs with", r.peer_node->name);
+		rc = -1;
+	}
 	if (!rc)
 		km_add_rule(km, &r);
+	if (!rc && start)
+		km_start(km, &start_peer, r.satype, start_at);
 	OPENSSL_cleanse(&r, sizeof(r));
 	return rc;
 }
