@@ -33,12 +33,33 @@ LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS = $(TEST_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps demo check unit sanitize-build fuzz-build fuzz bench bench-ns3 mutate clean format
+.PHONY: all deps demo check unit sanitize-build fuzz-build fuzz bench bench-ns3 mutate clean format \
+	install uninstall
 # Keep the objects pattern rules make on the way (the harnesses' would be
 # deleted and rebuilt at every check).
 .SECONDARY:
 
 all: ipsecsim
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, the man pages
+# ipsecsim(1) and ipsecsim-scenario(5), and the docs; make uninstall.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+MANDIR  := $(PREFIX)/share/man
+DOCDIR  := $(PREFIX)/share/doc/ipsecsim
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DOCDIR)/docs
+	install -m 755 ipsecsim $(DESTDIR)$(BINDIR)/ipsecsim
+	install -m 644 man/ipsecsim.1 $(DESTDIR)$(MANDIR)/man1/ipsecsim.1
+	install -m 644 man/ipsecsim-scenario.5 $(DESTDIR)$(MANDIR)/man5/ipsecsim-scenario.5
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ipsecsim $(DESTDIR)$(MANDIR)/man1/ipsecsim.1 \
+		$(DESTDIR)$(MANDIR)/man5/ipsecsim-scenario.5
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 ipsecsim: $(BUILD)/ipsecsim
 	@cp $< $@
@@ -70,6 +91,18 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# ipsecsim --version: `git describe` of the tree it was built from, written
+# only when it changes so that nothing else rebuilds ("unknown" outside git).
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define IPSECSIM_VERSION "$(VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/tools/ipsecsim.o: $(BUILD)/version.h
+$(BUILD)/tools/ipsecsim.o: ALL_CFLAGS += -I$(BUILD)
+.PHONY: FORCE
+FORCE:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -46,6 +46,7 @@ struct scn_app {
 	struct ip6_exthdrs *ext;
 	uint8_t *seen; /* one byte per sequence number: replies seen */
 	uint64_t received, dups, errors;
+	bool summarized; /* its statistics are printed: the ping is over */
 	uint64_t rtt_min, rtt_max, rtt_sum;
 	/* udp */
 	struct udp_sock *us;
@@ -305,6 +306,43 @@ static struct ip6_exthdrs *ping_exthdrs(const struct scn_app *a)
 	return x;
 }
 
+/* After its last request a ping waits this long for replies, then prints
+ * its statistics and ends (OpenBSD ping's MAXWAIT); all replies in, it
+ * ends at once. */
+#define PING_MAXWAIT (10 * NS_PER_SEC)
+
+static void ping_summary(struct scn_app *a)
+{
+	if (a->summarized)
+		return;
+	a->summarized = true;
+	FILE *f = a->sc->out;
+	uint64_t lost = a->sent - MIN(a->received, a->sent);
+	uint64_t permille = a->sent ? lost * 1000 / a->sent : 0;
+	fprintf(f, "--- %s ping %s statistics ---\n", a->node->name, a->dststr);
+	fprintf(f, "%llu packets transmitted, %llu packets received, ", (unsigned long long)a->sent,
+		(unsigned long long)a->received);
+	if (a->dups)
+		fprintf(f, "+%llu duplicates, ", (unsigned long long)a->dups);
+	if (a->errors)
+		fprintf(f, "+%llu errors, ", (unsigned long long)a->errors);
+	fprintf(f, "%llu.%llu%% packet loss\n", (unsigned long long)(permille / 10),
+		(unsigned long long)(permille % 10));
+	if (a->received) {
+		char mn[32], av[32], mx[32];
+		fmt_ms(a->rtt_min, mn, sizeof(mn));
+		fmt_ms(a->rtt_sum / a->received, av, sizeof(av));
+		fmt_ms(a->rtt_max, mx, sizeof(mx));
+		fprintf(f, "round-trip min/avg/max = %s/%s/%s ms\n", mn, av, mx);
+	}
+}
+
+static void ping_over_ev(struct sim *sim, void *arg)
+{
+	(void)sim;
+	ping_summary(arg);
+}
+
 static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *arg)
 {
 	struct scn_app *a = arg;
@@ -346,6 +384,8 @@ static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *a
 		app_line(a, "ping: %zu bytes from %s: icmp_seq=%u %s=%u time=%s ms%s",
 			 ev->datalen + ICMP_MINLEN, from, ev->seq,
 			 a->dst.af == ADDR_V6 ? "hlim" : "ttl", ev->ttl, rtt, dup ? " (DUP!)" : "");
+	if (a->sent == a->count && a->received == a->count)
+		ping_summary(a); /* every reply in: ping ends */
 }
 
 static void ping_send_ev(struct sim *sim, void *arg)
@@ -366,6 +406,8 @@ static void ping_send_ev(struct sim *sim, void *arg)
 		app_line(a, "ping: sendto %s: %s", a->dststr, strerror(-r));
 	if (a->sent < a->count)
 		sim_after(sim, a->interval, ping_send_ev, NULL, a);
+	else
+		sim_after(sim, PING_MAXWAIT, ping_over_ev, NULL, a);
 }
 
 int scn_action_ping(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
@@ -817,32 +859,12 @@ uint64_t scn_listener_count(const struct scn_listener *l, bool bytes)
 	return bytes ? l->s->rx_bytes : l->s->rx_packets;
 }
 
+/* The pings the run's end cut short: their statistics now. */
 void scn_apps_finish(struct scenario *sc)
 {
-	for (unsigned i = 0; i < sc->napps; i++) {
-		struct scn_app *a = sc->apps[i];
-		if (a->kind != APP_PING)
-			continue;
-		FILE *f = sc->out;
-		uint64_t lost = a->sent - MIN(a->received, a->sent);
-		uint64_t permille = a->sent ? lost * 1000 / a->sent : 0;
-		fprintf(f, "--- %s ping %s statistics ---\n", a->node->name, a->dststr);
-		fprintf(f, "%llu packets transmitted, %llu packets received, ",
-			(unsigned long long)a->sent, (unsigned long long)a->received);
-		if (a->dups)
-			fprintf(f, "+%llu duplicates, ", (unsigned long long)a->dups);
-		if (a->errors)
-			fprintf(f, "+%llu errors, ", (unsigned long long)a->errors);
-		fprintf(f, "%llu.%llu%% packet loss\n", (unsigned long long)(permille / 10),
-			(unsigned long long)(permille % 10));
-		if (a->received) {
-			char mn[32], av[32], mx[32];
-			fmt_ms(a->rtt_min, mn, sizeof(mn));
-			fmt_ms(a->rtt_sum / a->received, av, sizeof(av));
-			fmt_ms(a->rtt_max, mx, sizeof(mx));
-			fprintf(f, "round-trip min/avg/max = %s/%s/%s ms\n", mn, av, mx);
-		}
-	}
+	for (unsigned i = 0; i < sc->napps; i++)
+		if (sc->apps[i]->kind == APP_PING)
+			ping_summary(sc->apps[i]);
 }
 
 void scn_apps_free(struct scenario *sc)

@@ -677,10 +677,42 @@ static void xml_text(FILE *f, const char *s)
 /* One <testcase> per expectation outside testcase statements, and one per
  * testcase statement holding all of its expectations, each failed one a
  * <failure>; in file order. */
-int scenario_write_junit(struct scenario *sc, const char *name)
+/* A file's name without its directories: test names must not depend on
+ * the directory the run was started from. */
+static const char *base_name(const char *path)
 {
-	char path[4096];
-	scn_out_path(sc, name, path, sizeof(path));
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+int scenario_write_junit_load_error(const char *scenario_path, const char *errors,
+				    const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	const char *b = base_name(scenario_path);
+	size_t blen = strlen(b);
+	if (blen > 4 && strcmp(b + blen - 4, ".scn") == 0)
+		blen -= 4;
+	char name[256];
+	snprintf(name, sizeof(name), "%.*s", (int)blen, b);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites tests=\"1\" failures=\"1\">\n");
+	fprintf(f, "  <testsuite name=\"");
+	xml_text(f, name);
+	fprintf(f, "\" tests=\"1\" failures=\"1\" errors=\"0\">\n    <testcase classname=\"");
+	xml_text(f, name);
+	fprintf(f, "\" name=\"load\">\n      <failure message=\"the scenario did not load\">");
+	xml_text(f, errors);
+	fprintf(f, "</failure>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+int scenario_write_junit(struct scenario *sc, const char *path)
+{
 	FILE *f = fopen(path, "w");
 	if (!f) {
 		fprintf(sc->err, "cannot write %s: %s\n", path, strerror(errno));
@@ -705,7 +737,7 @@ int scenario_write_junit(struct scenario *sc, const char *name)
 		char buf[48];
 		if (e->tcase < 0) {
 			fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name,
-				e->file, e->line);
+				base_name(e->file), e->line);
 			xml_text(f, e->text);
 			if (e->held)
 				fputs("\"/>\n", f);
@@ -733,7 +765,7 @@ int scenario_write_junit(struct scenario *sc, const char *name)
 			const struct scn_expect *x = &sc->expects[k];
 			if (x->held)
 				continue;
-			fprintf(f, "%s:%u: ", x->file, x->line);
+			fprintf(f, "%s:%u: ", base_name(x->file), x->line);
 			xml_text(f, x->text);
 			fprintf(f, ": got %s\n", scn_expect_actual(x, buf));
 		}

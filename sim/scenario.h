@@ -192,6 +192,10 @@ typedef void (*scn_progress_fn)(uint64_t now, uint64_t end, bool has_end, void *
 int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg);
 /* Write a JUnit XML report; path relative to the output directory. */
 int scenario_write_junit(struct scenario *sc, const char *path);
+/* A JUnit report for a file that did not load: one failed test case,
+ * "load", carrying the errors; the suite named after the file. */
+int scenario_write_junit_load_error(const char *scenario_path, const char *errors,
+				    const char *path);
 /* Print every node's non-zero counters, and every link's. */
 void scenario_print_stats(struct scenario *sc, FILE *f);
 void scenario_free(struct scenario *sc);

@@ -54,6 +54,7 @@ struct scn_tcpconn {
 	bool pace_pending;       /* a wakeup is scheduled */
 	uint64_t rx_off, badbytes;
 	uint64_t t_start, t_done;
+	bool summarized; /* its report is printed */
 	/* the connection's figures, kept when it closes */
 	enum tcp_state state;
 	int error;
@@ -214,6 +215,8 @@ static void serve_eof(struct scn_tcpconn *c)
 		tcp_close(c->tp);
 }
 
+static void conn_summary(struct scn_tcpconn *c, uint64_t now);
+
 static void on_event(struct tcpcb *tp, enum tcp_event ev, void *arg)
 {
 	struct scn_tcpconn *c = arg;
@@ -247,6 +250,7 @@ static void on_event(struct tcpcb *tp, enum tcp_event ev, void *arg)
 		snapshot(c);
 		c->state = TCPS_CLOSED;
 		c->tp = NULL;
+		conn_summary(c, s->now); /* in time order, as the connection ends */
 		break;
 	}
 }
@@ -709,6 +713,44 @@ static void fmt_ms(uint64_t ns, char *buf, size_t cap)
 		 (unsigned long long)(ns / 1000 % 1000));
 }
 
+/* A connection's report, once: when it closes, or at the end of the run
+ * for one still open. */
+static void conn_summary(struct scn_tcpconn *c, uint64_t now)
+{
+	if (c->summarized || c->from)
+		return;
+	c->summarized = true;
+	FILE *f = c->sc->out;
+	fprintf(f, "--- %s tcp %s (%s) ---\n", c->node->name, c->dststr, c->name);
+	uint64_t end = c->t_done ? c->t_done : now;
+	char t[32];
+	fmt_ms(end - c->t_start, t, sizeof(t));
+	uint64_t g = goodput(c, now);
+	fprintf(f, "%llu bytes sent, %llu acknowledged in %s ms: goodput %llu.%03llu Mbit/s; ",
+		(unsigned long long)c->written, (unsigned long long)c->acked, t,
+		(unsigned long long)(g / 1000000), (unsigned long long)(g / 1000 % 1000));
+	fprintf(f, "state %s", tcp_state_name(c->state));
+	if (c->error) {
+		const char *name = scn_errno_name(c->error);
+		fprintf(f, " (%s)", name ? name : strerror(c->error));
+	}
+	fprintf(f, "\n%llu segments retransmitted (%llu fast retransmits, %llu timeouts)",
+		(unsigned long long)c->rexmit_segs, (unsigned long long)c->fast_rexmits,
+		(unsigned long long)c->timeouts);
+	if (c->rtt_n) {
+		char mn[32], av[32], mx[32];
+		fmt_ms(c->rtt_min, mn, sizeof(mn));
+		fmt_ms(c->rtt_sum / c->rtt_n, av, sizeof(av));
+		fmt_ms(c->rtt_max, mx, sizeof(mx));
+		fprintf(f, ", rtt min/avg/max = %s/%s/%s ms", mn, av, mx);
+	}
+	fprintf(f, ", cwnd %u", c->cwnd);
+	if (c->received)
+		fprintf(f, ", %llu bytes received (%llu out of pattern)",
+			(unsigned long long)c->received, (unsigned long long)c->badbytes);
+	fprintf(f, "\n");
+}
+
 void scn_tcp_finish(struct scenario *sc)
 {
 	if (!sc->tcp)
@@ -719,37 +761,7 @@ void scn_tcp_finish(struct scenario *sc)
 		struct scn_tcpconn *c = sc->tcp->cs[i];
 		if (c->tp)
 			snapshot(c);
-		if (c->from)
-			continue;
-		fprintf(f, "--- %s tcp %s (%s) ---\n", c->node->name, c->dststr, c->name);
-		uint64_t end = c->t_done ? c->t_done : now;
-		char t[32];
-		fmt_ms(end - c->t_start, t, sizeof(t));
-		uint64_t g = goodput(c, now);
-		fprintf(f,
-			"%llu bytes sent, %llu acknowledged in %s ms: goodput %llu.%03llu Mbit/s; ",
-			(unsigned long long)c->written, (unsigned long long)c->acked, t,
-			(unsigned long long)(g / 1000000), (unsigned long long)(g / 1000 % 1000));
-		fprintf(f, "state %s", tcp_state_name(c->state));
-		if (c->error) {
-			const char *name = scn_errno_name(c->error);
-			fprintf(f, " (%s)", name ? name : strerror(c->error));
-		}
-		fprintf(f, "\n%llu segments retransmitted (%llu fast retransmits, %llu timeouts)",
-			(unsigned long long)c->rexmit_segs, (unsigned long long)c->fast_rexmits,
-			(unsigned long long)c->timeouts);
-		if (c->rtt_n) {
-			char mn[32], av[32], mx[32];
-			fmt_ms(c->rtt_min, mn, sizeof(mn));
-			fmt_ms(c->rtt_sum / c->rtt_n, av, sizeof(av));
-			fmt_ms(c->rtt_max, mx, sizeof(mx));
-			fprintf(f, ", rtt min/avg/max = %s/%s/%s ms", mn, av, mx);
-		}
-		fprintf(f, ", cwnd %u", c->cwnd);
-		if (c->received)
-			fprintf(f, ", %llu bytes received (%llu out of pattern)",
-				(unsigned long long)c->received, (unsigned long long)c->badbytes);
-		fprintf(f, "\n");
+		conn_summary(c, now);
 	}
 	for (unsigned i = 0; i < sc->tcp->nls; i++) {
 		struct scn_tcplisten *l = sc->tcp->ls[i];

@@ -81,6 +81,16 @@ vectors() { # label binary
 echo "== RFC vectors"
 vectors vectors "$BUILD/ipsecsim"
 
+echo "== man pages (mandoc -T lint)"
+for m in man/*.[0-9]; do
+	if mandoc -T lint -W warning "$m" >"$OUT/mandoc.log" 2>&1; then
+		pass 1
+	else
+		fail 1 "mandoc $m: $(head -1 "$OUT/mandoc.log")"
+	fi
+done
+echo "man pages: $(ls man/*.[0-9] | wc -l) checked"
+
 echo "== scenarios"
 mkdir -p "$OUT/run1" "$OUT/run2"
 scenarios scenarios "$BUILD/ipsecsim" "$OUT/run1"

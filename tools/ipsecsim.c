@@ -14,6 +14,7 @@
 #include "../sim/scenario.h"
 #include "../stack/util.h"
 #include "cmds.h"
+#include "version.h" /* made by make from git describe */
 
 static const char main_usage[] =
     "usage: ipsecsim COMMAND [OPTIONS] ...\n"
@@ -27,6 +28,7 @@ static const char main_usage[] =
     "  verify    check the ESP and AH packets of a capture against SAs\n"
     "  decap     write the packets of a capture after IPsec processing\n"
     "  encap     protect the IP packets of a capture with an SA\n"
+    "  version   print the version (also --version)\n"
     "  help      show this text, or `ipsecsim help COMMAND`\n"
     "\n"
     "`ipsecsim COMMAND --help` describes each command's options.\n"
@@ -40,11 +42,13 @@ static const char run_usage[] =
     "\n"
     "options:\n"
     "  -o, --out DIR       write every output under DIR (default out/<scenario name>/);\n"
-    "                      capture and report names are relative to it\n"
+    "                      the scenario's capture and show files go there\n"
     "  --seed N            use seed N instead of the scenario's `seed`\n"
     "  -D NAME=VALUE       define macro NAME; wins over a definition in the file\n"
-    "  --junit FILE        write a JUnit XML report, one test case per expectation\n"
-    "                      (or per `testcase` statement)\n"
+    "  --junit FILE        write a JUnit XML report (FILE from the current\n"
+    "                      directory), one test case per expectation (or per\n"
+    "                      `testcase` statement); a file that does not load gets\n"
+    "                      one failed test case with its errors\n"
     "  --stats             print every node's and link's non-zero counters at the end\n"
     "  --max-events N      stop the run, exit 2, after N events (default 1000000000;\n"
     "                      0 for no limit)\n"
@@ -215,6 +219,13 @@ static int cmd_run(int argc, char **argv)
 		devnull = fopen("/dev/null", "w");
 		o.out = devnull;
 	}
+	/* With a JUnit report, what loading says is kept too: a file that does
+	 * not load is a failed test case carrying its errors. */
+	char *load_err = NULL;
+	size_t load_errlen = 0;
+	FILE *errs = junit ? open_memstream(&load_err, &load_errlen) : NULL;
+	if (errs)
+		o.err = errs;
 	struct timespec t0, t1, t2, t3;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct scenario *sc = scenario_load(file, &o);
@@ -222,6 +233,15 @@ static int cmd_run(int argc, char **argv)
 	for (unsigned i = 0; i < o.ndefines; i++)
 		free((char *)defs[i].name);
 	free(defs);
+	if (errs) {
+		fclose(errs);
+		fwrite(load_err, 1, load_errlen, stderr);
+		if (sc)
+			sc->err = stderr;
+		else
+			scenario_write_junit_load_error(file, load_err, junit);
+		free(load_err);
+	}
 	if (!sc) {
 		if (devnull)
 			fclose(devnull);
@@ -287,6 +307,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("ipsecsim %s\n", IPSECSIM_VERSION);
 		return 0;
 	}
 	static const struct {

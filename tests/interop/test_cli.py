@@ -1,5 +1,7 @@
 """The command line as a CI system uses it: exit codes, file:line errors,
 JUnit reports, --seed, -D, --stats and the help text."""
+import re
+import subprocess
 import xml.etree.ElementTree as ET
 
 from conftest import ROOT, run
@@ -58,17 +60,34 @@ def test_missing_file_and_bad_usage_exit_2(ipsecsim, tmp_path):
 
 
 def test_junit_report(ipsecsim, tmp_path):
+    """The report's path is the current directory's, as every path on the
+    command line; the suite is the scenario's name and test names carry the
+    file's name, not the path as typed; a file that does not load still
+    gets a report: one failed test case with its errors."""
     f = write(tmp_path, GOOD + "expect b icmp.inhist.echo == 5\n")
-    r = run(ipsecsim, "run", "-o", tmp_path / "o", "--junit", "report.xml", f)
+    r = run(ipsecsim, "run", "-o", tmp_path / "o", "--junit", "report.xml", f, cwd=tmp_path)
     assert r.returncode == 1
-    root = ET.parse(tmp_path / "o" / "report.xml").getroot()
+    assert not (tmp_path / "o" / "report.xml").exists()
+    root = ET.parse(tmp_path / "report.xml").getroot()
     suite = root.find("testsuite")
     assert suite.get("name") == "t"
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
     cases = suite.findall("testcase")
     assert [c.find("failure") is None for c in cases] == [True, False]
     assert cases[1].find("failure").get("message") == "got 2"
-    assert cases[1].get("name").endswith(":7: expect b icmp.inhist.echo == 5")
+    assert cases[1].get("name") == "t.scn:7: expect b icmp.inhist.echo == 5"
+    bad = tmp_path / "bad.scn"
+    bad.write_text("node a\nbogus\nexpect a ip.nosuch == 1\n")
+    r = run(ipsecsim, "run", "-o", "o", "--junit", "bad.xml", "bad.scn", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == ["bad.scn:2: unknown statement 'bogus'",
+                                     "bad.scn:3: unknown counter 'ip.nosuch' (see "
+                                     "docs/counters.md)"]
+    suite = ET.parse(tmp_path / "bad.xml").getroot().find("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures")) == ("bad", "1", "1")
+    (case,) = suite.findall("testcase")
+    assert case.get("name") == "load"
+    assert case.find("failure").text == r.stderr
 
 
 def test_seed_changes_only_what_is_random(ipsecsim, tmp_path):
@@ -156,3 +175,16 @@ expect r ip.cantforward == 1
     assert r.returncode == 0, r.stdout
     assert "2.500000000 r sysctl net.inet.ip.forwarding=0" in \
         (tmp_path / "o" / "trace.log").read_text()
+
+
+def test_version(ipsecsim):
+    """ipsecsim --version and ipsecsim version: git describe of the tree it
+    was built from ("unknown" for a tree outside git)."""
+    r = run(ipsecsim, "--version")
+    assert r.returncode == 0 and r.stderr == ""
+    assert re.fullmatch(r"ipsecsim \S+\n", r.stdout), r.stdout
+    assert run(ipsecsim, "version").stdout == r.stdout
+    g = subprocess.run(["git", "-C", str(ROOT), "describe", "--tags", "--always"],
+                       capture_output=True, text=True)
+    want = g.stdout.strip() if g.returncode == 0 else "unknown"
+    assert r.stdout.split()[1].startswith(want), (r.stdout, want)

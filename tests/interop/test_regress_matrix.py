@@ -43,7 +43,7 @@ def original_targets():
 @pytest.fixture(scope="module")
 def matrix(ipsecsim, tmp_path_factory):
     out = tmp_path_factory.mktemp("matrix")
-    r = run(ipsecsim, "run", "-o", out, "--junit", "junit.xml", SCN)
+    r = run(ipsecsim, "run", "-o", out, "--junit", out / "junit.xml", SCN)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     return out, r.stdout
 
@@ -171,7 +171,8 @@ def test_a_broken_ips_fails_its_targets(ipsecsim, tmp_path):
     scn = tmp_path / "broken.scn"
     scn.write_text(text.replace("include include/", f"include {INC.parent}/").replace(
         "file ../tests/", f"file {ROOT}/tests/"))
-    r = run(ipsecsim, "run", "-o", tmp_path / "out", "--junit", "junit.xml", scn)
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", "--junit", tmp_path / "out" / "junit.xml",
+            scn)
     assert r.returncode == 1, r.stdout[-2000:] + r.stderr
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot().find("testsuite")
     failed = {c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None}

@@ -200,7 +200,7 @@ def test_pfkey_errno_failures_name_the_errno(ipsecsim, tmp_path):
     assert "FAIL t.scn:4: expect pfkey d errno == 0: got ESRCH (3)\n" in r.stdout
     assert ("FAIL t.scn:5: at 1s expect pfkey late errno == 0: "
             "got nothing: the message was not sent yet\n") in r.stdout
-    assert 'failure message="got ESRCH (3)"' in (tmp_path / "o" / "j.xml").read_text()
+    assert 'failure message="got ESRCH (3)"' in (tmp_path / "j.xml").read_text()
 
 
 def test_pfkey_raw_and_malformed_variants(ipsecsim, tmp_path):

@@ -25,7 +25,7 @@ end 2s
 def test_testcases_in_junit(ipsecsim, tmp_path):
     scn = tmp_path / "t.scn"
     scn.write_text(SCN)
-    r = run(ipsecsim, "run", "-o", tmp_path / "out", "--junit", "j.xml", scn)
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", "--junit", tmp_path / "out" / "j.xml", scn)
     assert r.returncode == 1
     lines = r.stdout.splitlines()
     assert f"FAIL testcase bad ({scn}:8): 2 of 3 expectations failed" in lines
@@ -35,13 +35,13 @@ def test_testcases_in_junit(ipsecsim, tmp_path):
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
     cases = suite.findall("testcase")
     # the expectation before any testcase statement is its own case
-    assert [c.get("name") for c in cases] == [f"{scn}:4: expect p sent == 2", "good", "bad"]
+    assert [c.get("name") for c in cases] == ["t.scn:4: expect p sent == 2", "good", "bad"]
     assert cases[0].find("failure") is None and cases[1].find("failure") is None
     fails = cases[2].findall("failure")
     assert len(fails) == 1 and fails[0].get("message") == "2 of 3 expectations failed"
     assert fails[0].text.splitlines() == [
-        f"{scn}:9: expect p received == 3: got 2",
-        f"{scn}:11: expect b icmp.inhist.echo == 1: got 2"]
+        "t.scn:9: expect p received == 3: got 2",
+        "t.scn:11: expect b icmp.inhist.echo == 1: got 2"]
 
 
 def test_testcases_all_passing(ipsecsim, tmp_path):

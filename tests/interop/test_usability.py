@@ -1,5 +1,9 @@
 """What a new user trips over (issue 20): big ipsec blocks load without
-losing PF_KEY replies; drop lines name the ESP or AH packet."""
+losing PF_KEY replies; drop lines name the ESP or AH packet; per-SA
+expectations; make install; the man page's example."""
+import re
+import subprocess
+
 from conftest import ROOT, run
 
 K = "0x0123456789abcdef0123456789abcdef01234567:0x1123456789abcdef0123456789abcdef01234567"
@@ -93,3 +97,39 @@ def test_per_sa_expectations(ipsecsim, tmp_path):
     assert r.returncode == 1
     assert r.stdout.splitlines()[0] == \
         "FAIL t.scn:20: at 2s expect b sa 0x1000 ibytes == 1: got 204"
+
+
+def test_install_and_uninstall(tmp_path):
+    """make install with DESTDIR and PREFIX: the binary (which runs), both
+    man pages (mandoc finds nothing to say of them), the README and the
+    docs beside it; make uninstall takes all of it away."""
+    dest = tmp_path / "dest"
+    r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/opt/ipsecsim"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    top = dest / "opt/ipsecsim"
+    for f in ("bin/ipsecsim", "share/man/man1/ipsecsim.1",
+              "share/man/man5/ipsecsim-scenario.5", "share/doc/ipsecsim/README.md",
+              "share/doc/ipsecsim/docs/scenario-language.md"):
+        assert (top / f).is_file(), f
+    v = subprocess.run([top / "bin/ipsecsim", "--version"], capture_output=True, text=True)
+    assert v.returncode == 0 and v.stdout.startswith("ipsecsim ")
+    for page in ("share/man/man1/ipsecsim.1", "share/man/man5/ipsecsim-scenario.5"):
+        m = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", top / page],
+                           capture_output=True, text=True)
+        assert m.returncode == 0, m.stdout + m.stderr
+    r = subprocess.run(["make", "-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/opt/ipsecsim"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert [p for p in top.rglob("*") if p.is_file()] == []
+
+
+def test_man_page_example_runs(ipsecsim, tmp_path):
+    """The example of ipsecsim-scenario(5) is a scenario that runs and
+    holds."""
+    text = (ROOT / "man/ipsecsim-scenario.5").read_text()
+    example = re.search(r"^\.Bd -literal -offset indent\n(.*?)^\.Ed", text, re.S | re.M)
+    (tmp_path / "ex.scn").write_text(example.group(1))
+    r = run(ipsecsim, "run", "-q", "-o", "o", "ex.scn", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout == "ex: 2 expectations, 2 held, 0 failed\n"
