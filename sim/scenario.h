@@ -113,6 +113,7 @@ struct scn_expect {
 	const struct scn_app *app; /* TGT_APP (stat: which figure) */
 	uint32_t sa_spi;           /* TGT_SA (stat: which figure) */
 	struct ipaddr sa_dst;      /* ADDR_NONE: any destination */
+	bool sa_absent;            /* TGT_SA: there was no such SA when checked */
 	enum scn_op op;
 	uint64_t value;
 	bool timed; /* checked at `at`, not at the end */
@@ -281,7 +282,7 @@ struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const ch
  * not that, 1 when read (*opi at the operator), -1 after an error. */
 int scn_sa_target(struct scenario *sc, const struct scn_stmt *st, unsigned i, struct scn_expect *e,
 		  unsigned *opi);
-uint64_t scn_sa_value(const struct scn_expect *e);
+uint64_t scn_sa_value(struct scn_expect *e); /* notes whether the SA was there */
 int scn_sa_parse_value(const struct scn_expect *e, const char *s, uint64_t *v);
 bool scn_sa_is_state(const struct scn_expect *e); /* compared by name */
 const char *scn_sa_actual(const struct scn_expect *e, char buf[48]);

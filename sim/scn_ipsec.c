@@ -331,9 +331,10 @@ static const struct tdb *expect_sa(const struct scn_expect *e)
 	return NULL;
 }
 
-uint64_t scn_sa_value(const struct scn_expect *e)
+uint64_t scn_sa_value(struct scn_expect *e)
 {
 	const struct tdb *t = expect_sa(e);
+	e->sa_absent = !t;
 	if (e->stat == SAF_STATE)
 		return !t ? SA_GONE : (t->flags & TDBF_INVALID) ? SA_LARVAL : SA_MATURE;
 	if (!t)
@@ -374,7 +375,7 @@ const char *scn_sa_actual(const struct scn_expect *e, char buf[48])
 {
 	if (e->stat == SAF_STATE && e->actual < ARRAY_LEN(sa_states))
 		snprintf(buf, 48, "%s", sa_states[e->actual]);
-	else if (!expect_sa(e))
+	else if (e->sa_absent)
 		snprintf(buf, 48, "no such SA");
 	else
 		snprintf(buf, 48, "%llu", (unsigned long long)e->actual);

@@ -237,6 +237,24 @@ def test_esp_esn(ipsecsim, tmp_path, crypt, auth):
         wrong_peer.decrypt(rdpcap(str(out))[0])
 
 
+def test_esn_high_bits_column_is_hex(ipsecsim, tmp_path):
+    """The 10-column esp_sa line's ESN high bits are hex, as Wireshark
+    writes them: "1a" is 26; the same digits read as decimal ("26", which
+    is 0x26) fail every packet."""
+    ek, ak = key(ENC["AES-GCM"][1], 3), key(AUTH["NULL"][1], 4)
+    sa = scapy_sa(ESP, "AES-GCM", "NULL", ek, ak, False, esn_hi=26)
+    pcap = tmp_path / "esn.pcap"
+    wrpcap(str(pcap), [sa.encrypt(p) for p in plain_packets()])
+    line = esp_sa_line("AES-GCM", "NULL", ek, ak, esn_hi=26)
+    assert line.endswith(',"64-bit","1a"')
+    good = tmp_path / "good_sa"
+    good.write_text(line + "\n")
+    assert {x["verdict"] for x in verdicts(ipsecsim, good, pcap)} == {"ok"}
+    decimal = tmp_path / "decimal_sa"
+    decimal.write_text(line.replace('"1a"', '"26"') + "\n")
+    assert {x["verdict"] for x in verdicts(ipsecsim, decimal, pcap)} == {"badauth"}
+
+
 def test_ah_esn(ipsecsim, tmp_path):
     ak = key(32, 5)
     conf = tmp_path / "ah.conf"
