@@ -570,7 +570,9 @@ static int parse_seconds(struct parser *p, uint64_t *v)
 		const char *unit;
 		unsigned mul = 0;
 		if (parse_fixed(p->s, 0, &n, &unit) == 0)
-			mul = !strcmp(unit, "h") ? 3600 : !strcmp(unit, "m") ? 60 : !strcmp(unit, "s");
+			mul = !strcmp(unit, "h")   ? 3600
+			      : !strcmp(unit, "m") ? 60
+						   : !strcmp(unit, "s");
 		if (mul && n <= (uint64_t)INT64_MAX / mul) {
 			*v = n * mul;
 			advance(p);
@@ -583,9 +585,10 @@ static int parse_seconds(struct parser *p, uint64_t *v)
 		}
 		snprintf(word, sizeof(word), " '%.40s'", p->s);
 	}
-	perr(p, "bad time%s: whole seconds, as a bare number or with its unit, ns, us, ms, s, m or "
-		"h, written right after the number (such as 3600, 90s or 10m); at most "
-		"9223372036854775807 seconds",
+	perr(p,
+	     "bad time%s: whole seconds, as a bare number or with its unit, ns, us, ms, s, m or "
+	     "h, written right after the number (such as 3600, 90s or 10m); at most "
+	     "9223372036854775807 seconds",
 	     word);
 	return -1;
 }
@@ -724,7 +727,8 @@ static int validate_sa(struct parser *p, struct conf_rule *r, const struct conf_
 		}
 		/* ipsecctl's words, and in the testbed what the length holds */
 		char salt[96] = "", keys[24];
-		unsigned kmin = r->encxf->keymin - r->encxf->salt, kmax = r->encxf->keymax - r->encxf->salt;
+		unsigned kmin = r->encxf->keymin - r->encxf->salt,
+			 kmax = r->encxf->keymax - r->encxf->salt;
 		if (kmin == kmax)
 			snprintf(keys, sizeof(keys), "%u", kmin);
 		else
@@ -924,8 +928,8 @@ static void expand_rule(struct parser *p, struct conf_rule *proto, struct hosts 
 					half = "authkey";
 				if (half && spi_in && p->opts->mode == CONF_TESTBED) {
 					perr(p,
-					     "spi 0x%x:0x%x makes two SAs, so %s needs two keys too, "
-					     "OUT:IN (one was given)",
+					     "spi 0x%x:0x%x makes two SAs, so %s needs two "
+					     "keys too, OUT:IN (one was given)",
 					     r->spi, spi_in, half);
 					rule_free(rev);
 					return;
@@ -1139,7 +1143,8 @@ static void parse_sa(struct parser *p, bool tcpmd5)
 	if (parse_hosts(p, &h) < 0 || parse_spispec(p, &r.spi, &spi_in) < 0)
 		goto out;
 	/* what may still come, in the grammar's fixed order */
-	const char *rest = tcpmd5 ? "authkey" : "udpencap, auth, enc, comp, authkey, enckey, bundle";
+	const char *rest =
+	    tcpmd5 ? "authkey" : "udpencap, auth, enc, comp, authkey, enckey, bundle";
 	if (!tcpmd5) {
 		if (accept(p, TK_UDPENCAP)) {
 			rest = "auth, enc, comp, authkey, enckey, bundle";
@@ -1311,7 +1316,8 @@ static void parse_statement(struct parser *p)
 			advance(p);
 			parse_varset(p, name);
 		} else if (p->opts->mode == CONF_TESTBED) {
-			perr(p, "syntax error: unknown word '%.64s' where " RULE_START " belongs", name);
+			perr(p, "syntax error: unknown word '%.64s' where " RULE_START " belongs",
+			     name);
 		} else {
 			syntax_error(p, NULL);
 		}

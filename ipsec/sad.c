@@ -160,8 +160,7 @@ void sad_remove(struct sad *sad, struct tdb *t)
 	size_t mask = sad->cap - 1, hole = (size_t)(s - sad->slots);
 	for (size_t j = (hole + 1) & mask; sad->slots[j].t; j = (j + 1) & mask) {
 		size_t home = (size_t)slot_hash(&sad->slots[j]) & mask;
-		bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-		if (!stays) {
+		if (!probe_stays(hole, j, home)) {
 			sad->slots[hole] = sad->slots[j];
 			hole = j;
 		}

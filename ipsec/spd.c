@@ -206,8 +206,7 @@ void spd_remove(struct spd *spd, struct spd_flow *f)
 	size_t mask = c->cap - 1, hole = (size_t)(s - c->slots);
 	for (size_t j = (hole + 1) & mask; c->slots[j].f; j = (j + 1) & mask) {
 		size_t home = (size_t)c->slots[j].hash & mask;
-		bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-		if (!stays) {
+		if (!probe_stays(hole, j, home)) {
 			c->slots[hole] = c->slots[j];
 			hole = j;
 		}

@@ -94,11 +94,6 @@ static void app_line(struct scn_app *a, const char *fmt, ...)
 	fputc('\n', f);
 }
 
-static void fmt_ms(uint64_t ns, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%llu.%03llu", (unsigned long long)(ns / 1000000),
-		 (unsigned long long)(ns % 1000000 / 1000));
-}
 
 static struct scn_app *app_new(struct scenario *sc, enum app_kind kind)
 {
@@ -329,11 +324,10 @@ static void ping_summary(struct scn_app *a)
 	fprintf(f, "%llu.%llu%% packet loss\n", (unsigned long long)(permille / 10),
 		(unsigned long long)(permille % 10));
 	if (a->received) {
-		char mn[32], av[32], mx[32];
-		fmt_ms(a->rtt_min, mn, sizeof(mn));
-		fmt_ms(a->rtt_sum / a->received, av, sizeof(av));
-		fmt_ms(a->rtt_max, mx, sizeof(mx));
-		fprintf(f, "round-trip min/avg/max = %s/%s/%s ms\n", mn, av, mx);
+		char rtt[100];
+		scn_fmt_min_avg_max(a->rtt_min, a->rtt_sum, a->received, a->rtt_max, rtt,
+				    sizeof(rtt));
+		fprintf(f, "round-trip min/avg/max = %s ms\n", rtt);
 	}
 }
 
@@ -367,7 +361,7 @@ static void ping_reply(struct echo_sock *s, const struct echo_event *ev, void *a
 	if (ev->datalen >= 8) {
 		uint64_t sent = (uint64_t)get_be32(ev->data) << 32 | get_be32(ev->data + 4);
 		uint64_t d = sim->now - sent;
-		fmt_ms(d, rtt, sizeof(rtt));
+		scn_fmt_ms(d, rtt, sizeof(rtt));
 		if (!dup) {
 			if (a->received == 0 || d < a->rtt_min)
 				a->rtt_min = d;

@@ -125,6 +125,22 @@ int scn_parse_uint(const char *s, uint64_t max, uint64_t *v)
 	return 0;
 }
 
+void scn_fmt_ms(uint64_t ns, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%llu.%03llu", (unsigned long long)(ns / 1000000),
+		 (unsigned long long)(ns % 1000000 / 1000));
+}
+
+void scn_fmt_min_avg_max(uint64_t min, uint64_t sum, uint64_t n, uint64_t max, char *buf,
+			 size_t cap)
+{
+	char mn[32], av[32], mx[32];
+	scn_fmt_ms(min, mn, sizeof(mn));
+	scn_fmt_ms(n ? sum / n : 0, av, sizeof(av));
+	scn_fmt_ms(max, mx, sizeof(mx));
+	snprintf(buf, cap, "%s/%s/%s", mn, av, mx);
+}
+
 int scn_parse_time(const char *s, uint64_t *ns)
 {
 	return parse_time_ns(s, ns);

@@ -205,6 +205,12 @@ void scenario_free(struct scenario *sc);
 void scn_error(struct scenario *sc, const struct scn_stmt *st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Milliseconds with three decimals ("12.345"), as ping prints times; and
+ * "min/avg/max" of a sum over n samples, each so. */
+void scn_fmt_ms(uint64_t ns, char *buf, size_t cap);
+void scn_fmt_min_avg_max(uint64_t min, uint64_t sum, uint64_t n, uint64_t max, char *buf,
+			 size_t cap);
+
 /* Value parsers shared by statements; 0 or -1. */
 int scn_parse_time(const char *s, uint64_t *ns);
 /* What a time, a percentage and a rate look like, with their ranges, for

@@ -707,12 +707,6 @@ const char *scn_tcp_actual(const struct scn_expect *e, char buf[48])
 
 /* ---- the end of the run ---- */
 
-static void fmt_ms(uint64_t ns, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%llu.%03llu", (unsigned long long)(ns / 1000000),
-		 (unsigned long long)(ns / 1000 % 1000));
-}
-
 /* A connection's report, once: when it closes, or at the end of the run
  * for one still open. */
 static void conn_summary(struct scn_tcpconn *c, uint64_t now)
@@ -724,7 +718,7 @@ static void conn_summary(struct scn_tcpconn *c, uint64_t now)
 	fprintf(f, "--- %s tcp %s (%s) ---\n", c->node->name, c->dststr, c->name);
 	uint64_t end = c->t_done ? c->t_done : now;
 	char t[32];
-	fmt_ms(end - c->t_start, t, sizeof(t));
+	scn_fmt_ms(end - c->t_start, t, sizeof(t));
 	uint64_t g = goodput(c, now);
 	fprintf(f, "%llu bytes sent, %llu acknowledged in %s ms: goodput %llu.%03llu Mbit/s; ",
 		(unsigned long long)c->written, (unsigned long long)c->acked, t,
@@ -738,11 +732,9 @@ static void conn_summary(struct scn_tcpconn *c, uint64_t now)
 		(unsigned long long)c->rexmit_segs, (unsigned long long)c->fast_rexmits,
 		(unsigned long long)c->timeouts);
 	if (c->rtt_n) {
-		char mn[32], av[32], mx[32];
-		fmt_ms(c->rtt_min, mn, sizeof(mn));
-		fmt_ms(c->rtt_sum / c->rtt_n, av, sizeof(av));
-		fmt_ms(c->rtt_max, mx, sizeof(mx));
-		fprintf(f, ", rtt min/avg/max = %s/%s/%s ms", mn, av, mx);
+		char rtt[100];
+		scn_fmt_min_avg_max(c->rtt_min, c->rtt_sum, c->rtt_n, c->rtt_max, rtt, sizeof(rtt));
+		fprintf(f, ", rtt min/avg/max = %s ms", rtt);
 	}
 	fprintf(f, ", cwnd %u", c->cwnd);
 	if (c->received)

@@ -141,8 +141,7 @@ bool hmap_del(struct hmap *m, const void *key, size_t len)
 	size_t mask = m->cap - 1, hole = (size_t)(s - m->slots);
 	for (size_t j = (hole + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
 		size_t home = (size_t)m->slots[j].hash & mask;
-		bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-		if (!stays) {
+		if (!probe_stays(hole, j, home)) {
 			m->slots[hole] = m->slots[j];
 			hole = j;
 		}
@@ -270,8 +269,8 @@ int parse_time_ns(const char *s, uint64_t *ns)
 		const char *unit;
 		unsigned digits; /* ns per unit, as a power of ten */
 		uint64_t mul;    /* and then times this */
-	} units[] = {{"s", 9, 1}, {"ms", 6, 1}, {"us", 3, 1}, {"ns", 0, 1}, {"m", 9, 60},
-		     {"h", 9, 3600}};
+	} units[] = {{"s", 9, 1},  {"ms", 6, 1}, {"us", 3, 1},
+		     {"ns", 0, 1}, {"m", 9, 60}, {"h", 9, 3600}};
 	const char *unit = s + strspn(s, "0123456789.");
 	uint64_t v;
 	const char *end;
@@ -290,10 +289,10 @@ int parse_time_ns(const char *s, uint64_t *ns)
 
 bool is_time_unit_word(const char *w)
 {
-	static const char *const words[] = {
-	    "ns",   "nsec", "nsecs", "us",      "usec",    "usecs", "ms",    "msec",
-	    "msecs", "s",   "sec",   "secs",    "second",  "seconds", "m",   "min",
-	    "mins", "minute", "minutes", "h", "hour", "hours"};
+	static const char *const words[] = {"ns",      "nsec",    "nsecs", "us",   "usec", "usecs",
+					    "ms",      "msec",    "msecs", "s",    "sec",  "secs",
+					    "second",  "seconds", "m",     "min",  "mins", "minute",
+					    "minutes", "h",       "hour",  "hours"};
 	for (size_t i = 0; i < ARRAY_LEN(words); i++)
 		if (strcmp(w, words[i]) == 0)
 			return true;

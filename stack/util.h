@@ -77,6 +77,17 @@ uint64_t hash64_bytes(const void *p, size_t len);
  * scenario.  Keys are not copied: each lives as long as its entry (a name
  * inside the value, say).  No removal and no iteration: nothing may be
  * ordered by a hash table. */
+/* Open addressing with linear probing deletes by backward shift: walking
+ * the run after the hole, an entry at slot j whose home slot is `home`
+ * stays where it is when its home lies after the hole (cyclically, up to
+ * j); otherwise it moves into the hole, so that no lookup stops short of
+ * it.  The one place this condition is written (the name table, the SPD's
+ * and the SAD's tables use it). */
+static inline bool probe_stays(size_t hole, size_t j, size_t home)
+{
+	return hole <= j ? hole < home && home <= j : hole < home || home <= j;
+}
+
 struct hmap_slot;
 struct hmap {
 	struct hmap_slot *slots;

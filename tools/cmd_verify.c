@@ -470,11 +470,12 @@ static void spi_hints(struct spis *s, struct node *n, const char *in)
 		addr_fmt(&e->dst, b);
 		uint8_t proto = e->proto[0] == 'a' ? IPPROTO_AH : IPPROTO_ESP;
 		if (e->badauth == e->n)
-			fprintf(stderr,
-				"%s: hint: all %u %s packets of spi 0x%08x (%s > %s) failed "
-				"authentication: the key or the algorithm in the SA file is probably "
-				"wrong\n",
-				in, e->n, e->proto, e->spi, a, b);
+			fprintf(
+			    stderr,
+			    "%s: hint: all %u %s packets of spi 0x%08x (%s > %s) failed "
+			    "authentication: the key or the algorithm in the SA file is probably "
+			    "wrong\n",
+			    in, e->n, e->proto, e->spi, a, b);
 		else if (e->notdb == e->n && sad_lookup(&n->ipsec->sad, &e->src, e->spi, proto))
 			fprintf(stderr,
 				"%s: hint: %s packets of spi 0x%08x go to %s, but the SA file has "
