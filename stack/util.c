@@ -112,7 +112,7 @@ bool hmap_add(struct hmap *m, const void *key, size_t len, void *val)
 {
 	if ((m->n + 1) * 2 > m->cap) {
 		struct hmap old = *m; /* rehashing is work too: its probes count */
-		m->cap = old.cap ? old.cap * 2 : 16;
+		m->cap = old.cap ? old.cap * 2 : 4; /* most tables of a node hold one or two */
 		m->slots = xcalloc(m->cap, sizeof(*m->slots));
 		for (size_t i = 0; i < old.cap; i++)
 			if (old.slots[i].key)
