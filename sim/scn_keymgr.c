@@ -106,12 +106,9 @@ static int check_keys(struct scenario *sc, const struct scn_stmt *st, struct km_
 	const struct auth_xform *a = e && e->forced_auth ? NULL : xform_auth(r->auth);
 	if (!r->enckeylen && !r->authkeylen)
 		return 0;
-	if (e && e->maxkey && r->enckeylen &&
-	    (r->enckeylen < e->minkey || r->enckeylen > e->maxkey ||
-	     (r->enc == SADB_X_EALG_AES && r->enckeylen % 8) ||
-	     (r->enc == SADB_X_EALG_AESCTR && (r->enckeylen - 4) % 8))) {
-		scn_error(sc, st, "enckey: %s takes %u to %u bytes (as the kernel allows), not %u",
-			  e->name, e->minkey, e->maxkey, r->enckeylen);
+	if (e && e->maxkey && r->enckeylen && !xform_enc_keylen_ok(r->enc, r->enckeylen)) {
+		scn_error(sc, st, "enckey: %s takes %s, not %u", e->name, xform_enc_keysizes(r->enc),
+			  r->enckeylen);
 		return -1;
 	}
 	if (a && r->authkeylen && r->authkeylen != a->keysize) {

@@ -387,7 +387,7 @@ static void test_errors_name_file_and_line(void)
 	     "18446744073.709551615s"},
 	    {"node a b\nkeymgr a sa b esp enckey 0x0102030405060708090a0b0c0d0e0f1011121314\nend "
 	     "1s\n",
-	     "out/unit/t.scn:2: enckey: aes takes 16 to 32 bytes (as the kernel allows), not 20"},
+	     "out/unit/t.scn:2: enckey: aes takes 16, 24 or 32 bytes, not 20"},
 	    {"node a b\nkeymgr a sa b esp enckey 0x0102030405060708090a0b0c0d0e0f10\nend 1s\n",
 	     "out/unit/t.scn:2: give every key the algorithms take, or none (random keys)"},
 	    {"node a b\nkeymgr a sa b esp seq 0x100000000\nend 1s\n",
