@@ -68,13 +68,14 @@ const char decap_usage[] =
 
 const char encap_usage[] =
     "usage: ipsecsim encap --sa FILE --spi SPI [--mode tunnel|transport] [--seed N]\n"
-    "                      [--esn-high N] [--udpencap [PORT]] IN OUT\n"
+    "                      [--seq N] [--esn-high N] [--udpencap [PORT]] IN OUT\n"
     "\n"
     "Protect every IP packet of IN with the SA whose SPI is SPI (tunnel mode:\n"
     "outer header of the SA's family, addresses from the SA; transport mode:\n"
     "ESP or AH after IPv6's hop-by-hop, routing and destination options before\n"
     "a routing header, for packets to the SA's destination only), sequence\n"
-    "numbers from 1 and IVs from the seed (default 0), and write OUT as a\n"
+    "numbers from 1 (or from --seq N, to follow packets a peer has already\n"
+    "sent on the SA) and IVs from the seed (default 0), and write OUT as a\n"
     "raw-IP pcap.  The same input, SA file and seed give the same bytes.\n"
     "The mode defaults to the SA's (transport for an esp_sa file); --esn-high\n"
     "sets the high half of an ESN SA's counter.  --udpencap puts each ESP\n"
@@ -94,6 +95,7 @@ struct opts {
 	bool esn_hi_set;
 	uint32_t esn_hi;
 	uint16_t udpencap; /* encap: the NAT-T port; 0 none */
+	uint32_t seq;      /* encap: the first sequence number; 0: 1 */
 	const char *in, *out;
 };
 
@@ -126,6 +128,7 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 					      {"seed", required_argument, NULL, 'e'},
 					      {"esn-high", required_argument, NULL, 'H'},
 					      {"udpencap", optional_argument, NULL, 'u'},
+					      {"seq", required_argument, NULL, 'S'},
 					      {"quiet", no_argument, NULL, 'q'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
@@ -184,6 +187,16 @@ static int parse_opts(int argc, char **argv, const char *allowed, const char *us
 			if (opt_uint(argv[0], "--seed", optarg, UINT64_MAX, &v) < 0)
 				return -1;
 			o->seed = v;
+			break;
+		case 'S':
+			if (opt_uint(argv[0], "--seq", optarg, UINT32_MAX, &v) < 0)
+				return -1;
+			if (!v) {
+				fprintf(stderr, "%s: --seq 0 is not a sequence number (1 is the first)\n",
+					argv[0]);
+				return -1;
+			}
+			o->seq = (uint32_t)v;
 			break;
 		case 'u': {
 			/* --udpencap, --udpencap=PORT, or --udpencap PORT when a
@@ -602,7 +615,7 @@ static struct ipaddr final_dst(const uint8_t *ip, size_t len)
 int cmd_encap(int argc, char **argv)
 {
 	struct opts o;
-	int rc = parse_opts(argc, argv, "spmeHu", encap_usage, 2, &o);
+	int rc = parse_opts(argc, argv, "spmeHuS", encap_usage, 2, &o);
 	if (rc)
 		return rc > 0 ? 0 : EXIT_USAGE;
 	if (!o.spi_set) {
@@ -639,8 +652,9 @@ int cmd_encap(int argc, char **argv)
 		t->udpencap_port = o.udpencap;
 		n->sysctl[SYSCTL_ESP_UDPENCAP_PORT] = o.udpencap;
 	}
-	/* Sequence numbers from 1 (within the ESN high half the file gives). */
-	t->replay.rpl = (t->replay.rpl >> 32) << 32 | REPLAY_FIRST;
+	/* Sequence numbers from 1, or --seq (within the ESN high half the file
+	 * gives). */
+	t->replay.rpl = (t->replay.rpl >> 32) << 32 | (o.seq ? o.seq : REPLAY_FIRST);
 	struct cap_reader *r = cap_open(o.in, stderr);
 	pcap_t *pd = NULL;
 	pcap_dumper_t *d = r ? open_raw_out(o.out, &pd) : NULL;

@@ -237,6 +237,24 @@ def test_esp_esn(ipsecsim, tmp_path, crypt, auth):
         wrong_peer.decrypt(rdpcap(str(out))[0])
 
 
+def test_encap_seq_starts_where_asked(ipsecsim, tmp_path):
+    """--seq N: the first packet carries N, the next N + 1, and so on (what
+    a real sender has not used yet); 0 is refused."""
+    ek, ak = key(16, 5), key(32, 6)
+    sa_file = tmp_path / "esp_sa"
+    sa_file.write_text(esp_sa_line("AES-CBC", "SHA2-256-128", ek, ak) + "\n")
+    inp, out = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    wrpcap(str(inp), plain_packets())
+    r = run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), "--seq", "1000", inp, out)
+    assert r.returncode == 0, r.stderr
+    v = verdicts(ipsecsim, sa_file, out)
+    assert [x["seq"] for x in v] == list(range(1000, 1000 + len(plain_packets())))
+    assert {x["verdict"] for x in v} == {"ok"}
+    r = run(ipsecsim, "encap", "--sa", sa_file, "--spi", hex(SPI), "--seq", "0", inp, out)
+    assert r.returncode == 2
+    assert "--seq 0 is not a sequence number" in r.stderr
+
+
 def test_esn_high_bits_column_is_hex(ipsecsim, tmp_path):
     """The 10-column esp_sa line's ESN high bits are hex, as Wireshark
     writes them: "1a" is 26; the same digits read as decimal ("26", which
