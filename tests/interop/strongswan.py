@@ -6,8 +6,8 @@ network namespaces joined by a veth pair, for test_strongswan.py.
 
 Each charon has its own strongswan.conf (STRONGSWAN_CONF), vici socket and
 /run (a private mount namespace, so the pid files do not collide); the
-connection is IKEv2 with a pre-shared key, tunnel mode between 10.1.0.1 and
-10.2.0.1 over 192.0.2.1 and 192.0.2.2 (libipsec does tunnel mode only, in
+connection is IKEv2 with a pre-shared key, tunnel mode between 198.51.100.1
+and 203.0.113.1 over 192.0.2.1 and 192.0.2.2 (libipsec does tunnel mode only, in
 UDP 4500, without ESN).  Every process started is stopped by its pid and
 both namespaces are removed on the way out, also when a test fails.
 """
@@ -20,7 +20,7 @@ import time
 
 CHARON = "/usr/lib/ipsec/charon"
 A_OUTER, B_OUTER = "192.0.2.1", "192.0.2.2"
-A_INNER, B_INNER = "10.1.0.1", "10.2.0.1"
+A_INNER, B_INNER = "198.51.100.1", "203.0.113.1"  # documentation ranges, as the outer
 
 # IKE's own proposal does not matter to the test; the CHILD_SA's does.
 IKE_PROPOSAL = "aes128-sha256-x25519"

@@ -94,7 +94,10 @@ def test_strongswan(ipsecsim, tmp_path, proposal):
         after = p.sa_counters("b")
         got = [bytes(x[IP]) for x in rdpcap(str(tun2)) if x[IP].dst == ss.B_INNER]
         assert got == [bytes(m) for m in mine]
+        # strongSwan's SA counters: the packets, and their bytes (libipsec
+        # counts the inner packets)
         assert after[spi_out][1] - before[spi_out][1] == len(mine)
+        assert after[spi_out][0] - before[spi_out][0] == sum(len(bytes(m)) for m in mine)
 
         # ---- attacks: a packet sent again, and two fresh ones (sequence
         # numbers not seen yet), one with a ciphertext bit flipped and one
