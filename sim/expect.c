@@ -219,8 +219,13 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 			scn_error(sc, st, "'since' needs 'at TIME expect ...': the rise up to then");
 			return -1;
 		}
-		if (scn_parse_time(w, &e.since) < 0 || e.since >= at) {
-			scn_error(sc, st, "bad time '%s' after since (a time before the at's)", w);
+		if (scn_parse_time(w, &e.since) < 0) {
+			scn_bad_value(sc, st, w, "since", SCN_TIME_FORM);
+			return -1;
+		}
+		if (e.since >= at) {
+			scn_error(sc, st, "since %s is not before the at's time, %s: the rise is counted "
+				  "from an earlier time up to the at's", w, st->tok[1]);
 			return -1;
 		}
 		e.delta = true;

@@ -154,8 +154,11 @@ REFUSED = [
     ("at 1s raw a 192.0.2.2 256", "bad protocol '256' (an IP protocol number, 0 to 255)"),
     ("at 1s raw a 192.0.2.2 59 from 192.0.2.9",
      "a has no address 192.0.2.9 (from names one of the node's own)"),
-    ("at 3s expect a ip.total == 1 since 4s", "bad time '4s' after since (a time before "
-     "the at's)"),
+    ("at 3s expect a ip.total == 1 since 4s", "since 4s is not before the at's time, 3s: the "
+     "rise is counted from an earlier time up to the at's"),
+    ("at 3s expect a ip.total == 1 since 1", "bad value '1' for since: a time with its unit, ns, "
+     "us, ms, s, m or h, written right after the number (such as 1.5s, 250ms or 10m), at most "
+     "18446744073.709551615s"),
     ("expect a ip.total == 1 since 1s", "'since' needs 'at TIME expect ...': the rise up to "
      "then"),
     ("at 3s expect b ipsec sas == 0 since 1s", "'since' takes a counter: NODE COUNTER, LINK "
