@@ -1077,6 +1077,17 @@ static void parse_testbed_exts(struct parser *p, struct conf_rule *r)
 			advance(p);
 		} else if (accept(p, TK_ESN)) {
 			r->esn = true;
+		} else if (at(p, TK_SRCID) || at(p, TK_DSTID)) {
+			/* the SA's identities: ours, then the peer's, as a
+			 * flow's (iked puts the IKE SA's on every SA) */
+			free(r->srcid);
+			free(r->dstid);
+			if (parse_ids(p, &r->srcid, &r->dstid) < 0)
+				return;
+			if (!r->srcid || !r->dstid) {
+				perr(p, "an SA's identities are a pair: srcid ID dstid ID");
+				return;
+			}
 		} else if (accept(p, TK_LIFETIME)) {
 			struct conf_lifetime *lt;
 			if (accept(p, TK_SOFT)) {
@@ -1213,7 +1224,7 @@ static void parse_sa(struct parser *p, bool tcpmd5)
 		parse_testbed_exts(p, &r);
 	if (p->failed)
 		goto out;
-	const char *exts = tcpmd5 ? "" : "replay, esn, lifetime";
+	const char *exts = tcpmd5 ? "" : "replay, esn, srcid, lifetime";
 	char expected[160];
 	snprintf(expected, sizeof(expected), "%s%s%s%sthe end of the rule", rest,
 		 *rest && *exts ? ", " : "", exts, *rest || *exts ? " or " : "");
@@ -1222,6 +1233,8 @@ static void parse_sa(struct parser *p, bool tcpmd5)
 		goto out;
 	expand_rule(p, &r, &h, NULL, NULL, CD_NONE, spi_in, &akey_in, &ekey_in, bundle);
 out:
+	free(r.srcid);
+	free(r.dstid);
 	key_wipe(&r.authkey);
 	key_wipe(&r.enckey);
 	key_wipe(&akey_in);
@@ -1470,6 +1483,8 @@ void conf_print_rule(const struct conf_rule *r, FILE *f, bool showkeys, bool num
 			fprintf(f, " replay %u", r->replay);
 		if (r->esn)
 			fputs(" esn", f);
+		if (r->srcid && r->dstid)
+			fprintf(f, " srcid %s dstid %s", r->srcid, r->dstid);
 		for (int i = 0; i < 2; i++) {
 			const struct conf_lifetime *lt = i ? &r->hard : &r->soft;
 			if (!(i ? r->has_hard : r->has_soft))

@@ -68,14 +68,6 @@ static uint8_t sadb_enc(const struct conf_xf *x)
 	}
 }
 
-static uint16_t ident_type(const char *id)
-{
-	struct ipaddr a;
-	if (addr_parse(id, &a) == 0)
-		return SADB_IDENTTYPE_PREFIX;
-	return strchr(id, '@') ? SADB_IDENTTYPE_USERFQDN : SADB_IDENTTYPE_FQDN;
-}
-
 static const uint8_t flow_types[] = {0,
 				     SADB_X_FLOW_TYPE_USE,
 				     SADB_X_FLOW_TYPE_ACQUIRE,
@@ -100,9 +92,9 @@ static size_t build_flow(struct pfkey_buf *pb, const struct conf_rule *r, uint32
 	if (r->has_peer)
 		pfkb_address(pb, SADB_EXT_ADDRESS_DST, &r->peer.addr, 0);
 	if (r->srcid)
-		pfkb_ident(pb, SADB_EXT_IDENTITY_SRC, ident_type(r->srcid), r->srcid);
+		pfkb_ident(pb, SADB_EXT_IDENTITY_SRC, pfkey_ident_type(r->srcid), r->srcid);
 	if (r->dstid)
-		pfkb_ident(pb, SADB_EXT_IDENTITY_DST, ident_type(r->dstid), r->dstid);
+		pfkb_ident(pb, SADB_EXT_IDENTITY_DST, pfkey_ident_type(r->dstid), r->dstid);
 	struct ipaddr sm = plen_mask(r->src.addr.af, r->src.plen);
 	struct ipaddr dm = plen_mask(r->dst.addr.af, r->dst.plen);
 	pfkb_address(pb, SADB_X_EXT_SRC_MASK, &sm, r->sport ? 0xffff : 0);
@@ -145,6 +137,10 @@ static size_t build_sa(struct pfkey_buf *pb, const struct conf_rule *r, uint32_t
 		pfkb_key(pb, SADB_EXT_KEY_ENCRYPT, r->enckey.data, (unsigned)r->enckey.len * 8);
 	if (r->udpencap && r->udpdport)
 		pfkb_udpencap(pb, r->udpdport);
+	if (r->srcid && r->dstid) {
+		pfkb_ident(pb, SADB_EXT_IDENTITY_SRC, pfkey_ident_type(r->srcid), r->srcid);
+		pfkb_ident(pb, SADB_EXT_IDENTITY_DST, pfkey_ident_type(r->dstid), r->dstid);
+	}
 	return pfkb_finish(pb);
 }
 

@@ -99,14 +99,41 @@ static bool sa_filter_ok(const struct tdb *t, const struct spd_flow *f)
 	       am->proto == bm->proto && am->sport == bm->sport && am->dport == bm->dport;
 }
 
+static bool id_eq(const char *a, uint16_t atype, const char *b, uint16_t btype)
+{
+	return atype == btype && strcmp(a, b) == 0;
+}
+
+/* ipsp_ids_match: a flow with identities (both SRC and DST; one alone is
+ * none, as import_identities takes it) is carried only by an SA with the
+ * same pair.  OpenBSD interns (local, remote) pairs and compares pointers,
+ * which comes to comparing types and bytes.  A flow's local identity is
+ * its SRC; an SA's is SRC when it came by ADD and DST when by UPDATE
+ * (tdb_ids_swapped), so that both SAs a key manager installs for one peer
+ * hold our identity as local. */
+static bool sa_ids_ok(const struct tdb *t, const struct spd_flow *f)
+{
+	if (!f->srcid || !f->dstid)
+		return true;
+	if (!t->srcid || !t->dstid)
+		return false;
+	const char *local = t->ids_swapped ? t->dstid : t->srcid;
+	const char *remote = t->ids_swapped ? t->srcid : t->dstid;
+	uint16_t ltype = t->ids_swapped ? t->dstid_type : t->srcid_type;
+	uint16_t rtype = t->ids_swapped ? t->srcid_type : t->dstid_type;
+	return id_eq(local, ltype, f->srcid, f->srcid_type) &&
+	       id_eq(remote, rtype, f->dstid, f->dstid_type);
+}
+
 /* gettdbbydst: a usable SA to the gateway for the protocol, whose filter
- * (if it has one) is the flow's.  The newest wins, as OpenBSD's hash
+ * (if it has one) is the flow's and whose identities are the flow's (if
+ * it has any: ipsp_aux_match).  The newest wins, as OpenBSD's hash
  * chains put the newest first (a rekey's new SA is used at once). */
 static struct tdb *sa_to(const struct ipsec_state *st, const struct ipaddr *gw, uint8_t sproto,
 			 const struct spd_flow *f)
 {
 	for (struct tdb *t = sad_first_to(&st->sad, gw, sproto); t; t = sad_next_to(t, gw, sproto))
-		if (!(t->flags & TDBF_INVALID) && sa_filter_ok(t, f))
+		if (!(t->flags & TDBF_INVALID) && sa_filter_ok(t, f) && sa_ids_ok(t, f))
 			return t;
 	return NULL;
 }
@@ -676,8 +703,20 @@ bool ipsec_input_check(struct node *n, struct pkt *p)
 	if (in && f->sproto == IPPROTO_IPCOMP && in->sproto == IPPROTO_ESP && in->inext &&
 	    in->inext->sproto == IPPROTO_IPCOMP)
 		in = in->inext;
-	if (in && in->sproto == f->sproto && addr_eq(&in->src, gw) && bundle_done(p, in))
-		return true;
+	if (in && in->sproto == f->sproto && addr_eq(&in->src, gw) && bundle_done(p, in)) {
+		/* OpenBSD asks the identities here and not the filter; an SA
+		 * keyed for another flow of the same peer would pass there
+		 * (RFC 4301 5.2 wants the packet checked against the SA's
+		 * selectors), and is refused here. */
+		bool ids = sa_ids_ok(in, f), filter = sa_filter_ok(in, f);
+		if (ids && filter)
+			return true;
+		char a[ADDR_STRLEN], ft[512];
+		ipsec_flow_text(f, ft, sizeof(ft));
+		node_trace(n, "ipsec: SA %08x from %s was keyed %s than %s", in->spi,
+			   addr_fmt(&in->src, a),
+			   ids ? "for another flow" : "with other identities", ft);
+	}
 	node_drop(n, p, STAT_IPSEC_INPOLICY);
 	return false;
 }

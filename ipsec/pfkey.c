@@ -328,6 +328,7 @@ static int do_update(struct ipsec_state *st, struct pfkey_sock *s, const struct 
 		struct tdb *t = build_sa(st, m, &err);
 		if (!t)
 			return err;
+		t->ids_swapped = true;
 		sad_remove(&st->sad, old);
 		tdb_free(old);
 		sad_insert(&st->sad, t);

@@ -633,6 +633,14 @@ void pfkb_ident(struct pfkey_buf *pb, uint16_t exttype, uint16_t type, const cha
 	memcpy(p + sizeof(h), id, slen);
 }
 
+uint16_t pfkey_ident_type(const char *id)
+{
+	struct ipaddr a;
+	if (addr_parse(id, &a) == 0)
+		return SADB_IDENTTYPE_PREFIX;
+	return strchr(id, '@') ? SADB_IDENTTYPE_USERFQDN : SADB_IDENTTYPE_FQDN;
+}
+
 void pfkb_spirange(struct pfkey_buf *pb, uint32_t min, uint32_t max)
 {
 	struct sadb_spirange r = {.sadb_spirange_min = min, .sadb_spirange_max = max};

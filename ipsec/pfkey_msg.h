@@ -86,6 +86,9 @@ void pfkb_lifetime(struct pfkey_buf *pb, uint16_t exttype, uint32_t allocations,
 void pfkb_address(struct pfkey_buf *pb, uint16_t exttype, const struct ipaddr *a, uint16_t port);
 void pfkb_key(struct pfkey_buf *pb, uint16_t exttype, const uint8_t *key, unsigned bits);
 void pfkb_ident(struct pfkey_buf *pb, uint16_t exttype, uint16_t type, const char *id);
+/* The identity type ipsecctl gives a srcid or dstid: PREFIX for an
+ * address, USERFQDN with an '@', else FQDN. */
+uint16_t pfkey_ident_type(const char *id);
 void pfkb_spirange(struct pfkey_buf *pb, uint32_t min, uint32_t max);
 void pfkb_protocol(struct pfkey_buf *pb, uint16_t exttype, uint8_t proto, uint8_t direction,
 		   uint8_t flags);

@@ -101,6 +101,7 @@ struct tdb {
 	uint16_t rdomain, rdomain_post;
 	char *srcid, *dstid;
 	uint16_t srcid_type, dstid_type;
+	bool ids_swapped; /* from UPDATE: local is DST's identity (tdb_ids_swapped) */
 	bool has_filter; /* the flow this SA may carry */
 	struct spd_sel filter;
 	struct spd_mask filtermask;

@@ -27,6 +27,7 @@
 #include "../ipsec/pfkey.h"
 #include "../ipsec/pfkey_msg.h"
 #include "../ipsec/show.h"
+#include "../ipsec/spd.h"
 #include "../ipsec/xform.h"
 #include "../stack/ip4.h"
 #include "../stack/ip6.h"
@@ -43,6 +44,14 @@ struct km_row {
 	uint32_t next_spi; /* 0: the kernel picks */
 };
 
+/* A flow as the initiator sends it (direction out), what a per-flow pair
+ * carries; the SAs towards the initiator carry its mirror. */
+struct km_flow {
+	struct spd_sel sel;
+	struct spd_mask mask;
+	uint8_t type;
+};
+
 struct km_pair {
 	uint64_t id;
 	struct keymgr *ini, *rsp;
@@ -50,6 +59,8 @@ struct km_pair {
 	struct ipaddr ini_addr, rsp_addr;
 	uint32_t spi_to_rsp, spi_to_ini;
 	bool replaced; /* a newer pair carries the traffic */
+	bool has_flow;
+	struct km_flow flow;
 };
 
 struct keymgr {
@@ -64,6 +75,8 @@ struct keymgr {
 	struct rng rng;
 	uint32_t seq;
 	uint32_t reply_spi; /* from the reply to our last GETSPI */
+	bool reply_flow_ok; /* the reply to our last ASKPOLICY, and its flow */
+	struct km_flow reply_flow;
 	struct km_stats st;
 };
 
@@ -85,6 +98,7 @@ struct km_ev {
 	bool has_src;
 	struct ipaddr src, dst;
 	uint32_t spi;
+	uint32_t seq; /* an ACQUIRE's, for ASKPOLICY */
 	uint64_t pair_id;
 };
 
@@ -164,11 +178,55 @@ static void put_lifetime(struct pfkey_buf *pb, uint16_t ext, const struct km_lif
 		pfkb_lifetime(pb, ext, 0, l->bytes, l->addtime, l->usetime);
 }
 
+/* The flow with its two ends swapped: what the SAs towards the initiator
+ * carry, and what the responder's own flows are. */
+static struct km_flow flow_mirror(const struct km_flow *f)
+{
+	struct km_flow r = *f;
+	r.sel.src = f->sel.dst;
+	r.sel.dst = f->sel.src;
+	r.sel.sport = f->sel.dport;
+	r.sel.dport = f->sel.sport;
+	r.mask.src_plen = f->mask.dst_plen;
+	r.mask.dst_plen = f->mask.src_plen;
+	r.mask.sport = f->mask.dport;
+	r.mask.dport = f->mask.sport;
+	return r;
+}
+
+/* "10.1.1.0/24 -> 10.2.1.0/24 udp 53": for the log. */
+static void flow_fmt(const struct km_flow *f, char *buf, size_t cap)
+{
+	char s[ADDR_STRLEN], d[ADDR_STRLEN], proto[16] = "", sp[16] = "", dp[16] = "";
+	addr_fmt(&f->sel.src, s);
+	addr_fmt(&f->sel.dst, d);
+	if (f->mask.proto)
+		snprintf(proto, sizeof(proto), " proto %u", f->sel.proto);
+	if (f->mask.sport)
+		snprintf(sp, sizeof(sp), " port %u", f->sel.sport);
+	if (f->mask.dport)
+		snprintf(dp, sizeof(dp), " port %u", f->sel.dport);
+	snprintf(buf, cap, "%s/%u%s -> %s/%u%s%s", s, f->mask.src_plen, sp, d, f->mask.dst_plen, dp,
+		 proto);
+}
+
+static bool flow_eq(const struct km_flow *a, const struct km_flow *b)
+{
+	const struct spd_sel *x = &a->sel, *y = &b->sel;
+	const struct spd_mask *m = &a->mask, *n = &b->mask;
+	return addr_eq(&x->src, &y->src) && addr_eq(&x->dst, &y->dst) && x->proto == y->proto &&
+	       x->sport == y->sport && x->dport == y->dport && m->src_plen == n->src_plen &&
+	       m->dst_plen == n->dst_plen && m->proto == n->proto && m->sport == n->sport &&
+	       m->dport == n->dport;
+}
+
 /* UPDATE (an inbound larval SA) or ADD (an outbound one) with the
- * negotiated parameters p, the keys k and this end's lifetimes. */
+ * negotiated parameters p, the keys k and this end's lifetimes and
+ * identities; flow (NULL: none) is the SA's filter, by the SA's own
+ * direction: from the initiator, the pair's flow; towards it, the mirror. */
 static int install(struct keymgr *km, uint8_t type, uint32_t spi, const struct ipaddr *src,
 		   const struct ipaddr *dst, const struct km_rule *p, const struct km_keys *k,
-		   const struct km_rule *mine)
+		   const struct km_rule *mine, const struct km_flow *flow)
 {
 	uint32_t flags =
 	    (p->transport ? 0 : SADB_X_SAFLAGS_TUNNEL) | (p->esn ? SADB_X_SAFLAGS_ESN : 0);
@@ -186,6 +244,18 @@ static int install(struct keymgr *km, uint8_t type, uint32_t spi, const struct i
 		pfkb_key(&pb, SADB_EXT_KEY_AUTH, k->auth, k->authlen * 8);
 	if (k->enclen)
 		pfkb_key(&pb, SADB_EXT_KEY_ENCRYPT, k->enc, k->enclen * 8);
+	if (mine->srcid[0] && mine->dstid[0]) {
+		bool add = type == SADB_ADD;
+		const char *sid = add ? mine->srcid : mine->dstid;
+		const char *did = add ? mine->dstid : mine->srcid;
+		pfkb_ident(&pb, SADB_EXT_IDENTITY_SRC, pfkey_ident_type(sid), sid);
+		pfkb_ident(&pb, SADB_EXT_IDENTITY_DST, pfkey_ident_type(did), did);
+	}
+	if (flow) {
+		struct spd_sel sel = flow->sel;
+		sel.dir = type == SADB_ADD ? IPSP_DIRECTION_OUT : IPSP_DIRECTION_IN;
+		pfkey_export_flow(&pb, &sel, &flow->mask, flow->type);
+	}
 	if (p->seq > 1) /* outbound: the next to send; inbound: the last seen */
 		pfkb_replay(&pb, type == SADB_ADD ? p->seq : p->seq - 1);
 	return send_msg(km, &pb);
@@ -238,16 +308,26 @@ static struct km_pair *find_pair(const struct km_world *w, const struct keymgr *
 	return NULL;
 }
 
+/* The live pair of km with peer, for the flow as km sends it (NULL: a
+ * pair for the whole peer). */
 static struct km_pair *find_live_pair(const struct km_world *w, const struct keymgr *km,
-				      uint8_t satype, const struct ipaddr *peer)
+				      uint8_t satype, const struct ipaddr *peer,
+				      const struct km_flow *flow)
 {
 	for (unsigned i = 0; i < w->npairs; i++) {
 		struct km_pair *p = w->pairs[i];
-		if (p->satype != satype || p->replaced)
+		if (p->satype != satype || p->replaced || p->has_flow != (flow != NULL))
 			continue;
-		if ((p->ini == km && addr_eq(&p->rsp_addr, peer)) ||
-		    (p->rsp == km && addr_eq(&p->ini_addr, peer)))
-			return p;
+		bool ini = p->ini == km && addr_eq(&p->rsp_addr, peer);
+		bool rsp = p->rsp == km && addr_eq(&p->ini_addr, peer);
+		if (!ini && !rsp)
+			continue;
+		if (flow) {
+			struct km_flow mine = ini ? p->flow : flow_mirror(&p->flow);
+			if (!flow_eq(&mine, flow))
+				continue;
+		}
+		return p;
 	}
 	return NULL;
 }
@@ -259,6 +339,16 @@ static void ends(const struct km_pair *p, const struct keymgr *km, struct ipaddr
 	bool ini = p->ini == km;
 	*local = ini ? p->ini_addr : p->rsp_addr;
 	*peer = ini ? p->rsp_addr : p->ini_addr;
+}
+
+/* The pair's flow as km sends it (NULL: the pair is for the whole peer). */
+static const struct km_flow *pair_flow(const struct km_pair *p, const struct keymgr *km,
+				       struct km_flow *buf)
+{
+	if (!p->has_flow)
+		return NULL;
+	*buf = p->ini == km ? p->flow : flow_mirror(&p->flow);
+	return buf;
 }
 
 static void forget_pair(struct km_world *w, struct km_pair *p)
@@ -308,13 +398,21 @@ static bool rows_agree(const struct km_rule *x, const struct km_rule *y)
 {
 	bool aead =
 	    x->satype == SADB_SATYPE_ESP && xform_enc(x->enc) && xform_enc(x->enc)->forced_auth;
-	return x->transport == y->transport && x->esn == y->esn &&
+	return x->transport == y->transport && x->esn == y->esn && x->per_flow == y->per_flow &&
 	       (x->satype != SADB_SATYPE_ESP || x->enc == y->enc) && (aead || x->auth == y->auth);
 }
 
-/* Key a new pair from km (at local) to peer; old: the pair it replaces. */
+/* Each end's identities are the other's the other way round (IKE_AUTH's
+ * IDi and IDr); none on both is fine too. */
+static bool ids_agree(const struct km_rule *x, const struct km_rule *y)
+{
+	return strcmp(x->srcid, y->dstid) == 0 && strcmp(x->dstid, y->srcid) == 0;
+}
+
+/* Key a new pair from km (at local) to peer, for flow as km sends it
+ * (NULL: the whole peer); old: the pair it replaces. */
 static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struct ipaddr *peer,
-		      uint8_t satype, struct km_pair *old)
+		      uint8_t satype, const struct km_flow *flow, struct km_pair *old)
 {
 	struct km_world *w = km->w;
 	char pa[ADDR_STRLEN], la[ADDR_STRLEN];
@@ -333,6 +431,14 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 	if (!rows_agree(&row->r, &prow->r))
 		return fail(km, "%s's %s rule for %s differs: no proposal chosen", pk->n->name, sat,
 			    la);
+	if (!ids_agree(&row->r, &prow->r))
+		return fail(km,
+			    "%s's identities for %s are not ours the other way round: "
+			    "authentication failed",
+			    pk->n->name, la);
+	if (row->r.per_flow && !flow)
+		return fail(km, "the %s rule for %s keys a pair per flow, and no flow asked", sat,
+			    pa);
 	const struct km_rule *p = &row->r; /* the initiator's proposal wins */
 
 	uint32_t spi_in = getspi(km, satype, peer, local, row->next_spi);
@@ -352,6 +458,11 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 	struct km_keys k_out, k_in; /* towards the peer, towards us */
 	make_keys(km, p, &k_out);
 	make_keys(km, p, &k_in);
+	struct km_flow f_out, f_in; /* the flow from us and its mirror */
+	if (flow) {
+		f_out = *flow;
+		f_in = flow_mirror(flow);
+	}
 	const struct {
 		struct keymgr *k;
 		uint8_t type;
@@ -359,17 +470,19 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 		const struct ipaddr *src, *dst;
 		const struct km_keys *keys;
 		const struct km_rule *mine;
+		const struct km_flow *flow;
 	} steps[4] = {
-	    {km, SADB_UPDATE, spi_in, peer, local, &k_in, &row->r},
-	    {pk, SADB_UPDATE, spi_out, local, peer, &k_out, &prow->r},
-	    {km, SADB_ADD, spi_out, local, peer, &k_out, &row->r},
-	    {pk, SADB_ADD, spi_in, peer, local, &k_in, &prow->r},
+	    {km, SADB_UPDATE, spi_in, peer, local, &k_in, &row->r, flow ? &f_in : NULL},
+	    {pk, SADB_UPDATE, spi_out, local, peer, &k_out, &prow->r, flow ? &f_out : NULL},
+	    {km, SADB_ADD, spi_out, local, peer, &k_out, &row->r, flow ? &f_out : NULL},
+	    {pk, SADB_ADD, spi_in, peer, local, &k_in, &prow->r, flow ? &f_in : NULL},
 	};
 	int rc = 0;
 	unsigned done = 0;
 	while (done < 4 && !rc) {
 		rc = install(steps[done].k, steps[done].type, steps[done].spi, steps[done].src,
-			     steps[done].dst, p, steps[done].keys, steps[done].mine);
+			     steps[done].dst, p, steps[done].keys, steps[done].mine,
+			     steps[done].flow);
 		if (!rc)
 			done++;
 	}
@@ -392,7 +505,10 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 			       .ini_addr = *local,
 			       .rsp_addr = *peer,
 			       .spi_to_rsp = spi_out,
-			       .spi_to_ini = spi_in};
+			       .spi_to_ini = spi_in,
+			       .has_flow = flow != NULL};
+	if (flow)
+		np->flow = *flow;
 	w->pairs = xgrow(w->pairs, w->npairs, sizeof(*w->pairs));
 	w->pairs[w->npairs++] = np;
 	km->st.negotiations++;
@@ -400,8 +516,13 @@ static bool negotiate(struct keymgr *km, const struct ipaddr *local, const struc
 		old->replaced = true;
 		km->st.rekeys++;
 	}
-	say(km, "%s %s SAs with %s (%s): out 0x%08x, in 0x%08x", old ? "rekeyed" : "keyed", sat, pa,
-	    pk->n->name, spi_out, spi_in);
+	char ft[2 * ADDR_STRLEN + 64] = "";
+	if (flow) {
+		memcpy(ft, " for ", 5);
+		flow_fmt(flow, ft + 5, sizeof(ft) - 5);
+	}
+	say(km, "%s %s SAs with %s (%s)%s: out 0x%08x, in 0x%08x", old ? "rekeyed" : "keyed", sat,
+	    pa, pk->n->name, ft, spi_out, spi_in);
 	if (old && km->retire_set) {
 		struct km_ev *ev = xcalloc(1, sizeof(*ev));
 		*ev = (struct km_ev){.km = km, .kind = EV_RETIRE, .pair_id = old->id};
@@ -417,12 +538,30 @@ static void replace_lost(struct keymgr *km, struct km_pair *p, const char *why)
 	ends(p, km, &local, &peer);
 	bool again = !p->replaced;
 	uint8_t satype = p->satype;
+	struct km_flow buf;
+	const struct km_flow *flow = pair_flow(p, km, &buf);
 	delete_pair(km, p, why);
 	if (again)
-		negotiate(km, &local, &peer, satype, NULL);
+		negotiate(km, &local, &peer, satype, flow, NULL);
 }
 
 /* ---- events ---- */
+
+/* The flow of ACQUIRE seq, as we send it (direction out). */
+static bool ask_policy(struct keymgr *km, uint32_t seq, struct km_flow *flow)
+{
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_X_ASKPOLICY, SADB_SATYPE_UNSPEC, ++km->seq, km->s->pid);
+	pfkb_policy(&pb, seq);
+	km->reply_flow_ok = false;
+	if (send_msg(km, &pb) < 0 || !km->reply_flow_ok)
+		return false;
+	*flow = km->reply_flow;
+	if (flow->sel.dir == IPSP_DIRECTION_IN) /* an inbound flow asked: ours is its mirror */
+		*flow = flow_mirror(flow);
+	flow->sel.dir = IPSP_DIRECTION_OUT;
+	return true;
+}
 
 static void on_acquire(struct keymgr *km, const struct km_ev *ev)
 {
@@ -433,12 +572,28 @@ static void on_acquire(struct keymgr *km, const struct km_ev *ev)
 		fail(km, "no route to %s", addr_fmt(&ev->dst, a));
 		return;
 	}
-	if (find_live_pair(km->w, km, ev->satype, &ev->dst)) {
-		say(km, "acquire %s for %s: keyed already", satype_name(ev->satype),
-		    addr_fmt(&ev->dst, a));
+	/* A rule that keys a pair per flow asks the kernel which flow wanted
+	 * the SA (SADB_X_ASKPOLICY with the ACQUIRE's sequence number). */
+	struct km_flow flow;
+	const struct km_row *row = find_row(km, &ev->dst, ev->satype);
+	bool per_flow = row && row->r.per_flow && ev->kind == EV_ACQUIRE;
+	if (per_flow) {
+		if (!ask_policy(km, ev->seq, &flow)) {
+			fail(km, "the flow of ACQUIRE %u is gone (ASKPOLICY refused)", ev->seq);
+			return;
+		}
+	}
+	if (find_live_pair(km->w, km, ev->satype, &ev->dst, per_flow ? &flow : NULL)) {
+		char ft[2 * ADDR_STRLEN + 64] = "";
+		if (per_flow) {
+			memcpy(ft, " and ", 5);
+			flow_fmt(&flow, ft + 5, sizeof(ft) - 5);
+		}
+		say(km, "acquire %s for %s%s: keyed already", satype_name(ev->satype),
+		    addr_fmt(&ev->dst, a), ft);
 		return;
 	}
-	negotiate(km, &local, &ev->dst, ev->satype, NULL);
+	negotiate(km, &local, &ev->dst, ev->satype, per_flow ? &flow : NULL, NULL);
 }
 
 static struct km_pair *pair_by_id(const struct km_world *w, uint64_t id)
@@ -491,7 +646,8 @@ static void on_event(struct sim *s, void *arg)
 			struct ipaddr local, peer;
 			ends(p, km, &local, &peer);
 			say(km, "soft expiry of %s SA 0x%08x", satype_name(p->satype), ev->spi);
-			negotiate(km, &local, &peer, p->satype, p);
+			struct km_flow buf;
+			negotiate(km, &local, &peer, p->satype, pair_flow(p, km, &buf), p);
 		}
 		break;
 	case EV_HARD:
@@ -535,11 +691,18 @@ static void take(struct keymgr *km, const uint8_t *buf, size_t len)
 			pfkey_get_sa(&m, SADB_EXT_SA, &sa);
 			km->reply_spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
 		}
+		if (type == SADB_X_ASKPOLICY && !m.hdr.sadb_msg_errno &&
+		    pfkey_has(&m, SADB_X_EXT_SRC_FLOW)) {
+			uint8_t dir;
+			km->reply_flow_ok =
+			    pfkey_import_flow(&m, &km->reply_flow.sel, &km->reply_flow.mask,
+					      &km->reply_flow.type, &dir) == 0;
+		}
 		return;
 	}
 	if (m.hdr.sadb_msg_errno)
 		return;
-	struct km_ev ev = {.satype = m.hdr.sadb_msg_satype};
+	struct km_ev ev = {.satype = m.hdr.sadb_msg_satype, .seq = m.hdr.sadb_msg_seq};
 	uint16_t port;
 	if (pfkey_has(&m, SADB_EXT_ADDRESS_DST))
 		pfkey_get_address(&m, SADB_EXT_ADDRESS_DST, &ev.dst, &port);

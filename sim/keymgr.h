@@ -37,6 +37,13 @@ struct km_rule {
 	uint32_t spi; /* 0: the kernel picks; else the first inbound SPI asked for */
 	uint64_t seq; /* 0: 1; the first sequence number each new SA sends */
 	struct km_lifetime soft, hard;
+	/* Our identity and the peer's ("": none), on every SA as iked puts
+	 * the IKE SA's: SRC ours on ADD, the peer's on UPDATE. */
+	char srcid[128], dstid[128];
+	/* One pair per flow, as a CHILD_SA narrowed to it: the SAs carry the
+	 * acquiring flow (learnt by SADB_X_ASKPOLICY) as their filter, so
+	 * that two flows to one peer each use their own. */
+	bool per_flow;
 };
 
 struct km_stats {

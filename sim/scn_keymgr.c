@@ -25,7 +25,7 @@
 static const char usage_sa[] =
     "usage: keymgr NODE sa PEER esp|ah [tunnel|transport] [enc ALG] [auth ALG] [esn] "
     "[enckey HEX] [authkey HEX] [spi N] [seq N] [lifetime soft|hard [bytes N] [time T] "
-    "[usetime T]]... [start [TIME]]";
+    "[usetime T]]... [srcid ID dstid ID] [per-flow] [start [TIME]]";
 
 /* The lifetime's time in tok[i]: a bare number of seconds, or a time with
  * its unit, in whole seconds (PF_KEY counts in seconds). */
@@ -185,6 +185,8 @@ static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct key
 			r.transport = w[1] == 'r';
 		} else if (strcmp(w, "esn") == 0) {
 			r.esn = true;
+		} else if (strcmp(w, "per-flow") == 0) {
+			r.per_flow = true;
 		} else if (strcmp(w, "lifetime") == 0) {
 			rc = parse_lifetime(sc, st, &i, &r);
 		} else if (!v) {
@@ -220,6 +222,16 @@ static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct key
 			}
 			r.spi = (uint32_t)u;
 			i++;
+		} else if (strcmp(w, "srcid") == 0 || strcmp(w, "dstid") == 0) {
+			char *ident = w[0] == 's' ? r.srcid : r.dstid;
+			if (strlen(v) >= sizeof(r.srcid)) {
+				scn_error(sc, st, "%s '%s' is too long (at most %zu characters)", w,
+					  v, sizeof(r.srcid) - 1);
+				rc = -1;
+			} else {
+				memcpy(ident, v, strlen(v) + 1);
+			}
+			i++;
 		} else if (strcmp(w, "seq") == 0) {
 			if (scn_parse_uint(v, UINT64_MAX, &u) < 0 || u == 0) {
 				scn_error(sc, st, "bad seq '%s' (1 or more)", v);
@@ -234,6 +246,16 @@ static int parse_rule(struct scenario *sc, const struct scn_stmt *st, struct key
 	}
 	if (!rc && r.seq > UINT32_MAX && !r.esn) {
 		scn_error(sc, st, "seq above 0xffffffff needs esn");
+		rc = -1;
+	}
+	if (!rc && !r.srcid[0] != !r.dstid[0]) {
+		scn_error(sc, st, "srcid and dstid go together: our identity and the peer's");
+		rc = -1;
+	}
+	if (!rc && start && r.per_flow) {
+		scn_error(sc, st,
+			  "start keys one pair for the whole peer, and per-flow keys one for each "
+			  "flow when it asks: not both");
 		rc = -1;
 	}
 	if (!rc)
