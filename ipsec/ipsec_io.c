@@ -18,6 +18,8 @@
 #include "../stack/iface.h"
 #include "../stack/ip4.h"
 #include "../stack/ip6.h"
+#include "../stack/tcp.h"
+#include "../stack/udp.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
 #include "../pf/pf.h"
@@ -182,34 +184,125 @@ static void trace_no_sa(struct node *n, const struct spd_flow *f, const struct i
 	node_trace(n, "ipsec: no %s SA to %s for %s", proto, addr_fmt(gw, a), ft);
 }
 
+/* pf on enc0, on the packet in the clear, before the transforms
+ * (ip_output_ipsec_send); the SA was chosen before any translation, as
+ * OpenBSD chooses it.  Then the SA. */
+static int send_through(struct node *n, struct pkt *p, struct tdb *t)
+{
+	if (!pf_test(n, PF_OUT, "enc0", p))
+		return -EACCES;
+	return ipsec_process(n, p, t);
+}
+
+static bool sa_authenticates(const struct tdb *t)
+{
+	return t->sproto == IPPROTO_AH ||
+	       (t->sproto == IPPROTO_ESP && t->xf && xform_icvlen(t->xf) > 0);
+}
+
+/* The per-socket levels on output (ipsec(4)): USE, REQUIRE or UNIQUE on
+ * esp-trans or esp-network want the packet to leave through ESP (an ESP
+ * tunnel for esp-network), on auth through AH or an ESP with an ICV.  What
+ * the SPD gave the packet does not provide, the socket's own policy asks
+ * for, as OpenBSD's per-socket policies did before 2001: an SA of that
+ * protocol to the packet's destination, or else an ACQUIRE for one with
+ * the packet dropped meanwhile.  false: nothing is missing.  Each SA it
+ * applies is recorded in the packet, so the next pass (ip*_output_raw
+ * asks again) sees what is done. */
+static bool socket_policy(struct node *n, struct pkt *p, const struct spd_sel *sel, int *rc)
+{
+	const uint8_t *l = p->sl.l;
+	bool want_esp = l[SL_ESP_TRANS] >= IPSEC_LEVEL_USE || l[SL_ESP_NETWORK] >= IPSEC_LEVEL_USE;
+	bool want_tunnel = l[SL_ESP_NETWORK] >= IPSEC_LEVEL_USE;
+	bool want_auth = l[SL_AUTH] >= IPSEC_LEVEL_USE;
+	if (!want_esp && !want_auth)
+		return false;
+	struct ipsec_state *st = n->ipsec;
+	bool has_esp = false, has_auth = false;
+	for (unsigned i = 0; st && i < p->nout_done; i++) {
+		const struct pkt_sa *d = &p->out_done[i];
+		const struct tdb *t = sad_lookup(&st->sad, &d->dst, d->spi, d->proto);
+		if (!t)
+			continue;
+		if (t->sproto == IPPROTO_ESP && (!want_tunnel || (t->flags & TDBF_TUNNELING)))
+			has_esp = true;
+		if (sa_authenticates(t))
+			has_auth = true;
+	}
+	uint8_t sproto;
+	if (want_esp && !has_esp)
+		sproto = IPPROTO_ESP;
+	else if (want_auth && !has_auth)
+		sproto = IPPROTO_AH;
+	else
+		return false;
+	/* the socket's flow: this packet's addresses, protocol and ports */
+	bool ports = sel->proto == IPPROTO_UDP || sel->proto == IPPROTO_TCP;
+	uint8_t plen = sel->dst.af == ADDR_V6 ? 128 : 32;
+	struct spd_flow f = {.sel = *sel,
+			     .mask = {plen, plen, true, ports, ports},
+			     .type = IPSP_IPSEC_REQUIRE,
+			     .sproto = sproto,
+			     .local = sel->src,
+			     .peer = sel->dst};
+	struct tdb *t = st ? sad_first_to(&st->sad, &sel->dst, sproto) : NULL;
+	for (; t; t = sad_next_to(t, &sel->dst, sproto))
+		if (!(t->flags & TDBF_INVALID) && sa_filter_ok(t, &f) && !went_through(p, t) &&
+		    (sproto != IPPROTO_ESP || !want_tunnel || (t->flags & TDBF_TUNNELING)))
+			break;
+	if (t) {
+		*rc = send_through(n, p, t);
+		return true;
+	}
+	if (!st || acquire_sa(n, &f, &sel->dst) == ACQUIRE_NOBODY) {
+		trace_no_sa(n, &f, &sel->dst);
+		node_drop(n, p, STAT_IPSEC_NOSA);
+		*rc = -EACCES;
+	} else {
+		node_drop(n, p, STAT_IPSEC_ACQUIRING);
+		*rc = 0;
+	}
+	return true;
+}
+
 bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 {
 	struct ipsec_state *st = n->ipsec;
-	if (!st || !st->spd.count)
+	bool spd = st && st->spd.count;
+	if (!spd && !p->has_sl)
 		return false;
 	struct spd_sel sel;
 	if (!packet_sel(p, IPSP_DIRECTION_OUT, &sel))
 		return false;
-	struct spd_flow *f = spd_lookup(&st->spd, &sel);
+	struct spd_flow *f = spd ? spd_lookup(&st->spd, &sel) : NULL;
 	if (!f || f->type == IPSP_PERMIT)
-		return false;
+		return p->has_sl && socket_policy(n, p, &sel, rc);
 	if (f->type == IPSP_DENY) {
 		node_drop(n, p, STAT_IPSEC_DENY);
 		*rc = -EHOSTUNREACH;
 		return true;
 	}
+	/* A socket with every level BYPASS (only root may set them) sends in
+	 * the clear what the flow would protect, when the packet goes to the
+	 * flow's gateway itself (ipsp_spd_lookup's "direct match"): a key
+	 * manager's packets to its peer. */
+	if (p->has_sl && seclevel_bypass(&p->sl) &&
+	    (addr_wild(&f->peer) || addr_eq(&f->peer, &sel.dst)))
+		return false;
 	const struct ipaddr *gw = addr_wild(&f->peer) ? &sel.dst : &f->peer;
 	struct tdb *t = flow_sa(st, f, gw);
 	if (t && went_through(p, t))
-		return false; /* it came out of this SA: no loop */
+		return p->has_sl && socket_policy(n, p, &sel, rc); /* no loop */
 	if (!t) {
 		/* OpenBSD's answers (reference 3.2, 3.3): use passes in the clear;
 		 * acquire asks for an SA and passes in the clear; require asks and
 		 * drops silently, or with EACCES when no key manager listens;
 		 * dontacq drops silently without asking. */
 		switch (f->type) {
-		case IPSP_IPSEC_USE: return false;
-		case IPSP_IPSEC_ACQUIRE: acquire_sa(n, f, gw); return false;
+		case IPSP_IPSEC_USE: return p->has_sl && socket_policy(n, p, &sel, rc);
+		case IPSP_IPSEC_ACQUIRE:
+			acquire_sa(n, f, gw);
+			return p->has_sl && socket_policy(n, p, &sel, rc);
 		case IPSP_IPSEC_REQUIRE:
 			if (acquire_sa(n, f, gw) == ACQUIRE_NOBODY) {
 				trace_no_sa(n, f, gw);
@@ -227,14 +320,7 @@ bool ipsec_output(struct node *n, struct pkt *p, int *rc)
 			return true;
 		}
 	}
-	/* pf on enc0, on the packet in the clear, before the transforms
-	 * (ip_output_ipsec_send); the SA was chosen before any translation,
-	 * as OpenBSD chooses it. */
-	if (!pf_test(n, PF_OUT, "enc0", p)) {
-		*rc = -EACCES;
-		return true;
-	}
-	*rc = ipsec_process(n, p, t);
+	*rc = send_through(n, p, t);
 	return true;
 }
 
@@ -672,6 +758,36 @@ static bool bundle_done(const struct pkt *p, const struct tdb *in)
 	return true;
 }
 
+/* Is the packet for a UDP or TCP socket whose levels are all BYPASS?
+ * OpenBSD asks that before any SPD work (ipsp_spd_lookup, direction in);
+ * we ask only of a packet the SPD would refuse, which comes to the same. */
+static bool for_bypass_socket(struct node *n, const struct spd_sel *sel)
+{
+	const struct seclevel *sl = NULL;
+	if (sel->proto == IPPROTO_UDP)
+		sl = udp_seclevel_for(n, &sel->dst, sel->dport);
+	else if (sel->proto == IPPROTO_TCP)
+		sl = tcp_seclevel_for(n, &sel->dst, sel->dport, &sel->src, sel->sport);
+	return sl && seclevel_bypass(sl);
+}
+
+bool ipsec_seclevel_input_ok(struct node *n, const struct pkt *p, const struct seclevel *sl)
+{
+	(void)n;
+	const uint8_t *l = sl->l;
+	bool esp = l[SL_ESP_TRANS] >= IPSEC_LEVEL_REQUIRE || l[SL_ESP_NETWORK] >= IPSEC_LEVEL_REQUIRE;
+	bool tunnel = l[SL_ESP_NETWORK] >= IPSEC_LEVEL_REQUIRE;
+	bool auth = l[SL_AUTH] >= IPSEC_LEVEL_REQUIRE;
+	if (!esp && !auth)
+		return true;
+	bool had_esp = false;
+	for (unsigned i = 0; i < p->nin_all; i++)
+		had_esp |= p->in_all[i].proto == IPPROTO_ESP;
+	if (esp && (!had_esp || (tunnel && !(p->ipsec_flags & PKT_M_TUNNEL))))
+		return false;
+	return !auth || (p->ipsec_flags & PKT_M_AUTH);
+}
+
 bool ipsec_input_check(struct node *n, struct pkt *p)
 {
 	struct ipsec_state *st = n->ipsec;
@@ -685,6 +801,8 @@ bool ipsec_input_check(struct node *n, struct pkt *p)
 	const struct spd_flow *f = spd_lookup(&st->spd, &sel);
 	if (!f || f->type == IPSP_PERMIT || f->type == IPSP_IPSEC_USE ||
 	    f->type == IPSP_IPSEC_ACQUIRE)
+		return true;
+	if (for_bypass_socket(n, &sel))
 		return true;
 	if (f->type == IPSP_DENY) {
 		node_drop(n, p, STAT_IPSEC_DENY);

@@ -31,6 +31,12 @@ void ipip_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip);
  * go on?  A `require` flow wants it to have come through its SA; false
  * when it did not (the packet is then dropped and counted). */
 bool ipsec_input_check(struct node *n, struct pkt *p);
+/* A socket's levels on input (udp_input and tcp_input ask once they have
+ * found the socket): REQUIRE or UNIQUE on esp-trans or esp-network wants
+ * the packet to have come through ESP (esp-network: out of a tunnel), on
+ * auth to have been authenticated (AH, or ESP with an ICV). */
+struct seclevel;
+bool ipsec_seclevel_input_ok(struct node *n, const struct pkt *p, const struct seclevel *sl);
 /* The smallest MTU a transport-mode SA to dst learned (tdb_mtu), for
  * TCP's MSS; 0 when none did. */
 unsigned ipsec_sa_mtu(struct node *n, const struct ipaddr *dst);

@@ -27,6 +27,8 @@ struct scn_app {
 	enum app_kind kind;
 	struct scenario *sc;
 	struct node *node;
+	bool has_sl;        /* udp: IPsec levels given */
+	struct seclevel sl; /* (stack/seclevel.h) */
 	struct ipaddr dst;
 	char dststr[ADDR_STRLEN + 1 + IFACE_NAME_MAX]; /* ADDR or ADDR%IFACE */
 	uint64_t interval, count, sent;
@@ -473,8 +475,13 @@ static int udp_extra(struct scenario *sc, const struct scn_stmt *st, unsigned *i
 {
 	const char *k = st->tok[*i];
 	const char *v = *i + 1 < st->ntok ? st->tok[*i + 1] : NULL;
-	if (strcmp(k, "data") != 0 && strcmp(k, "hex") != 0)
-		return 0;
+	if (strcmp(k, "data") != 0 && strcmp(k, "hex") != 0) {
+		if (!a->has_sl) {
+			seclevel_init(a->node, &a->sl);
+			a->has_sl = true;
+		}
+		return scn_parse_seclevel(sc, st, i, &a->sl);
+	}
 	if (!v) {
 		scn_error(sc, st, "'%s' needs a value", k);
 		return -1;
@@ -555,7 +562,7 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		scn_error(sc, st,
 			  "usage: at TIME udp NODE[:SPORT] DEST:PORT [size N | data TEXT | "
 			  "hex HEX] [count N] [interval T] [ttl N] [tos N] [df] [quiet] "
-			  "[from ADDR] [as NAME]");
+			  "[from ADDR] [as NAME] [LEVELS]");
 		return -1;
 	}
 	char buf[128];
@@ -593,6 +600,8 @@ int scn_action_udp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	if (a->from_word && scn_parse_from(sc, st, n, a->from_word, &a->dst, &a->src) < 0)
 		return -1;
 	a->us = udp_open(n);
+	if (a->has_sl)
+		a->us->sl = a->sl;
 	if (sport || a->from_word) {
 		int r = udp_bind(a->us, a->from_word ? &a->src : NULL, (uint16_t)sport);
 		if (r < 0) {
@@ -784,7 +793,13 @@ int scn_listen_where(struct scenario *sc, const struct scn_stmt *st, struct node
 	return 0;
 }
 
-/* listen NODE udp PORT [noread|discard|echo|chargen] */
+static const char listen_usage[] =
+    "usage: listen NODE udp PORT [noread|discard|echo|chargen] [LEVELS], listen NODE tcp "
+    "PORT [sink|discard|echo|chargen|noread] [LEVELS], listen NODE raw PROTO [reflect], or "
+    "listen NODE pfkey NAME ...; LEVELS: auth, esp-trans, esp-network or ipcomp, each with "
+    "a level";
+
+/* listen NODE udp PORT [noread|discard|echo|chargen] [LEVELS] */
 int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t port;
@@ -795,26 +810,38 @@ int scn_stmt_listen(struct scenario *sc, const struct scn_stmt *st)
 	if (st->ntok >= 3 && strcmp(st->tok[2], "raw") == 0)
 		return listen_raw(sc, st);
 	enum udp_service svc = US_READ;
-	if (st->ntok == 5)
-		for (unsigned k = 1; k < ARRAY_LEN(udp_services); k++)
-			if (strcmp(st->tok[4], udp_services[k]) == 0)
-				svc = (enum udp_service)k;
-	if (st->ntok < 4 || st->ntok > 5 || strcmp(st->tok[2], "udp") != 0 ||
-	    (st->ntok == 5 && svc == US_READ)) {
-		scn_error(sc, st,
-			  "usage: listen NODE udp PORT [noread|discard|echo|chargen], listen NODE "
-			  "tcp PORT [sink|discard|echo|chargen|noread], listen NODE raw PROTO "
-			  "[reflect], or listen NODE pfkey NAME ...");
+	unsigned k = 4;
+	if (st->ntok > k)
+		for (unsigned s = 1; s < ARRAY_LEN(udp_services); s++)
+			if (strcmp(st->tok[k], udp_services[s]) == 0) {
+				svc = (enum udp_service)s;
+				k++;
+				break;
+			}
+	if (st->ntok < 4 || strcmp(st->tok[2], "udp") != 0) {
+		scn_error(sc, st, "%s", listen_usage);
 		return -1;
 	}
 	struct node *n;
 	if (scn_listen_where(sc, st, &n, &port) < 0)
 		return -1;
+	struct seclevel sl;
+	seclevel_init(n, &sl);
+	while (k < st->ntok) {
+		int r = scn_parse_seclevel(sc, st, &k, &sl);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			scn_error(sc, st, "unknown word '%s'; %s", st->tok[k], listen_usage);
+			return -1;
+		}
+	}
 	struct scn_listener *l = xcalloc(1, sizeof(*l));
 	l->node = n;
 	l->port = (uint16_t)port;
 	l->svc = svc;
 	l->s = udp_open(n);
+	l->s->sl = sl;
 	sc->listeners = xgrow(sc->listeners, sc->nlisteners, sizeof(*sc->listeners));
 	sc->listeners[sc->nlisteners++] = l;
 	int r = udp_bind(l->s, NULL, l->port);
@@ -835,6 +862,12 @@ struct scn_listener *scn_find_listener(struct scenario *sc, struct node *n, uint
 		    sc->listeners[i]->port == port)
 			return sc->listeners[i];
 	return NULL;
+}
+
+struct udp_sock *scn_udp_listener(struct scenario *sc, struct node *n, uint16_t port)
+{
+	struct scn_listener *l = scn_find_listener(sc, n, port);
+	return l ? l->s : NULL;
 }
 
 struct scn_listener *scn_find_raw_listener(struct scenario *sc, struct node *n, uint8_t proto)

@@ -10,6 +10,7 @@
  *           NODE pfkey SOCK received [TYPE [SATYPE]] [FILTER...]
  *                                   messages a listener received
  *           pfkey LABEL errno       the reply to a pfkey statement
+ *           setsockopt LABEL errno  what a setsockopt action got
  *           NODE pf states          pf's states now
  *           NODE pf rule N WHAT     a rule's evaluations, packets, bytes, states
  */
@@ -160,6 +161,23 @@ static int parse_pfkey_errno(struct scenario *sc, const struct scn_stmt *st, uns
 	return 0;
 }
 
+/* setsockopt LABEL errno OP VALUE */
+static int parse_sockopt_errno(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+			       struct scn_expect *e)
+{
+	if (st->ntok - i != 5 || strcmp(st->tok[i + 2], "errno") != 0) {
+		scn_error(sc, st, "usage: expect setsockopt LABEL errno OP VALUE");
+		return -1;
+	}
+	e->kind = TGT_SOCKOPT_ERRNO;
+	e->sockopt = scn_find_sockopt(sc, st->tok[i + 1]);
+	if (!e->sockopt) {
+		scn_error(sc, st, "no 'setsockopt ... as %s' before this line", st->tok[i + 1]);
+		return -1;
+	}
+	return 0;
+}
+
 /* NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] OP VALUE */
 static int parse_pfkey_received(struct scenario *sc, const struct scn_stmt *st, unsigned i,
 				struct scn_expect *e, unsigned *opi)
@@ -237,6 +255,10 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 		if (parse_pfkey_errno(sc, st, i, &e) < 0)
 			return -1;
 		opi = i + 3;
+	} else if (n >= 2 && strcmp(st->tok[i], "setsockopt") == 0) {
+		if (parse_sockopt_errno(sc, st, i, &e) < 0)
+			return -1;
+		opi = i + 3;
 	} else if (n >= 2 && strcmp(st->tok[i + 1], "pfkey") == 0) {
 		if (parse_pfkey_received(sc, st, i, &e, &opi) < 0)
 			return -1;
@@ -267,14 +289,15 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 		scn_error(sc, st, "unknown comparison '%s' (== != < <= > >=)", st->tok[opi]);
 		return -1;
 	}
-	int rc = e.kind == TGT_PFKEY_ERRNO ? scn_parse_errno(st->tok[opi + 1], &e.value)
+	bool is_errno = e.kind == TGT_PFKEY_ERRNO || e.kind == TGT_SOCKOPT_ERRNO;
+	int rc = is_errno		   ? scn_parse_errno(st->tok[opi + 1], &e.value)
 		 : e.kind == TGT_TCP_CONN  ? scn_tcp_parse_value(&e, st->tok[opi + 1], &e.value)
 		 : e.kind == TGT_SA	   ? scn_sa_parse_value(&e, st->tok[opi + 1], &e.value)
 					   : scn_parse_uint(st->tok[opi + 1], UINT64_MAX, &e.value);
 	bool sa_state = e.kind == TGT_SA && scn_sa_is_state(&e);
 	if (rc < 0) {
 		scn_error(sc, st, "bad value '%s': %s", st->tok[opi + 1],
-			  e.kind == TGT_PFKEY_ERRNO ? SCN_ERRNO_FORM
+			  is_errno ? SCN_ERRNO_FORM
 			  : sa_state		    ? SCN_SA_STATE_FORM
 						    : scn_tcp_value_form(&e));
 		return -1;
@@ -313,6 +336,7 @@ static uint64_t expect_value(struct scn_expect *e, uint64_t now)
 	case TGT_IPSEC_SAS: v = e->node->ipsec ? e->node->ipsec->sad.count : 0; break;
 	case TGT_IPSEC_FLOWS: v = e->node->ipsec ? e->node->ipsec->spd.count : 0; break;
 	case TGT_PFKEY_ERRNO: e->nothing = !scn_pfsend_errno(e->pfsend, &v); break;
+	case TGT_SOCKOPT_ERRNO: e->nothing = !scn_sockopt_errno(e->sockopt, &v); break;
 	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, &e->pff); break;
 	case TGT_KEYMGR: v = scn_keymgr_value(e->km, e->stat); break;
 	case TGT_TCP_LISTENER:
@@ -352,12 +376,13 @@ void scn_expect_check(struct scn_expect *e, uint64_t now)
 const char *scn_expect_actual(const struct scn_expect *e, char buf[48])
 {
 	if (e->nothing)
-		return "nothing: the message was not sent yet";
+		return e->kind == TGT_SOCKOPT_ERRNO ? "nothing: the setsockopt was not done yet"
+						     : "nothing: the message was not sent yet";
 	if (e->kind == TGT_TCP_CONN)
 		return scn_tcp_actual(e, buf);
 	if (e->kind == TGT_SA)
 		return scn_sa_actual(e, buf);
-	if (e->kind == TGT_PFKEY_ERRNO) {
+	if (e->kind == TGT_PFKEY_ERRNO || e->kind == TGT_SOCKOPT_ERRNO) {
 		const char *name = scn_errno_name((int)e->actual);
 		if (name && e->actual)
 			snprintf(buf, 48, "%s (%llu)", name, (unsigned long long)e->actual);

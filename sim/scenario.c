@@ -239,6 +239,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_stmt_show(sc, st, 3, true, at);
 	if (strcmp(what, "pfkey") == 0)
 		return scn_stmt_pfkey(sc, st, 3, true, at);
+	if (strcmp(what, "setsockopt") == 0)
+		return scn_action_setsockopt(sc, st, 3, at);
 	if (strcmp(what, "replay") == 0)
 		return scn_action_replay(sc, st, 3, at);
 	if (strcmp(what, "inject") == 0)
@@ -255,8 +257,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return 0;
 	}
 	scn_error(sc, st,
-		  "unknown action '%s' (ping, udp, raw, tcp, expect, show, pfkey, replay, "
-		  "inject, sysctl, advertise)",
+		  "unknown action '%s' (ping, udp, raw, tcp, expect, show, pfkey, setsockopt, "
+		  "replay, inject, sysctl, advertise)",
 		  what);
 	return -1;
 }
@@ -635,6 +637,7 @@ void scenario_free(struct scenario *sc)
 	scn_tcp_free(sc);
 	scn_shows_free(sc);
 	scn_pfkey_free(sc);
+	scn_seclevel_free(sc);
 	free(sc->pf_failed);
 	free(sc->built_out);
 	for (unsigned i = 0; i < sc->nespsa; i++) {

@@ -59,6 +59,7 @@ enum scn_target_kind {
 	TGT_IPSEC_SAS,
 	TGT_IPSEC_FLOWS,
 	TGT_PFKEY_ERRNO,    /* the reply to a labelled pfkey statement */
+	TGT_SOCKOPT_ERRNO,  /* the errno of a labelled setsockopt action */
 	TGT_PFKEY_RECEIVED, /* messages a pfkey listener received */
 	TGT_KEYMGR,         /* a key manager's count */
 	TGT_TCP_LISTENER,   /* NODE tcp PORT bytes|connections|badbytes */
@@ -104,6 +105,7 @@ struct scn_expect {
 	struct scn_listener *sock;
 	bool bytes; /* socket: bytes rather than packets */
 	struct scn_pfsend *pfsend;
+	struct scn_sockopt *sockopt;
 	struct scn_pfsock *pfsock;
 	struct scn_pffilter pff;
 	struct keymgr *km;
@@ -172,6 +174,8 @@ struct scenario {
 	unsigned npfsocks;
 	struct scn_pfsend **pfsends; /* pfkey statements, for their replies */
 	unsigned npfsends;
+	struct scn_sockopt **sockopts; /* setsockopt actions, for their errnos */
+	unsigned nsockopts;
 	char *built_out; /* printed while the scenario was built, for the run */
 	size_t built_len;
 	char **espsa; /* the run's ESP SAs, as esp_sa lines, each once */
@@ -283,6 +287,21 @@ int scn_stmt_listen_pfkey(struct scenario *sc, const struct scn_stmt *st);
 struct scn_pfsend *scn_find_pfsend(struct scenario *sc, const char *label);
 /* The reply's errno; false when the message has not been sent yet. */
 bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
+
+/* scn_seclevel.c: per-socket IPsec levels */
+struct seclevel;
+struct scn_sockopt;
+/* One `auth|esp-trans|esp-network|ipcomp LEVEL` at tok[*i]: 1 and *i past
+ * it, 0 when tok[*i] is another word, -1 on a bad level (reported). */
+int scn_parse_seclevel(struct scenario *sc, const struct scn_stmt *st, unsigned *i,
+		       struct seclevel *sl);
+int scn_action_setsockopt(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+struct scn_sockopt *scn_find_sockopt(struct scenario *sc, const char *label);
+bool scn_sockopt_errno(const struct scn_sockopt *o, uint64_t *v); /* false: not yet done */
+void scn_seclevel_free(struct scenario *sc);
+/* The sockets of listen statements (NULL: none on that port). */
+struct udp_sock *scn_udp_listener(struct scenario *sc, struct node *n, uint16_t port);
+struct tcp_listener *scn_tcp_listener(struct scenario *sc, struct node *n, uint16_t port);
 struct scn_pfsock *scn_find_pfsock(struct scenario *sc, struct node *n, const char *name);
 /* expect NODE sa SPI[/DST] FIGURE (sim/scn_ipsec.c): 0 when the words are
  * not that, 1 when read (*opi at the operator), -1 after an error. */

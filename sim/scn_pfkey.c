@@ -72,6 +72,8 @@ static const struct {
     {"ECONNREFUSED", ECONNREFUSED}, {"ECONNRESET", ECONNRESET},
     {"ECONNABORTED", ECONNABORTED}, {"ETIMEDOUT", ETIMEDOUT},
     {"ENETUNREACH", ENETUNREACH},   {"EADDRINUSE", EADDRINUSE},
+    /* what setsockopt can answer */
+    {"ENOPROTOOPT", ENOPROTOOPT},
 };
 
 const char *scn_errno_name(int e)

@@ -48,6 +48,8 @@ struct scn_tcpconn {
 	bool keepopen, opened;
 	bool eof;                /* the peer is done sending */
 	bool reply_chargen;      /* a client reading a chargen server */
+	bool has_sl;             /* a client: IPsec levels given */
+	struct seclevel sl;
 	bool keepalive;          /* SO_KEEPALIVE */
 	uint64_t rate;           /* bit/s the application writes at most; 0: no limit */
 	const struct tcp_cc *cc; /* NULL: the default */
@@ -295,25 +297,36 @@ static void on_listener_event(struct tcpcb *tp, enum tcp_event ev, void *arg)
 int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 {
 	uint64_t port;
-	if (st->ntok < 4 || st->ntok > 5) {
-		scn_error(sc, st, "usage: listen NODE tcp PORT [sink|discard|echo|chargen|noread]");
+	if (st->ntok < 4) {
+		scn_error(sc, st,
+			  "usage: listen NODE tcp PORT [sink|discard|echo|chargen|noread] [LEVELS]");
 		return -1;
 	}
 	struct node *n;
 	if (scn_listen_where(sc, st, &n, &port) < 0)
 		return -1;
 	enum tcp_mode mode = TM_SINK;
-	if (st->ntok == 5) {
+	struct seclevel sl;
+	seclevel_init(n, &sl);
+	for (unsigned k = 4; k < st->ntok;) {
+		int r = scn_parse_seclevel(sc, st, &k, &sl);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
 		unsigned m;
-		for (m = 0; m < TM_CLIENT; m++)
+		for (m = 0; m < TM_CLIENT && k == 4; m++)
 			if (strcmp(st->tok[4], mode_names[m]) == 0)
 				break;
-		if (m == TM_CLIENT) {
-			scn_error(sc, st, "unknown service '%s' (sink, discard, echo, chargen or noread)",
-				  st->tok[4]);
+		if (k != 4 || m == TM_CLIENT) {
+			scn_error(sc, st,
+				  "unknown service '%s' (sink, discard, echo, chargen or noread, "
+				  "then auth|esp-trans|esp-network|ipcomp LEVEL)",
+				  st->tok[k]);
 			return -1;
 		}
 		mode = (enum tcp_mode)m;
+		k++;
 	}
 	int err;
 	struct tcp_listener *tl = tcp_listen(n, NULL, (uint16_t)port, &err);
@@ -331,9 +344,18 @@ int scn_stmt_listen_tcp(struct scenario *sc, const struct scn_stmt *st)
 	l->l = tl;
 	tl->on_event = on_listener_event;
 	tl->cb_arg = l;
+	tl->sl = sl;
 	w->ls = xgrow(w->ls, w->nls, sizeof(*w->ls));
 	w->ls[w->nls++] = l;
 	return 0;
+}
+
+struct tcp_listener *scn_tcp_listener(struct scenario *sc, struct node *n, uint16_t port)
+{
+	for (unsigned k = 0; sc->tcp && k < sc->tcp->nls; k++)
+		if (sc->tcp->ls[k]->node == n && sc->tcp->ls[k]->port == port)
+			return sc->tcp->ls[k]->l;
+	return NULL;
 }
 
 static struct scn_tcpconn *find_conn(struct scenario *sc, const char *name)
@@ -358,8 +380,8 @@ static void open_ev(struct sim *s, void *arg)
 	int err;
 	c->t_start = s->now;
 	c->opened = true;
-	c->tp = tcp_connect_from(c->node, c->src.af != ADDR_NONE ? &c->src : NULL, 0, &c->dst,
-				 c->dport, on_event, c, &err);
+	c->tp = tcp_connect_levels(c->node, c->src.af != ADDR_NONE ? &c->src : NULL, 0, &c->dst,
+				   c->dport, on_event, c, c->has_sl ? &c->sl : NULL, &err);
 	if (c->tp && c->keepalive)
 		tcp_set_keepalive(c->tp, true);
 	if (c->tp && c->cc)
@@ -440,7 +462,19 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	bool keepopen = false, reply_chargen = false, keepalive = false;
 	uint64_t rate = 0;
 	const struct tcp_cc *cc = NULL;
+	struct seclevel sl;
+	seclevel_init(node, &sl);
+	bool has_sl = false;
 	for (unsigned k = i + 4; k < st->ntok; k++) {
+		unsigned at_k = k;
+		int r = scn_parse_seclevel(sc, st, &at_k, &sl);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			has_sl = true;
+			k = at_k - 1;
+			continue;
+		}
 		if (strcmp(st->tok[k], "as") == 0 && k + 1 < st->ntok) {
 			name = st->tok[++k];
 		} else if (strcmp(st->tok[k], "trace") == 0 && k + 1 < st->ntok) {
@@ -471,7 +505,8 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 		} else {
 			scn_error(sc, st,
 				  "unknown tcp option '%s' (as NAME, trace FILE, reply "
-				  "echo|chargen, keepopen, keepalive, cc ALG, rate R, from ADDR)",
+				  "echo|chargen, keepopen, keepalive, cc ALG, rate R, from ADDR, "
+				  "auth|esp-trans|esp-network|ipcomp LEVEL)",
 				  st->tok[k]);
 			return -1;
 		}
@@ -502,6 +537,8 @@ int scn_action_tcp(struct scenario *sc, const struct scn_stmt *st, unsigned i, u
 	c->keepalive = keepalive;
 	c->rate = rate;
 	c->cc = cc;
+	c->has_sl = has_sl;
+	c->sl = sl;
 	if (trace) {
 		char path[4096];
 		scn_out_path(sc, trace, path, sizeof(path));

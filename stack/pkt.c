@@ -47,6 +47,14 @@ void pkt_reset_meta(struct pkt *p)
 	memset(p->out_done, 0, sizeof(p->out_done));
 	p->nout_done = 0;
 	p->encap_sport = 0;
+	p->has_sl = false;
+}
+
+void pkt_set_seclevel(struct pkt *p, const struct seclevel *sl)
+{
+	p->has_sl = !seclevel_plain(sl);
+	if (p->has_sl)
+		p->sl = *sl;
 }
 
 void pkt_free(struct pkt *p)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "seclevel.h"
 
 #define PKT_HEADROOM 128 /* room for Ethernet + IP + IPsec headers */
 #define PKT_TAILROOM 64  /* room for an ESP trailer and ICV without a copy */
@@ -55,6 +56,8 @@ struct pkt {
 	struct pkt_sa out_done[PKT_OUT_DONE_MAX]; /* the SAs applied on output, in order */
 	unsigned nout_done;
 	uint16_t encap_sport; /* ESP that came in UDP (RFC 3948): its source port; 0 not */
+	bool has_sl;          /* sent by a socket with IPsec levels other than AVAIL: */
+	struct seclevel sl;   /* those levels (the inp_seclevel ip_output is given) */
 };
 
 /* A packet of len bytes (contents undefined) with the given headroom. */
@@ -65,6 +68,8 @@ struct pkt *pkt_clone(const struct pkt *p);
 /* Forget what a stack noted on the packet (flags, the SAs that processed
  * it): for a frame that reaches another node. */
 void pkt_reset_meta(struct pkt *p);
+/* Stamp a socket's IPsec levels on a packet it sends (none when plain). */
+void pkt_set_seclevel(struct pkt *p, const struct seclevel *sl);
 void pkt_free(struct pkt *p);
 
 /* Make room for n bytes in front of the data and return a pointer to them;

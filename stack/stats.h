@@ -163,6 +163,7 @@
 	D(UDP_NOPORT, "udp.noport")                                          \
 	D(UDP_NOPORTBCAST, "udp.noportbcast")                                \
 	D(UDP_FULLSOCK, "udp.fullsock")                                      \
+	D(UDP_NOSEC, "udp.nosec")                                            \
 	C(UDP_OPACKETS, "udp.opackets")                                      \
 	/* raw IP sockets (struct rip6stat, and ours for IPv4) */            \
 	C(RIP_IPACKETS, "rip.ipackets") /* ours */                           \
@@ -229,6 +230,7 @@
 	D(TCP_RCVSYNINWIN, "tcp.rcvsyninwin") /* ours */                     \
 	D(TCP_PAWSDROP, "tcp.pawsdrop")                                      \
 	D(TCP_NOPORT, "tcp.noport")                                          \
+	D(TCP_RCVNOSEC, "tcp.rcvnosec")                                      \
 	D(TCP_BADSYN, "tcp.badsyn")                                          \
 	D(TCP_DROPSYN, "tcp.dropsyn")                                        \
 	C(TCP_CWR_FRECOVERY, "tcp.cwr_frecovery")                            \

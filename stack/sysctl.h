@@ -48,6 +48,10 @@
 	X(IPSEC_INVALID_LIFE, "net.inet.ip.ipsec-invalid-life", 60, 1, 86400)                 \
 	X(IPSEC_EXPIRE_ACQUIRE, "net.inet.ip.ipsec-expire-acquire", 30, 0, INT32_MAX)         \
 	X(IPSEC_PFS, "net.inet.ip.ipsec-pfs", 1, 0, 1)                                        \
+	X(IPSEC_AUTH_LEVEL, "net.inet.ip.ipsec-auth-level", 1, 0, 4)               /* ours */ \
+	X(IPSEC_ESP_TRANS_LEVEL, "net.inet.ip.ipsec-esp-trans-level", 1, 0, 4)     /* ours */ \
+	X(IPSEC_ESP_NETWORK_LEVEL, "net.inet.ip.ipsec-esp-network-level", 1, 0, 4) /* ours */ \
+	X(IPSEC_IPCOMP_LEVEL, "net.inet.ip.ipsec-ipcomp-level", 1, 0, 4)           /* ours */ \
 	X(IPSEC_SOFT_ALLOCS, "net.inet.ip.ipsec-soft-allocs", 0, 0, INT32_MAX)                \
 	X(IPSEC_ALLOCS, "net.inet.ip.ipsec-allocs", 0, 0, INT32_MAX)                          \
 	X(IPSEC_SOFT_BYTES, "net.inet.ip.ipsec-soft-bytes", 0, 0, INT32_MAX)                  \

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "pkt.h"
+#include "seclevel.h"
 #include "util.h"
 
 #ifndef IPPROTO_TCP
@@ -175,6 +176,7 @@ struct tcpcb {
 	struct ipaddr laddr, faddr;
 	uint16_t lport, fport;
 	struct tcp_listener *listener; /* passive opens: where it came from */
+	struct seclevel sl;            /* IPsec levels (a listener's, when passive) */
 
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
@@ -249,6 +251,7 @@ struct tcp_listener {
 	unsigned backlog, pending; /* embryonic connections allowed, and held */
 	tcp_event_fn on_event;     /* given to each connection it accepts, which */
 	void *cb_arg;              /* announces itself with TCP_EV_CONNECTED */
+	struct seclevel sl;        /* IPsec levels, which accepted connections inherit */
 };
 
 /* ---- the user's side (tcp_subr.c) ---- */
@@ -256,6 +259,10 @@ struct tcp_listener {
 struct tcp_listener *tcp_listen(struct node *n, const struct ipaddr *laddr, uint16_t port,
 				int *err);
 void tcp_unlisten(struct tcp_listener *l);
+/* The levels of the connection (or else the listener) a segment from
+ * faddr:fport to laddr:lport would reach, or NULL. */
+const struct seclevel *tcp_seclevel_for(struct node *n, const struct ipaddr *laddr,
+					uint16_t lport, const struct ipaddr *faddr, uint16_t fport);
 /* An active open (RFC 9293 3.10.1) from lport, or an ephemeral port when
  * lport is 0: the SYN leaves at once.  NULL with *err on failure (no
  * route: -ENETUNREACH; the port taken: -EADDRINUSE). */
@@ -266,6 +273,11 @@ struct tcpcb *tcp_connect(struct node *n, uint16_t lport, const struct ipaddr *d
 struct tcpcb *tcp_connect_from(struct node *n, const struct ipaddr *laddr, uint16_t lport,
 			       const struct ipaddr *dst, uint16_t port, tcp_event_fn fn, void *arg,
 			       int *err);
+/* The same with the socket's IPsec levels (NULL: the node's defaults),
+ * set before the SYN leaves, as a setsockopt before connect(2) does. */
+struct tcpcb *tcp_connect_levels(struct node *n, const struct ipaddr *laddr, uint16_t lport,
+				 const struct ipaddr *dst, uint16_t port, tcp_event_fn fn, void *arg,
+				 const struct seclevel *sl, int *err);
 /* Queue bytes to send: how many were taken (the send buffer's room). */
 size_t tcp_write(struct tcpcb *tp, const void *data, size_t len);
 size_t tcp_write_room(const struct tcpcb *tp);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/ipsec_io.h"
 #include "../sim/sim.h"
 #include "ip4.h"
 #include "ip6.h"
@@ -124,6 +125,7 @@ static void listen_input(struct node *n, struct tcp_listener *l, struct pkt *p, 
 	tp->listener = l;
 	tp->on_event = l->on_event;
 	tp->cb_arg = l->cb_arg;
+	tp->sl = l->sl;
 	l->pending++;
 	tcp_attach(tp);
 	tp->ts_modulate = tcp_ts_modulate(tp);
@@ -766,8 +768,13 @@ static void input_common(struct node *n, struct pkt *p, const struct ipaddr *src
 	s.data = p->data + off + s.th.off;
 	s.dlen = (uint32_t)(tlen - s.th.off);
 	struct tcpcb *tp = tcp_lookup(n, dst, s.th.dport, src, s.th.sport);
+	/* tcp_input's IPsec check with the socket's levels (tcps_rcvnosec) */
+	struct tcp_listener *l = tp ? NULL : tcp_lookup_listener(n, dst, s.th.dport);
+	if ((tp || l) && !ipsec_seclevel_input_ok(n, p, tp ? &tp->sl : &l->sl)) {
+		node_drop(n, p, STAT_TCP_RCVNOSEC);
+		return;
+	}
 	if (!tp) {
-		struct tcp_listener *l = tcp_lookup_listener(n, dst, s.th.dport);
 		if (l) {
 			listen_input(n, l, p, &s, NULL);
 			return;
@@ -786,7 +793,7 @@ static void input_common(struct node *n, struct pkt *p, const struct ipaddr *src
 	if (tp->state == TCPS_TIME_WAIT && (s.th.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
 	    ((s.to.ts_ok && (tp->flags & TF_RCVD_TS)) ? SEQ_GT(s.to.tsval, tp->ts_recent)
 						      : SEQ_GT(s.th.seq, tp->rcv_nxt))) {
-		struct tcp_listener *l = tcp_lookup_listener(n, dst, s.th.dport);
+		l = tcp_lookup_listener(n, dst, s.th.dport);
 		if (l) {
 			uint32_t iss =
 			    tp->snd_nxt + (((uint32_t)rng_next(&n->rng) & 0x7fffffff) | 0x8000);

@@ -205,6 +205,7 @@ send:;
 	if (!(flags & TH_ACK) && tp->state != TCPS_SYN_SENT)
 		h.ack = 0;
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, TCP_HDR_LEN + optlen + (size_t)len);
+	pkt_set_seclevel(p, &tp->sl);
 	tcp_emit(p->data, &h);
 	if (len)
 		tcp_sb_copy(tp, off, p->data + TCP_HDR_LEN + optlen, (size_t)len);

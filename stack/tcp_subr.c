@@ -144,11 +144,22 @@ struct tcp_listener *tcp_lookup_listener(struct node *n, const struct ipaddr *la
 	return wild;
 }
 
+const struct seclevel *tcp_seclevel_for(struct node *n, const struct ipaddr *laddr, uint16_t lport,
+					const struct ipaddr *faddr, uint16_t fport)
+{
+	const struct tcpcb *tp = tcp_lookup(n, laddr, lport, faddr, fport);
+	if (tp)
+		return &tp->sl;
+	const struct tcp_listener *l = tcp_lookup_listener(n, laddr, lport);
+	return l ? &l->sl : NULL;
+}
+
 struct tcpcb *tcp_newtcpcb(struct node *n)
 {
 	struct tcp_table *ts = tcp_table(n);
 	struct tcpcb *tp = xcalloc(1, sizeof(*tp));
 	tp->node = n;
+	seclevel_init(n, &tp->sl);
 	/* a free slot for the timer events' name */
 	size_t slot = ts->free_hint;
 	while (slot < ts->nslots && ts->slots[slot])
@@ -460,6 +471,7 @@ struct tcp_listener *tcp_listen(struct node *n, const struct ipaddr *laddr, uint
 		}
 	struct tcp_listener *l = xcalloc(1, sizeof(*l));
 	l->node = n;
+	seclevel_init(n, &l->sl);
 	if (laddr)
 		l->laddr = *laddr;
 	l->lport = port;
@@ -506,6 +518,13 @@ struct tcpcb *tcp_connect_from(struct node *n, const struct ipaddr *laddr, uint1
 			       const struct ipaddr *dst, uint16_t port, tcp_event_fn fn, void *arg,
 			       int *err)
 {
+	return tcp_connect_levels(n, laddr, lport, dst, port, fn, arg, NULL, err);
+}
+
+struct tcpcb *tcp_connect_levels(struct node *n, const struct ipaddr *laddr, uint16_t lport,
+				 const struct ipaddr *dst, uint16_t port, tcp_event_fn fn,
+				 void *arg, const struct seclevel *sl, int *err)
+{
 	struct ipaddr src;
 	if (laddr) {
 		if (laddr->af != dst->af || !node_owns_addr(n, laddr)) {
@@ -550,6 +569,8 @@ struct tcpcb *tcp_connect_from(struct node *n, const struct ipaddr *laddr, uint1
 	tp->fport = port;
 	tp->on_event = fn;
 	tp->cb_arg = arg;
+	if (sl)
+		tp->sl = *sl;
 	tcp_attach(tp);
 	/* The ISN: from the node's stream (RFC 9293 3.4.1 asks only that it
 	 * be unpredictable; OpenBSD hashes a secret with the four-tuple). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/ipsec_io.h"
 #include "../ipsec/udpencap.h"
 #include "../sim/sim.h"
 #include "cksum.h"
@@ -39,6 +40,7 @@ struct udp_sock *udp_open(struct node *n)
 	struct udp_sock *s = xcalloc(1, sizeof(*s));
 	struct udp_sock **tail = &n->udp_socks;
 	s->node = n;
+	seclevel_init(n, &s->sl);
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = s;
@@ -111,6 +113,7 @@ int udp_sendto(struct udp_sock *s, const struct ipaddr *dst, uint16_t dport, con
 		}
 	}
 	struct pkt *p = pkt_alloc(PKT_HEADROOM, UDP_HDR_LEN + len);
+	pkt_set_seclevel(p, &s->sl);
 	struct udp_hdr h = {s->lport, dport, (uint16_t)(UDP_HDR_LEN + len), 0};
 	udp_emit(p->data, &h);
 	if (len)
@@ -201,6 +204,12 @@ static struct udp_sock *udp_lookup(struct node *n, const struct ipaddr *dst, uin
 	return wild;
 }
 
+const struct seclevel *udp_seclevel_for(struct node *n, const struct ipaddr *dst, uint16_t port)
+{
+	const struct udp_sock *s = udp_lookup(n, dst, port);
+	return s ? &s->sl : NULL;
+}
+
 /* A datagram at hlen in p, iplen bytes to the end of the IP payload. */
 static void udp_input_common(struct node *n, struct pkt *p, const struct ipaddr *src,
 			     const struct ipaddr *dst, size_t hlen, size_t iplen, bool bcast)
@@ -234,6 +243,12 @@ static void udp_input_common(struct node *n, struct pkt *p, const struct ipaddr 
 	if (udpencap_input(n, p, hlen, &uh, bcast))
 		return;
 	struct udp_sock *s = udp_lookup(n, dst, uh.dport);
+	/* udp_input's IPsec check with the socket's levels: REQUIRE refuses
+	 * what did not come through IPsec (udps_nosec) */
+	if (s && !ipsec_seclevel_input_ok(n, p, &s->sl)) {
+		node_drop(n, p, STAT_UDP_NOSEC);
+		return;
+	}
 	if (!s) {
 		if (bcast || (p->flags & PKT_LINKBCAST)) {
 			node_drop(n, p, STAT_UDP_NOPORTBCAST);

@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "pkt.h"
+#include "seclevel.h"
 #include "util.h"
 
 #define UDP_HDR_LEN         8
@@ -48,6 +49,7 @@ struct udp_sock {
 	uint64_t rx_packets, rx_bytes;
 	udp_recv_cb on_recv; /* called after each datagram is queued */
 	void *cb_arg;
+	struct seclevel sl; /* IPsec levels (stack/seclevel.h) */
 };
 
 struct udp_send_opts {
@@ -73,6 +75,8 @@ ssize_t udp_recvfrom(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *s
 ssize_t udp_recvmsg(struct udp_sock *s, void *buf, size_t cap, struct ipaddr *src,
 		    uint16_t *sport, struct ipaddr *dst);
 void udp_close(struct udp_sock *s);
+/* The levels of the socket a datagram to dst:port would reach, or NULL. */
+const struct seclevel *udp_seclevel_for(struct node *n, const struct ipaddr *dst, uint16_t port);
 void udp_free_all(struct node *n);
 
 void udp_input(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast);
