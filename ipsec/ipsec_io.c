@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../sim/sim.h"
+#include "../stack/bridge.h"
 #include "../stack/icmp.h"
 #include "../stack/icmp6.h"
 #include "../stack/iface.h"
@@ -735,6 +736,10 @@ void ipip_input(struct node *n, struct pkt *p, const struct ipsec_ip *ip)
 			return;
 		}
 	}
+	/* a bridge with IPsec sends on what came out of the tunnel for one
+	 * of the hosts behind it (bridge_ipsec's inbound side) */
+	if (n->bridges && bridge_rebridge(n, p))
+		return;
 	if (iaf == ADDR_V6)
 		ip6_input(n, p);
 	else

@@ -333,6 +333,7 @@ static const struct {
     {"expect", stmt_expect},     {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
     {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
     {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},         {"testcase", stmt_testcase},
+    {"bridge", scn_stmt_bridge},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -638,6 +639,7 @@ void scenario_free(struct scenario *sc)
 	scn_shows_free(sc);
 	scn_pfkey_free(sc);
 	scn_seclevel_free(sc);
+	scn_bridges_free(sc);
 	free(sc->pf_failed);
 	free(sc->built_out);
 	for (unsigned i = 0; i < sc->nespsa; i++) {

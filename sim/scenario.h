@@ -176,6 +176,7 @@ struct scenario {
 	unsigned npfsends;
 	struct scn_sockopt **sockopts; /* setsockopt actions, for their errnos */
 	unsigned nsockopts;
+	struct scn_bridges *bridges; /* the segments bridges join (scn_bridge.c) */
 	char *built_out; /* printed while the scenario was built, for the run */
 	size_t built_len;
 	char **espsa; /* the run's ESP SAs, as esp_sa lines, each once */
@@ -252,6 +253,8 @@ bool scn_is_ident(int c); /* a macro name's letters: alnum and _ */
 /* Topology statements (sim/scn_topo.c). */
 int scn_stmt_node(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_link(struct scenario *sc, const struct scn_stmt *st); /* and switch */
+int scn_stmt_bridge(struct scenario *sc, const struct scn_stmt *st);
+void scn_bridges_free(struct scenario *sc);
 int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_route(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_capture(struct scenario *sc, const struct scn_stmt *st);
@@ -291,6 +294,7 @@ bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
 /* scn_seclevel.c: per-socket IPsec levels */
 struct seclevel;
 struct scn_sockopt;
+struct scn_bridges;
 /* One `auth|esp-trans|esp-network|ipcomp LEVEL` at tok[*i]: 1 and *i past
  * it, 0 when tok[*i] is another word, -1 on a bad level (reported). */
 int scn_parse_seclevel(struct scenario *sc, const struct scn_stmt *st, unsigned *i,

@@ -15,6 +15,7 @@
 #include "../ipsec/pfkey.h"
 #include "../ipsec/show.h"
 #include "../pf/pf.h"
+#include "../stack/bridge.h"
 #include "../stack/mem.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
@@ -113,6 +114,11 @@ static void show_print(struct scn_show *sh)
 		node_memory_print(sh->node, f);
 		return;
 	}
+	if (sh->pf == 'b') {
+		fprintf(f, "--- %s: ifconfig bridge addr at %s s ---\n", sh->node->name, t);
+		bridge_show(sh->node, f);
+		return;
+	}
 	if (sh->pf) {
 		fprintf(f, "--- %s: pfctl -%ss%c at %s s ---\n", sh->node->name,
 			sh->pf == 'r' ? "v" : "", sh->pf, t);
@@ -143,8 +149,8 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 	unsigned n = st->ntok - i;
 	if (n < 2 || n > 3 || (n == 3 && strcmp(st->tok[i + 2], "keys") != 0)) {
 		scn_error(sc, st,
-			  "usage: show NODE sa|flow|all [keys], show NODE rules|states|info, or "
-			  "show NODE memory");
+			  "usage: show NODE sa|flow|all [keys], show NODE rules|states|info, "
+			  "show NODE memory, or show NODE bridge");
 		return -1;
 	}
 	struct node *node = sim_find_node(sc->sim, st->tok[i]);
@@ -158,7 +164,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 		char pf;
 	} whats[] = {{"sa", SHOW_SAS, 0},     {"flow", SHOW_FLOWS, 0},   {"all", SHOW_ALL, 0},
 		     {"rules", SHOW_ALL, 'r'}, {"states", SHOW_ALL, 's'}, {"info", SHOW_ALL, 'i'},
-		     {"memory", SHOW_ALL, 'm'}};
+		     {"memory", SHOW_ALL, 'm'}, {"bridge", SHOW_ALL, 'b'}};
 	struct scn_show *sh = xcalloc(1, sizeof(*sh));
 	size_t k;
 	for (k = 0; k < ARRAY_LEN(whats); k++)
@@ -168,7 +174,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 		free(sh);
 		scn_error(sc, st,
 			  "show what? sa, flow or all [keys] (ipsecctl), rules, states or info "
-			  "(pfctl), or memory, not '%s'",
+			  "(pfctl), memory, or bridge, not '%s'",
 			  st->tok[i + 1 + (k != ARRAY_LEN(whats))]);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arp.h"
+#include "bridge.h"
 #include "iface.h"
 #include "ip4.h"
 #include "ip6.h"
@@ -45,6 +46,10 @@ void ether_input(struct iface *ifp, struct pkt *frame)
 	node_count(n, STAT_ETHER_IPACKETS);
 	if (ether_parse(frame->data, frame->len, &h) < 0) {
 		node_drop(n, frame, STAT_ETHER_TOOSHORT);
+		return;
+	}
+	if (ifp->bport) { /* a bridge member: the bridge takes every frame */
+		bridge_input(ifp->bport, frame);
 		return;
 	}
 	if (ether_is_group(h.dst))

@@ -17,6 +17,7 @@ struct link_port;
 struct arp_entry;
 struct nd_entry;
 struct capture;
+struct bridge_port;
 
 struct ifaddr {
 	struct ipaddr addr;
@@ -41,6 +42,7 @@ struct iface {
 	unsigned nnd;
 	struct capture **caps; /* captures of this interface */
 	unsigned ncaps;
+	struct bridge_port *bport; /* the bridge it is a member of, or NULL */
 };
 
 /* Create an interface on the node; the MAC is derived from node and name. */

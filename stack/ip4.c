@@ -9,6 +9,7 @@
 #include "../pf/pf.h"
 #include "../sim/sim.h"
 #include "arp.h"
+#include "bridge.h"
 #include "cksum.h"
 #include "icmp.h"
 #include "iface.h"
@@ -384,6 +385,11 @@ static void ip4_forward(struct node *n, struct pkt *p, struct ip4_hdr *h)
  * packet after ESP, or "protocol unreachable". */
 static void ip4_deliver_other(struct node *n, struct pkt *p, const struct ip4_hdr *h, bool bcast)
 {
+	if (h->proto == IPPROTO_ETHERIP && n->bridges) { /* a bridge's frames */
+		node_count(n, STAT_IP_DELIVERED);
+		etherip_input(n, p, &h->src, h->hlen);
+		return;
+	}
 	if (raw_wanted(n, h->proto, &h->src, &h->dst)) {
 		node_count(n, STAT_IP_DELIVERED);
 		raw_input(n, p, h->proto, &h->src, &h->dst, h->hlen);

@@ -15,6 +15,7 @@
 #include "../ipsec/sad.h"
 #include "../pf/pf.h"
 #include "../sim/sim.h"
+#include "bridge.h"
 #include "ether.h"
 #include "icmp6.h"
 #include "iface.h"
@@ -493,6 +494,11 @@ static void ip6_forward(struct node *n, struct pkt *p, const struct ip6_hdr *h)
 static void ip6_deliver_other(struct node *n, struct pkt *p, const struct ip6_hdr *h,
 			      const struct ip6_chain *c, size_t at)
 {
+	if (c->proto == IPPROTO_ETHERIP && n->bridges) { /* a bridge's frames */
+		node_count(n, STAT_IP6_DELIVERED);
+		etherip_input(n, p, &h->src, c->off);
+		return;
+	}
 	if (raw_wanted(n, c->proto, &h->src, &h->dst)) {
 		node_count(n, STAT_IP6_DELIVERED);
 		raw_input(n, p, c->proto, &h->src, &h->dst, c->off);

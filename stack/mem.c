@@ -6,6 +6,7 @@
 #include "../ipsec/pfkey.h"
 #include "../pf/pf.h"
 #include "arp.h"
+#include "bridge.h"
 #include "icmp.h"
 #include "iface.h"
 #include "ip4.h"
@@ -54,6 +55,7 @@ void node_memory(const struct node *n, struct mem_use m[MEM__COUNT])
 	tcp_memory(n, &m[MEM_TCPCB]);
 	ipsec_memory(n->ipsec, &m[MEM_TDB], &m[MEM_XFORM], &m[MEM_FLOW], &m[MEM_PFKEY]);
 	pf_memory(n, &m[MEM_PF]);
+	bridge_memory(n, &m[MEM_BRIDGE]);
 }
 
 void node_memory_print(const struct node *n, FILE *f)

@@ -28,7 +28,8 @@ struct pkt;
 	X(XFORM, "xform", "SAs' transforms (our part; OpenSSL's contexts not counted)") \
 	X(FLOW, "flow", "SPD flows and their classes")                                  \
 	X(PFKEY, "pfkey", "PF_KEY sockets, queued messages, pending acquires")          \
-	X(PF, "pf", "pf rules, tables and states")
+	X(PF, "pf", "pf rules, tables and states")                                      \
+	X(BRIDGE, "bridge", "bridges, their members and address tables")
 
 enum mem_type {
 #define MEM_ENUM(id, name, what) MEM_##id,

@@ -8,6 +8,7 @@
 #include "../pf/pf.h"
 #include "../sim/sim.h"
 #include "arp.h"
+#include "bridge.h"
 #include "icmp.h"
 #include "iface.h"
 #include "raw.h"
@@ -46,6 +47,7 @@ void node_free(struct node *n)
 	raw_free_all(n);
 	tcp_free_all(n);
 	icmp_echo_free_all(n);
+	bridge_free_all(n);
 	for (unsigned i = 0; i < n->nifaces; i++)
 		iface_free(n->ifaces[i]);
 	free(n->ifaces);

@@ -66,6 +66,7 @@ struct node {
 	struct capture **enccaps;  /* captures of enc0 (LINKTYPE_ENC) */
 	unsigned nenccaps;
 	struct pf *pf;             /* the packet filter; NULL: none loaded */
+	struct bridge *bridges;    /* bridge(4)s, in creation order; NULL: none */
 	struct capture **pflogs;   /* captures of pflog0 (LINKTYPE_PFLOG) */
 	unsigned npflogs;
 

@@ -323,6 +323,23 @@
 	D(IPIP_SPOOF, "ipip.spoof")                                          \
 	D(IPIP_UNSPEC, "ipip.unspec")                                        \
 	D(IPIP_FAMILY, "ipip.family")                                        \
+	/* EtherIP (struct etheripstat) */                                   \
+	C(ETHERIP_IPACKETS, "etherip.ipackets")                              \
+	C(ETHERIP_OPACKETS, "etherip.opackets")                              \
+	C(ETHERIP_IBYTES, "etherip.ibytes")                                  \
+	C(ETHERIP_OBYTES, "etherip.obytes")                                  \
+	D(ETHERIP_HDROPS, "etherip.hdrops")                                  \
+	D(ETHERIP_NOIFDROPS, "etherip.noifdrops")                            \
+	/* bridge(4) (ours: OpenBSD counts per interface) */                 \
+	C(BRIDGE_IPACKETS, "bridge.ipackets")                                \
+	C(BRIDGE_OPACKETS, "bridge.opackets")                                \
+	C(BRIDGE_FLOODED, "bridge.flooded")                                  \
+	C(BRIDGE_IPSEC, "bridge.ipsec")                                      \
+	C(BRIDGE_REBRIDGED, "bridge.rebridged")                              \
+	C(BRIDGE_TABLEFULL, "bridge.tablefull")                              \
+	D(BRIDGE_SAMEPORT, "bridge.sameport")                                \
+	D(BRIDGE_RESERVED, "bridge.reserved")                                \
+	D(BRIDGE_NOMAC, "bridge.nomac")                                      \
 	/* enc0 (ours: OpenBSD keeps them as interface counters) */          \
 	C(ENC_IPACKETS, "enc.ipackets")                                      \
 	C(ENC_OPACKETS, "enc.opackets")                                      \

@@ -50,7 +50,7 @@ def test_show_memory(ipsecsim, tmp_path):
     t = tables(r.stdout)
     assert list(t) == [("a", "1.000000000"), ("b", "2.000000000"), ("a", "4.000000000")]
     types = ["node", "iface", "route", "arp", "nd", "reass", "pmtu", "socket", "tcpcb", "tdb",
-             "xform", "flow", "pfkey", "pf"]
+             "xform", "flow", "pfkey", "pf", "bridge"]
     for v in t.values():
         assert [k for k in v if k != "total"] == types
         assert v["total"] == sum(v[k][1] for k in types)
