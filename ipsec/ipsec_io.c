@@ -776,9 +776,8 @@ static bool for_bypass_socket(struct node *n, const struct spd_sel *sel)
 	return sl && seclevel_bypass(sl);
 }
 
-bool ipsec_seclevel_input_ok(struct node *n, const struct pkt *p, const struct seclevel *sl)
+bool ipsec_seclevel_input_ok(const struct pkt *p, const struct seclevel *sl)
 {
-	(void)n;
 	const uint8_t *l = sl->l;
 	bool esp = l[SL_ESP_TRANS] >= IPSEC_LEVEL_REQUIRE || l[SL_ESP_NETWORK] >= IPSEC_LEVEL_REQUIRE;
 	bool tunnel = l[SL_ESP_NETWORK] >= IPSEC_LEVEL_REQUIRE;

@@ -36,7 +36,7 @@ bool ipsec_input_check(struct node *n, struct pkt *p);
  * the packet to have come through ESP (esp-network: out of a tunnel), on
  * auth to have been authenticated (AH, or ESP with an ICV). */
 struct seclevel;
-bool ipsec_seclevel_input_ok(struct node *n, const struct pkt *p, const struct seclevel *sl);
+bool ipsec_seclevel_input_ok(const struct pkt *p, const struct seclevel *sl);
 /* The smallest MTU a transport-mode SA to dst learned (tdb_mtu), for
  * TCP's MSS; 0 when none did. */
 unsigned ipsec_sa_mtu(struct node *n, const struct ipaddr *dst);

@@ -194,7 +194,7 @@ static struct km_flow flow_mirror(const struct km_flow *f)
 	return r;
 }
 
-/* "10.1.1.0/24 -> 10.2.1.0/24 udp 53": for the log. */
+/* "10.1.1.0/24 -> 10.2.1.0/24 port 53 proto 17": for the log. */
 static void flow_fmt(const struct km_flow *f, char *buf, size_t cap)
 {
 	char s[ADDR_STRLEN], d[ADDR_STRLEN], proto[16] = "", sp[16] = "", dp[16] = "";

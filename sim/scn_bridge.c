@@ -240,7 +240,7 @@ int scn_stmt_bridge(struct scenario *sc, const struct scn_stmt *st)
 	if (!rc) {
 		struct bridge *br = bridge_new(n, name);
 		br->ipsec = ipsec;
-		br->maxaddr = (unsigned)maxaddr;
+		br->rt.max = (unsigned)maxaddr;
 		br->timeout = timeout;
 		for (unsigned k = 0; k < nm && !rc; k++) {
 			int r = ifps[k] ? bridge_add_iface(br, ifps[k])

@@ -35,7 +35,8 @@ struct bridge *bridge_new(struct node *n, const char *name)
 	struct bridge *br = xcalloc(1, sizeof(*br));
 	br->node = n;
 	snprintf(br->name, sizeof(br->name), "%s", name);
-	br->maxaddr = BRIDGE_RTABLE_MAX;
+	br->rt.max = BRIDGE_RTABLE_MAX;
+	br->hosts.max = BRIDGE_HOSTS_MAX;
 	br->timeout = (uint64_t)BRIDGE_RTABLE_TIMEOUT * NS_PER_SEC;
 	struct bridge **tail = &n->bridges;
 	while (*tail)
@@ -79,34 +80,42 @@ int bridge_add_etherip(struct bridge *br, const struct ipaddr *peer)
 	return 0;
 }
 
-static void rt_unlink(struct bridge *br, struct bridge_rt *e)
+static void entry_unlink(struct bridge_table *t, struct bridge_entry *e)
 {
-	hmap_del(&br->rt, e->mac, 6);
 	if (e->prev)
 		e->prev->next = e->next;
 	else
-		br->rt_head = e->next;
+		t->head = e->next;
 	if (e->next)
 		e->next->prev = e->prev;
 	else
-		br->rt_tail = e->prev;
-	br->nrt--;
+		t->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void entry_append(struct bridge_table *t, struct bridge_entry *e)
+{
+	e->prev = t->tail;
+	if (t->tail)
+		t->tail->next = e;
+	else
+		t->head = e;
+	t->tail = e;
+}
+
+static void entry_free(struct bridge_table *t, struct bridge_entry *e)
+{
+	hmap_del(&t->map, e->key, e->keylen);
+	entry_unlink(t, e);
+	t->n--;
 	free(e);
 }
 
-static void host_unlink(struct bridge *br, struct bridge_host *h)
+static void table_free(struct bridge_table *t)
 {
-	hmap_del(&br->hosts, h->ip.a, sizeof(h->ip.a));
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		br->host_head = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	else
-		br->host_tail = h->prev;
-	br->nhosts--;
-	free(h);
+	while (t->head)
+		entry_free(t, t->head);
+	hmap_free(&t->map);
 }
 
 void bridge_free_all(struct node *n)
@@ -114,12 +123,8 @@ void bridge_free_all(struct node *n)
 	while (n->bridges) {
 		struct bridge *br = n->bridges;
 		n->bridges = br->next;
-		while (br->rt_head)
-			rt_unlink(br, br->rt_head);
-		while (br->host_head)
-			host_unlink(br, br->host_head);
-		hmap_free(&br->rt);
-		hmap_free(&br->hosts);
+		table_free(&br->rt);
+		table_free(&br->hosts);
 		for (unsigned i = 0; i < br->nports; i++) {
 			if (br->ports[i]->ifp)
 				br->ports[i]->ifp->bport = NULL;
@@ -130,113 +135,97 @@ void bridge_free_all(struct node *n)
 	}
 }
 
-/* ---- the address table ---- */
+/* ---- the tables ---- */
 
-static bool stale(const struct bridge *br, uint64_t seen)
+static bool stale(const struct bridge *br, const struct bridge_entry *e)
 {
-	return br->node->sim->now - seen > br->timeout;
+	return br->node->sim->now - e->seen > br->timeout;
 }
 
-/* An entry is forgotten once it has gone unused for the timeout; the
- * table is swept when it is full and something new comes. */
-static struct bridge_rt *rt_lookup(struct bridge *br, const uint8_t *mac)
+/* An entry is forgotten once it has gone unused for the timeout: when it
+ * is looked up, and from the front of the table (the least recently seen)
+ * when something new needs its room. */
+static struct bridge_entry *table_get(struct bridge *br, struct bridge_table *t, const uint8_t *key,
+				      size_t len)
 {
-	struct bridge_rt *e = hmap_get(&br->rt, mac, 6);
-	if (e && stale(br, e->seen)) {
-		rt_unlink(br, e);
+	struct bridge_entry *e = hmap_get(&t->map, key, len);
+	if (e && stale(br, e)) {
+		entry_free(t, e);
 		return NULL;
 	}
 	return e;
 }
 
-static void rt_sweep(struct bridge *br)
+static void table_sweep(struct bridge *br, struct bridge_table *t)
 {
-	for (struct bridge_rt *e = br->rt_head, *next; e; e = next) {
-		next = e->next;
-		if (stale(br, e->seen))
-			rt_unlink(br, e);
+	while (t->head && stale(br, t->head))
+		entry_free(t, t->head);
+}
+
+/* The entry for key, seen now (moved to the back); a new one when there
+ * is room, else NULL and counted (bridge_rtupdate's full table). */
+static struct bridge_entry *table_put(struct bridge *br, struct bridge_table *t, const uint8_t *key,
+				      size_t len)
+{
+	struct bridge_entry *e = table_get(br, t, key, len);
+	if (e) {
+		entry_unlink(t, e);
+	} else {
+		if (t->n >= t->max)
+			table_sweep(br, t);
+		if (t->n >= t->max) {
+			node_count(br->node, STAT_BRIDGE_TABLEFULL);
+			return NULL;
+		}
+		e = xcalloc(1, sizeof(*e));
+		memcpy(e->key, key, len);
+		e->keylen = (uint8_t)len;
+		t->n++;
+		hmap_add(&t->map, e->key, len, e);
 	}
+	entry_append(t, e);
+	e->seen = br->node->sim->now;
+	return e;
 }
 
 /* bridge_rtupdate: the source is behind `in` (a host that moved is
- * learned at its new member); a full table learns nothing new. */
+ * learned at its new member). */
 static void learn(struct bridge *br, const uint8_t *mac, struct bridge_port *in)
 {
-	struct bridge_rt *e = rt_lookup(br, mac);
-	if (!e) {
-		if (br->nrt >= br->maxaddr)
-			rt_sweep(br);
-		if (br->nrt >= br->maxaddr) {
-			node_count(br->node, STAT_BRIDGE_TABLEFULL);
-			return;
-		}
-		e = xcalloc(1, sizeof(*e));
-		memcpy(e->mac, mac, 6);
-		e->prev = br->rt_tail;
-		if (br->rt_tail)
-			br->rt_tail->next = e;
-		else
-			br->rt_head = e;
-		br->rt_tail = e;
-		br->nrt++;
-		hmap_add(&br->rt, e->mac, 6, e);
-	}
-	e->port = in;
-	e->seen = br->node->sim->now;
+	struct bridge_entry *e = table_put(br, &br->rt, mac, 6);
+	if (e)
+		e->port = in;
 }
 
-/* The key of a host: the address bytes with the family in front, so that
- * an IPv4 address and the IPv6 one with the same first bytes differ. */
-static void host_key(const struct ipaddr *a, struct ipaddr *k)
+static struct bridge_entry *rt_lookup(struct bridge *br, const uint8_t *mac)
 {
-	memset(k, 0, sizeof(*k));
-	k->af = a->af;
-	memcpy(k->a, a->a, addr_len(a->af));
-	if (a->af == ADDR_V4)
-		k->a[15] = 4;
+	return table_get(br, &br->rt, mac, 6);
 }
 
-static struct bridge_host *host_lookup(struct bridge *br, const struct ipaddr *ip)
+/* The key of a host: the address bytes, then the family, so that an IPv4
+ * address and the IPv6 one with the same first bytes differ. */
+static size_t host_key(const struct ipaddr *a, uint8_t key[17])
 {
-	struct ipaddr k;
-	host_key(ip, &k);
-	struct bridge_host *h = hmap_get(&br->hosts, k.a, sizeof(k.a));
-	if (h && stale(br, h->seen)) {
-		host_unlink(br, h);
-		return NULL;
-	}
-	return h;
+	memset(key, 0, 17);
+	memcpy(key, a->a, addr_len(a->af));
+	key[16] = a->af;
+	return 17;
+}
+
+static struct bridge_entry *host_lookup(struct bridge *br, const struct ipaddr *ip)
+{
+	uint8_t key[17];
+	return table_get(br, &br->hosts, key, host_key(ip, key));
 }
 
 static void host_learn(struct bridge *br, const struct ipaddr *ip, const uint8_t *mac)
 {
 	if (addr_is_unspec(ip) || addr_is_multicast(ip) || ether_is_group(mac))
 		return;
-	struct bridge_host *h = host_lookup(br, ip);
-	if (!h) {
-		if (br->nhosts >= BRIDGE_HOSTS_MAX)
-			for (struct bridge_host *o = br->host_head, *next; o; o = next) {
-				next = o->next;
-				if (stale(br, o->seen))
-					host_unlink(br, o);
-			}
-		if (br->nhosts >= BRIDGE_HOSTS_MAX) {
-			node_count(br->node, STAT_BRIDGE_TABLEFULL);
-			return;
-		}
-		h = xcalloc(1, sizeof(*h));
-		host_key(ip, &h->ip);
-		h->prev = br->host_tail;
-		if (br->host_tail)
-			br->host_tail->next = h;
-		else
-			br->host_head = h;
-		br->host_tail = h;
-		br->nhosts++;
-		hmap_add(&br->hosts, h->ip.a, sizeof(h->ip.a), h);
-	}
-	memcpy(h->mac, mac, 6);
-	h->seen = br->node->sim->now;
+	uint8_t key[17];
+	struct bridge_entry *e = table_put(br, &br->hosts, key, host_key(ip, key));
+	if (e)
+		memcpy(e->mac, mac, 6);
 }
 
 /* Who uses which MAC: an ARP packet's sender, an IP packet's source. */
@@ -371,7 +360,7 @@ static void port_output(struct bridge_port *out, struct pkt *frame, const struct
 static void forward(struct bridge *br, struct bridge_port *in, struct pkt *frame,
 		    const struct ether_hdr *eh)
 {
-	struct bridge_rt *to = ether_is_group(eh->dst) ? NULL : rt_lookup(br, eh->dst);
+	struct bridge_entry *to = ether_is_group(eh->dst) ? NULL : rt_lookup(br, eh->dst);
 	if (to && to->port == in) {
 		node_drop(br->node, frame, STAT_BRIDGE_SAMEPORT);
 		return;
@@ -432,14 +421,14 @@ bool bridge_rebridge(struct node *n, struct pkt *p)
 	for (struct bridge *br = n->bridges; br; br = br->next) {
 		if (!br->ipsec)
 			continue;
-		struct bridge_host *d = host_lookup(br, &dst);
+		struct bridge_entry *d = host_lookup(br, &dst);
 		if (!d)
 			continue;
 		/* the input policy first, as for a packet forwarded */
 		if (!ipsec_input_check(n, p))
 			return true;
 		/* the source's MAC, as the frame had it on the other side */
-		struct bridge_host *s = host_lookup(br, &src);
+		struct bridge_entry *s = host_lookup(br, &src);
 		if (!s) {
 			node_drop(n, p, STAT_BRIDGE_NOMAC);
 			return true;
@@ -455,7 +444,7 @@ bool bridge_rebridge(struct node *n, struct pkt *p)
 		node_count(n, STAT_BRIDGE_REBRIDGED);
 		/* out of the member the destination lives behind, never offered
 		 * to IPsec again on its way: it has just come out of it */
-		struct bridge_rt *to = rt_lookup(br, eh.dst);
+		struct bridge_entry *to = rt_lookup(br, eh.dst);
 		if (!to) {
 			node_drop(n, p, STAT_BRIDGE_NOMAC);
 			return true;
@@ -474,9 +463,9 @@ bool bridge_rebridge(struct node *n, struct pkt *p)
 
 static int rt_cmp(const void *a, const void *b)
 {
-	const struct bridge_rt *x = *(const struct bridge_rt *const *)a;
-	const struct bridge_rt *y = *(const struct bridge_rt *const *)b;
-	return memcmp(x->mac, y->mac, 6);
+	const struct bridge_entry *x = *(const struct bridge_entry *const *)a;
+	const struct bridge_entry *y = *(const struct bridge_entry *const *)b;
+	return memcmp(x->key, y->key, 6);
 }
 
 void bridge_show(struct node *n, FILE *f)
@@ -486,14 +475,14 @@ void bridge_show(struct node *n, FILE *f)
 		for (unsigned i = 0; i < br->nports; i++)
 			fprintf(f, " %s", br->ports[i]->name);
 		fprintf(f, "\n");
-		rt_sweep(br);
-		const struct bridge_rt **v = xcalloc(br->nrt ? br->nrt : 1, sizeof(*v));
+		const struct bridge_entry **v = xcalloc(br->rt.n ? br->rt.n : 1, sizeof(*v));
 		unsigned k = 0;
-		for (const struct bridge_rt *e = br->rt_head; e; e = e->next)
-			v[k++] = e;
+		for (const struct bridge_entry *e = br->rt.head; e; e = e->next)
+			if (!stale(br, e))
+				v[k++] = e;
 		qsort(v, k, sizeof(*v), rt_cmp);
 		for (unsigned i = 0; i < k; i++) {
-			const uint8_t *m = v[i]->mac;
+			const uint8_t *m = v[i]->key;
 			fprintf(f, "%02x:%02x:%02x:%02x:%02x:%02x %s %llu flags=0<>\n", m[0], m[1],
 				m[2], m[3], m[4], m[5], v[i]->port->name,
 				(unsigned long long)((n->sim->now - v[i]->seen) / NS_PER_SEC));
@@ -507,8 +496,8 @@ void bridge_memory(const struct node *n, struct mem_use *u)
 	for (const struct bridge *br = n->bridges; br; br = br->next) {
 		mem_add(u, 1,
 			sizeof(*br) + br->nports * (sizeof(*br->ports) + sizeof(**br->ports)) +
-			    hmap_bytes(&br->rt) + hmap_bytes(&br->hosts));
-		mem_add(u, br->nrt, br->nrt * sizeof(struct bridge_rt));
-		mem_add(u, br->nhosts, br->nhosts * sizeof(struct bridge_host));
+			    hmap_bytes(&br->rt.map) + hmap_bytes(&br->hosts.map));
+		mem_add(u, br->rt.n + br->hosts.n,
+			(br->rt.n + br->hosts.n) * sizeof(struct bridge_entry));
 	}
 }

@@ -39,22 +39,24 @@ struct bridge_port {
 	char name[BRIDGE_NAME_MAX + 20]; /* em0, or etherip:ADDR */
 };
 
-/* A learned address: which member it lives behind, and when it was last
- * seen there (bridge_rtupdate). */
-struct bridge_rt {
-	uint8_t mac[6];
-	struct bridge_port *port;
-	uint64_t seen; /* virtual ns */
-	struct bridge_rt *prev, *next;
+/* An entry of a bridge's two tables, kept least recently seen first: in
+ * the address table a MAC and the member it lives behind
+ * (bridge_rtupdate); in the host table an IP address seen in a bridged
+ * frame (an ARP sender, an IPv4 or IPv6 source) and the MAC it came from,
+ * to rebuild Ethernet headers. */
+struct bridge_entry {
+	uint8_t key[17]; /* the MAC, or the address's 16 bytes and its family */
+	uint8_t keylen;
+	uint8_t mac[6];           /* hosts: the MAC */
+	struct bridge_port *port; /* addresses: the member */
+	uint64_t seen;            /* virtual ns */
+	struct bridge_entry *prev, *next;
 };
 
-/* An IP address seen in a bridged frame and the MAC it came from (an ARP
- * sender, an IPv4 or IPv6 source), to rebuild Ethernet headers. */
-struct bridge_host {
-	struct ipaddr ip;
-	uint8_t mac[6];
-	uint64_t seen;
-	struct bridge_host *prev, *next;
+struct bridge_table {
+	struct hmap map; /* key -> entry */
+	struct bridge_entry *head, *tail;
+	unsigned n, max;
 };
 
 struct bridge {
@@ -62,16 +64,11 @@ struct bridge {
 	char name[BRIDGE_NAME_MAX];
 	struct bridge_port **ports;
 	unsigned nports;
-	bool ipsec;                          /* link2: IPsec on bridged IP packets */
-	unsigned maxaddr;                    /* BRIDGE_RTABLE_MAX unless set */
-	uint64_t timeout;                    /* ns; BRIDGE_RTABLE_TIMEOUT unless set */
-	struct hmap rt;                      /* MAC -> bridge_rt */
-	struct bridge_rt *rt_head, *rt_tail; /* learning order */
-	unsigned nrt;
-	struct hmap hosts; /* address bytes (16, family first) -> bridge_host */
-	struct bridge_host *host_head, *host_tail;
-	unsigned nhosts;
-	struct bridge *next; /* the node's bridges, in creation order */
+	bool ipsec;                /* link2: IPsec on bridged IP packets */
+	uint64_t timeout;          /* ns; BRIDGE_RTABLE_TIMEOUT unless set */
+	struct bridge_table rt;    /* max: maxaddr, BRIDGE_RTABLE_MAX unless set */
+	struct bridge_table hosts; /* max: BRIDGE_HOSTS_MAX */
+	struct bridge *next;       /* the node's bridges, in creation order */
 };
 
 /* A bridge on node n; NULL when the name is taken. */

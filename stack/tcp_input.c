@@ -770,7 +770,7 @@ static void input_common(struct node *n, struct pkt *p, const struct ipaddr *src
 	struct tcpcb *tp = tcp_lookup(n, dst, s.th.dport, src, s.th.sport);
 	/* tcp_input's IPsec check with the socket's levels (tcps_rcvnosec) */
 	struct tcp_listener *l = tp ? NULL : tcp_lookup_listener(n, dst, s.th.dport);
-	if ((tp || l) && !ipsec_seclevel_input_ok(n, p, tp ? &tp->sl : &l->sl)) {
+	if ((tp || l) && !ipsec_seclevel_input_ok(p, tp ? &tp->sl : &l->sl)) {
 		node_drop(n, p, STAT_TCP_RCVNOSEC);
 		return;
 	}

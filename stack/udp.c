@@ -245,7 +245,7 @@ static void udp_input_common(struct node *n, struct pkt *p, const struct ipaddr 
 	struct udp_sock *s = udp_lookup(n, dst, uh.dport);
 	/* udp_input's IPsec check with the socket's levels: REQUIRE refuses
 	 * what did not come through IPsec (udps_nosec) */
-	if (s && !ipsec_seclevel_input_ok(n, p, &s->sl)) {
+	if (s && !ipsec_seclevel_input_ok(p, &s->sl)) {
 		node_drop(n, p, STAT_UDP_NOSEC);
 		return;
 	}

@@ -300,12 +300,12 @@ static void test_invalid_configurations(void)
 	     "tcpmd5), include, or NAME = VALUE belongs\n",
 	     CONF_TESTBED},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 authkey " K32 " enckey " K16 " replya 5\n",
-	     "t: 1: syntax error: 'replya' where bundle, replay, esn, lifetime or the end of the "
-	     "rule belongs\n",
+	     "t: 1: syntax error: 'replya' where bundle, replay, esn, srcid, lifetime or the end "
+	     "of the rule belongs\n",
 	     CONF_TESTBED},
 	    {"esp from 1.1.1.1 to 2.2.2.2 spi 0x1000 enc aes enckye " K16 "\n",
 	     "t: 1: syntax error: 'enckye' where auth, enc, comp, authkey, enckey, bundle, replay, "
-	     "esn, lifetime or the end of the rule belongs\n",
+	     "esn, srcid, lifetime or the end of the rule belongs\n",
 	     CONF_TESTBED},
 	    {"flow esp from 1.1.1.1 to 2.2.2.2 type requir\n",
 	     "t: 1: syntax error: 'requir' where use, acquire, require, deny, bypass or dontacq "

@@ -222,8 +222,8 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:3: prefix 2001:db8::/32 and gateway 10.0.0.2 are of different "
 	     "families"},
 	    {"node a\nat 1s dance a\n", "out/unit/t.scn:2: unknown action 'dance' (ping, udp, "
-					"raw, tcp, expect, show, pfkey, replay, inject, "
-					"sysctl, advertise)"},
+					"raw, tcp, expect, show, pfkey, setsockopt, replay, "
+					"inject, sysctl, advertise)"},
 	    /* A continued statement is reported at its first line. */
 	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
 	     "out/unit/t.scn:2: bad value 'fast' for delay: "
@@ -285,16 +285,16 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:6: a's kernel refused rule 5: File exists"},
 	    {"node a\nshow a sas\n",
 	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
-	     "info (pfctl), or memory, not 'sas'"},
+	     "info (pfctl), memory, or bridge, not 'sas'"},
 	    {"node a\nshow a sa key\n",
 	     "out/unit/t.scn:2: usage: show NODE sa|flow|all [keys], show NODE rules|states|info, "
-	     "or show NODE memory"},
+	     "show NODE memory, or show NODE bridge"},
 	    {"node a\nshow a rules keys\n",
 	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
-	     "info (pfctl), or memory, not 'keys'"},
+	     "info (pfctl), memory, or bridge, not 'keys'"},
 	    {"node a\nshow a memory keys\n",
 	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
-	     "info (pfctl), or memory, not 'keys'"},
+	     "info (pfctl), memory, or bridge, not 'keys'"},
 	    {"node a\nexpect a ipsec policies == 1\n",
 	     "out/unit/t.scn:2: usage: expect NODE ipsec sas|flows OP VALUE"},
 	    /* pfkey statements and their expectations */
