@@ -144,35 +144,24 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 	return 0;
 }
 
-/* pfkey LABEL errno OP VALUE */
-static int parse_pfkey_errno(struct scenario *sc, const struct scn_stmt *st, unsigned i,
-			     struct scn_expect *e)
+/* pfkey|setsockopt LABEL errno OP VALUE: what a labelled statement got */
+static int parse_errno_target(struct scenario *sc, const struct scn_stmt *st, unsigned i,
+			      struct scn_expect *e)
 {
+	const char *what = st->tok[i];
 	if (st->ntok - i != 5 || strcmp(st->tok[i + 2], "errno") != 0) {
-		scn_error(sc, st, "usage: expect pfkey LABEL errno OP VALUE");
+		scn_error(sc, st, "usage: expect %s LABEL errno OP VALUE", what);
 		return -1;
 	}
-	e->kind = TGT_PFKEY_ERRNO;
-	e->pfsend = scn_find_pfsend(sc, st->tok[i + 1]);
-	if (!e->pfsend) {
-		scn_error(sc, st, "no 'pfkey ... as %s' before this line", st->tok[i + 1]);
-		return -1;
-	}
-	return 0;
-}
-
-/* setsockopt LABEL errno OP VALUE */
-static int parse_sockopt_errno(struct scenario *sc, const struct scn_stmt *st, unsigned i,
-			       struct scn_expect *e)
-{
-	if (st->ntok - i != 5 || strcmp(st->tok[i + 2], "errno") != 0) {
-		scn_error(sc, st, "usage: expect setsockopt LABEL errno OP VALUE");
-		return -1;
-	}
-	e->kind = TGT_SOCKOPT_ERRNO;
-	e->sockopt = scn_find_sockopt(sc, st->tok[i + 1]);
-	if (!e->sockopt) {
-		scn_error(sc, st, "no 'setsockopt ... as %s' before this line", st->tok[i + 1]);
+	const char *label = st->tok[i + 1];
+	bool pfkey = strcmp(what, "pfkey") == 0;
+	e->kind = pfkey ? TGT_PFKEY_ERRNO : TGT_SOCKOPT_ERRNO;
+	if (pfkey)
+		e->pfsend = scn_find_pfsend(sc, label);
+	else
+		e->sockopt = scn_find_sockopt(sc, label);
+	if (pfkey ? !e->pfsend : !e->sockopt) {
+		scn_error(sc, st, "no '%s ... as %s' before this line", what, label);
 		return -1;
 	}
 	return 0;
@@ -251,12 +240,8 @@ int scn_stmt_expect(struct scenario *sc, const struct scn_stmt *st_in, unsigned 
 	}
 	unsigned n = st->ntok - i;
 	unsigned opi;
-	if (n >= 2 && strcmp(st->tok[i], "pfkey") == 0) {
-		if (parse_pfkey_errno(sc, st, i, &e) < 0)
-			return -1;
-		opi = i + 3;
-	} else if (n >= 2 && strcmp(st->tok[i], "setsockopt") == 0) {
-		if (parse_sockopt_errno(sc, st, i, &e) < 0)
+	if (n >= 2 && (strcmp(st->tok[i], "pfkey") == 0 || strcmp(st->tok[i], "setsockopt") == 0)) {
+		if (parse_errno_target(sc, st, i, &e) < 0)
 			return -1;
 		opi = i + 3;
 	} else if (n >= 2 && strcmp(st->tok[i + 1], "pfkey") == 0) {

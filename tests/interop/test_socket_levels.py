@@ -206,8 +206,11 @@ expect gw2 udp 500 packets == 3
      "bad value 'lots': a level (bypass, avail, use, require or unique (0 to 4)) or any int"),
     ("at 1s setsockopt b udp 9 IP_AUTH_LEVEL use len 17", "bad value '17' for len: 0 to 16"),
     ("at 1s setsockopt b udp 9 IP_AUTH_LEVEL use as p", "label 'p' is already used"),
+    ("expect setsockopt q errno == 0", "no 'setsockopt ... as q' before this line"),
+    ("expect setsockopt q errno", "usage: expect setsockopt LABEL errno OP VALUE"),
 ], ids=["bad-level", "no-level", "level-above-4", "tcp-bad-word", "no-listener",
-        "unknown-option", "bad-value", "long-len", "label-taken"])
+        "unknown-option", "bad-value", "long-len", "label-taken", "expect-no-label",
+        "expect-usage"])
 def test_scenario_errors(ipsecsim, tmp_path, line, message):
     text = ("node b\nlisten b udp 9\npfkey b as p flush\nend 2s\n" + line + "\n")
     scn = tmp_path / "t.scn"
