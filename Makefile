@@ -119,6 +119,7 @@ demo: deps
 	@echo "Decrypted, every ICV checked (bash):"
 	@echo '  mapfile -t sa < <(grep "^\"" out/demo/esp_sa); tshark -r out/demo/wan1.pcap -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE "$${sa[@]/#/-ouat:esp_sa:}"'
 	@echo "enc0, as OpenBSD's tcpdump shows it: tcpdump -nr out/demo/gw1-enc0.pcap"
+	@echo "A picture of the run (topology, ladder diagram, verdicts): out/demo/report.html"
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests

@@ -159,14 +159,25 @@ static void send_built(struct ipsec_state *st, struct pfkey_sock *sender, enum d
 		node_trace(st->node, "pfkey: reply larger than %d bytes not sent", PFKEY_MSG_MAXSZ);
 }
 
+/* A message of the kernel's own (EXPIRE, ACQUIRE, ...), for a report. */
+static void watch_kernel_msg(struct ipsec_state *st, const struct pfkey_buf *pb)
+{
+	const struct sim *s = st->node->sim;
+	if (s->watch && s->watch->pfkey)
+		s->watch->pfkey(s->watch->arg, st->node, pb->b, sizeof(struct sadb_msg));
+}
+
 void pfkey_broadcast(struct ipsec_state *st, struct pfkey_buf *pb)
 {
+	watch_kernel_msg(st, pb);
 	send_built(st, NULL, TO_ALL, pb);
 }
 
 unsigned pfkey_to_registered(struct ipsec_state *st, struct pfkey_buf *pb)
 {
 	size_t len = pfkb_finish(pb);
+	if (len)
+		watch_kernel_msg(st, pb);
 	return len ? deliver(st, NULL, TO_REGISTERED, pb->b[3], pb->b, len) : 0;
 }
 

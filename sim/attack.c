@@ -80,6 +80,8 @@ bool attack_match(const struct attack_filter *f, const uint8_t *frame, size_t le
 static void trace(struct link *l, const char *what, size_t len)
 {
 	char t[32];
+	if (l->sim->watch && l->sim->watch->attack)
+		l->sim->watch->attack(l->sim->watch->arg, l, what);
 	if (l->sim->trace)
 		fprintf(l->sim->trace, "%s %s %s len %zu\n", sim_fmt_time(l->sim->now, t), l->name,
 			what, len);

@@ -105,15 +105,17 @@ static void link_drop(struct link *l, struct pkt *p, enum link_stat why)
 }
 
 struct link_delivery {
-	struct link_port *to;
+	struct link_port *from, *to;
+	uint64_t sent;
 	struct pkt *p;
 };
 
 static void link_deliver_ev(struct sim *s, void *arg)
 {
 	struct link_delivery *d = arg;
-	(void)s;
 	d->to->link->stats[LINK_STAT_DELIVERED]++;
+	if (s->watch && s->watch->frame)
+		s->watch->frame(s->watch->arg, d->from, d->to, d->sent, d->p);
 	iface_receive(d->to->ifp, d->p);
 	free(d);
 }
@@ -125,10 +127,13 @@ static void link_delivery_dtor(void *arg)
 	free(d);
 }
 
-static void link_schedule(struct link_port *to, struct pkt *p, uint64_t when)
+static void link_schedule(struct link_port *from, struct link_port *to, struct pkt *p,
+			  uint64_t when)
 {
 	struct link_delivery *d = xmalloc(sizeof(*d));
+	d->from = from;
 	d->to = to;
+	d->sent = to->link->sim->now;
 	d->p = p;
 	sim_at(to->link->sim, when, link_deliver_ev, link_delivery_dtor, d);
 }
@@ -170,7 +175,7 @@ static void switch_forward(struct link_port *from, struct pkt *p, uint64_t when)
 		if (dst->port == from->index)
 			pkt_free(p); /* stays on its own segment */
 		else
-			link_schedule(&l->ports[dst->port], p, when);
+			link_schedule(from, &l->ports[dst->port], p, when);
 		return;
 	}
 	struct link_port *last = NULL;
@@ -178,11 +183,11 @@ static void switch_forward(struct link_port *from, struct pkt *p, uint64_t when)
 		if (i == from->index)
 			continue;
 		if (last)
-			link_schedule(last, pkt_clone(p), when);
+			link_schedule(from, last, pkt_clone(p), when);
 		last = &l->ports[i];
 	}
 	if (last)
-		link_schedule(last, p, when);
+		link_schedule(from, last, p, when);
 	else
 		pkt_free(p);
 }
@@ -196,7 +201,7 @@ static void link_fanout(struct link_port *from, struct pkt *p, uint64_t when)
 	}
 	for (unsigned i = 0; i < l->nports; i++)
 		if (i != from->index) {
-			link_schedule(&l->ports[i], p, when);
+			link_schedule(from, &l->ports[i], p, when);
 			return;
 		}
 	pkt_free(p); /* a wire with one end */

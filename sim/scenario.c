@@ -333,7 +333,7 @@ static const struct {
     {"expect", stmt_expect},     {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
     {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
     {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},         {"testcase", stmt_testcase},
-    {"bridge", scn_stmt_bridge},
+    {"bridge", scn_stmt_bridge}, {"report", scn_stmt_report},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -468,6 +468,17 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	FILE *out = sc->out;
 	sc->out = sc->sim->out = open_memstream(&sc->built_out, &sc->built_len);
 	scn_espsa_start(sc);
+	if (opts->report)
+		sc->report = scn_report_new(sc, opts->report, true, 0, UINT64_MAX);
+	/* a report statement watches the whole build, SAs of earlier
+	 * statements included: it is taken first */
+	for (unsigned i = 0; i < sc->nstmts; i++)
+		if (strcmp(sc->stmts[i].tok[0], "report") == 0) {
+			sc->report_stmt = &sc->stmts[i];
+			(void)scn_stmt_report(sc, sc->report_stmt);
+			sc->report_taken = true;
+			break;
+		}
 	for (unsigned i = 0; i < sc->nstmts && sc->nerrors < SCN_MAX_ERRORS; i++) {
 		const struct scn_stmt *st = &sc->stmts[i];
 		size_t k;
@@ -596,6 +607,8 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 			sc->ntcases == 1 ? "" : "s", sc->ntcases - cfailed, cfailed);
 	fputc('\n', sc->out);
 	fflush(sc->trace);
+	if (sc->report && scn_report_write(sc->report) < 0)
+		return 2;
 	return failed ? 1 : 0;
 }
 
@@ -648,6 +661,9 @@ void scenario_free(struct scenario *sc)
 	}
 	free(sc->espsa);
 	hmap_free(&sc->espsa_seen);
+	if (sc->sim)
+		sc->sim->watch = NULL;
+	scn_report_free(sc->report);
 	sim_free(sc->sim);
 	km_world_free(sc->keymgrs); /* after the nodes: the sockets were theirs */
 	if (sc->trace)

@@ -26,6 +26,7 @@ struct scn_options {
 	FILE *out; /* where the run tells its story (stdout) */
 	FILE *err; /* where file:line errors go (stderr) */
 	uint64_t max_events; /* stop the run after this many events; 0: SCN_MAX_EVENTS */
+	const char *report;  /* --report FILE (from the current directory); NULL: none */
 };
 
 /* The default bound on one run's events (a few minutes of CPU): a
@@ -177,6 +178,9 @@ struct scenario {
 	struct scn_sockopt **sockopts; /* setsockopt actions, for their errnos */
 	unsigned nsockopts;
 	struct scn_bridges *bridges; /* the segments bridges join (scn_bridge.c) */
+	struct scn_report *report;   /* the HTML report (report.c); NULL: none */
+	const struct scn_stmt *report_stmt; /* the report statement, taken before the rest */
+	bool report_taken;
 	char *built_out; /* printed while the scenario was built, for the run */
 	size_t built_len;
 	char **espsa; /* the run's ESP SAs, as esp_sa lines, each once */
@@ -254,6 +258,18 @@ bool scn_is_ident(int c); /* a macro name's letters: alnum and _ */
 int scn_stmt_node(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_link(struct scenario *sc, const struct scn_stmt *st); /* and switch */
 int scn_stmt_bridge(struct scenario *sc, const struct scn_stmt *st);
+
+/* report.c: the HTML report of a run.  path is relative to the output
+ * directory unless cwd; the window is [from, to] in virtual ns. */
+struct scn_report *scn_report_new(struct scenario *sc, const char *path, bool cwd, uint64_t from,
+				  uint64_t to);
+void scn_report_window(struct scn_report *r, uint64_t from, uint64_t to);
+void scn_report_sa(struct scenario *sc, const struct tdb *t);
+int scn_report_write(struct scn_report *r);
+void scn_report_free(struct scn_report *r);
+int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st);
+/* SADB message types as SADB_ names without the prefix ("ACQUIRE"). */
+const char *scn_pfkey_type_name(uint8_t type);
 void scn_bridges_free(struct scenario *sc);
 int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_route(struct scenario *sc, const struct scn_stmt *st);
@@ -295,6 +311,7 @@ bool scn_pfsend_errno(const struct scn_pfsend *p, uint64_t *v);
 struct seclevel;
 struct scn_sockopt;
 struct scn_bridges;
+struct scn_report;
 /* One `auth|esp-trans|esp-network|ipcomp LEVEL` at tok[*i]: 1 and *i past
  * it, 0 when tok[*i] is another word, -1 on a bad level (reported). */
 int scn_parse_seclevel(struct scenario *sc, const struct scn_stmt *st, unsigned *i,

@@ -33,6 +33,7 @@ static void on_sa(void *arg, struct node *n, const struct tdb *t)
 {
 	struct scenario *sc = arg;
 	(void)n;
+	scn_report_sa(sc, t);
 	if (t->sproto != IPPROTO_ESP || (t->dst.af != ADDR_V4 && t->dst.af != ADDR_V6))
 		return;
 	char src[ADDR_STRLEN], dst[ADDR_STRLEN], ek[2 * 256 + 3], ak[2 * 256 + 3];

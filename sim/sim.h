@@ -17,8 +17,24 @@ struct node;
 struct link;
 struct capture;
 struct tdb;
+struct pkt;
+struct link_port;
 
 #define NS_PER_SEC UINT64_C(1000000000)
+
+/* What a watcher of a run (a report, sim/report.c) is told: each frame an
+ * interface takes off a link (sent: when it left the sending port), each
+ * packet a node drops (why: its counter), each attack on a link, and each
+ * message a kernel sends its PF_KEY listeners.  Called as things happen;
+ * nothing it does may change the run. */
+struct sim_watch {
+	void (*frame)(void *arg, const struct link_port *from, const struct link_port *to,
+		      uint64_t sent, const struct pkt *frame);
+	void (*drop)(void *arg, const struct node *n, int why, const struct pkt *p);
+	void (*attack)(void *arg, const struct link *l, const char *what);
+	void (*pfkey)(void *arg, const struct node *n, const uint8_t *msg, size_t len);
+	void *arg;
+};
 
 struct sim {
 	uint64_t now; /* virtual nanoseconds */
@@ -48,6 +64,7 @@ struct sim {
 	void *crypto;
 	void (*crypto_free)(void *crypto);
 
+	const struct sim_watch *watch; /* NULL: nobody watches */
 	FILE *out;   /* what a run tells its user (ping lines, verdicts) */
 	FILE *trace; /* one line per notable stack event, drops included; may be NULL */
 };

@@ -89,6 +89,8 @@ void node_drop(struct node *n, struct pkt *p, enum stat_id why)
 	else if (n->drop_sa.sproto)
 		snprintf(sa, sizeof(sa), " spi 0x%08x seq %u", n->drop_sa.spi, n->drop_sa.seq);
 	n->drop_sa.sproto = 0;
+	if (n->sim->watch && n->sim->watch->drop)
+		n->sim->watch->drop(n->sim->watch->arg, n, (int)why, p);
 	if (p)
 		node_trace(n, "drop %s len %zu%s%s%s", stat_name(why), p->len, p->rcvif ? " on " : "",
 			   p->rcvif ? p->rcvif->name : "", sa);

@@ -36,7 +36,7 @@ static const char main_usage[] =
 
 static const char run_usage[] =
     "usage: ipsecsim run [-o DIR] [--seed N] [-D NAME=VALUE] [--junit FILE] [--stats]\n"
-    "                    [--max-events N] [--rusage] FILE\n"
+    "                    [--report FILE] [--max-events N] [--rusage] FILE\n"
     "\n"
     "Run the scenario FILE (see docs/scenario-language.md) and check its expectations.\n"
     "\n"
@@ -50,6 +50,9 @@ static const char run_usage[] =
     "                      `testcase` statement); a file that does not load gets\n"
     "                      one failed test case with its errors\n"
     "  --stats             print every node's and link's non-zero counters at the end\n"
+    "  --report FILE       write an HTML report (FILE from the current directory):\n"
+    "                      the topology, a ladder diagram of the frames, drops,\n"
+    "                      attacks and PF_KEY messages, the verdicts, the counters\n"
     "  --max-events N      stop the run, exit 2, after N events (default 1000000000;\n"
     "                      0 for no limit)\n"
     "  --rusage            print to standard error what the run cost: wall time of\n"
@@ -175,6 +178,11 @@ static int cmd_run(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
+		} else if (!strcmp(a, "--report")) {
+			if (!v)
+				goto need_value;
+			o.report = v;
+			i++;
 		} else if (!strcmp(a, "--rusage")) {
 			rusage = 1;
 		} else if (!strcmp(a, "--max-events")) {
