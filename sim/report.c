@@ -7,7 +7,7 @@
  * happened, so the same run gives the same bytes.
  *
  *   ipsecsim run --report FILE          or, in a scenario,
- *   report FILE [from TIME] [to TIME]
+ *   report FILE [from TIME] [to TIME] [nodes NODE,NODE...]
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,7 +70,9 @@ struct scn_report {
 	unsigned nix;
 	char *path;
 	uint64_t from, to;
-	bool cwd; /* path from the current directory, not the output one */
+	bool cwd;      /* path from the current directory, not the output one */
+	char **chosen; /* nodes: the ladder's columns; NULL: every node */
+	unsigned nchosen;
 	struct sim_watch watch;
 	struct rep_row *rows;
 	size_t nrows;
@@ -159,6 +161,16 @@ static enum rep_kind classify(const uint8_t *b, size_t len, uint32_t *spi, bool 
 
 /* ---- watching ---- */
 
+static bool chosen(const struct scn_report *r, const struct node *n)
+{
+	if (!r->nchosen)
+		return true;
+	for (unsigned i = 0; i < r->nchosen; i++)
+		if (n && strcmp(r->chosen[i], n->name) == 0)
+			return true;
+	return false;
+}
+
 static struct rep_row *add_row(struct scn_report *r, uint64_t at)
 {
 	if (at < r->from || at > r->to)
@@ -177,6 +189,8 @@ static void on_frame(void *arg, const struct link_port *from, const struct link_
 		     uint64_t sent, const struct pkt *p)
 {
 	struct scn_report *r = arg;
+	if (!chosen(r, from->ifp->node) || !chosen(r, to->ifp->node))
+		return;
 	if (sent >= r->from && sent <= r->to)
 		r->frames_in_window++;
 	struct rep_row *row = add_row(r, sent);
@@ -195,6 +209,8 @@ static void on_frame(void *arg, const struct link_port *from, const struct link_
 static void on_drop(void *arg, const struct node *n, int why, const struct pkt *p)
 {
 	struct scn_report *r = arg;
+	if (!chosen(r, n))
+		return;
 	struct rep_row *row = add_row(r, r->sc->sim->now);
 	if (!row)
 		return;
@@ -207,10 +223,13 @@ static void on_drop(void *arg, const struct node *n, int why, const struct pkt *
 static void on_attack(void *arg, const struct link *l, const char *what)
 {
 	struct scn_report *r = arg;
+	const struct node *at = l->nports ? l->ports[0].ifp->node : NULL;
+	if (!chosen(r, at))
+		return;
 	struct rep_row *row = add_row(r, r->sc->sim->now);
 	if (!row)
 		return;
-	row->from = l->nports ? l->ports[0].ifp->node : NULL;
+	row->from = at;
 	snprintf(row->cls, sizeof(row->cls), "attack");
 	snprintf(row->text, sizeof(row->text), "%s: %s", l->name, what);
 }
@@ -218,7 +237,7 @@ static void on_attack(void *arg, const struct link *l, const char *what)
 static void on_pfkey(void *arg, const struct node *n, const uint8_t *msg, size_t len)
 {
 	struct scn_report *r = arg;
-	if (len < sizeof(struct sadb_msg))
+	if (len < sizeof(struct sadb_msg) || !chosen(r, n))
 		return;
 	struct rep_row *row = add_row(r, r->sc->sim->now);
 	if (!row)
@@ -294,7 +313,7 @@ void scn_report_window(struct scn_report *r, uint64_t from, uint64_t to)
 /* report FILE [from TIME] [to TIME] */
 int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st)
 {
-	static const char usage[] = "usage: report FILE [from TIME] [to TIME]";
+	static const char usage[] = "usage: report FILE [from TIME] [to TIME] [nodes NODE,NODE...]";
 	if (st == sc->report_stmt && sc->report_taken)
 		return 0; /* taken before the other statements (its errors said then) */
 	if (st->ntok < 2 || st->ntok % 2 != 0) {
@@ -302,8 +321,13 @@ int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	}
 	uint64_t from = 0, to = UINT64_MAX;
+	const char *nodes = NULL;
 	for (unsigned i = 2; i + 1 < st->ntok; i += 2) {
 		const char *w = st->tok[i], *v = st->tok[i + 1];
+		if (strcmp(w, "nodes") == 0) {
+			nodes = v;
+			continue;
+		}
 		uint64_t *at = strcmp(w, "from") == 0 ? &from : strcmp(w, "to") == 0 ? &to : NULL;
 		if (!at) {
 			scn_error(sc, st, "unknown word '%s'; %s", w, usage);
@@ -327,13 +351,35 @@ int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st)
 		scn_report_window(sc->report, from, to);
 	else
 		sc->report = scn_report_new(sc, st->tok[1], false, from, to);
+	/* the names are checked once the nodes exist (scn_report_check) */
+	for (const char *p = nodes; p && *p;) {
+		size_t n = strcspn(p, ",");
+		struct scn_report *r = sc->report;
+		r->chosen = xgrow(r->chosen, r->nchosen, sizeof(*r->chosen));
+		r->chosen[r->nchosen] = xmalloc(n + 1);
+		memcpy(r->chosen[r->nchosen], p, n);
+		r->chosen[r->nchosen++][n] = '\0';
+		p += n + (p[n] == ',');
+	}
 	return 0;
+}
+
+void scn_report_check(struct scenario *sc)
+{
+	struct scn_report *r = sc->report;
+	for (unsigned i = 0; r && sc->report_stmt && i < r->nchosen; i++)
+		if (!sim_find_node(sc->sim, r->chosen[i]))
+			scn_error(sc, sc->report_stmt, "report nodes: unknown node '%s'",
+				  r->chosen[i]);
 }
 
 void scn_report_free(struct scn_report *r)
 {
 	if (!r)
 		return;
+	for (unsigned i = 0; i < r->nchosen; i++)
+		free(r->chosen[i]);
+	free(r->chosen);
 	free(r->path);
 	free(r->rows);
 	free(r->sas);
@@ -554,7 +600,13 @@ static void write_topology(FILE *f, struct scn_report *r, const struct layout *l
 			"class=\"nodelabel\" "
 			"x=\"%u\" y=\"%u\">",
 			x, y, x, y + 32);
-		esc(f, s->nodes[i]->name);
+		const struct node *nd = s->nodes[i];
+		bool cap = nd->nenccaps || nd->npflogs;
+		for (unsigned k = 0; k < nd->nifaces; k++)
+			cap |= nd->ifaces[k]->ncaps > 0;
+		esc(f, nd->name);
+		if (cap) /* an interface, enc0 or pflog0 captured */
+			fputs(" [pcap]", f);
 		fputs("</text>\n", f);
 	}
 	fputs("</svg>\n", f);

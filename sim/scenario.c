@@ -496,6 +496,7 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	sc->out = sc->sim->out = out;
 	if (scn_testcases_check(sc) < 0)
 		failed = true;
+	scn_report_check(sc);
 	if (sc->nerrors >= SCN_MAX_ERRORS)
 		fprintf(sc->err, "%s: stopped after %u errors\n", path, SCN_MAX_ERRORS);
 	if (failed || sc->nerrors) {

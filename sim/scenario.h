@@ -266,6 +266,8 @@ struct scn_report *scn_report_new(struct scenario *sc, const char *path, bool cw
 void scn_report_window(struct scn_report *r, uint64_t from, uint64_t to);
 void scn_report_sa(struct scenario *sc, const struct tdb *t);
 int scn_report_write(struct scn_report *r);
+/* After the statements: the report's nodes exist. */
+void scn_report_check(struct scenario *sc);
 void scn_report_free(struct scn_report *r);
 int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st);
 /* SADB message types as SADB_ names without the prefix ("ACQUIRE"). */

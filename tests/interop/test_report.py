@@ -160,14 +160,16 @@ def test_long_runs_are_cut_and_say_so(ipsecsim, tmp_path):
 
 
 @pytest.mark.parametrize("line,message", [
-    ("report", "usage: report FILE [from TIME] [to TIME]"),
+    ("report", "usage: report FILE [from TIME] [to TIME] [nodes NODE,NODE...]"),
     ("report r.html from 1", "bad value '1' for from: a time with its unit, ns, us, ms, s, m "
      "or h, written right after the number (such as 1.5s, 250ms or 10m), at most "
      "18446744073.709551615s"),
-    ("report r.html since 1s", "unknown word 'since'; usage: report FILE [from TIME] [to TIME]"),
+    ("report r.html since 1s", "unknown word 'since'; usage: report FILE [from TIME] [to TIME] "
+     "[nodes NODE,NODE...]"),
     ("report r.html from 2s to 1s", "the window ends (to 1s) before it starts (from ...)"),
     ("report r.html\nreport s.html", "one report a run: there is a report statement already"),
-], ids=["usage", "bad-time", "bad-word", "backwards", "two"])
+    ("report r.html nodes a,zz", "report nodes: unknown node 'zz'"),
+], ids=["usage", "bad-time", "bad-word", "backwards", "two", "unknown-node"])
 def test_report_statement_errors(ipsecsim, tmp_path, line, message):
     scn = tmp_path / "t.scn"
     scn.write_text("node a\nend 1s\n" + line + "\n")
@@ -177,13 +179,12 @@ def test_report_statement_errors(ipsecsim, tmp_path, line, message):
     assert r.stderr == f"{scn}:{n}: {message}\n"
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium is installed by "
-                    "tools/install-deps; make check runs it")
 def test_chromium_renders_the_demo_report(ipsecsim, tmp_path):
     """Headless Chromium loads the demo's report from disk: the DOM it
     builds holds every expectation and both SVGs at their sizes, the page
     logs no error, and a screenshot is taken (kept in the test's
     directory, and in $IPSECSIM_SCREENSHOT when set)."""
+    assert shutil.which("chromium"), "no chromium: tools/install-deps installs it"
     r = run(ipsecsim, "run", "-o", tmp_path / "demo", ROOT / "scenarios" / "demo.scn")
     assert r.returncode == 0, r.stdout + r.stderr
     report = tmp_path / "demo" / "report.html"
@@ -222,3 +223,14 @@ def test_big_topologies_are_capped(ipsecsim, tmp_path):
     text = (tmp_path / "out" / "r.html").read_text()
     assert "200 of 250 nodes drawn (at most 200)." in text
     assert len([a for t, a in c.tags if t == "circle" and a.get("class") == "node"]) == 200
+
+
+def test_chosen_nodes(ipsecsim, tmp_path):
+    """nodes a,r: only the frames between a and r (and what happens at
+    them): the l1 link's deliveries, and r's drop; none of b's."""
+    r = run_scn(ipsecsim, tmp_path, "report n.html nodes a,r")
+    text = (tmp_path / "out" / "n.html").read_text()
+    l1 = re.search(r"^link l1\n(?:  .*\n)*?  link\.delivered +(\d+)$", r.stdout, re.M)
+    assert text.count('class="arrow"') == int(l1.group(1))
+    assert '<text class="colhead"' in text and ">b</text>" not in text.split("<h2>Ladder")[1]
+    assert "r drops: ip.noroute" in text and "b drops" not in text
