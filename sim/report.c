@@ -40,6 +40,7 @@ static const char *const kind_colors[RK__N] = {"#1f77b4", "#9467bd", "#7f7f7f", 
 struct rep_row {
 	uint64_t at; /* a frame: when it left; an event: when it happened */
 	uint64_t recv;
+	size_t seq; /* the order it was seen in, for rows of one instant */
 	const struct node *from, *to; /* to NULL: an event at `from` */
 	enum rep_kind kind;
 	uint32_t spi;
@@ -179,9 +180,10 @@ static struct rep_row *add_row(struct scn_report *r, uint64_t at)
 		r->rows_cut++;
 		return NULL;
 	}
-	struct rep_row *row = &r->rows[r->nrows++];
+	struct rep_row *row = &r->rows[r->nrows];
 	memset(row, 0, sizeof(*row));
 	row->at = at;
+	row->seq = r->nrows++;
 	return row;
 }
 
@@ -623,7 +625,7 @@ static int row_cmp(const void *a, const void *b)
 	const struct rep_row *x = a, *y = b;
 	if (x->at != y->at)
 		return x->at < y->at ? -1 : 1;
-	return 0;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void write_ladder(FILE *f, struct scn_report *r)
