@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ipsec/pfkey_msg.h"
 #include "../ipsec/pfkeyv2.h"
 #include "../ipsec/sad.h"
 #include "../ipsec/show.h"
@@ -40,7 +41,7 @@ static const char *const kind_colors[RK__N] = {"#1f77b4", "#9467bd", "#7f7f7f", 
 struct rep_row {
 	uint64_t at; /* a frame: when it left; an event: when it happened */
 	uint64_t recv;
-	size_t seq; /* the order it was seen in, for rows of one instant */
+	size_t seq;                   /* the order it was seen in, for rows of one instant */
 	const struct node *from, *to; /* to NULL: an event at `from` */
 	enum rep_kind kind;
 	uint32_t spi;
@@ -247,7 +248,7 @@ static void on_pfkey(void *arg, const struct node *n, const uint8_t *msg, size_t
 	row->from = n;
 	snprintf(row->cls, sizeof(row->cls), "pfkey");
 	snprintf(row->text, sizeof(row->text), "%s kernel: SADB_%s %s", n->name,
-		 scn_pfkey_type_name(msg[1]), pfkey_name(PFN_SATYPE, msg[3]));
+		 pfkey_msg_name(msg[1]), pfkey_name(PFN_SATYPE, msg[3]));
 }
 
 static const struct node *owner(struct sim *s, const struct ipaddr *a)
@@ -392,15 +393,7 @@ void scn_report_free(struct scn_report *r)
 
 static void esc(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
-		}
-	}
+	scn_xml_text(f, s);
 }
 
 static void escf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -759,33 +752,39 @@ static void write_verdicts(FILE *f, struct scenario *sc)
 	fputs("</table>\n", f);
 }
 
+static const char *node_stat_name(int k)
+{
+	return stat_name((enum stat_id)k);
+}
+
+static const char *link_counter_name(int k)
+{
+	return link_stat_name((enum link_stat)k);
+}
+
+/* One folded table: the counters of a node or a link that are not 0. */
+static void counter_table(FILE *f, const char *what, const char *name, const uint64_t *v, int n,
+			  const char *(*counter)(int))
+{
+	fprintf(f, "<details><summary>%s", what);
+	esc(f, name);
+	fputs("</summary><table class=\"counters\">", f);
+	for (int k = 0; k < n; k++)
+		if (v[k])
+			fprintf(f, "<tr><td>%s</td><td>%llu</td></tr>", counter(k),
+				(unsigned long long)v[k]);
+	fputs("</table></details>\n", f);
+}
+
 static void write_counters(FILE *f, struct sim *s)
 {
 	fputs("<h2>Counters that moved</h2>\n", f);
-	for (unsigned i = 0; i < s->nnodes && i < REPORT_NODES_MAX; i++) {
-		const struct node *n = s->nodes[i];
-		fputs("<details><summary>", f);
-		esc(f, n->name);
-		fputs("</summary><table class=\"counters\">", f);
-		for (int k = 0; k < STAT__COUNT; k++)
-			if (n->stats[k])
-				fprintf(f, "<tr><td>%s</td><td>%llu</td></tr>",
-					stat_name((enum stat_id)k),
-					(unsigned long long)n->stats[k]);
-		fputs("</table></details>\n", f);
-	}
-	for (unsigned i = 0; i < s->nlinks && i < REPORT_NODES_MAX; i++) {
-		const struct link *l = s->links[i];
-		fputs("<details><summary>link ", f);
-		esc(f, l->name);
-		fputs("</summary><table class=\"counters\">", f);
-		for (int k = 0; k < LINK_STAT__COUNT; k++)
-			if (l->stats[k])
-				fprintf(f, "<tr><td>%s</td><td>%llu</td></tr>",
-					link_stat_name((enum link_stat)k),
-					(unsigned long long)l->stats[k]);
-		fputs("</table></details>\n", f);
-	}
+	for (unsigned i = 0; i < s->nnodes && i < REPORT_NODES_MAX; i++)
+		counter_table(f, "", s->nodes[i]->name, s->nodes[i]->stats, STAT__COUNT,
+			      node_stat_name);
+	for (unsigned i = 0; i < s->nlinks && i < REPORT_NODES_MAX; i++)
+		counter_table(f, "link ", s->links[i]->name, s->links[i]->stats, LINK_STAT__COUNT,
+			      link_counter_name);
 }
 
 static const char style[] =

@@ -700,7 +700,7 @@ void scenario_free(struct scenario *sc)
 	free(sc);
 }
 
-static void xml_text(FILE *f, const char *s)
+void scn_xml_text(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		switch (*s) {
@@ -740,11 +740,11 @@ int scenario_write_junit_load_error(const char *scenario_path, const char *error
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites tests=\"1\" failures=\"1\">\n");
 	fprintf(f, "  <testsuite name=\"");
-	xml_text(f, name);
+	scn_xml_text(f, name);
 	fprintf(f, "\" tests=\"1\" failures=\"1\" errors=\"0\">\n    <testcase classname=\"");
-	xml_text(f, name);
+	scn_xml_text(f, name);
 	fprintf(f, "\" name=\"load\">\n      <failure message=\"the scenario did not load\">");
-	xml_text(f, errors);
+	scn_xml_text(f, errors);
 	fprintf(f, "</failure>\n    </testcase>\n  </testsuite>\n</testsuites>\n");
 	return fclose(f) == 0 ? 0 : -1;
 }
@@ -776,7 +776,7 @@ int scenario_write_junit(struct scenario *sc, const char *path)
 		if (e->tcase < 0) {
 			fprintf(f, "    <testcase classname=\"%s\" name=\"%s:%u: ", sc->name,
 				base_name(e->file), e->line);
-			xml_text(f, e->text);
+			scn_xml_text(f, e->text);
 			if (e->held)
 				fputs("\"/>\n", f);
 			else
@@ -793,7 +793,7 @@ int scenario_write_junit(struct scenario *sc, const char *path)
 		for (; i < sc->nexpects && sc->expects[i].tcase == e->tcase; i++, n++)
 			bad += !sc->expects[i].held;
 		fprintf(f, "    <testcase classname=\"%s\" name=\"", sc->name);
-		xml_text(f, tc->name);
+		scn_xml_text(f, tc->name);
 		if (!bad) {
 			fputs("\"/>\n", f);
 			continue;
@@ -804,7 +804,7 @@ int scenario_write_junit(struct scenario *sc, const char *path)
 			if (x->held)
 				continue;
 			fprintf(f, "%s:%u: ", base_name(x->file), x->line);
-			xml_text(f, x->text);
+			scn_xml_text(f, x->text);
 			fprintf(f, ": got %s\n", scn_expect_actual(x, buf));
 		}
 		fputs("</failure>\n    </testcase>\n", f);

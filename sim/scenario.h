@@ -270,8 +270,8 @@ int scn_report_write(struct scn_report *r);
 void scn_report_check(struct scenario *sc);
 void scn_report_free(struct scn_report *r);
 int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st);
-/* SADB message types as SADB_ names without the prefix ("ACQUIRE"). */
-const char *scn_pfkey_type_name(uint8_t type);
+/* Text for XML and HTML: < > & and " as entities. */
+void scn_xml_text(FILE *f, const char *s);
 void scn_bridges_free(struct scenario *sc);
 int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_route(struct scenario *sc, const struct scn_stmt *st);

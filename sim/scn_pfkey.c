@@ -109,15 +109,6 @@ static const char *msg_type_word(uint8_t type)
 	return type <= SADB_MAX ? words[type] : "?";
 }
 
-const char *scn_pfkey_type_name(uint8_t type)
-{
-	static const char *const names[SADB_MAX + 1] = {
-	    "RESERVED",  "GETSPI",    "UPDATE",    "ADD",         "DELETE",   "GET",
-	    "ACQUIRE",   "REGISTER",  "EXPIRE",    "FLUSH",       "DUMP",     "X_PROMISC",
-	    "X_ADDFLOW", "X_DELFLOW", "X_GRPSPIS", "X_ASKPOLICY", "X_SPDDUMP"};
-	return type <= SADB_MAX ? names[type] : "?";
-}
-
 static void put_lifetime(struct scn_pfmsg *m, unsigned at, uint32_t allocations, uint64_t bytes,
 			 uint64_t addtime, uint64_t usetime)
 {
