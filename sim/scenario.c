@@ -438,7 +438,11 @@ struct scenario *scenario_load(const char *path, const struct scn_options *opts)
 	if (scn_prescan(sc, opts) < 0)
 		failed = true;
 
-	if (opts->outdir)
+	if (opts->outroot) {
+		const char *sub = opts->outsub ? opts->outsub : "";
+		sc->outdir = xmalloc(strlen(opts->outroot) + strlen(sc->name) + strlen(sub) + 3);
+		sprintf(sc->outdir, "%s/%s%s%s", opts->outroot, sc->name, *sub ? "/" : "", sub);
+	} else if (opts->outdir)
 		sc->outdir = xstrdup(opts->outdir);
 	else {
 		sc->outdir = xmalloc(strlen(sc->name) + 5);

@@ -27,6 +27,9 @@ struct scn_options {
 	FILE *err; /* where file:line errors go (stderr) */
 	uint64_t max_events; /* stop the run after this many events; 0: SCN_MAX_EVENTS */
 	const char *report;  /* --report FILE (from the current directory); NULL: none */
+	/* Several runs at once: the output directory is outroot/<scenario
+	 * name>[/outsub] instead of outdir (NULL: unused). */
+	const char *outroot, *outsub;
 };
 
 /* The default bound on one run's events (a few minutes of CPU): a

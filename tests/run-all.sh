@@ -45,24 +45,23 @@ cunit() { # name binary
 	tally "$1" "$log" "$rc" "$p" "$f" "$p passed, $f failed"
 }
 
-# Run every scenario with one binary into DIR; one test each.
+# Run every scenario with one binary into DIR/<name>/, all CPUs at once
+# (ipsecsim run -j); one test each.  A run that writes to stderr fails.
+JOBS=$(nproc 2>/dev/null || echo 2)
 scenarios() { # label binary dir
-	n_ok=0
-	for s in scenarios/*.scn; do
-		name=$(basename "$s" .scn)
-		d="$3/$name"
-		if "$2" run -o "$d" "$s" >"$3/$name.stdout" 2>"$3/$name.stderr"; then
-			if [ -s "$3/$name.stderr" ]; then
-				fail 1 "$1 $name: wrote to stderr, see $3/$name.stderr"
-			else
-				pass 1
-				n_ok=$((n_ok + 1))
-			fi
-		else
-			fail 1 "$1 $name: exit $?, see $3/$name.stdout"
-		fi
-	done
-	echo "$1: $n_ok of $(ls scenarios/*.scn | wc -l) scenarios held"
+	"$2" run -q -j "$JOBS" -o "$3" scenarios >"$3/stdout" 2>"$3/stderr"
+	rc=$?
+	line=$(tail -1 "$3/stdout")
+	held=$(echo "$line" | sed -n 's/^runs: [0-9]*, \([0-9]*\) held.*/\1/p')
+	total=$(ls scenarios/*.scn | wc -l)
+	if [ -z "$held" ]; then
+		fail 1 "$1: no summary (exit $rc), see $3/stdout"
+		return
+	fi
+	pass "$held"
+	[ "$held" -lt "$total" ] && fail $((total - held)) "$1: $((total - held)) failed, see $3/stdout"
+	[ -s "$3/stderr" ] && fail 1 "$1: wrote to stderr, see $3/stderr"
+	echo "$1: $held of $total scenarios held"
 }
 
 echo "== unit tests"
@@ -96,22 +95,24 @@ mkdir -p "$OUT/run1" "$OUT/run2"
 scenarios scenarios "$BUILD/ipsecsim" "$OUT/run1"
 
 echo "== determinism (each scenario twice, compared byte for byte)"
-# Both runs write to the same directory so the printed paths match too.
+# Both runs write to the same directory so the printed paths match too;
+# the first with every CPU, the second with one worker: the same bytes.
+det="$OUT/det"
+rm -rf "$det" "$det.first"
+"$BUILD/ipsecsim" run -j "$JOBS" -o "$det" scenarios >"$OUT/det.first.stdout" 2>&1
+mv "$det" "$det.first"
+"$BUILD/ipsecsim" run -j 1 -o "$det" scenarios >"$OUT/det.second.stdout" 2>&1
 same=0
+if ! cmp -s "$OUT/det.first.stdout" "$OUT/det.second.stdout"; then
+	fail 1 "determinism: the two runs printed differently (diff $OUT/det.first.stdout $OUT/det.second.stdout)"
+fi
 for s in scenarios/*.scn; do
 	name=$(basename "$s" .scn)
-	d="$OUT/det/$name"
-	mkdir -p "$OUT/det"
-	"$BUILD/ipsecsim" run -o "$d" "$s" >"$OUT/det/$name.first.stdout" 2>&1
-	rm -rf "$d.first"
-	mv "$d" "$d.first"
-	"$BUILD/ipsecsim" run -o "$d" "$s" >"$OUT/det/$name.second.stdout" 2>&1
-	if cmp -s "$OUT/det/$name.first.stdout" "$OUT/det/$name.second.stdout" &&
-	   diff -r "$d.first" "$d" >/dev/null; then
+	if diff -r "$det.first/$name" "$det/$name" >/dev/null 2>&1; then
 		pass 1
 		same=$((same + 1))
 	else
-		fail 1 "determinism $name: second run differs (diff -r $d.first $d)"
+		fail 1 "determinism $name: second run differs (diff -r $det.first/$name $det/$name)"
 	fi
 done
 echo "determinism: $same of $(ls scenarios/*.scn | wc -l) identical"
