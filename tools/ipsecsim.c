@@ -31,6 +31,7 @@ static const char main_usage[] =
     "  verify    check the ESP and AH packets of a capture against SAs\n"
     "  decap     write the packets of a capture after IPsec processing\n"
     "  encap     protect the IP packets of a capture with an SA\n"
+    "  junit-merge  join the JUnit files of several runs (shards) into one\n"
     "  version   print the version (also --version)\n"
     "  help      show this text, or `ipsecsim help COMMAND`\n"
     "\n"
@@ -417,66 +418,127 @@ static void start_item(struct multi *m, unsigned k, struct scn_options *base,
 	_exit(rc);
 }
 
-/* The test suites of each run's JUnit file, in run order, as one file; a
- * run with a seed is named with it. */
-static int merge_junit(struct multi *m, const char *path)
+/* The test suites of JUnit files, in order, as one file (a suite of
+ * paths[k] renamed "NAME seed N" when seeds[k] is set).  Returns the worst
+ * status they stand for: 0, 1 with a failure, 2 with a file that is not
+ * ours or a scenario that did not load (its one test case, `load`). */
+static int merge_junit(const char *out, char **paths, unsigned n, const uint64_t *const *seeds,
+		       bool quiet_missing)
 {
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		fprintf(stderr, "ipsecsim run: cannot write %s: %s\n", path, strerror(errno));
-		return -1;
-	}
 	unsigned long tests = 0, failures = 0;
-	char **suites = xcalloc(m->nitems ? m->nitems : 1, sizeof(*suites));
-	for (unsigned k = 0; k < m->nitems; k++) {
-		char p[128];
-		tmp_path(p, sizeof(p), m->tmp, k, "xml");
-		char *s = slurp(p);
-		unlink(p);
-		char *a = s ? strstr(s, "<testsuite ") : NULL, *b = a ? strstr(a, "</testsuite>") : NULL;
-		if (!a || !b) {
+	int worst = 0;
+	char **suites = xcalloc(n ? n : 1, sizeof(*suites));
+	for (unsigned k = 0; k < n; k++) {
+		char *s = slurp(paths[k]);
+		char *a = s ? strstr(s, "<testsuite ") : NULL;
+		char *end = a ? strstr(a, "</testsuites>") : NULL;
+		if (!a || !end) {
+			if (!quiet_missing || s)
+				fprintf(stderr, "ipsecsim: %s: not a JUnit file of ipsecsim's\n",
+					paths[k]);
+			worst = 2;
 			free(s);
 			continue;
 		}
-		b[strlen("</testsuite>")] = '\0';
-		unsigned long t = 0, fl = 0;
-		char *q = strstr(a, "tests=\"");
-		if (q)
-			t = strtoul(q + 7, NULL, 10);
-		q = strstr(a, "failures=\"");
-		if (q)
-			fl = strtoul(q + 10, NULL, 10);
-		tests += t;
-		failures += fl;
-		if (m->items[k].has_seed) {
-			/* name="X" -> name="X seed N" */
-			char *n = strstr(a, "name=\"");
-			char *e = n ? strchr(n + 6, '"') : NULL;
-			if (e) {
-				size_t head = (size_t)(e - a);
-				char *r = xmalloc(strlen(a) + 48);
-				memcpy(r, a, head);
-				sprintf(r + head, " seed %llu%s", (unsigned long long)m->items[k].seed,
-					e);
-				suites[k] = r;
-				free(s);
-				continue;
-			}
+		*end = '\0';
+		while (end > a && (end[-1] == '\n' || end[-1] == ' '))
+			*--end = '\0';
+		for (char *q = a; (q = strstr(q, "<testsuite ")); q++) {
+			char *t = strstr(q, " tests=\""), *f = strstr(q, " failures=\"");
+			tests += t ? strtoul(t + 8, NULL, 10) : 0;
+			unsigned long fl = f ? strtoul(f + 11, NULL, 10) : 0;
+			failures += fl;
+			if (fl && worst < 1)
+				worst = 1;
 		}
-		suites[k] = xstrdup(a);
+		if (strstr(a, "<testcase classname=\"load\"") || strstr(a, " name=\"load\""))
+			worst = 2;
+		const char *nm = strstr(a, "name=\"");
+		const char *e = nm ? strchr(nm + 6, '"') : NULL;
+		if (seeds && seeds[k] && e) {
+			/* name="X" -> name="X seed N" */
+			size_t head = (size_t)(e - a);
+			suites[k] = xmalloc(strlen(a) + 48);
+			memcpy(suites[k], a, head);
+			sprintf(suites[k] + head, " seed %llu%s", (unsigned long long)*seeds[k], e);
+		} else {
+			suites[k] = xstrdup(a);
+		}
 		free(s);
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites tests=\"%lu\" failures=\"%lu\">\n", tests, failures);
-	for (unsigned k = 0; k < m->nitems; k++)
-		if (suites[k]) {
-			fprintf(f, "  %s\n", suites[k]);
-			free(suites[k]);
-		}
-	fprintf(f, "</testsuites>\n");
+	FILE *f = fopen(out, "w");
+	if (!f) {
+		fprintf(stderr, "ipsecsim: cannot write %s: %s\n", out, strerror(errno));
+		worst = 2;
+	} else {
+		fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+		fprintf(f, "<testsuites tests=\"%lu\" failures=\"%lu\">\n", tests, failures);
+		for (unsigned k = 0; k < n; k++)
+			if (suites[k])
+				fprintf(f, "  %s\n", suites[k]);
+		fprintf(f, "</testsuites>\n");
+		fclose(f);
+	}
+	for (unsigned k = 0; k < n; k++)
+		free(suites[k]);
 	free(suites);
-	fclose(f);
-	return 0;
+	return worst;
+}
+
+static int merge_runs_junit(struct multi *m)
+{
+	char **paths = xcalloc(m->nitems ? m->nitems : 1, sizeof(*paths));
+	const uint64_t **seeds = xcalloc(m->nitems ? m->nitems : 1, sizeof(*seeds));
+	for (unsigned k = 0; k < m->nitems; k++) {
+		paths[k] = xmalloc(128);
+		tmp_path(paths[k], 128, m->tmp, k, "xml");
+		seeds[k] = m->items[k].has_seed ? &m->items[k].seed : NULL;
+	}
+	/* a run that died before writing has no file: its status says so */
+	int rc = merge_junit(m->junit, paths, m->nitems, seeds, true);
+	for (unsigned k = 0; k < m->nitems; k++) {
+		unlink(paths[k]);
+		free(paths[k]);
+	}
+	free(paths);
+	free(seeds);
+	return rc;
+}
+
+static const char junit_merge_usage[] =
+    "usage: ipsecsim junit-merge -o OUT FILE...\n"
+    "\n"
+    "Join the JUnit files of several runs (the shards of `ipsecsim run --shard`) into\n"
+    "one, their test suites in the order given.\n"
+    "Exit status: 0 every test case passed, 1 one failed, 2 a scenario did not load\n"
+    "or a file is not one of ipsecsim's JUnit files.\n";
+
+static int cmd_junit_merge(int argc, char **argv)
+{
+	const char *out = NULL;
+	char **files = xcalloc((size_t)argc, sizeof(*files));
+	unsigned n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(junit_merge_usage, stdout);
+			free(files);
+			return 0;
+		}
+		if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] == '-')
+			break;
+		else
+			files[n++] = argv[i];
+	}
+	if (!out || !n) {
+		fputs(junit_merge_usage, stderr);
+		free(files);
+		return EXIT_USAGE;
+	}
+	int rc = merge_junit(out, files, n, NULL, false);
+	free(files);
+	return rc;
 }
 
 /* Each run's verdicts: on the console, for every expectation that did not
@@ -665,8 +727,10 @@ static int run_many(char **args, unsigned nargs, struct scn_options *o, const st
 	for (unsigned k = 0; k < m.nitems; k++)
 		if (m.items[k].rc > worst)
 			worst = m.items[k].rc;
-	if (m.junit && merge_junit(&m, m.junit) < 0)
-		worst = EXIT_USAGE;
+	if (m.junit) {
+		int jr = merge_runs_junit(&m);
+		worst = jr > worst ? jr : worst;
+	}
 	if (summarize(&m) < 0)
 		worst = EXIT_USAGE;
 	if (m.junit)
@@ -882,6 +946,7 @@ int main(int argc, char **argv)
 	    {"verify", cmd_verify, verify_usage},
 	    {"decap", cmd_decap, decap_usage},
 	    {"encap", cmd_encap, encap_usage},
+	    {"junit-merge", cmd_junit_merge, junit_merge_usage},
 	};
 	if (!strcmp(cmd, "help")) {
 		const char *text = main_usage;

@@ -135,3 +135,59 @@ def test_a_missing_path(ipsecsim, tmp_path):
     r = run(ipsecsim, "run", "-j", "2", tmp_path / "nowhere")
     assert r.returncode == 2
     assert r.stderr == f"ipsecsim run: {tmp_path}/nowhere: No such file or directory\n"
+
+
+def test_junit_merge_joins_shards(ipsecsim, tmp_path):
+    """The shards' JUnit files joined: every suite once, the totals summed,
+    and the exit status of the worst (a failure, then a load error)."""
+    d = make_dir(tmp_path, {"p0": PING.format(loss=0, replies=20),
+                            "p1": PING.format(loss=0, replies=19)})
+    for i in (1, 2):
+        run(ipsecsim, "run", "-q", "--shard", f"{i}/2", "-o", tmp_path / "o", "--junit",
+            tmp_path / f"s{i}.xml", d)
+    r = run(ipsecsim, "junit-merge", "-o", tmp_path / "all.xml", tmp_path / "s1.xml",
+            tmp_path / "s2.xml")
+    assert r.returncode == 1, r.stderr
+    root = ET.parse(tmp_path / "all.xml").getroot()
+    assert [s.get("name") for s in root] == ["p0", "p1"]
+    assert (root.get("tests"), root.get("failures")) == ("4", "1")
+    (tmp_path / "broken.scn").write_text("node a\nbogus\n")
+    run(ipsecsim, "run", "--junit", tmp_path / "b.xml", tmp_path / "broken.scn")
+    r = run(ipsecsim, "junit-merge", "-o", tmp_path / "all2.xml", tmp_path / "s1.xml",
+            tmp_path / "b.xml")
+    assert r.returncode == 2
+    (tmp_path / "junk.xml").write_text("<html/>")
+    r = run(ipsecsim, "junit-merge", "-o", tmp_path / "all3.xml", tmp_path / "junk.xml")
+    assert r.returncode == 2
+    assert r.stderr == f"ipsecsim: {tmp_path}/junk.xml: not a JUnit file of ipsecsim's\n"
+    r = run(ipsecsim, "junit-merge", tmp_path / "s1.xml")
+    assert r.returncode == 2 and r.stderr.startswith("usage: ipsecsim junit-merge")
+
+
+def test_junit_files_validate_against_the_schema(ipsecsim, tmp_path):
+    """What Jenkins and GitLab read (tests/interop/junit.xsd): a single run,
+    a failing one with test cases, a load error, a sweep's merged file and
+    junit-merge's output all validate; a file that breaks the format does
+    not (the check can fail)."""
+    from lxml import etree
+    from conftest import ROOT
+    schema = etree.XMLSchema(etree.parse(str(ROOT / "tests" / "interop" / "junit.xsd")))
+    d = make_dir(tmp_path, {"p0": PING.format(loss=0, replies=20),
+                            "p1": PING.format(loss=10, replies=20),
+                            "p2": "node a\nbogus\n",
+                            "p3": "node a\ntestcase one\nexpect a ip.total == 0\n"
+                                  "testcase two\nexpect a ip.total == 1\n"})
+    files = []
+    for name in ("p0", "p1", "p2", "p3"):
+        run(ipsecsim, "run", "-o", tmp_path / "o" / name, "--junit", tmp_path / f"{name}.xml",
+            d / f"{name}.scn")
+        files.append(tmp_path / f"{name}.xml")
+    run(ipsecsim, "run", "-q", "--seeds", "1..3", "-o", tmp_path / "sw", "--junit",
+        tmp_path / "sweep.xml", d)
+    run(ipsecsim, "junit-merge", "-o", tmp_path / "merged.xml", *files)
+    for f in files + [tmp_path / "sweep.xml", tmp_path / "merged.xml"]:
+        doc = etree.parse(str(f))
+        assert schema.validate(doc), (f, schema.error_log)
+    bad = etree.fromstring(b'<testsuites><testsuite tests="1"><testcase/></testsuite>'
+                           b'</testsuites>')
+    assert not schema.validate(bad)
