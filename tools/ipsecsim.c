@@ -332,34 +332,38 @@ static void tmp_path(char *buf, size_t cap, const char *dir, unsigned k, const c
 	snprintf(buf, cap, "%s/%u.%s", dir, k, what);
 }
 
-/* Copy a file to a stream, then remove it. */
-static void drain(const char *path, FILE *to)
+/* Copy the file at path to a stream; false when it cannot be read. */
+static bool copy_file(const char *path, FILE *to)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return;
+		return false;
 	char buf[8192];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		fwrite(buf, 1, n, to);
 	fclose(f);
-	unlink(path);
+	return true;
+}
+
+/* Copy a file to a stream, then remove it. */
+static void drain(const char *path, FILE *to)
+{
+	if (copy_file(path, to))
+		unlink(path);
 }
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
 	char *s = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&s, &len);
-	char buf[8192];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, m);
-	fclose(f);
+	bool ok = copy_file(path, m);
 	fclose(m);
+	if (!ok) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
