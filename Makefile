@@ -25,7 +25,8 @@ FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame
 FUZZERS    := scenario conf safile pfkey packet capture
 FUZZ_SECONDS ?= 60
 
-LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c) $(wildcard pf/*.c)
+LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c) $(wildcard pf/*.c) \
+	    $(wildcard ike/*.c)
 CLI_SRCS := $(wildcard tools/*.c)
 TEST_SRCS := $(wildcard tests/unit/*.c)
 

@@ -7,6 +7,7 @@
  *           NODE udp PORT bytes     payload bytes delivered to it
  *           NODE ipsec sas|flows    entries in the SAD or SPD
  *           NODE keymgr WHAT        a key manager's acquires, negotiations, ...
+ *           NODE ike WHAT           an IKEv2 daemon's established, children, ...
  *           NODE pfkey SOCK received [TYPE [SATYPE]] [FILTER...]
  *                                   messages a listener received
  *           pfkey LABEL errno       the reply to a pfkey statement
@@ -21,6 +22,7 @@
 #include "../ipsec/show.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "../ike/iked.h"
 #include "keymgr.h"
 #include "link.h"
 #include "scenario.h"
@@ -51,6 +53,7 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 		    "expect NODE udp|raw PORT|PROTO packets|bytes OP VALUE, "
 		    "expect NODE ipsec sas|flows OP VALUE, "
 		    "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, "
+		    "expect NODE ike established|children|auth_failures|... OP VALUE, "
 		    "expect NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] OP VALUE, or "
 		    "expect pfkey LABEL errno OP VALUE");
 		return -1;
@@ -74,6 +77,22 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 		e->km = sc->keymgrs ? km_find(sc->keymgrs, e->node) : NULL;
 		if (!e->km) {
 			scn_error(sc, st, "no 'keymgr %s' before this line", owner);
+			return -1;
+		}
+		*opi = i + 3;
+	} else if (n == 5 && e->node && strcmp(st->tok[i + 1], "ike") == 0) {
+		e->kind = TGT_IKE;
+		e->stat = scn_ike_stat(st->tok[i + 2]);
+		if (e->stat < 0) {
+			scn_error(sc, st,
+				  "usage: expect NODE ike established|children|auth_failures|"
+				  "no_proposal|ts_unacceptable|invalid_ke|retransmits|timeouts|"
+				  "deletes|dropped|initiated|acquires OP VALUE");
+			return -1;
+		}
+		e->iked = sc->ikeds ? iked_find(sc->ikeds, e->node) : NULL;
+		if (!e->iked) {
+			scn_error(sc, st, "no 'ikev2 %s' block before this line", owner);
 			return -1;
 		}
 		*opi = i + 3;
@@ -206,7 +225,8 @@ static bool expect_counts(const struct scn_expect *e)
 	case TGT_SOCKET:
 	case TGT_APP:
 	case TGT_PFKEY_RECEIVED:
-	case TGT_KEYMGR: return true;
+	case TGT_KEYMGR:
+	case TGT_IKE: return true;
 	case TGT_PF_RULE: return strcmp(e->pfwhat, "states") != 0;
 	default: return false;
 	}
@@ -324,6 +344,7 @@ static uint64_t expect_value(struct scn_expect *e, uint64_t now)
 	case TGT_SOCKOPT_ERRNO: e->nothing = !scn_sockopt_errno(e->sockopt, &v); break;
 	case TGT_PFKEY_RECEIVED: v = scn_pfsock_count(e->pfsock, &e->pff); break;
 	case TGT_KEYMGR: v = scn_keymgr_value(e->km, e->stat); break;
+	case TGT_IKE: v = scn_ike_value(e->iked, e->stat); break;
 	case TGT_TCP_LISTENER:
 	case TGT_TCP_CONN: v = scn_tcp_value(e, now); break;
 	case TGT_PF_STATES:

@@ -22,6 +22,7 @@
 #include "../stack/sysctl.h"
 #include "../stack/util.h"
 #include "capture.h"
+#include "../ike/iked.h"
 #include "keymgr.h"
 #include "link.h"
 
@@ -333,7 +334,7 @@ static const struct {
     {"expect", stmt_expect},     {"ipsec", scn_stmt_ipsec},   {"show", stmt_show},
     {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
     {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},         {"testcase", stmt_testcase},
-    {"bridge", scn_stmt_bridge}, {"report", scn_stmt_report},
+    {"bridge", scn_stmt_bridge}, {"report", scn_stmt_report}, {"ikev2", scn_stmt_ikev2},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -571,6 +572,7 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	scn_tcp_finish(sc);
 	scn_show_finish(sc);
 	scn_espsa_finish(sc);
+	scn_ike_finish(sc);
 
 	unsigned failed = 0;
 	for (unsigned i = 0; i < sc->nexpects; i++) {
@@ -671,6 +673,7 @@ void scenario_free(struct scenario *sc)
 	scn_report_free(sc->report);
 	sim_free(sc->sim);
 	km_world_free(sc->keymgrs); /* after the nodes: the sockets were theirs */
+	iked_world_free(sc->ikeds);
 	if (sc->trace)
 		fclose(sc->trace);
 	for (unsigned i = 0; i < sc->nstmts; i++) {

@@ -66,6 +66,7 @@ enum scn_target_kind {
 	TGT_SOCKOPT_ERRNO,  /* the errno of a labelled setsockopt action */
 	TGT_PFKEY_RECEIVED, /* messages a pfkey listener received */
 	TGT_KEYMGR,         /* a key manager's count */
+	TGT_IKE,            /* an IKEv2 daemon's count */
 	TGT_TCP_LISTENER,   /* NODE tcp PORT bytes|connections|badbytes */
 	TGT_TCP_CONN,       /* a named connection's figure */
 	TGT_PF_STATES,      /* NODE pf states */
@@ -80,6 +81,7 @@ struct scn_tcpconn;
 struct scn_tcp;
 struct scn_pfsock; /* sim/scn_pfkey.c */
 struct keymgr;     /* sim/keymgr.c */
+struct iked;       /* ike/iked.c */
 
 /* The numbers of a message's lifetimes a filter can name: soft, hard and
  * current, each allocations, bytes, addtime, usetime. */
@@ -113,6 +115,7 @@ struct scn_expect {
 	struct scn_pfsock *pfsock;
 	struct scn_pffilter pff;
 	struct keymgr *km;
+	struct iked *iked; /* TGT_IKE */
 	struct scn_tcplisten *tcpl;
 	struct scn_tcpconn *tcpc;
 	const char *pfwhat; /* TGT_PF_RULE: which figure (stat: the rule) */
@@ -142,6 +145,7 @@ struct scn_testcase {
 
 struct scn_app;  /* pings and UDP senders, sim/apps.c */
 struct km_world; /* key managers, sim/keymgr.c */
+struct iked_world; /* IKEv2 daemons, ike/iked.c */
 struct scn_show; /* show statements, sim/scn_ipsec.c */
 
 struct scenario {
@@ -192,6 +196,7 @@ struct scenario {
 	struct scn_show **shows; /* show statements for the end of the run */
 	unsigned nshows;
 	struct km_world *keymgrs;         /* NULL: no keymgr statement */
+	struct iked_world *ikeds;         /* IKEv2 daemons; NULL: no ikev2 statement */
 	struct scn_tcp *tcp;              /* TCP listeners and connections; NULL: none */
 	const struct scn_define *defines; /* -D, also seen by ipsec blocks */
 	unsigned ndefines;
@@ -301,6 +306,15 @@ int scn_stmt_drop(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_tamper(struct scenario *sc, const struct scn_stmt *st);
 int scn_action_replay(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_action_inject(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
+/* IKEv2 daemons (sim/scn_ike.c). */
+int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st);
+int scn_ike_stat(const char *word); /* "established" -> its index; -1 */
+uint64_t scn_ike_value(const struct iked *d, int stat);
+void scn_ike_finish(struct scenario *sc); /* the ikev2_decryption_table file */
+struct conf_define;
+/* -D definitions and the scenario's macros, for an ipsec or ikev2 block. */
+struct conf_define *scn_conf_defines(struct scenario *sc, const struct scn_stmt *st, unsigned *n);
+
 /* The key manager (sim/scn_keymgr.c). */
 int scn_stmt_keymgr(struct scenario *sc, const struct scn_stmt *st);
 int scn_keymgr_stat(const char *word); /* "rekeys" -> its index; -1 */

@@ -4,6 +4,7 @@
  *   ipsec NODE file FILE               the same from a file
  *   show NODE sa|flow|all [keys]       print as ipsecctl -s ... -v does
  *   show NODE rules|states|info        print as pfctl -vsr, -ss, -si do
+ *   show NODE ike                      print as ikectl show sa does
  * Rules enter the node's kernel only through a PF_KEY socket, as ipsecctl's
  * would; anything the kernel refuses stops the scenario with file:line.
  */
@@ -19,6 +20,7 @@
 #include "../stack/mem.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
+#include "../ike/iked.h"
 #include "keymgr.h"
 #include "scenario.h"
 
@@ -32,8 +34,7 @@ struct scn_show {
 };
 
 /* The -D definitions first: they win over the scenario's own macros. */
-static struct conf_define *merge_defines(struct scenario *sc, const struct scn_stmt *st,
-					 unsigned *n)
+struct conf_define *scn_conf_defines(struct scenario *sc, const struct scn_stmt *st, unsigned *n)
 {
 	*n = sc->ndefines + st->ndefs;
 	struct conf_define *d = xcalloc(*n ? *n : 1, sizeof(*d));
@@ -75,7 +76,7 @@ int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st)
 		fclose(f);
 	}
 	unsigned ndefs;
-	struct conf_define *defs = merge_defines(sc, st, &ndefs);
+	struct conf_define *defs = scn_conf_defines(sc, st, &ndefs);
 	struct conf_options o = {.mode = CONF_TESTBED,
 				 .err = sc->err,
 				 .compact = true,
@@ -119,6 +120,13 @@ static void show_print(struct scn_show *sh)
 		bridge_show(sh->node, f);
 		return;
 	}
+	if (sh->pf == 'k') {
+		fprintf(f, "--- %s: ikectl show sa at %s s ---\n", sh->node->name, t);
+		struct iked *d = sh->sc->ikeds ? iked_find(sh->sc->ikeds, sh->node) : NULL;
+		if (d)
+			iked_show(d, f);
+		return;
+	}
 	if (sh->pf) {
 		fprintf(f, "--- %s: pfctl -%ss%c at %s s ---\n", sh->node->name,
 			sh->pf == 'r' ? "v" : "", sh->pf, t);
@@ -150,7 +158,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 	if (n < 2 || n > 3 || (n == 3 && strcmp(st->tok[i + 2], "keys") != 0)) {
 		scn_error(sc, st,
 			  "usage: show NODE sa|flow|all [keys], show NODE rules|states|info, "
-			  "show NODE memory, or show NODE bridge");
+			  "show NODE memory, show NODE bridge, or show NODE ike");
 		return -1;
 	}
 	struct node *node = sim_find_node(sc->sim, st->tok[i]);
@@ -164,7 +172,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 		char pf;
 	} whats[] = {{"sa", SHOW_SAS, 0},     {"flow", SHOW_FLOWS, 0},   {"all", SHOW_ALL, 0},
 		     {"rules", SHOW_ALL, 'r'}, {"states", SHOW_ALL, 's'}, {"info", SHOW_ALL, 'i'},
-		     {"memory", SHOW_ALL, 'm'}, {"bridge", SHOW_ALL, 'b'}};
+		     {"memory", SHOW_ALL, 'm'}, {"bridge", SHOW_ALL, 'b'}, {"ike", SHOW_ALL, 'k'}};
 	struct scn_show *sh = xcalloc(1, sizeof(*sh));
 	size_t k;
 	for (k = 0; k < ARRAY_LEN(whats); k++)
@@ -174,7 +182,7 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 		free(sh);
 		scn_error(sc, st,
 			  "show what? sa, flow or all [keys] (ipsecctl), rules, states or info "
-			  "(pfctl), memory, or bridge, not '%s'",
+			  "(pfctl), memory, bridge, or ike (ikectl show sa), not '%s'",
 			  st->tok[i + 1 + (k != ARRAY_LEN(whats))]);
 		return -1;
 	}
@@ -227,9 +235,11 @@ void scn_warn_flows_without_sa(struct scenario *sc)
 	for (unsigned i = 0; i < sc->sim->nnodes; i++) {
 		struct node *n = sc->sim->nodes[i];
 		struct ipsec_state *st = n->ipsec;
-		/* SAs may come later: from a key manager, or PF_KEY messages;
-		 * and a file that expects ipsec.nosa of the node knows */
+		/* SAs may come later: from a key manager, an IKE daemon, or
+		 * PF_KEY messages; and a file that expects ipsec.nosa of the
+		 * node knows */
 		if (!st || !st->spd.count || (sc->keymgrs && km_find(sc->keymgrs, n)) ||
+		    (sc->ikeds && iked_find(sc->ikeds, n)) ||
 		    scn_pfkey_node_has_socket(sc, n) || expects_nosa(sc, n))
 			continue;
 		for (const struct spd_flow *f = st->spd.head; f; f = f->next) {

@@ -285,12 +285,13 @@ static void snapshot_macros(struct reader *r, struct scn_stmt *st)
 	st->ndefs = r->nmacros;
 }
 
-/* `ipsec NODE {` and `pf NODE {`: the statement takes the lines up to a
- * lone `}`. */
+/* `ipsec NODE {`, `pf NODE {` and `ikev2 NODE {`: the statement takes the
+ * lines up to a lone `}`. */
 static bool is_block_opener(const struct scn_stmt *st)
 {
 	return st->ntok >= 2 &&
-	       (strcmp(st->tok[0], "ipsec") == 0 || strcmp(st->tok[0], "pf") == 0) &&
+	       (strcmp(st->tok[0], "ipsec") == 0 || strcmp(st->tok[0], "pf") == 0 ||
+		strcmp(st->tok[0], "ikev2") == 0) &&
 	       strcmp(st->tok[st->ntok - 1], "{") == 0;
 }
 
@@ -402,7 +403,8 @@ static int read_file(struct reader *r, const char *path, const struct scn_stmt *
 		struct scn_stmt *added = sc->nstmts > before ? &sc->stmts[sc->nstmts - 1] : NULL;
 		if (added && added->file != fname)
 			added = NULL;
-		if (added && strcmp(added->tok[0], "ipsec") == 0)
+		if (added &&
+		    (strcmp(added->tok[0], "ipsec") == 0 || strcmp(added->tok[0], "ikev2") == 0))
 			snapshot_macros(r, added);
 		if (added && is_block_opener(added) &&
 		    read_block(r, &tr, fname, added, &lineno) < 0) {

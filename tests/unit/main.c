@@ -82,6 +82,7 @@ int main(void)
 	suite_tcp();
 	suite_pf();
 	suite_ipcomp();
+	suite_ike();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

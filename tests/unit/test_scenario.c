@@ -188,6 +188,7 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:2: usage: expect NODE|LINK COUNTER OP VALUE [since TIME], expect NODE "
 	     "udp|raw PORT|PROTO packets|bytes OP VALUE, expect NODE ipsec sas|flows OP VALUE, "
 	     "expect NODE keymgr acquires|negotiations|rekeys|deletes|failures OP VALUE, expect "
+	     "NODE ike established|children|auth_failures|... OP VALUE, expect "
 	     "NODE pfkey SOCKET received [TYPE [SATYPE]] [FILTER...] OP VALUE, or expect pfkey "
 	     "LABEL errno OP VALUE"},
 	    {"node a\nsysctl a net.inet.ip.nosuch=1\n",
@@ -285,16 +286,16 @@ static void test_errors_name_file_and_line(void)
 	     "out/unit/t.scn:6: a's kernel refused rule 5: File exists"},
 	    {"node a\nshow a sas\n",
 	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
-	     "info (pfctl), memory, or bridge, not 'sas'"},
+	     "info (pfctl), memory, bridge, or ike (ikectl show sa), not 'sas'"},
 	    {"node a\nshow a sa key\n",
 	     "out/unit/t.scn:2: usage: show NODE sa|flow|all [keys], show NODE rules|states|info, "
-	     "show NODE memory, or show NODE bridge"},
+	     "show NODE memory, show NODE bridge, or show NODE ike"},
 	    {"node a\nshow a rules keys\n",
 	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
-	     "info (pfctl), memory, or bridge, not 'keys'"},
+	     "info (pfctl), memory, bridge, or ike (ikectl show sa), not 'keys'"},
 	    {"node a\nshow a memory keys\n",
 	     "out/unit/t.scn:2: show what? sa, flow or all [keys] (ipsecctl), rules, states or "
-	     "info (pfctl), memory, or bridge, not 'keys'"},
+	     "info (pfctl), memory, bridge, or ike (ikectl show sa), not 'keys'"},
 	    {"node a\nexpect a ipsec policies == 1\n",
 	     "out/unit/t.scn:2: usage: expect NODE ipsec sas|flows OP VALUE"},
 	    /* pfkey statements and their expectations */

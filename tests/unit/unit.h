@@ -33,6 +33,7 @@ void suite_conf(void);
 void suite_tcp(void);
 void suite_pf(void);
 void suite_ipcomp(void);
+void suite_ike(void);
 
 /* Add a suite of tests: NULL-terminated {name, fn} pairs. */
 struct unit_test {

@@ -1,0 +1,1891 @@
+/*
+ * The IKEv2 daemon (iked.h, docs/ike.md): exchanges, keys, and what it
+ * installs through PF_KEY.
+ *
+ * An exchange is a request and its response.  Requests we send are kept
+ * for retransmission (2 s, doubling, five times, then the exchange is
+ * given up); the last response we sent is kept and sent again when the
+ * same request comes again (RFC 7296 2.1).  Every message is parsed with
+ * its lengths checked (ike_wire.c); one that fails is dropped and counted,
+ * with the reason in the log.
+ *
+ * The PF_KEY socket's callback only records replies and schedules
+ * events for ACQUIRE and EXPIRE; the UDP socket's callback handles
+ * messages as they arrive.
+ */
+#include "iked.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "../ipsec/pfkey.h"
+#include "../ipsec/pfkey_msg.h"
+#include "../ipsec/show.h"
+#include "../ipsec/spd.h"
+#include "../ipsec/xform.h"
+#include "../sim/rng.h"
+#include "../sim/sim.h"
+#include "../stack/ip4.h"
+#include "../stack/ip6.h"
+#include "../stack/node.h"
+#include "../stack/udp.h"
+#include "../stack/util.h"
+#include "ike_crypto.h"
+#include "ike_wire.h"
+
+#define IKED_NONCE_LEN   32
+#define IKED_RETRY_FIRST (2 * NS_PER_SEC)
+#define IKED_RETRIES     5    /* sends after the first, then give up */
+#define IKED_MAX_SAS     4096 /* IKE SAs of one daemon, larval ones included */
+#define IKED_REPLAY      64
+#define IKED_SPI_MIN     0x100u
+#define IKED_KE_RETRIES  2
+
+enum sa_state {
+	S_INIT_SENT, /* initiator: IKE_SA_INIT sent */
+	S_AUTH_SENT, /* initiator: IKE_AUTH sent */
+	S_INIT_DONE, /* responder: IKE_SA_INIT answered, IKE_AUTH awaited */
+	S_ESTABLISHED,
+	S_DEAD, /* failed or deleted: freed at the next sweep */
+};
+
+static const char *const state_names[] = {"SA_INIT", "AUTH", "SA_INIT", "ESTABLISHED", "CLOSED"};
+
+struct child {
+	bool up;
+	uint8_t satype;
+	uint16_t encr, encr_bits, integ;
+	bool esn, transport;
+	uint32_t spi_in, spi_out;
+	struct spd_sel sel; /* the flow as we send it */
+	struct spd_mask mask;
+};
+
+struct ike_sa {
+	uint64_t serial;
+	struct iked *d;
+	unsigned pol; /* index into d->pols */
+	bool initiator;
+	enum sa_state state;
+	uint8_t spi_i[8], spi_r[8];
+	struct ipaddr local, peer;
+	uint16_t peer_port;
+	/* the chosen suite */
+	uint16_t encr, encr_bits, prf, integ, group;
+	struct ike_encr_info ei;
+	unsigned ke_tries;
+	uint8_t dhpriv[IKE_DHPRIV_MAX];
+	uint8_t ni[256], nr[256]; /* ours IKED_NONCE_LEN bytes, the peer's 16 to 256 */
+	size_t nrlen, nilen;
+	uint8_t sk_d[IKE_PRF_MAX], sk_ai[64], sk_ar[64], sk_ei[40], sk_er[40];
+	uint8_t sk_pi[IKE_PRF_MAX], sk_pr[IKE_PRF_MAX];
+	uint8_t *msg1, *msg2; /* IKE_SA_INIT request and response, for AUTH */
+	size_t msg1len, msg2len;
+	uint32_t next_msgid; /* of our next request */
+	uint32_t peer_msgid; /* the peer's next request */
+	uint8_t *req;        /* our outstanding request */
+	size_t reqlen;
+	unsigned tries;
+	uint64_t retry_gen;
+	uint8_t *resp; /* our last response */
+	size_t resplen;
+	uint64_t iv_ctr;
+	struct child child;
+	uint64_t established_at;
+};
+
+struct iked {
+	struct iked_world *w;
+	struct node *n;
+	struct pfkey_sock *ps;
+	struct udp_sock *us;
+	struct rng rng;
+	bool quiet;
+	uint32_t seq;
+	uint32_t reply_spi;
+	int reply_errno;
+	struct iked_policy *pols;
+	unsigned npols;
+	struct ike_sa **sas; /* in the order they were made */
+	unsigned nsas;
+	uint64_t next_serial;
+	struct iked_stats st;
+};
+
+struct iked_world {
+	struct sim *sim;
+	struct iked **ds;
+	unsigned nds;
+	char **table; /* ikev2_decryption_table lines */
+	unsigned ntable;
+};
+
+/* ---- small helpers ---- */
+
+static void say(struct iked *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct iked *d, const char *fmt, ...)
+{
+	char line[512], t[32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	node_trace(d->n, "iked: %s", line);
+	if (d->w->sim->out && !d->quiet)
+		fprintf(d->w->sim->out, "%s %s: iked: %s\n", sim_fmt_time(d->w->sim->now, t),
+			d->n->name, line);
+}
+
+static uint64_t spi64(const uint8_t *s)
+{
+	return (uint64_t)get_be32(s) << 32 | get_be32(s + 4);
+}
+
+static const struct iked_policy *sa_pol(const struct ike_sa *sa)
+{
+	return &sa->d->pols[sa->pol];
+}
+
+static void hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	out[2 * n] = 0;
+}
+
+/* ---- PF_KEY ---- */
+
+static int pf_send(struct iked *d, struct pfkey_buf *pb)
+{
+	size_t len = pfkb_finish(pb);
+	int rc = len ? pfkey_write(d->ps, pb->b, len) : -EMSGSIZE;
+	OPENSSL_cleanse(pb->b, sizeof(pb->b));
+	return rc;
+}
+
+static uint32_t pf_getspi(struct iked *d, uint8_t satype, const struct ipaddr *src,
+			  const struct ipaddr *dst)
+{
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_GETSPI, satype, ++d->seq, d->ps->pid);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, dst, 0);
+	pfkb_spirange(&pb, IKED_SPI_MIN, UINT32_MAX);
+	d->reply_spi = 0;
+	return pf_send(d, &pb) < 0 ? 0 : d->reply_spi;
+}
+
+static void pf_delete(struct iked *d, uint8_t satype, uint32_t spi, const struct ipaddr *dst)
+{
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_DELETE, satype, ++d->seq, d->ps->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, spi, 0, SADB_SASTATE_MATURE, 0, 0, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, dst, 0);
+	(void)pf_send(d, &pb); /* ESRCH: gone already */
+}
+
+static uint8_t sadb_enc(uint16_t encr)
+{
+	switch (encr) {
+	case ENCR_AES_CBC: return SADB_X_EALG_AES;
+	case ENCR_AES_GCM_16: return SADB_X_EALG_AESGCM16;
+	case ENCR_CHACHA20_POLY1305: return SADB_X_EALG_CHACHA20POLY1305;
+	default: return SADB_EALG_NONE;
+	}
+}
+
+static uint8_t sadb_auth(uint16_t integ)
+{
+	switch (integ) {
+	case AUTH_HMAC_SHA1_96: return SADB_AALG_SHA1HMAC;
+	case AUTH_HMAC_SHA2_256_128: return SADB_X_AALG_SHA2_256;
+	case AUTH_HMAC_SHA2_384_192: return SADB_X_AALG_SHA2_384;
+	case AUTH_HMAC_SHA2_512_256: return SADB_X_AALG_SHA2_512;
+	default: return SADB_AALG_NONE;
+	}
+}
+
+/* A CHILD_SA's key lengths in bytes (the salt with GCM, the nonce with
+ * ChaCha20-Poly1305). */
+static unsigned child_enckeylen(const struct child *c)
+{
+	if (c->satype != SADB_SATYPE_ESP)
+		return 0;
+	if (c->encr == ENCR_CHACHA20_POLY1305)
+		return 36;
+	return c->encr_bits / 8 + (c->encr == ENCR_AES_GCM_16 ? 4 : 0);
+}
+
+static bool child_aead(const struct child *c)
+{
+	return c->encr == ENCR_AES_GCM_16 || c->encr == ENCR_CHACHA20_POLY1305;
+}
+
+static unsigned child_authkeylen(const struct child *c)
+{
+	return child_aead(c) && c->satype == SADB_SATYPE_ESP ? 0 : ike_integ_keylen(c->integ);
+}
+
+/* UPDATE (the inbound SA, larval since GETSPI) or ADD (the outbound). */
+static int pf_install(struct iked *d, const struct ike_sa *sa, uint8_t type, uint32_t spi,
+		      const struct ipaddr *src, const struct ipaddr *dst, const uint8_t *ekey,
+		      const uint8_t *akey)
+{
+	const struct child *c = &sa->child;
+	const struct iked_policy *p = sa_pol(sa);
+	uint32_t flags =
+	    (c->transport ? 0 : SADB_X_SAFLAGS_TUNNEL) | (c->esn ? SADB_X_SAFLAGS_ESN : 0);
+	struct pfkey_buf pb;
+	pfkb_init(&pb, type, c->satype, ++d->seq, d->ps->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, spi, IKED_REPLAY, SADB_SASTATE_MATURE,
+		child_authkeylen(c) ? sadb_auth(c->integ) : SADB_AALG_NONE,
+		c->satype == SADB_SATYPE_ESP ? sadb_enc(c->encr) : 0, flags);
+	if (p->lifetime || p->lifebytes)
+		pfkb_lifetime(&pb, SADB_EXT_LIFETIME_HARD, 0, p->lifebytes, p->lifetime, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, src, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, dst, 0);
+	if (child_authkeylen(c))
+		pfkb_key(&pb, SADB_EXT_KEY_AUTH, akey, child_authkeylen(c) * 8);
+	if (child_enckeylen(c))
+		pfkb_key(&pb, SADB_EXT_KEY_ENCRYPT, ekey, child_enckeylen(c) * 8);
+	return pf_send(d, &pb);
+}
+
+/* The flow and its mirror, towards peer (type require). */
+static int pf_flows(struct iked *d, uint8_t satype, const struct spd_sel *out,
+		    const struct spd_mask *mask, const struct ipaddr *local,
+		    const struct ipaddr *peer)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		struct spd_sel sel = *out;
+		struct spd_mask m = *mask;
+		if (dir) {
+			sel.src = out->dst;
+			sel.dst = out->src;
+			sel.sport = out->dport;
+			sel.dport = out->sport;
+			m.src_plen = mask->dst_plen;
+			m.dst_plen = mask->src_plen;
+			m.sport = mask->dport;
+			m.dport = mask->sport;
+		}
+		sel.dir = dir ? IPSP_DIRECTION_IN : IPSP_DIRECTION_OUT;
+		struct pfkey_buf pb;
+		pfkb_init(&pb, SADB_X_ADDFLOW, satype, ++d->seq, d->ps->pid);
+		if (local)
+			pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, local, 0);
+		pfkb_address(&pb, SADB_EXT_ADDRESS_DST, peer, 0);
+		pfkey_export_flow(&pb, &sel, &m, IPSP_IPSEC_REQUIRE);
+		int rc = pf_send(d, &pb);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A policy's flow as this end sends it. */
+static void policy_flow(const struct iked_policy *p, struct spd_sel *sel, struct spd_mask *mask)
+{
+	memset(sel, 0, sizeof(*sel));
+	memset(mask, 0, sizeof(*mask));
+	sel->src = p->src;
+	sel->dst = p->dst;
+	sel->proto = p->proto;
+	sel->sport = p->sport;
+	sel->dport = p->dport;
+	mask->src_plen = p->src_plen;
+	mask->dst_plen = p->dst_plen;
+	mask->proto = p->proto != 0;
+	mask->sport = p->sport != 0;
+	mask->dport = p->dport != 0;
+}
+
+/* ---- SAs ---- */
+
+static struct ike_sa *sa_new(struct iked *d, unsigned pol, bool initiator,
+			     const struct ipaddr *local, const struct ipaddr *peer, uint16_t port)
+{
+	unsigned live = 0;
+	for (unsigned i = 0; i < d->nsas; i++)
+		live += d->sas[i]->state != S_DEAD;
+	if (live >= IKED_MAX_SAS) {
+		say(d, "%u IKE SAs: refusing another (the daemon's cap)", live);
+		return NULL;
+	}
+	struct ike_sa *sa = xcalloc(1, sizeof(*sa));
+	sa->serial = ++d->next_serial;
+	sa->d = d;
+	sa->pol = pol;
+	sa->initiator = initiator;
+	sa->local = *local;
+	sa->peer = *peer;
+	sa->peer_port = port;
+	rng_bytes(&d->rng, initiator ? sa->spi_i : sa->spi_r, 8);
+	d->sas = xgrow(d->sas, d->nsas, sizeof(*d->sas));
+	d->sas[d->nsas++] = sa;
+	return sa;
+}
+
+static void sa_free(struct ike_sa *sa)
+{
+	free(sa->msg1);
+	free(sa->msg2);
+	free(sa->req);
+	free(sa->resp);
+	OPENSSL_cleanse(sa, sizeof(*sa));
+	free(sa);
+}
+
+/* Dead SAs go at the next new exchange (never under our own feet). */
+static void sweep(struct iked *d)
+{
+	unsigned j = 0;
+	for (unsigned i = 0; i < d->nsas; i++) {
+		if (d->sas[i]->state == S_DEAD)
+			sa_free(d->sas[i]);
+		else
+			d->sas[j++] = d->sas[i];
+	}
+	d->nsas = j;
+}
+
+/* Take a CHILD_SA down: both SAs out of the kernel. */
+static void child_down(struct ike_sa *sa, const char *why)
+{
+	struct child *c = &sa->child;
+	if (c->spi_in)
+		pf_delete(sa->d, c->satype, c->spi_in, &sa->local);
+	if (c->up && c->spi_out)
+		pf_delete(sa->d, c->satype, c->spi_out, &sa->peer);
+	if (c->up) {
+		sa->d->st.deletes++;
+		say(sa->d, "%s: CHILD_SA in 0x%08x out 0x%08x with %s deleted", sa_pol(sa)->name,
+		    c->spi_in, c->spi_out, why);
+	}
+	c->up = false;
+	c->spi_in = c->spi_out = 0;
+}
+
+static void sa_kill(struct ike_sa *sa, const char *why)
+{
+	if (sa->state == S_DEAD)
+		return;
+	child_down(sa, why);
+	sa->state = S_DEAD;
+	sa->retry_gen++;
+}
+
+/* ---- sending ---- */
+
+static void send_raw(struct ike_sa *sa, const uint8_t *b, size_t len)
+{
+	struct udp_send_opts o = {.src = &sa->local};
+	int rc = udp_sendto(sa->d->us, &sa->peer, sa->peer_port, b, len, &o);
+	if (rc < 0)
+		say(sa->d, "%s: cannot send to the peer: %s", sa_pol(sa)->name, strerror(-rc));
+}
+
+struct retry_ev {
+	struct iked *d;
+	uint64_t serial, gen;
+};
+
+static struct ike_sa *sa_by_serial(struct iked *d, uint64_t serial)
+{
+	for (unsigned i = 0; i < d->nsas; i++)
+		if (d->sas[i]->serial == serial)
+			return d->sas[i];
+	return NULL;
+}
+
+static void on_retry(struct sim *s, void *arg);
+
+static void arm_retry(struct ike_sa *sa)
+{
+	struct retry_ev *ev = xmalloc(sizeof(*ev));
+	*ev = (struct retry_ev){sa->d, sa->serial, ++sa->retry_gen};
+	sim_after(sa->d->w->sim, IKED_RETRY_FIRST << sa->tries, on_retry, free, ev);
+}
+
+static void on_retry(struct sim *s, void *arg)
+{
+	struct retry_ev ev_copy = *(struct retry_ev *)arg, *ev = &ev_copy;
+	free(arg); /* a run event frees its argument; a pending one, the engine */
+	struct ike_sa *sa = sa_by_serial(ev->d, ev->serial);
+	(void)s;
+	if (!sa || sa->retry_gen != ev->gen || !sa->req || sa->state == S_DEAD)
+		return;
+	if (sa->tries >= IKED_RETRIES) {
+		sa->d->st.timeouts++;
+		say(sa->d, "%s: no answer from the peer after %u retransmissions: giving up",
+		    sa_pol(sa)->name, sa->tries);
+		sa_kill(sa, "the exchange timed out");
+		return;
+	}
+	sa->tries++;
+	sa->d->st.retransmits++;
+	send_raw(sa, sa->req, sa->reqlen);
+	arm_retry(sa);
+}
+
+/* Send a request and keep it for retransmission. */
+static void send_request(struct ike_sa *sa, const struct ike_buf *m)
+{
+	free(sa->req);
+	sa->req = xmalloc(m->len);
+	memcpy(sa->req, m->b, m->len);
+	sa->reqlen = m->len;
+	sa->tries = 0;
+	send_raw(sa, m->b, m->len);
+	arm_retry(sa);
+}
+
+static void send_response(struct ike_sa *sa, const struct ike_buf *m)
+{
+	free(sa->resp);
+	sa->resp = xmalloc(m->len);
+	memcpy(sa->resp, m->b, m->len);
+	sa->resplen = m->len;
+	send_raw(sa, m->b, m->len);
+}
+
+static void hdr_for(const struct ike_sa *sa, struct ike_hdr *h, uint8_t exchange, bool response,
+		    uint32_t msgid)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->ispi, sa->spi_i, 8);
+	memcpy(h->rspi, sa->spi_r, 8);
+	h->exchange = exchange;
+	h->flags = (sa->initiator ? IKE_FLAG_I : 0) | (response ? IKE_FLAG_R : 0);
+	h->msgid = msgid;
+}
+
+/* Wrap the inner chain in an Encrypted payload (3.14): header | SK header
+ * | IV | ciphertext | ICV. */
+static int seal(struct ike_sa *sa, const struct ike_hdr *h, const struct ike_buf *in,
+		struct ike_buf *out)
+{
+	const struct ike_encr_info *ei = &sa->ei;
+	const uint8_t *ek = sa->initiator ? sa->sk_ei : sa->sk_er;
+	const uint8_t *ak = sa->initiator ? sa->sk_ai : sa->sk_ar;
+	size_t plain = in->len - 1; /* the chain without its first-type byte */
+	size_t pad = (ei->block - (plain + 1) % ei->block) % ei->block;
+	size_t clen = plain + pad + 1;
+	unsigned icv = ei->aead ? ei->icvlen : ike_integ_icvlen(sa->integ);
+	if (in->overflow || IKE_HDR_LEN + IKE_PAYLOAD_HDR + ei->ivlen + clen + icv > IKE_MSG_MAX)
+		return -1;
+	ikeb_init(out, h);
+	ikeb_begin(out, IKE_PL_SK);
+	out->b[out->cur] = ikeb_first(in);
+	uint8_t iv[16];
+	if (ei->aead) {
+		put_be32(iv, (uint32_t)(++sa->iv_ctr >> 32));
+		put_be32(iv + 4, (uint32_t)sa->iv_ctr);
+	} else {
+		rng_bytes(&sa->d->rng, iv, ei->ivlen);
+	}
+	size_t sk_hdr_end = out->len;
+	ikeb_put(out, iv, ei->ivlen);
+	uint8_t ptext[IKE_MSG_MAX];
+	memcpy(ptext, in->b + 1, plain);
+	memset(ptext + plain, 0, pad);
+	ptext[plain + pad] = (uint8_t)pad;
+	size_t ct_at = out->len;
+	out->len += clen + icv;
+	ikeb_end(out);
+	ikeb_finish(out);
+	int rc;
+	if (ei->aead) {
+		rc = ike_gcm_seal(ek, ei->keylen, iv, out->b, sk_hdr_end, ptext, clen,
+				  out->b + ct_at, out->b + ct_at + clen);
+	} else {
+		rc = ike_cbc(true, ek, ei->keylen, iv, ptext, clen, out->b + ct_at);
+		if (!rc)
+			rc = ike_integ(sa->integ, ak, out->b, ct_at + clen, out->b + ct_at + clen);
+	}
+	OPENSSL_cleanse(ptext, sizeof(ptext));
+	return rc;
+}
+
+/* Check and decrypt the Encrypted payload of m (raw bytes b), appending
+ * its inner payloads to m; the plaintext goes to buf (kept for the
+ * payload bodies).  0, or -1 with why set. */
+static int unseal(struct ike_sa *sa, const uint8_t *b, struct ike_msg *m, uint8_t *buf,
+		  const char **why)
+{
+	const struct ike_payload *sk = m->npl ? &m->pl[m->npl - 1] : NULL;
+	if (!sk || sk->type != IKE_PL_SK) {
+		*why = "no Encrypted payload";
+		return -1;
+	}
+	const struct ike_encr_info *ei = &sa->ei;
+	bool from_ini = m->h.flags & IKE_FLAG_I;
+	const uint8_t *ek = from_ini ? sa->sk_ei : sa->sk_er;
+	const uint8_t *ak = from_ini ? sa->sk_ai : sa->sk_ar;
+	unsigned icv = ei->aead ? ei->icvlen : ike_integ_icvlen(sa->integ);
+	if (sk->len < ei->ivlen + icv + 1 || (sk->len - ei->ivlen - icv) % ei->block) {
+		*why = "the Encrypted payload's length does not fit its cipher";
+		return -1;
+	}
+	size_t clen = sk->len - ei->ivlen - icv;
+	const uint8_t *iv = sk->body, *ct = sk->body + ei->ivlen, *tag = ct + clen;
+	int rc;
+	if (ei->aead) {
+		rc = ike_gcm_open(ek, ei->keylen, iv, b, m->sk_off + IKE_PAYLOAD_HDR, ct, clen, buf,
+				  tag);
+	} else {
+		uint8_t want[64];
+		rc = ike_integ(sa->integ, ak, b, (size_t)(tag - b), want);
+		if (!rc && CRYPTO_memcmp(want, tag, icv) != 0)
+			rc = -1;
+		if (!rc)
+			rc = ike_cbc(false, ek, ei->keylen, iv, ct, clen, buf);
+	}
+	if (rc) {
+		*why = "the Encrypted payload's ICV does not match";
+		return -1;
+	}
+	uint8_t pad = buf[clen - 1];
+	if (pad >= clen) {
+		*why = "the Encrypted payload's pad length is too long";
+		return -1;
+	}
+	m->npl--; /* the SK payload itself */
+	struct ike_perr e;
+	if (ike_parse_chain(buf, clen - pad - 1, b[m->sk_off], m, &e) < 0) {
+		*why = e.why;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- keys ---- */
+
+static int derive_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
+{
+	unsigned pl = ike_prf_len(sa->prf), al = sa->ei.aead ? 0 : ike_integ_keylen(sa->integ);
+	unsigned el = sa->ei.keylen;
+	uint8_t nn[2 * 256 + 16], skeyseed[IKE_PRF_MAX];
+	size_t nnlen = sa->nilen + sa->nrlen;
+	memcpy(nn, sa->ni, sa->nilen);
+	memcpy(nn + sa->nilen, sa->nr, sa->nrlen);
+	/* SKEYSEED = prf(Ni | Nr, g^ir) */
+	if (ike_prf(sa->prf, nn, nnlen, shared, slen, skeyseed) < 0)
+		return -1;
+	memcpy(nn + nnlen, sa->spi_i, 8);
+	memcpy(nn + nnlen + 8, sa->spi_r, 8);
+	uint8_t km[3 * IKE_PRF_MAX + 2 * 64 + 2 * 40];
+	size_t total = 3 * (size_t)pl + 2 * (size_t)al + 2 * (size_t)el;
+	if (ike_prfplus(sa->prf, skeyseed, pl, nn, nnlen + 16, km, total) < 0)
+		return -1;
+	const uint8_t *k = km;
+	memcpy(sa->sk_d, k, pl), k += pl;
+	memcpy(sa->sk_ai, k, al), k += al;
+	memcpy(sa->sk_ar, k, al), k += al;
+	memcpy(sa->sk_ei, k, el), k += el;
+	memcpy(sa->sk_er, k, el), k += el;
+	memcpy(sa->sk_pi, k, pl), k += pl;
+	memcpy(sa->sk_pr, k, pl);
+	OPENSSL_cleanse(km, sizeof(km));
+	OPENSSL_cleanse(skeyseed, sizeof(skeyseed));
+	return 0;
+}
+
+static const char *ws_encr(const struct ike_sa *sa)
+{
+	static const char *const cbc[] = {"AES-CBC-128 [RFC3602]", "AES-CBC-192 [RFC3602]",
+					  "AES-CBC-256 [RFC3602]"};
+	static const char *const gcm[] = {"AES-GCM-128 with 16 octet ICV [RFC5282]",
+					  "AES-GCM-192 with 16 octet ICV [RFC5282]",
+					  "AES-GCM-256 with 16 octet ICV [RFC5282]"};
+	unsigned i = sa->encr_bits == 128 ? 0 : sa->encr_bits == 192 ? 1 : 2;
+	return sa->encr == ENCR_AES_GCM_16 ? gcm[i] : cbc[i];
+}
+
+static const char *ws_integ(uint16_t integ)
+{
+	switch (integ) {
+	case AUTH_HMAC_SHA1_96: return "HMAC_SHA1_96 [RFC2404]";
+	case AUTH_HMAC_SHA2_256_128: return "HMAC_SHA2_256_128 [RFC4868]";
+	case AUTH_HMAC_SHA2_384_192: return "HMAC_SHA2_384_192 [RFC4868]";
+	case AUTH_HMAC_SHA2_512_256: return "HMAC_SHA2_512_256 [RFC4868]";
+	default: return "NONE [RFC4306]";
+	}
+}
+
+/* One ikev2_decryption_table line for the run (the initiator writes it). */
+static void table_add(struct ike_sa *sa)
+{
+	struct iked_world *w = sa->d->w;
+	unsigned el = sa->ei.keylen, al = sa->ei.aead ? 0 : ike_integ_keylen(sa->integ);
+	char ei[81], er[81], ai[129], ar[129], si[17], sr[17];
+	hex(sa->spi_i, 8, si);
+	hex(sa->spi_r, 8, sr);
+	hex(sa->sk_ei, el, ei);
+	hex(sa->sk_er, el, er);
+	hex(sa->sk_ai, al, ai);
+	hex(sa->sk_ar, al, ar);
+	char line[640];
+	/* Wireshark's UAT form: byte fields as bare hex, names quoted. */
+	snprintf(line, sizeof(line), "%s,%s,%s,%s,\"%s\",%s,%s,\"%s\"", si, sr, ei, er, ws_encr(sa),
+		 ai, ar, ws_integ(sa->ei.aead ? AUTH_NONE : sa->integ));
+	w->table = xgrow(w->table, w->ntable, sizeof(*w->table));
+	w->table[w->ntable++] = xstrdup(line);
+	OPENSSL_cleanse(line, sizeof(line));
+	OPENSSL_cleanse(ei, sizeof(ei));
+	OPENSSL_cleanse(er, sizeof(er));
+	OPENSSL_cleanse(ai, sizeof(ai));
+	OPENSSL_cleanse(ar, sizeof(ar));
+}
+
+/* ---- proposals ---- */
+
+/* Our proposals for the IKE SA (spisize 0) or a CHILD_SA (with spi). */
+static unsigned build_props(const struct iked_prop *ps, unsigned n, uint8_t proto, uint32_t spi,
+			    const uint16_t *only_group, struct ike_prop *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct iked_prop *p = &ps[i];
+		struct ike_prop *o = &out[i];
+		memset(o, 0, sizeof(*o));
+		o->num = (uint8_t)(i + 1);
+		o->proto = proto;
+		if (proto != IKE_PROTO_IKE) {
+			o->spisize = 4;
+			put_be32(o->spi, spi);
+		}
+		bool all_aead = true;
+		for (unsigned j = 0; j < p->nencr && proto != IKE_PROTO_AH; j++) {
+			o->xf[o->nxf++] = (struct ike_xf){
+			    IKE_XF_ENCR, p->encr[j],
+			    p->encr[j] == ENCR_CHACHA20_POLY1305 ? 0 : p->encr_bits[j]};
+			if (p->encr[j] == ENCR_AES_CBC)
+				all_aead = false;
+		}
+		if (proto == IKE_PROTO_AH)
+			all_aead = false;
+		for (unsigned j = 0; j < p->nprf && proto == IKE_PROTO_IKE; j++)
+			o->xf[o->nxf++] = (struct ike_xf){IKE_XF_PRF, p->prf[j], 0};
+		for (unsigned j = 0; j < p->ninteg && !all_aead; j++)
+			o->xf[o->nxf++] = (struct ike_xf){IKE_XF_INTEG, p->integ[j], 0};
+		if (proto == IKE_PROTO_IKE) {
+			if (only_group) /* the group of our KE first, as iked does after INVALID_KE
+					 */
+				o->xf[o->nxf++] = (struct ike_xf){IKE_XF_DH, *only_group, 0};
+			for (unsigned j = 0; j < p->ngroup; j++)
+				if (!only_group || p->group[j] != *only_group)
+					o->xf[o->nxf++] =
+					    (struct ike_xf){IKE_XF_DH, p->group[j], 0};
+		} else {
+			o->xf[o->nxf++] = (struct ike_xf){IKE_XF_ESN, p->esn ? 1 : 0, 0};
+		}
+	}
+	return n;
+}
+
+/* The transforms of one received proposal that we accept, as a suite:
+ * the first of each type that one of our proposals holds, all from the
+ * same proposal of ours.  True when every needed type was found. */
+struct suite {
+	uint16_t encr, encr_bits, prf, integ, group;
+	int esn;
+};
+
+static bool in_list(const uint16_t *l, unsigned n, uint16_t v)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (l[i] == v)
+			return true;
+	return false;
+}
+
+static bool match_prop(const struct ike_prop *rp, const struct iked_prop *ours, uint8_t proto,
+		       struct suite *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->esn = -1;
+	bool have_encr = false, have_prf = false, have_integ = false, have_group = false;
+	bool integ_none = false;
+	for (unsigned i = 0; i < rp->nxf; i++) {
+		const struct ike_xf *x = &rp->xf[i];
+		switch (x->type) {
+		case IKE_XF_ENCR:
+			if (have_encr)
+				break;
+			for (unsigned j = 0; j < ours->nencr; j++)
+				if (ours->encr[j] == x->id && (x->id == ENCR_CHACHA20_POLY1305 ||
+							       ours->encr_bits[j] == x->keylen)) {
+					have_encr = true;
+					s->encr = x->id;
+					s->encr_bits = x->keylen;
+					break;
+				}
+			break;
+		case IKE_XF_PRF:
+			if (!have_prf && in_list(ours->prf, ours->nprf, x->id)) {
+				have_prf = true;
+				s->prf = x->id;
+			}
+			break;
+		case IKE_XF_INTEG:
+			if (x->id == AUTH_NONE)
+				integ_none = true;
+			else if (!have_integ && in_list(ours->integ, ours->ninteg, x->id)) {
+				have_integ = true;
+				s->integ = x->id;
+			}
+			break;
+		case IKE_XF_DH:
+			if (!have_group && in_list(ours->group, ours->ngroup, x->id)) {
+				have_group = true;
+				s->group = x->id;
+			}
+			break;
+		case IKE_XF_ESN:
+			if (s->esn < 0 && x->id == (ours->esn ? 1 : 0))
+				s->esn = x->id;
+			break;
+		default: break;
+		}
+	}
+	(void)integ_none;
+	bool aead = s->encr == ENCR_AES_GCM_16 || s->encr == ENCR_CHACHA20_POLY1305;
+	if (aead) {
+		s->integ = AUTH_NONE;
+		have_integ = true;
+	}
+	if (proto == IKE_PROTO_IKE)
+		return have_encr && have_prf && have_integ && have_group;
+	if (proto == IKE_PROTO_AH)
+		return have_integ && !aead && s->esn >= 0;
+	return have_encr && have_integ && s->esn >= 0;
+}
+
+/* The first received proposal (in the peer's order) that one of ours
+ * accepts: its index, or -1. */
+static int choose(const struct ike_prop *rps, unsigned nr, const struct iked_prop *ours,
+		  unsigned no, uint8_t proto, struct suite *s)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		if (rps[i].proto != proto)
+			continue;
+		if (proto != IKE_PROTO_IKE && rps[i].spisize != 4)
+			continue;
+		for (unsigned j = 0; j < no; j++)
+			if (match_prop(&rps[i], &ours[j], proto, s))
+				return (int)i;
+	}
+	return -1;
+}
+
+/* The chosen suite as a one-proposal SA payload. */
+static void chosen_prop(const struct ike_prop *rp, const struct suite *s, uint8_t proto,
+			uint32_t spi, struct ike_prop *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->num = rp->num;
+	o->proto = proto;
+	if (proto != IKE_PROTO_IKE) {
+		o->spisize = 4;
+		put_be32(o->spi, spi);
+	}
+	if (proto != IKE_PROTO_AH)
+		o->xf[o->nxf++] = (struct ike_xf){
+		    IKE_XF_ENCR, s->encr, s->encr == ENCR_CHACHA20_POLY1305 ? 0 : s->encr_bits};
+	if (proto == IKE_PROTO_IKE)
+		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_PRF, s->prf, 0};
+	if (s->integ != AUTH_NONE)
+		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_INTEG, s->integ, 0};
+	if (proto == IKE_PROTO_IKE)
+		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_DH, s->group, 0};
+	else
+		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_ESN, (uint16_t)s->esn, 0};
+}
+
+/* ---- traffic selectors ---- */
+
+static void range_of(const struct ipaddr *a, unsigned plen, struct ipaddr *lo, struct ipaddr *hi)
+{
+	*lo = *a;
+	*hi = *a;
+	unsigned bytes = a->af == ADDR_V6 ? 16 : 4;
+	for (unsigned i = 0; i < bytes; i++) {
+		unsigned bits = plen > i * 8 ? (plen - i * 8 >= 8 ? 8 : plen - i * 8) : 0;
+		uint8_t m = (uint8_t)(0xff00 >> bits);
+		lo->a[i] &= m;
+		hi->a[i] |= (uint8_t)~m;
+	}
+}
+
+/* One side of a policy's flow as a TS. */
+static struct ike_ts ts_of(const struct ipaddr *a, unsigned plen, uint8_t proto, uint16_t port)
+{
+	struct ike_ts t = {.proto = proto, .sport = port, .eport = port ? port : 0xffff};
+	t.type = a->af == ADDR_V6 ? IKE_TS_IPV6_RANGE : IKE_TS_IPV4_RANGE;
+	range_of(a, plen, &t.start, &t.end);
+	return t;
+}
+
+static int acmp(const struct ipaddr *x, const struct ipaddr *y)
+{
+	return memcmp(x->a, y->a, x->af == ADDR_V6 ? 16 : 4);
+}
+
+/* The intersection of two selectors (RFC 7296 2.9 narrowing); false when empty. */
+static bool ts_narrow(const struct ike_ts *a, const struct ike_ts *b, struct ike_ts *r)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->proto && b->proto && a->proto != b->proto)
+		return false;
+	*r = *a;
+	r->proto = a->proto ? a->proto : b->proto;
+	r->sport = a->sport > b->sport ? a->sport : b->sport;
+	r->eport = a->eport < b->eport ? a->eport : b->eport;
+	r->start = acmp(&a->start, &b->start) > 0 ? a->start : b->start;
+	r->end = acmp(&a->end, &b->end) < 0 ? a->end : b->end;
+	return r->sport <= r->eport && acmp(&r->start, &r->end) <= 0;
+}
+
+/* A TS as a selector side: a prefix when the range is one, else false. */
+static bool ts_prefix(const struct ike_ts *t, struct ipaddr *a, uint8_t *plen, uint16_t *port,
+		      bool *port_set)
+{
+	unsigned bits = t->start.af == ADDR_V6 ? 128 : 32;
+	for (unsigned p = 0; p <= bits; p++) {
+		struct ipaddr lo, hi;
+		range_of(&t->start, p, &lo, &hi);
+		if (acmp(&lo, &t->start) == 0 && acmp(&hi, &t->end) == 0) {
+			*a = t->start;
+			*plen = (uint8_t)p;
+			break;
+		}
+		if (p == bits)
+			return false;
+	}
+	if (t->sport == t->eport) {
+		*port = t->sport;
+		*port_set = true;
+	} else if (t->sport == 0 && t->eport == 0xffff) {
+		*port = 0;
+		*port_set = false;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* The child's flow from the negotiated TS: ours (our side) and theirs. */
+static bool child_flow(struct child *c, const struct ike_ts *ours, const struct ike_ts *theirs)
+{
+	memset(&c->sel, 0, sizeof(c->sel));
+	memset(&c->mask, 0, sizeof(c->mask));
+	if (!ts_prefix(ours, &c->sel.src, &c->mask.src_plen, &c->sel.sport, &c->mask.sport) ||
+	    !ts_prefix(theirs, &c->sel.dst, &c->mask.dst_plen, &c->sel.dport, &c->mask.dport))
+		return false;
+	c->sel.proto = ours->proto ? ours->proto : theirs->proto;
+	c->mask.proto = c->sel.proto != 0;
+	return true;
+}
+
+/* ---- AUTH (2.15, PSK) ---- */
+
+/* Our ID payload body: srcid as FQDN (RFC822_ADDR with an @), or the address. */
+static size_t id_body(const char *id, const struct ipaddr *addr, uint8_t *b)
+{
+	memset(b, 0, 4);
+	if (id[0]) {
+		size_t n = strlen(id);
+		b[0] = strchr(id, '@') ? IKE_ID_UFQDN : IKE_ID_FQDN;
+		memcpy(b + 4, id, n);
+		return 4 + n;
+	}
+	b[0] = addr->af == ADDR_V6 ? IKE_ID_IPV6 : IKE_ID_IPV4;
+	size_t n = addr->af == ADDR_V6 ? 16 : 4;
+	memcpy(b + 4, addr->a, n);
+	return 4 + n;
+}
+
+/* An ID payload body as text, for messages and for dstid. */
+static void id_text(const uint8_t *body, size_t len, char *out, size_t cap)
+{
+	if (len < 4) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	if ((body[0] == IKE_ID_IPV4 && len == 8) || (body[0] == IKE_ID_IPV6 && len == 20)) {
+		struct ipaddr a = {.af = body[0] == IKE_ID_IPV4 ? ADDR_V4 : ADDR_V6};
+		memcpy(a.a, body + 4, len - 4);
+		char s[ADDR_STRLEN];
+		snprintf(out, cap, "%s", addr_fmt(&a, s));
+		return;
+	}
+	size_t n = len - 4 < cap - 1 ? len - 4 : cap - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = body[4 + i] >= 0x20 && body[4 + i] < 0x7f ? (char)body[4 + i] : '?';
+	out[n] = 0;
+}
+
+/* AUTH = prf(prf(PSK, "Key Pad for IKEv2"), <msg> | <nonce> | prf(SK_p, ID)) */
+static int psk_auth(const struct ike_sa *sa, bool of_initiator, const uint8_t *idb, size_t idlen,
+		    uint8_t *out)
+{
+	const struct iked_policy *p = sa_pol(sa);
+	unsigned pl = ike_prf_len(sa->prf);
+	const uint8_t *msg = of_initiator ? sa->msg1 : sa->msg2;
+	size_t msglen = of_initiator ? sa->msg1len : sa->msg2len;
+	const uint8_t *nonce = of_initiator ? sa->nr : sa->ni;
+	size_t nlen = of_initiator ? sa->nrlen : sa->nilen;
+	size_t total = msglen + nlen + pl;
+	uint8_t *octets = xmalloc(total);
+	uint8_t padkey[IKE_PRF_MAX];
+	static const char pad[] = "Key Pad for IKEv2";
+	int rc = -1;
+	memcpy(octets, msg, msglen);
+	memcpy(octets + msglen, nonce, nlen);
+	if (ike_prf(sa->prf, of_initiator ? sa->sk_pi : sa->sk_pr, pl, idb, idlen,
+		    octets + msglen + nlen) == 0 &&
+	    ike_prf(sa->prf, p->psk, p->psklen, (const uint8_t *)pad, sizeof(pad) - 1, padkey) ==
+		0 &&
+	    ike_prf(sa->prf, padkey, pl, octets, total, out) == 0)
+		rc = 0;
+	OPENSSL_cleanse(padkey, sizeof(padkey));
+	OPENSSL_cleanse(octets, total);
+	free(octets);
+	return rc;
+}
+
+/* Check the peer's ID and AUTH payloads; NULL or why not. */
+static const char *check_auth(const struct ike_sa *sa, const struct ike_msg *m, uint8_t idtype,
+			      char *idtxt, size_t cap)
+{
+	const struct ike_payload *id = ike_find(m, idtype), *au = ike_find(m, IKE_PL_AUTH);
+	if (!id || !au)
+		return "no ID or AUTH payload";
+	id_text(id->body, id->len, idtxt, cap);
+	const struct iked_policy *p = sa_pol(sa);
+	if (p->dstid[0] &&
+	    (id->len - 4 != strlen(p->dstid) || memcmp(id->body + 4, p->dstid, id->len - 4) != 0 ||
+	     (id->body[0] != IKE_ID_FQDN && id->body[0] != IKE_ID_UFQDN)))
+		return "the peer's ID is not the policy's dstid";
+	uint8_t method;
+	const uint8_t *data;
+	size_t dlen;
+	if (ike_parse_typed(au->body, au->len, &method, &data, &dlen) < 0 || method != IKE_AUTH_PSK)
+		return "not a shared-key AUTH";
+	uint8_t want[IKE_PRF_MAX];
+	if (psk_auth(sa, !sa->initiator, id->body, id->len, want) < 0)
+		return "cannot compute AUTH";
+	bool ok = dlen == ike_prf_len(sa->prf) && CRYPTO_memcmp(want, data, dlen) == 0;
+	OPENSSL_cleanse(want, sizeof(want));
+	return ok ? NULL : "the AUTH payload does not match: a different pre-shared key";
+}
+
+/* ---- installing a CHILD_SA ---- */
+
+static bool install_child(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+	struct child *c = &sa->child;
+	unsigned el = child_enckeylen(c), al = child_authkeylen(c);
+	uint8_t km[2 * (36 + 64)], nn[2 * 256];
+	memcpy(nn, sa->ni, sa->nilen);
+	memcpy(nn + sa->nilen, sa->nr, sa->nrlen);
+	/* KEYMAT = prf+(SK_d, Ni | Nr): i->r encryption, integrity, then r->i */
+	if (ike_prfplus(sa->prf, sa->sk_d, ike_prf_len(sa->prf), nn, sa->nilen + sa->nrlen, km,
+			2 * ((size_t)el + al)) < 0)
+		return false;
+	const uint8_t *ie = km, *ia = km + el, *re = km + el + al, *ra = km + 2 * el + al;
+	const uint8_t *oe = sa->initiator ? ie : re, *oa = sa->initiator ? ia : ra;
+	const uint8_t *ine = sa->initiator ? re : ie, *ina = sa->initiator ? ra : ia;
+	int rc = pf_install(d, sa, SADB_UPDATE, c->spi_in, &sa->peer, &sa->local, ine, ina);
+	if (!rc)
+		rc = pf_install(d, sa, SADB_ADD, c->spi_out, &sa->local, &sa->peer, oe, oa);
+	OPENSSL_cleanse(km, sizeof(km));
+	if (!rc)
+		rc = pf_flows(d, c->satype, &c->sel, &c->mask, &sa->local, &sa->peer);
+	if (rc) {
+		say(d, "%s: the kernel refused the CHILD_SA: %s", sa_pol(sa)->name, strerror(-rc));
+		child_down(sa, "a refusal");
+		return false;
+	}
+	c->up = true;
+	d->st.children++;
+	char a[ADDR_STRLEN];
+	say(d, "%s: CHILD_SA %s %s in 0x%08x out 0x%08x with %s", sa_pol(sa)->name,
+	    pfkey_name(PFN_SATYPE, c->satype), c->transport ? "transport" : "tunnel", c->spi_in,
+	    c->spi_out, addr_fmt(&sa->peer, a));
+	return true;
+}
+
+/* ---- exchanges: initiator ---- */
+
+static void send_sa_init(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct ike_hdr h;
+	hdr_for(sa, &h, IKE_SA_INIT, false, 0);
+	struct ike_buf *m = xmalloc(sizeof(*m));
+	ikeb_init(m, &h);
+	struct ike_prop props[IKED_MAX_PROPS];
+	unsigned n = build_props(p->ike, p->nike, IKE_PROTO_IKE, 0, &sa->group, props);
+	ikeb_sa(m, props, n);
+	uint8_t pub[IKE_DH_MAX];
+	rng_bytes(&d->rng, sa->dhpriv, ike_dh_privlen(sa->group));
+	if (ike_dh_public(sa->group, sa->dhpriv, pub) < 0) {
+		say(d, "%s: cannot make a DH value for group %u", p->name, sa->group);
+		sa_kill(sa, "an error");
+		free(m);
+		return;
+	}
+	ikeb_ke(m, sa->group, pub, ike_dh_publen(sa->group));
+	sa->nilen = IKED_NONCE_LEN;
+	rng_bytes(&d->rng, sa->ni, sa->nilen);
+	ikeb_nonce(m, sa->ni, sa->nilen);
+	ikeb_finish(m);
+	free(sa->msg1);
+	sa->msg1 = xmalloc(m->len);
+	memcpy(sa->msg1, m->b, m->len);
+	sa->msg1len = m->len;
+	sa->state = S_INIT_SENT;
+	sa->next_msgid = 1;
+	send_request(sa, m);
+	free(m);
+}
+
+static void initiate(struct iked *d, unsigned pol, const struct ipaddr *local,
+		     const struct ipaddr *peer)
+{
+	sweep(d);
+	struct ike_sa *sa = sa_new(d, pol, true, local, peer, IKE_PORT);
+	if (!sa)
+		return;
+	const struct iked_policy *p = &d->pols[pol];
+	sa->group = p->ike[0].group[0];
+	d->st.initiated++;
+	char a[ADDR_STRLEN];
+	say(d, "%s: IKE_SA_INIT to %s, SPIi 0x%016llx", p->name, addr_fmt(peer, a),
+	    (unsigned long long)spi64(sa->spi_i));
+	send_sa_init(sa);
+}
+
+static void send_auth(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct child *c = &sa->child;
+	c->satype = p->satype;
+	c->transport = p->transport;
+	c->spi_in = pf_getspi(d, p->satype, &sa->peer, &sa->local);
+	if (!c->spi_in) {
+		say(d, "%s: GETSPI refused", p->name);
+		sa_kill(sa, "an error");
+		return;
+	}
+	struct ike_buf *in = xmalloc(sizeof(*in)), *m = xmalloc(sizeof(*m));
+	ikeb_init_chain(in);
+	uint8_t idb[4 + IKED_ID_MAX], auth[IKE_PRF_MAX];
+	size_t idlen = id_body(p->srcid, &sa->local, idb);
+	ikeb_typed(in, IKE_PL_IDI, idb[0], idb + 4, idlen - 4);
+	psk_auth(sa, true, idb, idlen, auth);
+	ikeb_typed(in, IKE_PL_AUTH, IKE_AUTH_PSK, auth, ike_prf_len(sa->prf));
+	if (p->transport)
+		ikeb_notify(in, 0, NULL, 0, N_USE_TRANSPORT_MODE, NULL, 0);
+	struct ike_prop props[IKED_MAX_PROPS];
+	uint8_t proto = p->satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP;
+	unsigned n = build_props(p->child, p->nchild, proto, c->spi_in, NULL, props);
+	ikeb_sa(in, props, n);
+	struct ike_ts tsi = ts_of(&p->src, p->src_plen, p->proto, p->sport);
+	struct ike_ts tsr = ts_of(&p->dst, p->dst_plen, p->proto, p->dport);
+	ikeb_ts(in, IKE_PL_TSI, &tsi, 1);
+	ikeb_ts(in, IKE_PL_TSR, &tsr, 1);
+	struct ike_hdr h;
+	hdr_for(sa, &h, IKE_AUTH, false, sa->next_msgid++);
+	if (seal(sa, &h, in, m) < 0) {
+		say(d, "%s: IKE_AUTH does not fit in a message", p->name);
+		sa_kill(sa, "an error");
+	} else {
+		sa->state = S_AUTH_SENT;
+		send_request(sa, m);
+	}
+	OPENSSL_cleanse(in, sizeof(*in));
+	free(in);
+	free(m);
+}
+
+static void fail_notify(struct ike_sa *sa, uint16_t type, const char *exchange)
+{
+	struct iked *d = sa->d;
+	if (type == N_AUTHENTICATION_FAILED)
+		d->st.auth_failures++;
+	else if (type == N_NO_PROPOSAL_CHOSEN)
+		d->st.no_proposal++;
+	else if (type == N_TS_UNACCEPTABLE)
+		d->st.ts_unacceptable++;
+	say(d, "%s: the peer answered %s with %s", sa_pol(sa)->name, exchange,
+	    ike_notify_name(type));
+}
+
+/* The first error notify of m, 0 when none. */
+static uint16_t error_notify(const struct ike_msg *m, struct ike_notify *out)
+{
+	for (unsigned i = 0; i < m->npl; i++) {
+		struct ike_notify n;
+		if (m->pl[i].type == IKE_PL_N &&
+		    ike_parse_notify(m->pl[i].body, m->pl[i].len, &n) == 0 && n.type < 16384) {
+			if (out)
+				*out = n;
+			return n.type;
+		}
+	}
+	return 0;
+}
+
+static bool has_notify(const struct ike_msg *m, uint16_t type)
+{
+	for (unsigned i = 0; i < m->npl; i++) {
+		struct ike_notify n;
+		if (m->pl[i].type == IKE_PL_N &&
+		    ike_parse_notify(m->pl[i].body, m->pl[i].len, &n) == 0 && n.type == type)
+			return true;
+	}
+	return false;
+}
+
+static void drop(struct iked *d, const struct ipaddr *from, const char *why)
+{
+	char a[ADDR_STRLEN];
+	d->st.dropped++;
+	say(d, "dropped a message from %s: %s", addr_fmt(from, a), why);
+}
+
+static void ini_init_response(struct ike_sa *sa, const uint8_t *b, size_t len,
+			      const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct ike_notify n;
+	uint16_t err = error_notify(m, &n);
+	if (err == N_INVALID_KE_PAYLOAD && n.datalen == 2) {
+		uint16_t g = get_be16(n.data);
+		d->st.invalid_ke++;
+		bool ours = false;
+		for (unsigned i = 0; i < p->nike; i++)
+			ours |= in_list(p->ike[i].group, p->ike[i].ngroup, g);
+		if (!ours || g == sa->group || sa->ke_tries >= IKED_KE_RETRIES) {
+			say(d, "%s: INVALID_KE_PAYLOAD asks for group %u, which we do not offer",
+			    p->name, g);
+			sa_kill(sa, "a failed negotiation");
+			return;
+		}
+		say(d, "%s: INVALID_KE_PAYLOAD: the peer wants group %u; again with it", p->name,
+		    g);
+		sa->ke_tries++;
+		sa->group = g;
+		sa->retry_gen++;
+		send_sa_init(sa);
+		return;
+	}
+	if (err) {
+		fail_notify(sa, err, "IKE_SA_INIT");
+		sa_kill(sa, "a failed negotiation");
+		return;
+	}
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ke = ike_find(m, IKE_PL_KE),
+				 *no = ike_find(m, IKE_PL_NONCE);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp;
+	struct suite s;
+	uint16_t g;
+	const uint8_t *kd;
+	size_t kdlen;
+	if (!sap || !ke || !no || ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 ||
+	    nrp != 1 || choose(rp, 1, p->ike, p->nike, IKE_PROTO_IKE, &s) != 0 ||
+	    ike_parse_ke(ke->body, ke->len, &g, &kd, &kdlen) < 0 || g != sa->group ||
+	    s.group != sa->group || no->len < 16 || no->len > sizeof(sa->nr)) {
+		drop(d, &sa->peer,
+		     "an IKE_SA_INIT response without a proposal, KE and nonce we sent");
+		return;
+	}
+	memcpy(sa->spi_r, m->h.rspi, 8);
+	memcpy(sa->nr, no->body, no->len);
+	sa->nrlen = no->len;
+	sa->encr = s.encr;
+	sa->encr_bits = s.encr_bits;
+	sa->prf = s.prf;
+	sa->integ = s.integ;
+	ike_encr_info(sa->encr, sa->encr_bits, &sa->ei);
+	uint8_t shared[IKE_DH_MAX];
+	size_t slen;
+	if (ike_dh_shared(sa->group, sa->dhpriv, kd, kdlen, shared, &slen) < 0) {
+		drop(d, &sa->peer, "the responder's KE is not a valid public value");
+		sa_kill(sa, "a failed negotiation");
+		return;
+	}
+	int rc = derive_keys(sa, shared, slen);
+	OPENSSL_cleanse(shared, sizeof(shared));
+	OPENSSL_cleanse(sa->dhpriv, sizeof(sa->dhpriv));
+	if (rc < 0) {
+		sa_kill(sa, "an error");
+		return;
+	}
+	free(sa->msg2);
+	sa->msg2 = xmalloc(len);
+	memcpy(sa->msg2, b, len);
+	sa->msg2len = len;
+	table_add(sa);
+	sa->retry_gen++; /* the IKE_SA_INIT exchange is over */
+	free(sa->req);
+	sa->req = NULL;
+	send_auth(sa);
+}
+
+static void ini_auth_response(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	sa->retry_gen++;
+	free(sa->req);
+	sa->req = NULL;
+	uint16_t err = error_notify(m, NULL);
+	if (err == N_AUTHENTICATION_FAILED || err == N_INVALID_SYNTAX) {
+		fail_notify(sa, err, "IKE_AUTH");
+		sa_kill(sa, "a failed authentication");
+		return;
+	}
+	char idtxt[IKED_ID_MAX];
+	const char *why = check_auth(sa, m, IKE_PL_IDR, idtxt, sizeof(idtxt));
+	if (why) {
+		d->st.auth_failures++;
+		say(d, "%s: authentication of the responder failed: %s", p->name, why);
+		sa_kill(sa, "a failed authentication");
+		return;
+	}
+	sa->state = S_ESTABLISHED;
+	sa->established_at = d->w->sim->now;
+	d->st.established++;
+	char a[ADDR_STRLEN];
+	say(d, "%s: IKE SA 0x%016llx/0x%016llx established with %s (%s), %s", p->name,
+	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
+	    addr_fmt(&sa->peer, a), idtxt, ws_encr(sa));
+	if (err) { /* the CHILD_SA failed, the IKE SA stands (2.21.2) */
+		fail_notify(sa, err, "the CHILD_SA");
+		child_down(sa, "a failed negotiation");
+		return;
+	}
+	struct child *c = &sa->child;
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ti = ike_find(m, IKE_PL_TSI),
+				 *tr = ike_find(m, IKE_PL_TSR);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp, nti, ntr;
+	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], want_i, want_r, ni, nr;
+	struct suite s;
+	uint8_t proto = p->satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP;
+	want_i = ts_of(&p->src, p->src_plen, p->proto, p->sport);
+	want_r = ts_of(&p->dst, p->dst_plen, p->proto, p->dport);
+	if (!sap || !ti || !tr || ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 ||
+	    nrp != 1 || choose(rp, 1, p->child, p->nchild, proto, &s) != 0 ||
+	    ike_parse_ts(ti->body, ti->len, tsi, IKE_MAX_TS, &nti) < 0 ||
+	    ike_parse_ts(tr->body, tr->len, tsr, IKE_MAX_TS, &ntr) < 0 || !nti || !ntr ||
+	    !ts_narrow(&tsi[0], &want_i, &ni) || !ts_narrow(&tsr[0], &want_r, &nr) ||
+	    p->transport != has_notify(m, N_USE_TRANSPORT_MODE) || !child_flow(c, &ni, &nr)) {
+		say(d, "%s: the CHILD_SA in the IKE_AUTH response is not one we proposed", p->name);
+		child_down(sa, "a failed negotiation");
+		return;
+	}
+	c->encr = s.encr;
+	c->encr_bits = s.encr_bits;
+	c->integ = s.integ;
+	c->esn = s.esn == 1;
+	c->spi_out = get_be32(rp[0].spi);
+	install_child(sa);
+}
+
+/* ---- exchanges: responder ---- */
+
+/* The policy for a peer at `from` reaching us at `to`: one naming that
+ * peer first, then one with `peer any`. */
+static int find_policy(const struct iked *d, const struct ipaddr *from, const struct ipaddr *to)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < d->npols; i++) {
+			const struct iked_policy *p = &d->pols[i];
+			if (p->has_local && !addr_eq(&p->local, to))
+				continue;
+			if (pass == 0 ? !p->peer_any && addr_eq(&p->peer, from) : p->peer_any)
+				return (int)i;
+		}
+	return -1;
+}
+
+/* An unprotected answer to an IKE_SA_INIT request: one notify. */
+static void init_notify(struct iked *d, const struct ike_msg *req, const struct ipaddr *to,
+			uint16_t port, const struct ipaddr *from, uint16_t type,
+			const uint8_t *data, size_t dlen)
+{
+	struct ike_hdr h = req->h;
+	memset(h.rspi, 0, 8);
+	h.flags = IKE_FLAG_R;
+	struct ike_buf *m = xmalloc(sizeof(*m));
+	ikeb_init(m, &h);
+	ikeb_notify(m, 0, NULL, 0, type, data, dlen);
+	ikeb_finish(m);
+	struct udp_send_opts o = {.src = from};
+	(void)udp_sendto(d->us, to, port, m->b, m->len, &o);
+	free(m);
+}
+
+static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const struct ike_msg *m,
+			const struct ipaddr *from, uint16_t sport, const struct ipaddr *to)
+{
+	char a[ADDR_STRLEN];
+	/* A retransmitted request: the same answer again. */
+	for (unsigned i = 0; i < d->nsas; i++) {
+		struct ike_sa *o = d->sas[i];
+		if (!o->initiator && o->state != S_DEAD && memcmp(o->spi_i, m->h.ispi, 8) == 0 &&
+		    addr_eq(&o->peer, from) && o->msg1len == len && memcmp(o->msg1, b, len) == 0) {
+			if (o->resp)
+				send_raw(o, o->resp, o->resplen);
+			return;
+		}
+	}
+	int pol = find_policy(d, from, to);
+	if (pol < 0) {
+		drop(d, from, "IKE_SA_INIT from a peer no policy names");
+		return;
+	}
+	const struct iked_policy *p = &d->pols[pol];
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ke = ike_find(m, IKE_PL_KE),
+				 *no = ike_find(m, IKE_PL_NONCE);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp;
+	uint16_t g;
+	const uint8_t *kd;
+	size_t kdlen;
+	if (!sap || !ke || !no || ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 ||
+	    ike_parse_ke(ke->body, ke->len, &g, &kd, &kdlen) < 0 || no->len < 16 || no->len > 256) {
+		init_notify(d, m, from, sport, to, N_INVALID_SYNTAX, NULL, 0);
+		drop(d, from, "an IKE_SA_INIT request without a valid SA, KE and nonce");
+		return;
+	}
+	struct suite s;
+	int chosen = choose(rp, nrp, p->ike, p->nike, IKE_PROTO_IKE, &s);
+	if (chosen < 0) {
+		d->st.no_proposal++;
+		say(d, "%s: no proposal of %s's IKE_SA_INIT is acceptable: NO_PROPOSAL_CHOSEN",
+		    p->name, addr_fmt(from, a));
+		init_notify(d, m, from, sport, to, N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	if (g != s.group) {
+		uint8_t want[2];
+		put_be16(want, s.group);
+		d->st.invalid_ke++;
+		say(d, "%s: %s sent KE for group %u, we chose %u: INVALID_KE_PAYLOAD", p->name,
+		    addr_fmt(from, a), g, s.group);
+		init_notify(d, m, from, sport, to, N_INVALID_KE_PAYLOAD, want, 2);
+		return;
+	}
+	sweep(d);
+	struct ike_sa *sa = sa_new(d, (unsigned)pol, false, to, from, sport);
+	if (!sa)
+		return;
+	memcpy(sa->spi_i, m->h.ispi, 8);
+	sa->encr = s.encr;
+	sa->encr_bits = s.encr_bits;
+	sa->prf = s.prf;
+	sa->integ = s.integ;
+	sa->group = s.group;
+	ike_encr_info(sa->encr, sa->encr_bits, &sa->ei);
+	memcpy(sa->ni, no->body, no->len);
+	sa->nilen = no->len;
+	uint8_t pub[IKE_DH_MAX], shared[IKE_DH_MAX];
+	size_t slen;
+	rng_bytes(&d->rng, sa->dhpriv, ike_dh_privlen(sa->group));
+	if (ike_dh_public(sa->group, sa->dhpriv, pub) < 0 ||
+	    ike_dh_shared(sa->group, sa->dhpriv, kd, kdlen, shared, &slen) < 0) {
+		init_notify(d, m, from, sport, to, N_INVALID_SYNTAX, NULL, 0);
+		sa_kill(sa, "a failed negotiation");
+		drop(d, from, "the initiator's KE is not a valid public value");
+		return;
+	}
+	OPENSSL_cleanse(sa->dhpriv, sizeof(sa->dhpriv));
+	sa->nrlen = IKED_NONCE_LEN;
+	rng_bytes(&d->rng, sa->nr, sa->nrlen);
+	int rc = derive_keys(sa, shared, slen);
+	OPENSSL_cleanse(shared, sizeof(shared));
+	if (rc < 0) {
+		sa_kill(sa, "an error");
+		return;
+	}
+	struct ike_hdr h;
+	hdr_for(sa, &h, IKE_SA_INIT, true, 0);
+	struct ike_buf *r = xmalloc(sizeof(*r));
+	ikeb_init(r, &h);
+	struct ike_prop one;
+	chosen_prop(&rp[chosen], &s, IKE_PROTO_IKE, 0, &one);
+	ikeb_sa(r, &one, 1);
+	ikeb_ke(r, sa->group, pub, ike_dh_publen(sa->group));
+	ikeb_nonce(r, sa->nr, sa->nrlen);
+	ikeb_finish(r);
+	sa->msg1 = xmalloc(len);
+	memcpy(sa->msg1, b, len);
+	sa->msg1len = len;
+	sa->msg2 = xmalloc(r->len);
+	memcpy(sa->msg2, r->b, r->len);
+	sa->msg2len = r->len;
+	sa->state = S_INIT_DONE;
+	sa->peer_msgid = 1;
+	send_response(sa, r);
+	free(r);
+}
+
+static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct ike_buf *in = xmalloc(sizeof(*in)), *r = xmalloc(sizeof(*r));
+	ikeb_init_chain(in);
+	char idtxt[IKED_ID_MAX], a[ADDR_STRLEN];
+	const char *why = check_auth(sa, m, IKE_PL_IDI, idtxt, sizeof(idtxt));
+	struct ike_hdr h;
+	hdr_for(sa, &h, IKE_AUTH, true, m->h.msgid);
+	if (why) {
+		d->st.auth_failures++;
+		say(d, "%s: authentication of %s failed: %s: AUTHENTICATION_FAILED", p->name,
+		    addr_fmt(&sa->peer, a), why);
+		ikeb_notify(in, 0, NULL, 0, N_AUTHENTICATION_FAILED, NULL, 0);
+		if (seal(sa, &h, in, r) == 0)
+			send_response(sa, r);
+		sa_kill(sa, "a failed authentication");
+		goto out;
+	}
+	uint8_t idb[4 + IKED_ID_MAX], auth[IKE_PRF_MAX];
+	size_t idlen = id_body(p->srcid, &sa->local, idb);
+	ikeb_typed(in, IKE_PL_IDR, idb[0], idb + 4, idlen - 4);
+	psk_auth(sa, false, idb, idlen, auth);
+	ikeb_typed(in, IKE_PL_AUTH, IKE_AUTH_PSK, auth, ike_prf_len(sa->prf));
+	sa->state = S_ESTABLISHED;
+	sa->established_at = d->w->sim->now;
+	d->st.established++;
+	say(d, "%s: IKE SA 0x%016llx/0x%016llx established with %s (%s), %s", p->name,
+	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
+	    addr_fmt(&sa->peer, a), idtxt, ws_encr(sa));
+
+	/* The CHILD_SA: a proposal we accept, selectors narrowed to ours. */
+	struct child *c = &sa->child;
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ti = ike_find(m, IKE_PL_TSI),
+				 *tr = ike_find(m, IKE_PL_TSR);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp = 0, nti = 0, ntr = 0;
+	struct ike_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], ni, nr;
+	struct suite s;
+	uint8_t proto = p->satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP;
+	int chosen = -1;
+	uint16_t fail = 0;
+	if (!sap || !ti || !tr || ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 ||
+	    ike_parse_ts(ti->body, ti->len, tsi, IKE_MAX_TS, &nti) < 0 ||
+	    ike_parse_ts(tr->body, tr->len, tsr, IKE_MAX_TS, &ntr) < 0) {
+		fail = N_INVALID_SYNTAX;
+	} else if ((chosen = choose(rp, nrp, p->child, p->nchild, proto, &s)) < 0 ||
+		   p->transport != has_notify(m, N_USE_TRANSPORT_MODE)) {
+		fail = N_NO_PROPOSAL_CHOSEN;
+		d->st.no_proposal++;
+	} else {
+		/* Our policy seen from the initiator: its TSi is our dst. */
+		struct ike_ts our_i = ts_of(&p->dst, p->dst_plen, p->proto, p->dport);
+		struct ike_ts our_r = ts_of(&p->src, p->src_plen, p->proto, p->sport);
+		if (!ts_narrow(&tsi[0], &our_i, &ni) || !ts_narrow(&tsr[0], &our_r, &nr) ||
+		    !child_flow(c, &nr, &ni)) {
+			fail = N_TS_UNACCEPTABLE;
+			d->st.ts_unacceptable++;
+		}
+	}
+	if (!fail) {
+		c->satype = p->satype;
+		c->transport = p->transport;
+		c->encr = s.encr;
+		c->encr_bits = s.encr_bits;
+		c->integ = s.integ;
+		c->esn = s.esn == 1;
+		c->spi_out = get_be32(rp[chosen].spi);
+		c->spi_in = pf_getspi(d, p->satype, &sa->peer, &sa->local);
+		if (!c->spi_in || !install_child(sa))
+			fail = N_TEMPORARY_FAILURE;
+	}
+	if (fail) {
+		say(d, "%s: CHILD_SA refused: %s", p->name, ike_notify_name(fail));
+		ikeb_notify(in, 0, NULL, 0, fail, NULL, 0);
+	} else {
+		if (p->transport)
+			ikeb_notify(in, 0, NULL, 0, N_USE_TRANSPORT_MODE, NULL, 0);
+		struct ike_prop one;
+		chosen_prop(&rp[chosen], &s, proto, c->spi_in, &one);
+		ikeb_sa(in, &one, 1);
+		ikeb_ts(in, IKE_PL_TSI, &ni, 1);
+		ikeb_ts(in, IKE_PL_TSR, &nr, 1);
+	}
+	if (seal(sa, &h, in, r) == 0)
+		send_response(sa, r);
+out:
+	sa->peer_msgid = m->h.msgid + 1;
+	OPENSSL_cleanse(in, sizeof(*in));
+	free(in);
+	free(r);
+}
+
+/* ---- receiving ---- */
+
+static struct ike_sa *find_sa(struct iked *d, const struct ike_hdr *h)
+{
+	bool from_ini = h->flags & IKE_FLAG_I;
+	for (unsigned i = 0; i < d->nsas; i++) {
+		struct ike_sa *sa = d->sas[i];
+		if (sa->state == S_DEAD || sa->initiator == from_ini ||
+		    memcmp(sa->spi_i, h->ispi, 8) != 0)
+			continue;
+		/* The IKE_SA_INIT response brings the responder's SPI. */
+		if (sa->state == S_INIT_SENT || memcmp(sa->spi_r, h->rspi, 8) == 0)
+			return sa;
+	}
+	return NULL;
+}
+
+static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ipaddr *from,
+		   uint16_t sport, const struct ipaddr *to)
+{
+	struct ike_msg *m = xmalloc(sizeof(*m));
+	struct ike_perr e;
+	uint8_t *plain = NULL;
+	if (ike_parse(b, len, m, &e) < 0) {
+		drop(d, from, e.why);
+		goto out;
+	}
+	bool response = m->h.flags & IKE_FLAG_R;
+	if (m->h.exchange == IKE_SA_INIT && !response) {
+		rsp_sa_init(d, b, len, m, from, sport, to);
+		goto out;
+	}
+	struct ike_sa *sa = find_sa(d, &m->h);
+	if (!sa) {
+		drop(d, from, "no IKE SA with these SPIs");
+		goto out;
+	}
+	if (m->h.exchange == IKE_SA_INIT) {
+		if (sa->state == S_INIT_SENT && m->h.msgid == 0)
+			ini_init_response(sa, b, len, m);
+		else
+			drop(d, from, "an IKE_SA_INIT response out of turn");
+		goto out;
+	}
+	if (!response) {
+		if (m->h.msgid + 1 == sa->peer_msgid && sa->resp) { /* sent again */
+			send_raw(sa, sa->resp, sa->resplen);
+			goto out;
+		}
+		if (m->h.msgid != sa->peer_msgid) {
+			drop(d, from, "a request with an unexpected message ID");
+			goto out;
+		}
+	} else if (!sa->req || m->h.msgid + 1 != sa->next_msgid) {
+		drop(d, from, "a response to no request of ours");
+		goto out;
+	}
+	plain = xmalloc(IKE_MSG_MAX);
+	const char *why;
+	if (unseal(sa, b, m, plain, &why) < 0) {
+		drop(d, from, why);
+		goto out;
+	}
+	if (m->h.exchange == IKE_AUTH && !response && sa->state == S_INIT_DONE)
+		rsp_auth(sa, m);
+	else if (m->h.exchange == IKE_AUTH && response && sa->state == S_AUTH_SENT)
+		ini_auth_response(sa, m);
+	else
+		drop(d, from, "an exchange this daemon does not take yet");
+out:
+	if (plain) {
+		OPENSSL_cleanse(plain, IKE_MSG_MAX);
+		free(plain);
+	}
+	free(m);
+}
+
+static void on_udp(struct udp_sock *s, void *arg)
+{
+	struct iked *d = arg;
+	uint8_t *buf = xmalloc(IKE_MSG_MAX + 1);
+	struct ipaddr src, dst;
+	uint16_t sport;
+	ssize_t len;
+	while ((len = udp_recvmsg(s, buf, IKE_MSG_MAX + 1, &src, &sport, &dst)) >= 0) {
+		if (len > IKE_MSG_MAX)
+			drop(d, &src, "longer than 8192 bytes");
+		else
+			handle(d, buf, (size_t)len, &src, sport, &dst);
+	}
+	free(buf);
+}
+
+/* ---- PF_KEY messages from the kernel ---- */
+
+struct acq_ev {
+	struct iked *d;
+	struct ipaddr dst;
+	bool has_src;
+	struct ipaddr src;
+};
+
+static void on_acquire(struct sim *s, void *arg)
+{
+	struct acq_ev ev_copy = *(struct acq_ev *)arg, *ev = &ev_copy;
+	struct iked *d = ev->d;
+	free(arg);
+	(void)s;
+	for (unsigned i = 0; i < d->npols; i++) {
+		const struct iked_policy *p = &d->pols[i];
+		if (p->mode == IKED_PASSIVE || p->peer_any || !addr_eq(&p->peer, &ev->dst))
+			continue;
+		for (unsigned j = 0; j < d->nsas; j++) {
+			struct ike_sa *sa = d->sas[j];
+			if (sa->pol == i && sa->state != S_DEAD &&
+			    (sa->state != S_ESTABLISHED || sa->child.up))
+				return; /* under way, or up */
+		}
+		struct ipaddr local = ev->src;
+		if (p->has_local)
+			local = p->local;
+		else if (!ev->has_src &&
+			 (p->peer.af == ADDR_V6 ? ip6_select_src(d->n, &p->peer, &local)
+						: ip4_select_src(d->n, &p->peer, &local)) < 0)
+			return;
+		d->st.acquires++;
+		initiate(d, i, &local, &p->peer);
+		return;
+	}
+}
+
+static void on_pfkey(struct pfkey_sock *s, void *arg)
+{
+	struct iked *d = arg;
+	uint8_t buf[PFKEY_MSG_MAXSZ];
+	ssize_t len;
+	while ((len = pfkey_read(s, buf, sizeof(buf))) > 0) {
+		struct pfkey_msg m;
+		if (pfkey_parse(buf, MIN((size_t)len, sizeof(buf)), PFKEY_OUT, 0, &m) != 0)
+			continue;
+		uint8_t type = m.hdr.sadb_msg_type;
+		if (m.hdr.sadb_msg_pid == d->ps->pid) {
+			d->reply_errno = m.hdr.sadb_msg_errno;
+			if (type == SADB_GETSPI && !m.hdr.sadb_msg_errno &&
+			    pfkey_has(&m, SADB_EXT_SA)) {
+				struct sadb_sa sa;
+				pfkey_get_sa(&m, SADB_EXT_SA, &sa);
+				d->reply_spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
+			}
+			continue;
+		}
+		if (type == SADB_ACQUIRE && !m.hdr.sadb_msg_errno &&
+		    pfkey_has(&m, SADB_EXT_ADDRESS_DST)) {
+			struct acq_ev *ev = xcalloc(1, sizeof(*ev));
+			ev->d = d;
+			uint16_t port;
+			pfkey_get_address(&m, SADB_EXT_ADDRESS_DST, &ev->dst, &port);
+			if (pfkey_has(&m, SADB_EXT_ADDRESS_SRC)) {
+				pfkey_get_address(&m, SADB_EXT_ADDRESS_SRC, &ev->src, &port);
+				ev->has_src = true;
+			}
+			sim_after(d->w->sim, 0, on_acquire, free, ev);
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+/* ---- the API ---- */
+
+struct iked_world *iked_world_new(struct sim *s)
+{
+	struct iked_world *w = xcalloc(1, sizeof(*w));
+	w->sim = s;
+	return w;
+}
+
+void iked_world_free(struct iked_world *w)
+{
+	if (!w)
+		return;
+	for (unsigned i = 0; i < w->nds; i++) {
+		struct iked *d = w->ds[i];
+		for (unsigned j = 0; j < d->nsas; j++)
+			sa_free(d->sas[j]);
+		free(d->sas);
+		OPENSSL_cleanse(d->pols, d->npols * sizeof(*d->pols));
+		free(d->pols);
+		OPENSSL_cleanse(&d->rng, sizeof(d->rng));
+		free(d);
+	}
+	free(w->ds);
+	for (unsigned i = 0; i < w->ntable; i++) {
+		OPENSSL_cleanse(w->table[i], strlen(w->table[i]));
+		free(w->table[i]);
+	}
+	free(w->table);
+	free(w);
+}
+
+struct iked *iked_find(const struct iked_world *w, const struct node *n)
+{
+	for (unsigned i = 0; i < w->nds; i++)
+		if (w->ds[i]->n == n)
+			return w->ds[i];
+	return NULL;
+}
+
+struct iked *iked_get(struct iked_world *w, struct node *n, char *err, size_t errcap)
+{
+	struct iked *d = iked_find(w, n);
+	if (d)
+		return d;
+	struct udp_sock *us = udp_open(n);
+	int rc = udp_bind(us, NULL, IKE_PORT);
+	if (rc < 0) {
+		snprintf(err, errcap, "%s: cannot bind UDP port 500: %s", n->name, strerror(-rc));
+		udp_close(us);
+		return NULL;
+	}
+	/* As iked's sockets: IKE itself is never protected by the SPD. */
+	int bypass = IPSEC_LEVEL_BYPASS;
+	for (int opt = IP_AUTH_LEVEL; opt <= IP_ESP_NETWORK_LEVEL; opt++) {
+		(void)seclevel_set(n, &us->sl, SOL_IPPROTO_IP, opt, &bypass, sizeof(bypass), true);
+		(void)seclevel_set(n, &us->sl, SOL_IPPROTO_IPV6,
+				   opt - IP_AUTH_LEVEL + IPV6_AUTH_LEVEL, &bypass, sizeof(bypass),
+				   true);
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->w = w;
+	d->n = n;
+	d->us = us;
+	us->on_recv = on_udp;
+	us->cb_arg = d;
+	d->ps = pfkey_open(n);
+	d->ps->on_queue = on_pfkey;
+	d->ps->on_queue_arg = d;
+	char stream[128];
+	snprintf(stream, sizeof(stream), "iked:%s", n->name);
+	rng_seed(&d->rng, w->sim->seed, stream);
+	static const uint8_t satypes[] = {SADB_SATYPE_ESP, SADB_SATYPE_AH};
+	for (size_t i = 0; i < ARRAY_LEN(satypes); i++) {
+		struct pfkey_buf pb;
+		pfkb_init(&pb, SADB_REGISTER, satypes[i], ++d->seq, d->ps->pid);
+		(void)pf_send(d, &pb);
+	}
+	w->ds = xgrow(w->ds, w->nds, sizeof(*w->ds));
+	w->ds[w->nds++] = d;
+	return d;
+}
+
+struct start_ev {
+	struct iked *d;
+	unsigned pol;
+};
+
+static void on_start(struct sim *s, void *arg)
+{
+	struct start_ev ev = *(struct start_ev *)arg;
+	struct iked *d = ev.d;
+	const struct iked_policy *p = &d->pols[ev.pol];
+	struct ipaddr local;
+	free(arg);
+	(void)s;
+	if (p->has_local)
+		local = p->local;
+	else if ((p->peer.af == ADDR_V6 ? ip6_select_src(d->n, &p->peer, &local)
+					: ip4_select_src(d->n, &p->peer, &local)) < 0) {
+		char a[ADDR_STRLEN];
+		say(d, "%s: no route to the peer %s", p->name, addr_fmt(&p->peer, a));
+		return;
+	}
+	initiate(d, ev.pol, &local, &p->peer);
+}
+
+int iked_add_policy(struct iked *d, const struct iked_policy *p, char *err, size_t errcap)
+{
+	/* Grown by hand, so that no copy of a PSK is left in freed memory. */
+	struct iked_policy *pols = xcalloc(d->npols + 1, sizeof(*pols));
+	if (d->npols) {
+		memcpy(pols, d->pols, d->npols * sizeof(*pols));
+		OPENSSL_cleanse(d->pols, d->npols * sizeof(*pols));
+	}
+	free(d->pols);
+	d->pols = pols;
+	unsigned i = d->npols++;
+	d->pols[i] = *p;
+	if (p->mode == IKED_PASSIVE || p->peer_any)
+		return 0;
+	/* The flows now, so that the first packet asks for the SAs. */
+	struct spd_sel sel;
+	struct spd_mask mask;
+	policy_flow(p, &sel, &mask);
+	int rc = pf_flows(d, p->satype, &sel, &mask, p->has_local ? &p->local : NULL, &p->peer);
+	if (rc < 0) {
+		snprintf(err, errcap, "%s's kernel refused the flows of policy %s: %s", d->n->name,
+			 p->name, strerror(-rc));
+		return -1;
+	}
+	if (p->mode == IKED_ACTIVE) {
+		struct start_ev *ev = xmalloc(sizeof(*ev));
+		*ev = (struct start_ev){d, i};
+		sim_after(d->w->sim, 0, on_start, free, ev);
+	}
+	return 0;
+}
+
+void iked_set_quiet(struct iked *d)
+{
+	d->quiet = true;
+}
+
+const struct iked_stats *iked_stats(const struct iked *d)
+{
+	return &d->st;
+}
+
+void iked_show(const struct iked *d, FILE *f)
+{
+	char a[ADDR_STRLEN], b[ADDR_STRLEN], t[32];
+	for (unsigned i = 0; i < d->nsas; i++) {
+		const struct ike_sa *sa = d->sas[i];
+		if (sa->state == S_DEAD)
+			continue;
+		fprintf(f, "iked_sas: 0x%016llx rspi 0x%016llx %s %s %s->%s %s",
+			(unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
+			sa_pol(sa)->name, sa->initiator ? "initiator" : "responder",
+			addr_fmt(&sa->local, a), addr_fmt(&sa->peer, b), state_names[sa->state]);
+		if (sa->state == S_ESTABLISHED)
+			fprintf(f, " since %s %s prf %u integ %u group %u",
+				sim_fmt_time(sa->established_at, t), ws_encr(sa), sa->prf,
+				sa->integ, sa->group);
+		fputc('\n', f);
+		const struct child *c = &sa->child;
+		if (c->up)
+			fprintf(f, "  childsa %s %s in 0x%08x out 0x%08x encr %u-%u integ %u%s\n",
+				pfkey_name(PFN_SATYPE, c->satype),
+				c->transport ? "transport" : "tunnel", c->spi_in, c->spi_out,
+				c->encr, c->encr_bits, c->integ, c->esn ? " esn" : "");
+	}
+}
+
+unsigned iked_table_count(const struct iked_world *w)
+{
+	return w->ntable;
+}
+
+const char *iked_table_line(const struct iked_world *w, unsigned i)
+{
+	return i < w->ntable ? w->table[i] : NULL;
+}

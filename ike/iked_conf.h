@@ -1,0 +1,22 @@
+/*
+ * The iked.conf subset the IKEv2 daemon reads (docs/ike.md): `ikev2`
+ * policies and macros, read with ipsec.conf's lexer (the same quoting,
+ * comments, continuation lines, $macros and include), every error
+ * reported as FILE:LINE: message.
+ */
+#ifndef IKE_IKED_CONF_H
+#define IKE_IKED_CONF_H
+
+#include <stdio.h>
+
+#include "../ipsec/conf.h"
+#include "iked.h"
+
+/* Parse a file (path) or opts->text; policies go to *out (to free with
+ * iked_conf_free).  0, or -1 after reporting every error to opts->err. */
+int iked_conf_parse(const char *path, const struct conf_options *opts, struct iked_policy **out,
+		    unsigned *n);
+/* Wipes the PSKs. */
+void iked_conf_free(struct iked_policy *p, unsigned n);
+
+#endif

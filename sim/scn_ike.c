@@ -1,0 +1,127 @@
+/*
+ * Scenario statements for the IKEv2 daemon (docs/ike.md):
+ *   ikev2 NODE [quiet] { iked.conf lines }   policies for NODE's daemon
+ *   ikev2 NODE [quiet] file FILE            the same from a file
+ * and what the run writes for it: ikev2_decryption_table, Wireshark's
+ * table of the run's IKE SA keys, beside esp_sa.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ike/iked.h"
+#include "../ike/iked_conf.h"
+#include "../stack/node.h"
+#include "../stack/util.h"
+#include "scenario.h"
+
+int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
+{
+	unsigned i = 2;
+	bool quiet = st->ntok > 2 && strcmp(st->tok[2], "quiet") == 0;
+	if (quiet)
+		i++;
+	bool block = st->ntok == i + 1 && strcmp(st->tok[i], "{") == 0;
+	bool file = st->ntok == i + 2 && strcmp(st->tok[i], "file") == 0;
+	if (!block && !file) {
+		scn_error(sc, st,
+			  "usage: ikev2 NODE [quiet] { ... } or ikev2 NODE [quiet] file FILE");
+		return -1;
+	}
+	struct node *n = sim_find_node(sc->sim, st->tok[1]);
+	if (!n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	char path[4096];
+	if (file) {
+		const char *slash = strrchr(st->file, '/');
+		const char *f = st->tok[i + 1];
+		if (f[0] == '/' || !slash)
+			snprintf(path, sizeof(path), "%s", f);
+		else
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - st->file), st->file,
+				 f);
+	}
+	unsigned ndefs;
+	struct conf_define *defs = scn_conf_defines(sc, st, &ndefs);
+	struct conf_options o = {.mode = CONF_TESTBED,
+				 .err = sc->err,
+				 .compact = true,
+				 .defines = defs,
+				 .ndefines = ndefs};
+	if (block) {
+		o.text = st->body;
+		o.text_name = st->file;
+		o.text_line = st->body_line;
+	}
+	struct iked_policy *pols;
+	unsigned npols;
+	int rc = iked_conf_parse(file ? path : NULL, &o, &pols, &npols);
+	free(defs);
+	if (rc < 0) {
+		iked_conf_free(pols, npols);
+		return -1;
+	}
+	if (!sc->ikeds)
+		sc->ikeds = iked_world_new(sc->sim);
+	char err[512];
+	struct iked *d = iked_get(sc->ikeds, n, err, sizeof(err));
+	if (!d) {
+		scn_error(sc, st, "%s", err);
+		iked_conf_free(pols, npols);
+		return -1;
+	}
+	if (quiet)
+		iked_set_quiet(d);
+	for (unsigned k = 0; k < npols && !rc; k++)
+		if (iked_add_policy(d, &pols[k], err, sizeof(err)) < 0) {
+			scn_error(sc, st, "%s", err);
+			rc = -1;
+		}
+	if (!rc)
+		node_trace(n, "iked: %u policies loaded", npols);
+	iked_conf_free(pols, npols);
+	return rc;
+}
+
+static const char *const stat_words[] = {
+    "acquires",        "initiated",  "established", "children", "auth_failures", "no_proposal",
+    "ts_unacceptable", "invalid_ke", "retransmits", "timeouts", "deletes",       "dropped"};
+
+int scn_ike_stat(const char *word)
+{
+	for (size_t i = 0; i < ARRAY_LEN(stat_words); i++)
+		if (strcmp(word, stat_words[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+uint64_t scn_ike_value(const struct iked *d, int stat)
+{
+	const struct iked_stats *s = iked_stats(d);
+	const uint64_t v[] = {s->acquires,      s->initiated,   s->established,     s->children,
+			      s->auth_failures, s->no_proposal, s->ts_unacceptable, s->invalid_ke,
+			      s->retransmits,   s->timeouts,    s->deletes,         s->dropped};
+	return v[stat];
+}
+
+void scn_ike_finish(struct scenario *sc)
+{
+	if (!sc->ikeds || !iked_table_count(sc->ikeds))
+		return;
+	char path[4096];
+	scn_out_path(sc, "ikev2_decryption_table", path, sizeof(path));
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(sc->err, "%s: cannot write: %s\n", path, strerror(errno));
+		return;
+	}
+	fputs("# The run's IKE SAs, for Wireshark: copy to a profile as ikev2_decryption_table,\n"
+	      "# or pass each line to tshark as -o 'uat:ikev2_decryption_table:LINE'\n",
+	      f);
+	for (unsigned i = 0; i < iked_table_count(sc->ikeds); i++)
+		fprintf(f, "%s\n", iked_table_line(sc->ikeds, i));
+	fclose(f);
+	scn_add_written(sc, path);
+}
