@@ -343,8 +343,10 @@ static void default_props(struct iked_policy *pol)
 	}
 }
 
-/* "3600", "10m", "2h", "1d": seconds. */
-static int parse_secs(const char *w, uint64_t *v)
+/* A count with an optional one-letter unit: "10m" with units "smhd" and
+ * multipliers 1, 60, 3600, 86400.  0, or -1 (no digits, another unit,
+ * past 2^64 - 1). */
+static int parse_scaled(const char *w, const char *units, const uint64_t *muls, uint64_t *v)
 {
 	char *end;
 	errno = 0;
@@ -352,45 +354,30 @@ static int parse_secs(const char *w, uint64_t *v)
 	if (end == w || !isdigit((unsigned char)w[0]) || errno)
 		return -1;
 	uint64_t mul = 1;
-	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-		mul = 1;
-	else if (strcmp(end, "m") == 0)
-		mul = 60;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600;
-	else if (strcmp(end, "d") == 0)
-		mul = 86400;
-	else
-		return -1;
+	if (*end) {
+		const char *u = end[1] ? NULL : strchr(units, *end);
+		if (!u)
+			return -1;
+		mul = muls[u - units];
+	}
 	if (n > UINT64_MAX / mul)
 		return -1;
 	*v = n * mul;
 	return 0;
 }
 
+/* "3600", "10m", "2h", "1d": seconds. */
+static int parse_secs(const char *w, uint64_t *v)
+{
+	static const uint64_t muls[] = {1, 60, 3600, 86400};
+	return parse_scaled(w, "smhd", muls, v);
+}
+
 /* "1000000", "500K", "1M", "2G": bytes. */
 static int parse_bytes(const char *w, uint64_t *v)
 {
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(w, &end, 10);
-	if (end == w || !isdigit((unsigned char)w[0]) || errno)
-		return -1;
-	uint64_t mul = 1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1024;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1024 * 1024;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1024ull * 1024 * 1024;
-	else if (*end)
-		return -1;
-	if (*end && end[1])
-		return -1;
-	if (n > UINT64_MAX / mul)
-		return -1;
-	*v = n * mul;
-	return 0;
+	static const uint64_t muls[] = {1024, 1024, 1 << 20, 1 << 20, 1 << 30, 1 << 30};
+	return parse_scaled(w, "KkMmGg", muls, v);
 }
 
 static int parse_net(const char *w, struct ipaddr *a, uint8_t *plen)

@@ -296,6 +296,8 @@ int scn_stmt_show(struct scenario *sc, const struct scn_stmt *st, unsigned i, bo
 void scn_show_finish(struct scenario *sc);
 /* A file's path in the run's output directory. */
 void scn_out_path(struct scenario *sc, const char *name, char *out, size_t cap);
+/* A file a statement names: relative to the file the statement is in. */
+void scn_path_near(const struct scn_stmt *st, const char *name, char *out, size_t cap);
 /* Record a file the run writes (for "wrote" lines and name clashes). */
 void scn_add_written(struct scenario *sc, const char *path);
 /* Collect the run's ESP SAs, and write them as Wireshark's esp_sa file. */

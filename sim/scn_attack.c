@@ -233,12 +233,7 @@ int scn_action_inject(struct scenario *sc, const struct scn_stmt *st, unsigned i
 		}
 	}
 	char path[4096], err[PCAP_ERRBUF_SIZE];
-	const char *slash = strrchr(st->file, '/');
-	if (st->tok[i + 1][0] == '/' || !slash)
-		snprintf(path, sizeof(path), "%s", st->tok[i + 1]);
-	else
-		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - st->file), st->file,
-			 st->tok[i + 1]);
+	scn_path_near(st, st->tok[i + 1], path, sizeof(path));
 	pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
 	if (!pc) {
 		scn_error(sc, st, "cannot read %s: %s", path, err);

@@ -34,15 +34,8 @@ int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	}
 	char path[4096];
-	if (file) {
-		const char *slash = strrchr(st->file, '/');
-		const char *f = st->tok[i + 1];
-		if (f[0] == '/' || !slash)
-			snprintf(path, sizeof(path), "%s", f);
-		else
-			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - st->file), st->file,
-				 f);
-	}
+	if (file)
+		scn_path_near(st, st->tok[i + 1], path, sizeof(path));
 	unsigned ndefs;
 	struct conf_define *defs = scn_conf_defines(sc, st, &ndefs);
 	struct conf_options o = {.mode = CONF_TESTBED,

@@ -59,14 +59,8 @@ int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	}
 	char path[4096];
-	if (file) {
-		const char *slash = strrchr(st->file, '/');
-		if (st->tok[3][0] == '/' || !slash)
-			snprintf(path, sizeof(path), "%s", st->tok[3]);
-		else
-			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - st->file), st->file,
-				 st->tok[3]);
-	}
+	if (file)
+		scn_path_near(st, st->tok[3], path, sizeof(path));
 	if (file) {
 		FILE *f = fopen(path, "r");
 		if (!f) {

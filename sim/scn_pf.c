@@ -32,12 +32,7 @@ int scn_stmt_pf(struct scenario *sc, const struct scn_stmt *st)
 	char path[4096];
 	struct pf_conf_options o = {.err = sc->err};
 	if (file) {
-		const char *slash = strrchr(st->file, '/');
-		if (st->tok[3][0] == '/' || !slash)
-			snprintf(path, sizeof(path), "%s", st->tok[3]);
-		else
-			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - st->file), st->file,
-				 st->tok[3]);
+		scn_path_near(st, st->tok[3], path, sizeof(path));
 		o.path = path;
 	} else {
 		o.text = st->body;

@@ -406,6 +406,15 @@ void scn_add_written(struct scenario *sc, const char *path)
 }
 
 /* Paths a run writes are relative to the output directory. */
+void scn_path_near(const struct scn_stmt *st, const char *name, char *out, size_t cap)
+{
+	const char *slash = strrchr(st->file, '/');
+	if (name[0] == '/' || !slash)
+		snprintf(out, cap, "%s", name);
+	else
+		snprintf(out, cap, "%.*s/%s", (int)(slash - st->file), st->file, name);
+}
+
 void scn_out_path(struct scenario *sc, const char *name, char *out, size_t cap)
 {
 	if (name[0] == '/')

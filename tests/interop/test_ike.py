@@ -7,7 +7,7 @@ retransmission times) is asserted frame by frame."""
 import subprocess
 
 import pytest
-from scapy.all import UDP, rdpcap
+from scapy.all import UDP, rdpcap, wrpcap
 from scapy.contrib.ikev2 import IKEv2
 
 from conftest import ROOT, run
@@ -76,6 +76,9 @@ def test_tunnel_exchanges_on_the_wire(runs):
         ["192.0.2.2", "35", "0x20", "0x00000001", "", "gw2.example.net", "2",
          "10.1.0.0,10.2.0.0", "10.1.0.255,10.2.0.255"],
     ]
+    _, out = runs["ike-tunnel"]
+    # gw1's `lifetime 2h bytes 1G` on both of its SAs, as SADB_EXT_LIFETIME_HARD
+    assert out.count("lifetime_hard: alloc 0 bytes 1073741824 add 7200 first 0") == 2
     props = tshark(d, "isakmp.prop.number", "isakmp.tf.id.encr", "isakmp.ike2.attr.key_length",
                    filt="isakmp.exchangetype==34 && isakmp.flags==0x20")
     assert props == [["1", "20", "256"]]
@@ -178,6 +181,8 @@ ikev2 a {
 	ikev2 esp from 10.0.0.1 to 10.0.0.2 ikesa enc aes-128 aes-128-gcm psk x
 	ikev2 esp from 10.0.0.1 to 10.0.0.2 childsa enc aes-128-gcm auth hmac-sha1 psk x
 	frobnicate
+	ikev2 esp from 10.0.0.1 to 10.0.0.2 peer 10.0.0.2 lifetime 10x psk x
+	ikev2 esp from 10.0.0.1 to 10.0.0.2 peer 10.0.0.2 lifetime 1h bytes 2T psk x
 }
 """
 
@@ -201,4 +206,57 @@ def test_config_errors_all_reported(ipsecsim, tmp_path):
         f"{p}:9: childsa: an AEAD cipher authenticates by itself: no auth with it",
         f"{p}:10: unknown word 'frobnicate': an iked.conf statement is ikev2, include or "
         "NAME = value",
+        f"{p}:11: lifetime: '10x' is not a time in seconds (or with s, m, h or d)",
+        f"{p}:12: bytes: '2T' is not a number of bytes (or with K, M or G)",
     ]
+
+
+PAIR = """node a b
+link wan a=192.0.2.1/24 b=192.0.2.2/24 delay 1ms
+capture wan wan.pcap
+ikev2 a {
+	ikev2 active esp transport from 192.0.2.1 to 192.0.2.2 \\
+		ikesa enc aes-128 prf hmac-sha2-256 auth hmac-sha2-256 group ecp256 psk k
+}
+ikev2 b {
+	ikev2 passive esp transport from 192.0.2.2 to 192.0.2.1 \\
+		ikesa enc aes-128 prf hmac-sha2-256 auth hmac-sha2-256 group ecp256 psk k
+}
+end 5s
+"""
+
+
+def test_a_tampered_ike_auth_is_dropped_and_the_retransmission_taken(ipsecsim, tmp_path):
+    """The IKE_AUTH request with one byte of its ciphertext flipped (the
+    UDP checksum made good again, so that only IKE's HMAC can tell) is
+    dropped by the responder for its ICV; a's retransmission 2 s later
+    brings the SAs up. From the other side: the same message untouched is
+    taken (the run without the attack)."""
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "t.scn").write_text(PAIR)
+    r = run(ipsecsim, "run", "-o", first / "out", first / "t.scn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    auth = [p for p in rdpcap(str(first / "out" / "wan.pcap"))
+            if UDP in p and p[UDP].dport == 500 and p["IP"].src == "192.0.2.1"
+            and p[IKEv2].exch_type == 35]
+    assert len(auth) == 1
+    bad = auth[0].copy()
+    raw = bytearray(bytes(bad[UDP].payload))
+    raw[60] ^= 0x01  # inside the ciphertext: header 28, SK header 4, IV 16
+    bad[UDP].remove_payload()
+    bad[UDP].add_payload(bytes(raw))
+    del bad[UDP].chksum
+    wrpcap(str(tmp_path / "bad.pcap"), [bad.__class__(bytes(bad))])
+    text = PAIR.replace("end 5s", "drop wan from a udp port 500 2\n"
+                        "at 100ms inject wan bad.pcap from a\n"
+                        "end 5s\n"
+                        "expect b ike dropped == 1\n"
+                        "expect b ike established == 1\n"
+                        "expect a ike retransmits == 1\n"
+                        "expect a ike children == 1\n")
+    (tmp_path / "t.scn").write_text(text)
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", tmp_path / "t.scn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "b: iked: dropped a message from 192.0.2.1: the Encrypted payload's ICV " \
+           "does not match" in r.stdout
