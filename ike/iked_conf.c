@@ -240,13 +240,12 @@ static void parse_prop(struct parser *p, const struct words *ws, unsigned *i, bo
 			}
 			if (!ok) {
 				static const char *const forms[] = {
-				    "aes-128, aes-192, aes-256, aes-128-gcm, aes-192-gcm, "
-				    "aes-256-gcm "
-				    "(childsa also chacha20-poly1305)",
+				    ("aes-128, aes-192, aes-256, aes-128-gcm, aes-192-gcm, "
+				     "aes-256-gcm (childsa also chacha20-poly1305)"),
 				    "hmac-sha1, hmac-sha2-256, hmac-sha2-384 or hmac-sha2-512",
 				    "hmac-sha1, hmac-sha2-256, hmac-sha2-384 or hmac-sha2-512",
-				    "modp2048, ecp256, ecp384 or curve25519 (grp14, grp19, grp20, "
-				    "grp31)"};
+				    ("modp2048, ecp256, ecp384 or curve25519 (grp14, grp19, "
+				     "grp20, grp31)")};
 				static const char *const kinds[] = {"enc", "prf", "auth", "group"};
 				perr(p, "%s %s: unknown or too many '%s'; ipsecsim has %s", what,
 				     kinds[kind], a, forms[kind]);
