@@ -411,17 +411,6 @@ void ikeb_ts(struct ike_buf *m, uint8_t pltype, const struct ike_ts *ts, unsigne
 	ikeb_end(m);
 }
 
-void ikeb_delete(struct ike_buf *m, uint8_t proto, uint8_t spisize, const uint8_t *spis,
-		 uint16_t nspi)
-{
-	ikeb_begin(m, IKE_PL_D);
-	ikeb_u8(m, proto);
-	ikeb_u8(m, spisize);
-	ikeb_u16(m, nspi);
-	ikeb_put(m, spis, (size_t)spisize * nspi);
-	ikeb_end(m);
-}
-
 const char *ike_exchange_name(uint8_t x)
 {
 	switch (x) {
@@ -461,14 +450,5 @@ const char *ike_notify_name(uint16_t type)
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		if (names[i].t == type)
 			return names[i].name;
-	return "UNKNOWN";
-}
-
-const char *ike_payload_name(uint8_t type)
-{
-	static const char *const names[] = {"SA",     "KE", "IDi", "IDr", "CERT", "CERTREQ", "AUTH",
-					    "Ni, Nr", "N",  "D",   "V",   "TSi",  "TSr",     "SK"};
-	if (type >= IKE_PL_SA && type <= IKE_PL_SK)
-		return names[type - IKE_PL_SA];
 	return "UNKNOWN";
 }

@@ -220,11 +220,8 @@ void ikeb_notify(struct ike_buf *m, uint8_t proto, const uint8_t *spi, uint8_t s
 		 uint16_t type, const uint8_t *data, size_t len);
 void ikeb_typed(struct ike_buf *m, uint8_t pltype, uint8_t type, const uint8_t *data, size_t len);
 void ikeb_ts(struct ike_buf *m, uint8_t pltype, const struct ike_ts *ts, unsigned n);
-void ikeb_delete(struct ike_buf *m, uint8_t proto, uint8_t spisize, const uint8_t *spis,
-		 uint16_t nspi);
 
 const char *ike_exchange_name(uint8_t x);
 const char *ike_notify_name(uint16_t type);
-const char *ike_payload_name(uint8_t type);
 
 #endif

@@ -36,6 +36,7 @@
 #include "../stack/util.h"
 #include "ike_crypto.h"
 #include "ike_wire.h"
+#include "iked_conf.h"
 
 #define IKED_NONCE_LEN   32
 #define IKED_RETRY_FIRST (2 * NS_PER_SEC)
@@ -68,7 +69,8 @@ struct child {
 struct ike_sa {
 	uint64_t serial;
 	struct iked *d;
-	unsigned pol; /* index into d->pols */
+	unsigned pol;   /* index into d->pols */
+	uint8_t key[9]; /* SPIi and our role: the key of d->by_spi */
 	bool initiator;
 	enum sa_state state;
 	uint8_t spi_i[8], spi_r[8];
@@ -108,12 +110,27 @@ struct iked {
 	uint32_t seq;
 	uint32_t reply_spi;
 	int reply_errno;
-	struct iked_policy *pols;
+	struct pol_state **pols; /* each allocated alone: the peer index keeps keys in them */
 	unsigned npols;
-	struct ike_sa **sas; /* in the order they were made */
+	struct hmap by_peer; /* peer address -> the first policy naming it */
+	unsigned *any_pols;  /* the `peer any` policies, in order */
+	unsigned nany;
+	struct hmap by_spi;    /* SPIi and role -> IKE SA */
+	struct hmap by_serial; /* serial -> IKE SA (for timers) */
+	unsigned nlive, ndead; /* IKE SAs not yet dead, and dead ones not yet freed */
+	struct ike_sa **sas;   /* in the order they were made */
 	unsigned nsas;
 	uint64_t next_serial;
 	struct iked_stats st;
+};
+
+/* A policy and what the daemon keeps for it. */
+struct pol_state {
+	struct iked_policy p;
+	unsigned self;           /* its index in d->pols */
+	uint8_t peer_key[17];    /* family and address bytes, for by_peer */
+	unsigned next_same_peer; /* the next policy with this peer, index + 1; 0: none */
+	uint64_t cur_sa;         /* serial of its latest IKE SA as initiator; 0: none */
 };
 
 struct iked_world {
@@ -147,7 +164,7 @@ static uint64_t spi64(const uint8_t *s)
 
 static const struct iked_policy *sa_pol(const struct ike_sa *sa)
 {
-	return &sa->d->pols[sa->pol];
+	return &sa->d->pols[sa->pol]->p;
 }
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -306,27 +323,54 @@ static void policy_flow(const struct iked_policy *p, struct spd_sel *sel, struct
 
 /* ---- SAs ---- */
 
-static struct ike_sa *sa_new(struct iked *d, unsigned pol, bool initiator,
-			     const struct ipaddr *local, const struct ipaddr *peer, uint16_t port)
+static struct ike_sa *sa_by_key(struct iked *d, const uint8_t *spi_i, bool initiator)
 {
-	unsigned live = 0;
-	for (unsigned i = 0; i < d->nsas; i++)
-		live += d->sas[i]->state != S_DEAD;
-	if (live >= IKED_MAX_SAS) {
-		say(d, "%u IKE SAs: refusing another (the daemon's cap)", live);
+	uint8_t key[9];
+	memcpy(key, spi_i, 8);
+	key[8] = initiator;
+	return hmap_get(&d->by_spi, key, sizeof(key));
+}
+
+/* A new IKE SA; spi_i: the initiator's SPI when we respond (NULL: we
+ * initiate and make one).  NULL at the cap, or when a responder's SPIi is
+ * taken (said in the log). */
+static struct ike_sa *sa_new(struct iked *d, unsigned pol, bool initiator,
+			     const struct ipaddr *local, const struct ipaddr *peer, uint16_t port,
+			     const uint8_t *spi_i)
+{
+	if (d->nlive >= IKED_MAX_SAS) {
+		say(d, "%u IKE SAs: refusing another (the daemon's cap)", d->nlive);
 		return NULL;
 	}
 	struct ike_sa *sa = xcalloc(1, sizeof(*sa));
+	if (spi_i) {
+		memcpy(sa->spi_i, spi_i, 8);
+	} else {
+		do /* 64 random bits: a second try is as likely as a cosmic ray */
+			rng_bytes(&d->rng, sa->spi_i, 8);
+		while (sa_by_key(d, sa->spi_i, true));
+	}
+	memcpy(sa->key, sa->spi_i, 8);
+	sa->key[8] = initiator;
+	if (!hmap_add(&d->by_spi, sa->key, sizeof(sa->key), sa)) {
+		say(d, "an IKE SA with SPIi 0x%016llx exists already: refusing another",
+		    (unsigned long long)spi64(sa->spi_i));
+		free(sa);
+		return NULL;
+	}
 	sa->serial = ++d->next_serial;
+	hmap_add(&d->by_serial, &sa->serial, sizeof(sa->serial), sa);
 	sa->d = d;
 	sa->pol = pol;
 	sa->initiator = initiator;
 	sa->local = *local;
 	sa->peer = *peer;
 	sa->peer_port = port;
-	rng_bytes(&d->rng, initiator ? sa->spi_i : sa->spi_r, 8);
+	if (!initiator)
+		rng_bytes(&d->rng, sa->spi_r, 8);
 	d->sas = xgrow(d->sas, d->nsas, sizeof(*d->sas));
 	d->sas[d->nsas++] = sa;
+	d->nlive++;
 	return sa;
 }
 
@@ -340,17 +384,26 @@ static void sa_free(struct ike_sa *sa)
 	free(sa);
 }
 
-/* Dead SAs go at the next new exchange (never under our own feet). */
+/* Dead SAs are freed at a new exchange (never under our own feet), once
+ * they are as many as the live ones: each SA is swept over a bounded
+ * number of times. */
 static void sweep(struct iked *d)
 {
+	if (d->ndead < 16 || d->ndead < d->nlive)
+		return;
 	unsigned j = 0;
 	for (unsigned i = 0; i < d->nsas; i++) {
-		if (d->sas[i]->state == S_DEAD)
-			sa_free(d->sas[i]);
-		else
-			d->sas[j++] = d->sas[i];
+		struct ike_sa *sa = d->sas[i];
+		if (sa->state == S_DEAD) {
+			hmap_del(&d->by_spi, sa->key, sizeof(sa->key));
+			hmap_del(&d->by_serial, &sa->serial, sizeof(sa->serial));
+			sa_free(sa);
+		} else {
+			d->sas[j++] = sa;
+		}
 	}
 	d->nsas = j;
+	d->ndead = 0;
 }
 
 /* Take a CHILD_SA down: both SAs out of the kernel. */
@@ -377,6 +430,8 @@ static void sa_kill(struct ike_sa *sa, const char *why)
 	child_down(sa, why);
 	sa->state = S_DEAD;
 	sa->retry_gen++;
+	sa->d->nlive--;
+	sa->d->ndead++;
 }
 
 /* ---- sending ---- */
@@ -396,10 +451,7 @@ struct retry_ev {
 
 static struct ike_sa *sa_by_serial(struct iked *d, uint64_t serial)
 {
-	for (unsigned i = 0; i < d->nsas; i++)
-		if (d->sas[i]->serial == serial)
-			return d->sas[i];
-	return NULL;
+	return hmap_get(&d->by_serial, &serial, sizeof(serial));
 }
 
 static void on_retry(struct sim *s, void *arg);
@@ -1062,10 +1114,11 @@ static void initiate(struct iked *d, unsigned pol, const struct ipaddr *local,
 		     const struct ipaddr *peer)
 {
 	sweep(d);
-	struct ike_sa *sa = sa_new(d, pol, true, local, peer, IKE_PORT);
+	struct ike_sa *sa = sa_new(d, pol, true, local, peer, IKE_PORT, NULL);
 	if (!sa)
 		return;
-	const struct iked_policy *p = &d->pols[pol];
+	d->pols[pol]->cur_sa = sa->serial;
+	const struct iked_policy *p = &d->pols[pol]->p;
 	sa->group = p->ike[0].group[0];
 	d->st.initiated++;
 	char a[ADDR_STRLEN];
@@ -1310,16 +1363,37 @@ static void ini_auth_response(struct ike_sa *sa, const struct ike_msg *m)
 
 /* The policy for a peer at `from` reaching us at `to`: one naming that
  * peer first, then one with `peer any`. */
-static int find_policy(const struct iked *d, const struct ipaddr *from, const struct ipaddr *to)
+static size_t peer_key(const struct ipaddr *a, uint8_t *key)
 {
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < d->npols; i++) {
-			const struct iked_policy *p = &d->pols[i];
-			if (p->has_local && !addr_eq(&p->local, to))
-				continue;
-			if (pass == 0 ? !p->peer_any && addr_eq(&p->peer, from) : p->peer_any)
-				return (int)i;
-		}
+	key[0] = a->af;
+	memcpy(key + 1, a->a, addr_len(a->af));
+	return 1 + addr_len(a->af);
+}
+
+/* The first policy naming this peer (index + 1; 0: none), for the
+ * chain of next_same_peer. */
+static unsigned first_for_peer(struct iked *d, const struct ipaddr *peer)
+{
+	uint8_t key[17];
+	const struct pol_state *ps = hmap_get(&d->by_peer, key, peer_key(peer, key));
+	return ps ? ps->self + 1 : 0;
+}
+
+static bool local_ok(const struct iked_policy *p, const struct ipaddr *to)
+{
+	return !p->has_local || addr_eq(&p->local, to);
+}
+
+/* The policy for a peer at `from` reaching us at `to`: one naming that
+ * peer first, then one with `peer any`. */
+static int find_policy(struct iked *d, const struct ipaddr *from, const struct ipaddr *to)
+{
+	for (unsigned i = first_for_peer(d, from); i; i = d->pols[i - 1]->next_same_peer)
+		if (local_ok(&d->pols[i - 1]->p, to))
+			return (int)i - 1;
+	for (unsigned k = 0; k < d->nany; k++)
+		if (local_ok(&d->pols[d->any_pols[k]]->p, to))
+			return (int)d->any_pols[k];
 	return -1;
 }
 
@@ -1345,21 +1419,19 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 {
 	char a[ADDR_STRLEN];
 	/* A retransmitted request: the same answer again. */
-	for (unsigned i = 0; i < d->nsas; i++) {
-		struct ike_sa *o = d->sas[i];
-		if (!o->initiator && o->state != S_DEAD && memcmp(o->spi_i, m->h.ispi, 8) == 0 &&
-		    addr_eq(&o->peer, from) && o->msg1len == len && memcmp(o->msg1, b, len) == 0) {
-			if (o->resp)
-				send_raw(o, o->resp, o->resplen);
-			return;
-		}
+	struct ike_sa *o = sa_by_key(d, m->h.ispi, false);
+	if (o && o->state != S_DEAD && addr_eq(&o->peer, from) && o->msg1len == len &&
+	    memcmp(o->msg1, b, len) == 0) {
+		if (o->resp)
+			send_raw(o, o->resp, o->resplen);
+		return;
 	}
 	int pol = find_policy(d, from, to);
 	if (pol < 0) {
 		drop(d, from, "IKE_SA_INIT from a peer no policy names");
 		return;
 	}
-	const struct iked_policy *p = &d->pols[pol];
+	const struct iked_policy *p = &d->pols[pol]->p;
 	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ke = ike_find(m, IKE_PL_KE),
 				 *no = ike_find(m, IKE_PL_NONCE);
 	struct ike_prop rp[IKE_MAX_PROPS];
@@ -1392,10 +1464,9 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 		return;
 	}
 	sweep(d);
-	struct ike_sa *sa = sa_new(d, (unsigned)pol, false, to, from, sport);
+	struct ike_sa *sa = sa_new(d, (unsigned)pol, false, to, from, sport, m->h.ispi);
 	if (!sa)
 		return;
-	memcpy(sa->spi_i, m->h.ispi, 8);
 	sa->encr = s.encr;
 	sa->encr_bits = s.encr_bits;
 	sa->prf = s.prf;
@@ -1543,17 +1614,12 @@ out:
 
 static struct ike_sa *find_sa(struct iked *d, const struct ike_hdr *h)
 {
-	bool from_ini = h->flags & IKE_FLAG_I;
-	for (unsigned i = 0; i < d->nsas; i++) {
-		struct ike_sa *sa = d->sas[i];
-		if (sa->state == S_DEAD || sa->initiator == from_ini ||
-		    memcmp(sa->spi_i, h->ispi, 8) != 0)
-			continue;
-		/* The IKE_SA_INIT response brings the responder's SPI. */
-		if (sa->state == S_INIT_SENT || memcmp(sa->spi_r, h->rspi, 8) == 0)
-			return sa;
-	}
-	return NULL;
+	/* A message from the initiator is for our SA as responder. */
+	struct ike_sa *sa = sa_by_key(d, h->ispi, !(h->flags & IKE_FLAG_I));
+	if (!sa || sa->state == S_DEAD)
+		return NULL;
+	/* The IKE_SA_INIT response brings the responder's SPI. */
+	return sa->state == S_INIT_SENT || memcmp(sa->spi_r, h->rspi, 8) == 0 ? sa : NULL;
 }
 
 static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ipaddr *from,
@@ -1606,8 +1672,12 @@ static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ip
 		rsp_auth(sa, m);
 	else if (m->h.exchange == IKE_AUTH && response && sa->state == S_AUTH_SENT)
 		ini_auth_response(sa, m);
-	else
-		drop(d, from, "an exchange this daemon does not take yet");
+	else {
+		char text[96];
+		snprintf(text, sizeof(text), "%s %s: an exchange this daemon does not take yet",
+			 ike_exchange_name(m->h.exchange), response ? "response" : "request");
+		drop(d, from, text);
+	}
 out:
 	if (plain) {
 		OPENSSL_cleanse(plain, IKE_MSG_MAX);
@@ -1647,16 +1717,14 @@ static void on_acquire(struct sim *s, void *arg)
 	struct iked *d = ev->d;
 	free(arg);
 	(void)s;
-	for (unsigned i = 0; i < d->npols; i++) {
-		const struct iked_policy *p = &d->pols[i];
-		if (p->mode == IKED_PASSIVE || p->peer_any || !addr_eq(&p->peer, &ev->dst))
+	for (unsigned k = first_for_peer(d, &ev->dst); k; k = d->pols[k - 1]->next_same_peer) {
+		unsigned i = k - 1;
+		const struct iked_policy *p = &d->pols[i]->p;
+		if (p->mode == IKED_PASSIVE)
 			continue;
-		for (unsigned j = 0; j < d->nsas; j++) {
-			struct ike_sa *sa = d->sas[j];
-			if (sa->pol == i && sa->state != S_DEAD &&
-			    (sa->state != S_ESTABLISHED || sa->child.up))
-				return; /* under way, or up */
-		}
+		const struct ike_sa *cur = sa_by_serial(d, d->pols[i]->cur_sa);
+		if (cur && cur->state != S_DEAD && (cur->state != S_ESTABLISHED || cur->child.up))
+			return; /* under way, or up */
 		struct ipaddr local = ev->src;
 		if (p->has_local)
 			local = p->local;
@@ -1724,8 +1792,15 @@ void iked_world_free(struct iked_world *w)
 		for (unsigned j = 0; j < d->nsas; j++)
 			sa_free(d->sas[j]);
 		free(d->sas);
-		OPENSSL_cleanse(d->pols, d->npols * sizeof(*d->pols));
+		for (unsigned j = 0; j < d->npols; j++) {
+			OPENSSL_cleanse(d->pols[j], sizeof(*d->pols[j])); /* the PSK */
+			free(d->pols[j]);
+		}
 		free(d->pols);
+		free(d->any_pols);
+		hmap_free(&d->by_peer);
+		hmap_free(&d->by_spi);
+		hmap_free(&d->by_serial);
 		OPENSSL_cleanse(&d->rng, sizeof(d->rng));
 		free(d);
 	}
@@ -1798,7 +1873,7 @@ static void on_start(struct sim *s, void *arg)
 {
 	struct start_ev ev = *(struct start_ev *)arg;
 	struct iked *d = ev.d;
-	const struct iked_policy *p = &d->pols[ev.pol];
+	const struct iked_policy *p = &d->pols[ev.pol]->p;
 	struct ipaddr local;
 	free(arg);
 	(void)s;
@@ -1815,16 +1890,22 @@ static void on_start(struct sim *s, void *arg)
 
 int iked_add_policy(struct iked *d, const struct iked_policy *p, char *err, size_t errcap)
 {
-	/* Grown by hand, so that no copy of a PSK is left in freed memory. */
-	struct iked_policy *pols = xcalloc(d->npols + 1, sizeof(*pols));
-	if (d->npols) {
-		memcpy(pols, d->pols, d->npols * sizeof(*pols));
-		OPENSSL_cleanse(d->pols, d->npols * sizeof(*pols));
+	struct pol_state *ps = xcalloc(1, sizeof(*ps));
+	ps->p = *p;
+	unsigned i = d->npols;
+	ps->self = i;
+	d->pols = xgrow(d->pols, d->npols, sizeof(*d->pols));
+	d->pols[d->npols++] = ps;
+	if (p->peer_any) {
+		d->any_pols = xgrow(d->any_pols, d->nany, sizeof(*d->any_pols));
+		d->any_pols[d->nany++] = i;
+	} else if (!hmap_add(&d->by_peer, ps->peer_key, peer_key(&p->peer, ps->peer_key), ps)) {
+		/* Another policy names this peer: ours goes at the end of its chain. */
+		unsigned k = first_for_peer(d, &p->peer);
+		while (d->pols[k - 1]->next_same_peer)
+			k = d->pols[k - 1]->next_same_peer;
+		d->pols[k - 1]->next_same_peer = i + 1;
 	}
-	free(d->pols);
-	d->pols = pols;
-	unsigned i = d->npols++;
-	d->pols[i] = *p;
 	if (p->mode == IKED_PASSIVE || p->peer_any)
 		return 0;
 	/* The flows now, so that the first packet asks for the SAs. */
@@ -1867,16 +1948,22 @@ void iked_show(const struct iked *d, FILE *f)
 			sa_pol(sa)->name, sa->initiator ? "initiator" : "responder",
 			addr_fmt(&sa->local, a), addr_fmt(&sa->peer, b), state_names[sa->state]);
 		if (sa->state == S_ESTABLISHED)
-			fprintf(f, " since %s %s prf %u integ %u group %u",
-				sim_fmt_time(sa->established_at, t), ws_encr(sa), sa->prf,
-				sa->integ, sa->group);
+			fprintf(f, " since %s enc %s prf %s auth %s group %s",
+				sim_fmt_time(sa->established_at, t),
+				iked_alg_name(IKE_XF_ENCR, sa->encr, sa->encr_bits),
+				iked_alg_name(IKE_XF_PRF, sa->prf, 0),
+				iked_alg_name(IKE_XF_INTEG, sa->integ, 0),
+				iked_alg_name(IKE_XF_DH, sa->group, 0));
 		fputc('\n', f);
 		const struct child *c = &sa->child;
 		if (c->up)
-			fprintf(f, "  childsa %s %s in 0x%08x out 0x%08x encr %u-%u integ %u%s\n",
+			fprintf(f, "  childsa %s %s in 0x%08x out 0x%08x enc %s auth %s%s\n",
 				pfkey_name(PFN_SATYPE, c->satype),
 				c->transport ? "transport" : "tunnel", c->spi_in, c->spi_out,
-				c->encr, c->encr_bits, c->integ, c->esn ? " esn" : "");
+				c->satype == SADB_SATYPE_ESP
+				    ? iked_alg_name(IKE_XF_ENCR, c->encr, c->encr_bits)
+				    : "none",
+				iked_alg_name(IKE_XF_INTEG, c->integ, 0), c->esn ? " esn" : "");
 	}
 }
 

@@ -143,6 +143,21 @@ static const struct {
     {"curve25519", "grp31", 31},
 };
 
+const char *iked_alg_name(uint8_t type, uint16_t id, uint16_t bits)
+{
+	for (size_t i = 0; i < ARRAY_LEN(encs) && type == IKE_XF_ENCR; i++)
+		if (encs[i].id == id && (id == ENCR_CHACHA20_POLY1305 || encs[i].bits == bits))
+			return encs[i].name;
+	for (size_t i = 0; i < ARRAY_LEN(macs); i++)
+		if ((type == IKE_XF_PRF && macs[i].prf == id) ||
+		    (type == IKE_XF_INTEG && macs[i].integ == id))
+			return macs[i].name;
+	for (size_t i = 0; i < ARRAY_LEN(groups) && type == IKE_XF_DH; i++)
+		if (groups[i].id == id)
+			return groups[i].name;
+	return type == IKE_XF_INTEG && id == AUTH_NONE ? "none" : "?";
+}
+
 struct parser {
 	struct conf_lexer *lx;
 	unsigned line;

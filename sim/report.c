@@ -209,44 +209,43 @@ static void on_frame(void *arg, const struct link_port *from, const struct link_
 		 from->ifp->name, row->to->name, to->ifp->name, what, p->len);
 }
 
-static void on_drop(void *arg, const struct node *n, int why, const struct pkt *p)
+/* A row for something that happened at one node now (a drop, an attack,
+ * a PF_KEY message), or NULL when the node is not shown or rows ran out. */
+static struct rep_row *event_row(struct scn_report *r, const struct node *n, const char *cls)
 {
-	struct scn_report *r = arg;
 	if (!chosen(r, n))
-		return;
+		return NULL;
 	struct rep_row *row = add_row(r, r->sc->sim->now);
 	if (!row)
-		return;
+		return NULL;
 	row->from = n;
-	snprintf(row->cls, sizeof(row->cls), "drop");
+	snprintf(row->cls, sizeof(row->cls), "%s", cls);
+	return row;
+}
+
+static void on_drop(void *arg, const struct node *n, int why, const struct pkt *p)
+{
+	struct rep_row *row = event_row(arg, n, "drop");
+	if (!row)
+		return;
 	snprintf(row->text, sizeof(row->text), "%s drops%s: %s", n->name, p ? "" : " (no packet)",
 		 stat_name((enum stat_id)why));
 }
 
 static void on_attack(void *arg, const struct link *l, const char *what)
 {
-	struct scn_report *r = arg;
 	const struct node *at = l->nports ? l->ports[0].ifp->node : NULL;
-	if (!chosen(r, at))
-		return;
-	struct rep_row *row = add_row(r, r->sc->sim->now);
+	struct rep_row *row = event_row(arg, at, "attack");
 	if (!row)
 		return;
-	row->from = at;
-	snprintf(row->cls, sizeof(row->cls), "attack");
 	snprintf(row->text, sizeof(row->text), "%s: %s", l->name, what);
 }
 
 static void on_pfkey(void *arg, const struct node *n, const uint8_t *msg, size_t len)
 {
-	struct scn_report *r = arg;
-	if (len < sizeof(struct sadb_msg) || !chosen(r, n))
-		return;
-	struct rep_row *row = add_row(r, r->sc->sim->now);
+	struct rep_row *row = len < sizeof(struct sadb_msg) ? NULL : event_row(arg, n, "pfkey");
 	if (!row)
 		return;
-	row->from = n;
-	snprintf(row->cls, sizeof(row->cls), "pfkey");
 	snprintf(row->text, sizeof(row->text), "%s kernel: SADB_%s %s", n->name,
 		 pfkey_msg_name(msg[1]), pfkey_name(PFN_SATYPE, msg[3]));
 }

@@ -314,8 +314,14 @@ int scn_ike_stat(const char *word); /* "established" -> its index; -1 */
 uint64_t scn_ike_value(const struct iked *d, int stat);
 void scn_ike_finish(struct scenario *sc); /* the ikev2_decryption_table file */
 struct conf_define;
-/* -D definitions and the scenario's macros, for an ipsec or ikev2 block. */
-struct conf_define *scn_conf_defines(struct scenario *sc, const struct scn_stmt *st, unsigned *n);
+struct conf_options;
+/* How to read an ipsec or ikev2 block (file NULL: the statement's body) or
+ * file (named relative to the scenario; path gets it): the testbed
+ * grammar, errors as FILE:LINE, the -D definitions and the scenario's
+ * macros in *defs (to free after parsing).  -1 after an error (a file that
+ * cannot be opened). */
+int scn_conf_source(struct scenario *sc, const struct scn_stmt *st, const char *file,
+		    char *path, size_t cap, struct conf_options *o, struct conf_define **defs);
 
 /* The key manager (sim/scn_keymgr.c). */
 int scn_stmt_keymgr(struct scenario *sc, const struct scn_stmt *st);

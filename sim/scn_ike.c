@@ -34,20 +34,11 @@ int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	}
 	char path[4096];
-	if (file)
-		scn_path_near(st, st->tok[i + 1], path, sizeof(path));
-	unsigned ndefs;
-	struct conf_define *defs = scn_conf_defines(sc, st, &ndefs);
-	struct conf_options o = {.mode = CONF_TESTBED,
-				 .err = sc->err,
-				 .compact = true,
-				 .defines = defs,
-				 .ndefines = ndefs};
-	if (block) {
-		o.text = st->body;
-		o.text_name = st->file;
-		o.text_line = st->body_line;
-	}
+	struct conf_options o;
+	struct conf_define *defs;
+	if (scn_conf_source(sc, st, file ? st->tok[i + 1] : NULL, path, sizeof(path), &o, &defs) <
+	    0)
+		return -1;
 	struct iked_policy *pols;
 	unsigned npols;
 	int rc = iked_conf_parse(file ? path : NULL, &o, &pols, &npols);

@@ -34,7 +34,8 @@ struct scn_show {
 };
 
 /* The -D definitions first: they win over the scenario's own macros. */
-struct conf_define *scn_conf_defines(struct scenario *sc, const struct scn_stmt *st, unsigned *n)
+static struct conf_define *conf_defines(struct scenario *sc, const struct scn_stmt *st,
+					unsigned *n)
 {
 	*n = sc->ndefines + st->ndefs;
 	struct conf_define *d = xcalloc(*n ? *n : 1, sizeof(*d));
@@ -43,6 +44,33 @@ struct conf_define *scn_conf_defines(struct scenario *sc, const struct scn_stmt 
 	for (unsigned i = 0; i < st->ndefs; i++)
 		d[sc->ndefines + i] = (struct conf_define){st->defs[i].name, st->defs[i].value};
 	return d;
+}
+
+int scn_conf_source(struct scenario *sc, const struct scn_stmt *st, const char *file,
+		    char *path, size_t cap, struct conf_options *o, struct conf_define **defs)
+{
+	if (file) {
+		scn_path_near(st, file, path, cap);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			scn_error(sc, st, "cannot open %s: %s", path, strerror(errno));
+			return -1;
+		}
+		fclose(f);
+	}
+	unsigned ndefs;
+	*defs = conf_defines(sc, st, &ndefs);
+	*o = (struct conf_options){.mode = CONF_TESTBED,
+				   .err = sc->err,
+				   .compact = true,
+				   .defines = *defs,
+				   .ndefines = ndefs};
+	if (!file) {
+		o->text = st->body;
+		o->text_name = st->file;
+		o->text_line = st->body_line;
+	}
+	return 0;
 }
 
 int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st)
@@ -59,28 +87,10 @@ int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	}
 	char path[4096];
-	if (file)
-		scn_path_near(st, st->tok[3], path, sizeof(path));
-	if (file) {
-		FILE *f = fopen(path, "r");
-		if (!f) {
-			scn_error(sc, st, "cannot open %s: %s", path, strerror(errno));
-			return -1;
-		}
-		fclose(f);
-	}
-	unsigned ndefs;
-	struct conf_define *defs = scn_conf_defines(sc, st, &ndefs);
-	struct conf_options o = {.mode = CONF_TESTBED,
-				 .err = sc->err,
-				 .compact = true,
-				 .defines = defs,
-				 .ndefines = ndefs};
-	if (block) {
-		o.text = st->body;
-		o.text_name = st->file;
-		o.text_line = st->body_line;
-	}
+	struct conf_options o;
+	struct conf_define *defs;
+	if (scn_conf_source(sc, st, file ? st->tok[3] : NULL, path, sizeof(path), &o, &defs) < 0)
+		return -1;
 	struct conf conf;
 	int rc = conf_parse(file ? path : NULL, &o, &conf);
 	free(defs);

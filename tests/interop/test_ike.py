@@ -260,3 +260,75 @@ def test_a_tampered_ike_auth_is_dropped_and_the_retransmission_taken(ipsecsim, t
     assert r.returncode == 0, r.stdout + r.stderr
     assert "b: iked: dropped a message from 192.0.2.1: the Encrypted payload's ICV " \
            "does not match" in r.stdout
+
+
+def test_show_ike(runs):
+    """show NODE ike prints the IKE SA and its CHILD_SA as ikectl show sa
+    does, with iked.conf's algorithm names."""
+    _, out = runs["ike-tunnel"]
+    i = out.index("--- gw1: ikectl show sa at 3.000000000 s ---\n")
+    assert out[i:].splitlines()[1:3] == [
+        "iked_sas: 0xbe1df361af5ea22f rspi 0x8693bdce129c3b7d site1 initiator "
+        "192.0.2.1->192.0.2.2 ESTABLISHED since 0.030000000 enc aes-256-gcm "
+        "prf hmac-sha2-256 auth none group curve25519",
+        "  childsa esp tunnel in 0xfa241344 out 0xb37bd2b5 enc aes-128-gcm auth none",
+    ]
+
+
+def test_ikev2_file_missing(ipsecsim, tmp_path):
+    """ikev2 NODE file FILE: a file that is not there is named, relative to
+    the scenario, and the run exits 2."""
+    scn = tmp_path / "t.scn"
+    scn.write_text("node a\nikev2 a file nosuch.conf\n")
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 2
+    assert r.stderr == f"{scn}:2: cannot open {tmp_path}/nosuch.conf: " \
+                       "No such file or directory\n"
+
+
+def hub_text(n_bad, n_good):
+    """A hub answering any peer (`peer any`, selectors narrowed to each
+    spoke) and spokes on one switch, each negotiating on demand when it
+    pings the hub, a tenth of a second apart; the first n_bad with a
+    wrong key."""
+    n = n_bad + n_good
+    spokes = " ".join(f"s{i}" for i in range(n))
+    ends = " ".join(f"s{i}=192.0.2.{10 + i}/24" for i in range(n))
+    t = [f"node hub {spokes}", f"switch lan hub=192.0.2.1/24 {ends} delay 1ms",
+         "ikev2 hub {",
+         "\tikev2 passive esp transport from 192.0.2.1 to any peer any psk good",
+         "}"]
+    for i in range(n):
+        key = "bad" if i < n_bad else "good"
+        t += [f"ikev2 s{i} quiet {{",
+              f"\tikev2 acquire esp transport from 192.0.2.{10 + i} to 192.0.2.1 psk {key}",
+              "}",
+              f"at {1000 + 100 * i}ms ping s{i} 192.0.2.1 count 3 interval 1s quiet"]
+    t.append(f"end {n + 5}s")
+    return "\n".join(t) + "\n"
+
+
+def test_a_hub_answers_any_peer_and_frees_failed_sas(ipsecsim, tmp_path):
+    """20 spokes fail to authenticate to a `peer any` hub one after the
+    other, then two succeed: the hub counts 20 failures, keeps (and
+    shows) only the two live IKE SAs, and each good spoke's CHILD_SA is
+    narrowed to the spoke and the hub: flows from 192.0.2.1/32."""
+    scn = tmp_path / "hub.scn"
+    scn.write_text(hub_text(20, 2) + "show hub ike\nshow hub flow\n"
+                   "expect hub ike auth_failures == 20\n"
+                   "expect hub ike established == 2\n"
+                   "expect hub ike children == 2\n"
+                   "expect s21 icmp.inhist.echoreply == 2\n"
+                   "expect hub ipsec sas == 4\n")
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    shown = r.stdout[r.stdout.index("ikectl show sa"):].splitlines()[1:]
+    assert [l.split()[6] for l in shown if l.startswith("iked_sas:")] == \
+        ["192.0.2.1->192.0.2.30", "192.0.2.1->192.0.2.31"]
+    i = r.stdout.index("ipsecctl -s flow")
+    assert r.stdout[i:].splitlines()[1:5] == [
+        f"flow esp {d} from {a} to {b} local 192.0.2.1 peer {p} type require"
+        for d, a, b, p in [("in", "192.0.2.30", "192.0.2.1", "192.0.2.30"),
+                           ("in", "192.0.2.31", "192.0.2.1", "192.0.2.31"),
+                           ("out", "192.0.2.1", "192.0.2.30", "192.0.2.30"),
+                           ("out", "192.0.2.1", "192.0.2.31", "192.0.2.31")]]
