@@ -350,3 +350,9 @@ int ike_dh_shared(uint16_t group, const uint8_t *priv, const uint8_t *peer, size
 	}
 	return rc;
 }
+
+int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20])
+{
+	unsigned n = 0;
+	return EVP_Digest(data, len, out, &n, EVP_sha1(), NULL) == 1 && n == 20 ? 0 : -1;
+}

@@ -30,6 +30,8 @@ int ike_prfplus(uint16_t prf, const uint8_t *key, size_t klen, const uint8_t *se
 /* Integrity: the key and ICV lengths, 0 when unknown or AUTH_NONE. */
 unsigned ike_integ_keylen(uint16_t integ);
 unsigned ike_integ_icvlen(uint16_t integ);
+/* SHA-1 of data: NAT_DETECTION_*_IP (RFC 7296 2.23). */
+int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20]);
 int ike_integ(uint16_t integ, const uint8_t *key, const uint8_t *data, size_t len, uint8_t *icv);
 
 /* Encryption: key bytes (with the salt for GCM), IV bytes on the wire,

@@ -176,6 +176,22 @@ int ike_parse_notify(const uint8_t *b, size_t len, struct ike_notify *n)
 	return 0;
 }
 
+int ike_parse_delete(const uint8_t *b, size_t len, struct ike_delete *d)
+{
+	if (len < 4)
+		return -1;
+	d->proto = b[0];
+	d->spisize = b[1];
+	d->nspi = get_be16(b + 2);
+	d->spis = b + 4;
+	/* IKE: no SPI (the message's SA); ESP and AH: 4-byte SPIs, all there */
+	if (d->proto == IKE_PROTO_IKE)
+		return d->spisize == 0 && d->nspi == 0 && len == 4 ? 0 : -1;
+	if ((d->proto != IKE_PROTO_ESP && d->proto != IKE_PROTO_AH) || d->spisize != 4)
+		return -1;
+	return (size_t)d->nspi * 4 == len - 4 ? 0 : -1;
+}
+
 int ike_parse_ts(const uint8_t *b, size_t len, struct ike_ts *ts, unsigned cap, unsigned *n)
 {
 	if (len < 4)
@@ -382,6 +398,17 @@ void ikeb_notify(struct ike_buf *m, uint8_t proto, const uint8_t *spi, uint8_t s
 	ikeb_end(m);
 }
 
+void ikeb_delete(struct ike_buf *m, uint8_t proto, const uint32_t *spis, unsigned n)
+{
+	ikeb_begin(m, IKE_PL_D);
+	ikeb_u8(m, proto);
+	ikeb_u8(m, proto == IKE_PROTO_IKE ? 0 : 4);
+	ikeb_u16(m, (uint16_t)n);
+	for (unsigned i = 0; i < n; i++)
+		ikeb_u32(m, spis[i]);
+	ikeb_end(m);
+}
+
 void ikeb_typed(struct ike_buf *m, uint8_t pltype, uint8_t type, const uint8_t *data, size_t len)
 {
 	ikeb_begin(m, pltype);
@@ -439,6 +466,7 @@ const char *ike_notify_name(uint16_t type)
 	    {N_AUTHENTICATION_FAILED, "AUTHENTICATION_FAILED"},
 	    {N_TS_UNACCEPTABLE, "TS_UNACCEPTABLE"},
 	    {N_TEMPORARY_FAILURE, "TEMPORARY_FAILURE"},
+	    {N_NO_ADDITIONAL_SAS, "NO_ADDITIONAL_SAS"},
 	    {N_CHILD_SA_NOT_FOUND, "CHILD_SA_NOT_FOUND"},
 	    {N_INITIAL_CONTACT, "INITIAL_CONTACT"},
 	    {N_NAT_DETECTION_SOURCE_IP, "NAT_DETECTION_SOURCE_IP"},

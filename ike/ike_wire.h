@@ -97,6 +97,7 @@
 #define N_AUTHENTICATION_FAILED        24
 #define N_TS_UNACCEPTABLE              38
 #define N_TEMPORARY_FAILURE            43
+#define N_NO_ADDITIONAL_SAS            35
 #define N_CHILD_SA_NOT_FOUND           44
 #define N_INITIAL_CONTACT              16384
 #define N_NAT_DETECTION_SOURCE_IP      16388
@@ -158,6 +159,13 @@ struct ike_notify {
 	size_t datalen;
 };
 
+/* A Delete payload (3.11): for IKE no SPI, for ESP and AH 4-byte SPIs. */
+struct ike_delete {
+	uint8_t proto, spisize;
+	uint16_t nspi;
+	const uint8_t *spis; /* nspi * 4 bytes, network order */
+};
+
 /* Where parsing failed: a notify type to answer with (INVALID_SYNTAX,
  * UNSUPPORTED_CRITICAL_PAYLOAD, INVALID_MAJOR_VERSION) and why. */
 struct ike_perr {
@@ -179,6 +187,7 @@ const struct ike_payload *ike_find(const struct ike_msg *m, uint8_t type);
 
 int ike_parse_sa(const uint8_t *b, size_t len, struct ike_prop *p, unsigned cap, unsigned *n);
 int ike_parse_notify(const uint8_t *b, size_t len, struct ike_notify *n);
+int ike_parse_delete(const uint8_t *b, size_t len, struct ike_delete *d);
 int ike_parse_ts(const uint8_t *b, size_t len, struct ike_ts *ts, unsigned cap, unsigned *n);
 /* KE: the group and the key data. */
 int ike_parse_ke(const uint8_t *b, size_t len, uint16_t *group, const uint8_t **data, size_t *dlen);
@@ -218,6 +227,7 @@ void ikeb_ke(struct ike_buf *m, uint16_t group, const uint8_t *data, size_t len)
 void ikeb_nonce(struct ike_buf *m, const uint8_t *data, size_t len);
 void ikeb_notify(struct ike_buf *m, uint8_t proto, const uint8_t *spi, uint8_t spisize,
 		 uint16_t type, const uint8_t *data, size_t len);
+void ikeb_delete(struct ike_buf *m, uint8_t proto, const uint32_t *spis, unsigned n);
 void ikeb_typed(struct ike_buf *m, uint8_t pltype, uint8_t type, const uint8_t *data, size_t len);
 void ikeb_ts(struct ike_buf *m, uint8_t pltype, const struct ike_ts *ts, unsigned n);
 

@@ -9,8 +9,13 @@
  * its lengths checked (ike_wire.c); one that fails is dropped and counted,
  * with the reason in the log.
  *
+ * One request of ours is outstanding at a time (a window of one, 2.3);
+ * what else is due (a DELETE, a rekey, a liveness check) waits as flags
+ * on the IKE SA and goes when the exchange before it ends (kick()).
+ *
  * The PF_KEY socket's callback only records replies and schedules
- * events for ACQUIRE and EXPIRE; the UDP socket's callback handles
+ * events for ACQUIRE and EXPIRE; the UDP sockets' callbacks (port 500,
+ * and 4500 behind the non-ESP marker once a NAT is found) handle
  * messages as they arrive.
  */
 #include "iked.h"
@@ -38,13 +43,20 @@
 #include "ike_wire.h"
 #include "iked_conf.h"
 
-#define IKED_NONCE_LEN   32
-#define IKED_RETRY_FIRST (2 * NS_PER_SEC)
-#define IKED_RETRIES     5    /* sends after the first, then give up */
-#define IKED_MAX_SAS     4096 /* IKE SAs of one daemon, larval ones included */
-#define IKED_REPLAY      64
-#define IKED_SPI_MIN     0x100u
-#define IKED_KE_RETRIES  2
+#define IKED_NONCE_LEN    32
+#define IKED_RETRY_FIRST  (2 * NS_PER_SEC)
+#define IKED_RETRIES      5    /* sends after the first, then give up */
+#define IKED_MAX_SAS      4096 /* IKE SAs of one daemon, larval ones included */
+#define IKED_REPLAY       64
+#define IKED_SPI_MIN      0x100u
+#define IKED_KE_RETRIES   2
+#define IKED_MAX_CHILDREN 4 /* CHILD_SAs of one IKE SA: the current ones and those being replaced \
+			     */
+#define IKED_MAX_DELS    8  /* CHILD_SA DELETEs waiting to be sent on one IKE SA */
+#define IKED_HALFOPEN    (300 * NS_PER_SEC) /* iked's IKED_IKE_SA_EXCHANGE_TIMEOUT */
+#define IKED_KEEPALIVE   (20 * NS_PER_SEC)  /* iked's IKED_IKE_SA_KEEPALIVE_TIMEOUT */
+#define IKED_DELETE_WAIT (120 * NS_PER_SEC) /* iked's IKED_IKE_SA_DELETE_TIMEOUT */
+#define IKED_COOKIE_LEN  33                 /* a version byte and HMAC-SHA-256 */
 
 enum sa_state {
 	S_INIT_SENT, /* initiator: IKE_SA_INIT sent */
@@ -56,13 +68,34 @@ enum sa_state {
 
 static const char *const state_names[] = {"SA_INIT", "AUTH", "SA_INIT", "ESTABLISHED", "CLOSED"};
 
+/* What our one outstanding request is. */
+enum req_kind {
+	RQ_NONE,
+	RQ_SA_INIT,
+	RQ_AUTH,
+	RQ_REKEY_CHILD,
+	RQ_REKEY_IKE,
+	RQ_DELETE_CHILD,
+	RQ_DELETE_IKE,
+	RQ_LIVENESS,
+};
+
+/* A CHILD_SA: an SA pair in the kernel and its flow.  Allocated alone:
+ * the IKE SA that carries it may change (an IKE SA rekey moves it). */
 struct child {
+	struct ike_sa *sa;
 	bool up;
+	bool ours;     /* we made the exchange that created it: its soft lifetime comes first */
+	bool replaced; /* a newer CHILD_SA took over: it waits for its DELETE */
+	bool rekey_due;
+	bool rekey_tried; /* one CREATE_CHILD_SA per CHILD_SA: after a refusal it runs out */
 	uint8_t satype;
-	uint16_t encr, encr_bits, integ;
+	uint16_t encr, encr_bits, integ, group; /* group: the PFS group it was made with */
 	bool esn, transport;
 	uint32_t spi_in, spi_out;
-	struct spd_sel sel; /* the flow as we send it */
+	uint8_t key_in[21], key_out[21]; /* d->by_child keys: SPI and destination */
+	uint64_t bytes_seen;             /* the inbound SA's bytes at the last liveness tick */
+	struct spd_sel sel;              /* the flow as we send it */
 	struct spd_mask mask;
 };
 
@@ -76,6 +109,12 @@ struct ike_sa {
 	uint8_t spi_i[8], spi_r[8];
 	struct ipaddr local, peer;
 	uint16_t peer_port;
+	bool natt;       /* a NAT between us: IKE on 4500, the CHILD_SAs in UDP */
+	bool nat_local;  /* ... and on our side: we send the keepalives */
+	bool peer_float; /* ... on the peer's side: its address and port follow its messages */
+	uint8_t cookie[64];
+	size_t cookielen;
+	unsigned cookie_tries;
 	/* the chosen suite */
 	uint16_t encr, encr_bits, prf, integ, group;
 	struct ike_encr_info ei;
@@ -91,25 +130,46 @@ struct ike_sa {
 	uint32_t peer_msgid; /* the peer's next request */
 	uint8_t *req;        /* our outstanding request */
 	size_t reqlen;
+	enum req_kind rq;
 	unsigned tries;
 	uint64_t retry_gen;
 	uint8_t *resp; /* our last response */
 	size_t resplen;
 	uint64_t iv_ctr;
-	struct child child;
-	uint64_t established_at;
+	struct child *ch[IKED_MAX_CHILDREN];
+	unsigned nch;
+	uint64_t established_at, last_recv;
+	/* work waiting for the window */
+	uint32_t del_spi[IKED_MAX_DELS]; /* our inbound SPIs to announce in a DELETE */
+	uint8_t del_satype;
+	unsigned ndel;
+	bool rekey_ike_due, liveness_due, delete_due, moved;
+	/* the outstanding CREATE_CHILD_SA */
+	struct child *rq_old; /* the CHILD_SA being rekeyed */
+	uint8_t rq_nonce[IKED_NONCE_LEN];
+	uint8_t rq_dh[IKE_DHPRIV_MAX];
+	uint16_t rq_group;
+	uint32_t rq_spi;      /* the new CHILD_SA's inbound SPI */
+	uint8_t rq_ikespi[8]; /* the new IKE SA's SPI */
+	uint32_t rq_del[IKED_MAX_DELS];
+	unsigned rq_ndel;
 };
 
 struct iked {
 	struct iked_world *w;
 	struct node *n;
 	struct pfkey_sock *ps;
-	struct udp_sock *us;
+	struct udp_sock *us, *us_natt; /* ports 500 and 4500 (NULL: taken, no NAT-T) */
 	struct rng rng;
 	bool quiet;
+	struct iked_settings set;
+	uint8_t cookie_secret[32];
+	unsigned halfopen; /* responder IKE SAs waiting for IKE_AUTH */
 	uint32_t seq;
 	uint32_t reply_spi;
+	uint64_t reply_bytes;
 	int reply_errno;
+	struct hmap by_child;    /* SPI and destination -> CHILD_SA (both of its SAs) */
 	struct pol_state **pols; /* each allocated alone: the peer index keeps keys in them */
 	unsigned npols;
 	struct hmap by_peer; /* peer address -> the first policy naming it */
@@ -247,24 +307,41 @@ static unsigned child_authkeylen(const struct child *c)
 	return child_aead(c) && c->satype == SADB_SATYPE_ESP ? 0 : ike_integ_keylen(c->integ);
 }
 
-/* UPDATE (the inbound SA, larval since GETSPI) or ADD (the outbound). */
-static int pf_install(struct iked *d, const struct ike_sa *sa, uint8_t type, uint32_t spi,
-		      const struct ipaddr *src, const struct ipaddr *dst, const uint8_t *ekey,
-		      const uint8_t *akey)
+/* A soft limit before the hard one: at 90 % where we made the CHILD_SA
+ * (at least 2 before the end), at 95 % at the other end (at least 1), so
+ * that one side rekeys first and the other finds its CHILD_SA replaced
+ * when its own soft limit comes.  0 (none) under 3. */
+static uint64_t soft_of(uint64_t hard, bool ours)
 {
-	const struct child *c = &sa->child;
+	if (hard < 3)
+		return 0;
+	uint64_t early = ours ? MAX(hard / 10, 2) : MAX(hard / 20, 1);
+	return hard - early;
+}
+
+/* UPDATE (the inbound SA, larval since GETSPI) or ADD (the outbound). */
+static int pf_install(struct iked *d, const struct ike_sa *sa, const struct child *c, uint8_t type,
+		      uint32_t spi, const struct ipaddr *src, const struct ipaddr *dst,
+		      const uint8_t *ekey, const uint8_t *akey)
+{
 	const struct iked_policy *p = sa_pol(sa);
-	uint32_t flags =
-	    (c->transport ? 0 : SADB_X_SAFLAGS_TUNNEL) | (c->esn ? SADB_X_SAFLAGS_ESN : 0);
+	uint32_t flags = (c->transport ? 0 : SADB_X_SAFLAGS_TUNNEL) |
+			 (c->esn ? SADB_X_SAFLAGS_ESN : 0) |
+			 (sa->natt && c->satype == SADB_SATYPE_ESP ? SADB_X_SAFLAGS_UDPENCAP : 0);
 	struct pfkey_buf pb;
 	pfkb_init(&pb, type, c->satype, ++d->seq, d->ps->pid);
 	pfkb_sa(&pb, SADB_EXT_SA, spi, IKED_REPLAY, SADB_SASTATE_MATURE,
 		child_authkeylen(c) ? sadb_auth(c->integ) : SADB_AALG_NONE,
 		c->satype == SADB_SATYPE_ESP ? sadb_enc(c->encr) : 0, flags);
-	if (p->lifetime || p->lifebytes)
+	if (p->lifetime || p->lifebytes) {
 		pfkb_lifetime(&pb, SADB_EXT_LIFETIME_HARD, 0, p->lifebytes, p->lifetime, 0);
+		pfkb_lifetime(&pb, SADB_EXT_LIFETIME_SOFT, 0, soft_of(p->lifebytes, c->ours),
+			      soft_of(p->lifetime, c->ours), 0);
+	}
 	pfkb_address(&pb, SADB_EXT_ADDRESS_SRC, src, 0);
 	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, dst, 0);
+	if (flags & SADB_X_SAFLAGS_UDPENCAP)
+		pfkb_udpencap(&pb, sa->peer_port);
 	if (child_authkeylen(c))
 		pfkb_key(&pb, SADB_EXT_KEY_AUTH, akey, child_authkeylen(c) * 8);
 	if (child_enckeylen(c))
@@ -323,6 +400,14 @@ static void policy_flow(const struct iked_policy *p, struct spd_sel *sel, struct
 
 /* ---- SAs ---- */
 
+/* An address as a hash key: family and bytes. */
+static size_t peer_key(const struct ipaddr *a, uint8_t *key)
+{
+	key[0] = a->af;
+	memcpy(key + 1, a->a, addr_len(a->af));
+	return 1 + addr_len(a->af);
+}
+
 static struct ike_sa *sa_by_key(struct iked *d, const uint8_t *spi_i, bool initiator)
 {
 	uint8_t key[9];
@@ -339,6 +424,7 @@ static struct ike_sa *sa_new(struct iked *d, unsigned pol, bool initiator,
 			     const uint8_t *spi_i)
 {
 	if (d->nlive >= IKED_MAX_SAS) {
+		d->st.capped++;
 		say(d, "%u IKE SAs: refusing another (the daemon's cap)", d->nlive);
 		return NULL;
 	}
@@ -374,8 +460,99 @@ static struct ike_sa *sa_new(struct iked *d, unsigned pol, bool initiator,
 	return sa;
 }
 
+/* ---- CHILD_SAs ---- */
+
+static void child_keys(struct child *c, const struct ike_sa *sa)
+{
+	uint8_t pk[17];
+	size_t n;
+	memset(c->key_in, 0, sizeof(c->key_in));
+	memset(c->key_out, 0, sizeof(c->key_out));
+	put_be32(c->key_in, c->spi_in);
+	n = peer_key(&sa->local, pk);
+	memcpy(c->key_in + 4, pk, n);
+	put_be32(c->key_out, c->spi_out);
+	n = peer_key(&sa->peer, pk);
+	memcpy(c->key_out + 4, pk, n);
+}
+
+/* A new CHILD_SA slot on sa; NULL when all are taken (said). */
+static struct child *child_new(struct ike_sa *sa)
+{
+	if (sa->nch >= IKED_MAX_CHILDREN) {
+		say(sa->d, "%s: %u CHILD_SAs on one IKE SA already: refusing another",
+		    sa_pol(sa)->name, sa->nch);
+		return NULL;
+	}
+	struct child *c = xcalloc(1, sizeof(*c));
+	c->sa = sa;
+	sa->ch[sa->nch++] = c;
+	return c;
+}
+
+static struct child *child_by_spi(struct iked *d, uint32_t spi, const struct ipaddr *dst)
+{
+	uint8_t key[21] = {0}, pk[17];
+	put_be32(key, spi);
+	memcpy(key + 4, pk, peer_key(dst, pk));
+	return hmap_get(&d->by_child, key, sizeof(key));
+}
+
+/* The CHILD_SA of sa whose outbound SPI is spi (the peer's inbound). */
+static struct child *child_by_out(const struct ike_sa *sa, uint8_t satype, uint32_t spi)
+{
+	for (unsigned i = 0; i < sa->nch; i++)
+		if (sa->ch[i]->up && sa->ch[i]->satype == satype && sa->ch[i]->spi_out == spi)
+			return sa->ch[i];
+	return NULL;
+}
+
+/* Take a CHILD_SA down (both SAs out of the kernel) and free it. */
+static void child_remove(struct child *c, const char *why)
+{
+	struct ike_sa *sa = c->sa;
+	struct iked *d = sa->d;
+	if (c->spi_in)
+		pf_delete(d, c->satype, c->spi_in, &sa->local);
+	if (c->up && c->spi_out)
+		pf_delete(d, c->satype, c->spi_out, &sa->peer);
+	if (c->up) {
+		hmap_del(&d->by_child, c->key_in, sizeof(c->key_in));
+		hmap_del(&d->by_child, c->key_out, sizeof(c->key_out));
+		d->st.deletes++;
+		say(d, "%s: CHILD_SA in 0x%08x out 0x%08x with %s deleted", sa_pol(sa)->name,
+		    c->spi_in, c->spi_out, why);
+	}
+	for (unsigned i = 0; i < sa->nch; i++)
+		if (sa->ch[i] == c) {
+			memmove(&sa->ch[i], &sa->ch[i + 1], (sa->nch - i - 1) * sizeof(*sa->ch));
+			sa->nch--;
+			break;
+		}
+	if (sa->rq_old == c)
+		sa->rq_old = NULL;
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+/* The CHILD_SA that carries the policy's traffic now: the newest one up
+ * and not replaced. */
+static struct child *child_current(const struct ike_sa *sa)
+{
+	for (unsigned i = sa->nch; i-- > 0;)
+		if (sa->ch[i]->up && !sa->ch[i]->replaced)
+			return sa->ch[i];
+	return NULL;
+}
+
+/* ---- IKE SAs ---- */
+
 static void sa_free(struct ike_sa *sa)
 {
+	for (unsigned i = 0; i < sa->nch; i++) {
+		OPENSSL_cleanse(sa->ch[i], sizeof(*sa->ch[i]));
+		free(sa->ch[i]);
+	}
 	free(sa->msg1);
 	free(sa->msg2);
 	free(sa->req);
@@ -406,43 +583,92 @@ static void sweep(struct iked *d)
 	d->ndead = 0;
 }
 
-/* Take a CHILD_SA down: both SAs out of the kernel. */
-static void child_down(struct ike_sa *sa, const char *why)
+static void set_state(struct ike_sa *sa, enum sa_state st)
 {
-	struct child *c = &sa->child;
-	if (c->spi_in)
-		pf_delete(sa->d, c->satype, c->spi_in, &sa->local);
-	if (c->up && c->spi_out)
-		pf_delete(sa->d, c->satype, c->spi_out, &sa->peer);
-	if (c->up) {
-		sa->d->st.deletes++;
-		say(sa->d, "%s: CHILD_SA in 0x%08x out 0x%08x with %s deleted", sa_pol(sa)->name,
-		    c->spi_in, c->spi_out, why);
-	}
-	c->up = false;
-	c->spi_in = c->spi_out = 0;
+	if (sa->state == S_INIT_DONE && !sa->initiator)
+		sa->d->halfopen--;
+	if (st == S_INIT_DONE && !sa->initiator)
+		sa->d->halfopen++;
+	sa->state = st;
 }
 
 static void sa_kill(struct ike_sa *sa, const char *why)
 {
 	if (sa->state == S_DEAD)
 		return;
-	child_down(sa, why);
-	sa->state = S_DEAD;
+	while (sa->nch)
+		child_remove(sa->ch[0], why);
+	set_state(sa, S_DEAD);
 	sa->retry_gen++;
+	sa->rq = RQ_NONE;
+	OPENSSL_cleanse(sa->rq_dh, sizeof(sa->rq_dh));
 	sa->d->nlive--;
 	sa->d->ndead++;
 }
 
 /* ---- sending ---- */
 
-static void send_raw(struct ike_sa *sa, const uint8_t *b, size_t len)
+/* A message to the peer: from port 500, or from 4500 behind the non-ESP
+ * marker once a NAT was found (RFC 7296 2.23, RFC 3948 2.2). */
+static void send_via(struct ike_sa *sa, const uint8_t *b, size_t len, bool natt, uint16_t port)
 {
 	struct udp_send_opts o = {.src = &sa->local};
-	int rc = udp_sendto(sa->d->us, &sa->peer, sa->peer_port, b, len, &o);
+	int rc;
+	if (natt) {
+		uint8_t *m = xmalloc(len + 4);
+		memset(m, 0, 4);
+		memcpy(m + 4, b, len);
+		rc = udp_sendto(sa->d->us_natt, &sa->peer, port, m, len + 4, &o);
+		free(m);
+	} else {
+		rc = udp_sendto(sa->d->us, &sa->peer, port, b, len, &o);
+	}
 	if (rc < 0)
 		say(sa->d, "%s: cannot send to the peer: %s", sa_pol(sa)->name, strerror(-rc));
 }
+
+static void send_raw(struct ike_sa *sa, const uint8_t *b, size_t len)
+{
+	send_via(sa, b, len, sa->natt, sa->peer_port);
+}
+
+/* What the NAT_DETECTION notifies found: from now on IKE goes on port
+ * 4500 and the CHILD_SAs in UDP; whoever is behind a NAT keeps its
+ * mapping alive with keepalives. */
+static void nat_found(struct ike_sa *sa, bool peer_nat, bool local_nat)
+{
+	if (!peer_nat && !local_nat)
+		return;
+	char a[ADDR_STRLEN];
+	sa->natt = true;
+	sa->nat_local = local_nat;
+	sa->peer_float = peer_nat;
+	sa->d->st.nat_detected++;
+	say(sa->d, "%s: a NAT %s: IKE and ESP go in UDP port 4500 to %s", sa_pol(sa)->name,
+	    local_nat && peer_nat ? "on both sides"
+	    : local_nat           ? "on our side"
+				  : "on the peer's side",
+	    addr_fmt(&sa->peer, a));
+	if (!sa->initiator)
+		sa->peer_port = IKE_NATT_PORT; /* until it speaks from its NAT's port */
+}
+
+static void kick(struct ike_sa *sa);
+static const uint8_t zero8[8];
+
+enum timer_kind { T_LIVENESS, T_KEEPALIVE, T_IKE_REKEY, T_HALFOPEN, T_REPLACED };
+static void arm(struct ike_sa *sa, enum timer_kind kind, uint64_t after);
+static void arm_established(struct ike_sa *sa);
+static void established(struct ike_sa *sa, const char *idtxt);
+static void send_rekey_child(struct ike_sa *sa, struct child *old);
+static void send_rekey_ike(struct ike_sa *sa);
+
+/* An `active` policy's negotiation, at load and again after a dead peer. */
+struct start_ev {
+	struct iked *d;
+	unsigned pol;
+};
+static void on_start(struct sim *s, void *arg);
 
 struct retry_ev {
 	struct iked *d;
@@ -472,10 +698,26 @@ static void on_retry(struct sim *s, void *arg)
 	if (!sa || sa->retry_gen != ev->gen || !sa->req || sa->state == S_DEAD)
 		return;
 	if (sa->tries >= IKED_RETRIES) {
-		sa->d->st.timeouts++;
-		say(sa->d, "%s: no answer from the peer after %u retransmissions: giving up",
+		struct iked *d = sa->d;
+		d->st.timeouts++;
+		say(d, "%s: no answer from the peer after %u retransmissions: giving up",
 		    sa_pol(sa)->name, sa->tries);
-		sa_kill(sa, "the exchange timed out");
+		if (sa->state != S_ESTABLISHED || sa->moved || sa->rq == RQ_DELETE_IKE) {
+			sa_kill(sa, "the exchange timed out");
+			return;
+		}
+		/* A dead peer: everything of this IKE SA goes, and an active
+		 * policy starts again (iked's behaviour). */
+		d->st.dead_peers++;
+		unsigned pol = sa->pol;
+		bool restart = sa_pol(sa)->mode == IKED_ACTIVE && !sa->moved &&
+			       d->pols[pol]->cur_sa == sa->serial;
+		sa_kill(sa, "a dead peer");
+		if (restart) {
+			struct start_ev *st = xmalloc(sizeof(*st));
+			*st = (struct start_ev){d, pol};
+			sim_after(d->w->sim, 0, on_start, free, st);
+		}
 		return;
 	}
 	sa->tries++;
@@ -617,22 +859,40 @@ static int unseal(struct ike_sa *sa, const uint8_t *b, struct ike_msg *m, uint8_
 
 /* ---- keys ---- */
 
-static int derive_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
+/* The IKE SA's keys (2.14).  old: the IKE SA it replaces, whose SK_d
+ * and PRF make SKEYSEED (2.18), or NULL for a new one. */
+static int derive_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen,
+		       const struct ike_sa *old)
 {
 	unsigned pl = ike_prf_len(sa->prf), al = sa->ei.aead ? 0 : ike_integ_keylen(sa->integ);
 	unsigned el = sa->ei.keylen;
-	uint8_t nn[2 * 256 + 16], skeyseed[IKE_PRF_MAX];
+	uint8_t nn[IKE_DH_MAX + 2 * 256 + 16], skeyseed[IKE_PRF_MAX];
 	size_t nnlen = sa->nilen + sa->nrlen;
+	int rc;
+	if (old) {
+		/* SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), with the old PRF */
+		memcpy(nn, shared, slen);
+		memcpy(nn + slen, sa->ni, sa->nilen);
+		memcpy(nn + slen + sa->nilen, sa->nr, sa->nrlen);
+		rc =
+		    ike_prf(old->prf, old->sk_d, ike_prf_len(old->prf), nn, slen + nnlen, skeyseed);
+		pl = ike_prf_len(sa->prf);
+	} else {
+		/* SKEYSEED = prf(Ni | Nr, g^ir) */
+		memcpy(nn, sa->ni, sa->nilen);
+		memcpy(nn + sa->nilen, sa->nr, sa->nrlen);
+		rc = ike_prf(sa->prf, nn, nnlen, shared, slen, skeyseed);
+	}
+	if (rc < 0)
+		return -1;
+	unsigned seedlen = old ? ike_prf_len(old->prf) : pl;
 	memcpy(nn, sa->ni, sa->nilen);
 	memcpy(nn + sa->nilen, sa->nr, sa->nrlen);
-	/* SKEYSEED = prf(Ni | Nr, g^ir) */
-	if (ike_prf(sa->prf, nn, nnlen, shared, slen, skeyseed) < 0)
-		return -1;
 	memcpy(nn + nnlen, sa->spi_i, 8);
 	memcpy(nn + nnlen + 8, sa->spi_r, 8);
 	uint8_t km[3 * IKE_PRF_MAX + 2 * 64 + 2 * 40];
 	size_t total = 3 * (size_t)pl + 2 * (size_t)al + 2 * (size_t)el;
-	if (ike_prfplus(sa->prf, skeyseed, pl, nn, nnlen + 16, km, total) < 0)
+	if (ike_prfplus(sa->prf, skeyseed, seedlen, nn, nnlen + 16, km, total) < 0)
 		return -1;
 	const uint8_t *k = km;
 	memcpy(sa->sk_d, k, pl), k += pl;
@@ -644,6 +904,7 @@ static int derive_keys(struct ike_sa *sa, const uint8_t *shared, size_t slen)
 	memcpy(sa->sk_pr, k, pl);
 	OPENSSL_cleanse(km, sizeof(km));
 	OPENSSL_cleanse(skeyseed, sizeof(skeyseed));
+	OPENSSL_cleanse(nn, sizeof(nn));
 	return 0;
 }
 
@@ -696,9 +957,10 @@ static void table_add(struct ike_sa *sa)
 
 /* ---- proposals ---- */
 
-/* Our proposals for the IKE SA (spisize 0) or a CHILD_SA (with spi). */
+/* Our proposals for the IKE SA (spisize 0) or a CHILD_SA (with spi); a
+ * CHILD_SA's DH groups (PFS) only when child_dh (CREATE_CHILD_SA). */
 static unsigned build_props(const struct iked_prop *ps, unsigned n, uint8_t proto, uint32_t spi,
-			    const uint16_t *only_group, struct ike_prop *out)
+			    const uint16_t *only_group, bool child_dh, struct ike_prop *out)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct iked_prop *p = &ps[i];
@@ -733,6 +995,8 @@ static unsigned build_props(const struct iked_prop *ps, unsigned n, uint8_t prot
 					o->xf[o->nxf++] =
 					    (struct ike_xf){IKE_XF_DH, p->group[j], 0};
 		} else {
+			for (unsigned j = 0; j < p->ngroup && child_dh; j++)
+				o->xf[o->nxf++] = (struct ike_xf){IKE_XF_DH, p->group[j], 0};
 			o->xf[o->nxf++] = (struct ike_xf){IKE_XF_ESN, p->esn ? 1 : 0, 0};
 		}
 	}
@@ -756,7 +1020,7 @@ static bool in_list(const uint16_t *l, unsigned n, uint16_t v)
 }
 
 static bool match_prop(const struct ike_prop *rp, const struct iked_prop *ours, uint8_t proto,
-		       struct suite *s)
+		       bool child_dh, struct suite *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->esn = -1;
@@ -792,7 +1056,10 @@ static bool match_prop(const struct ike_prop *rp, const struct iked_prop *ours, 
 			}
 			break;
 		case IKE_XF_DH:
-			if (!have_group && in_list(ours->group, ours->ngroup, x->id)) {
+			if (!have_group && (in_list(ours->group, ours->ngroup, x->id) ||
+					    /* a CHILD_SA with no PFS of ours takes the peer's */
+					    (proto != IKE_PROTO_IKE && !ours->ngroup && x->id &&
+					     ike_dh_publen(x->id)))) {
 				have_group = true;
 				s->group = x->id;
 			}
@@ -812,15 +1079,19 @@ static bool match_prop(const struct ike_prop *rp, const struct iked_prop *ours, 
 	}
 	if (proto == IKE_PROTO_IKE)
 		return have_encr && have_prf && have_integ && have_group;
+	/* PFS: a CREATE_CHILD_SA must agree on a group when ours has one */
+	bool dh_ok = !child_dh || !ours->ngroup || have_group;
+	if (!child_dh)
+		s->group = 0;
 	if (proto == IKE_PROTO_AH)
-		return have_integ && !aead && s->esn >= 0;
-	return have_encr && have_integ && s->esn >= 0;
+		return have_integ && !aead && s->esn >= 0 && dh_ok;
+	return have_encr && have_integ && s->esn >= 0 && dh_ok;
 }
 
 /* The first received proposal (in the peer's order) that one of ours
  * accepts: its index, or -1. */
 static int choose(const struct ike_prop *rps, unsigned nr, const struct iked_prop *ours,
-		  unsigned no, uint8_t proto, struct suite *s)
+		  unsigned no, uint8_t proto, bool child_dh, struct suite *s)
 {
 	for (unsigned i = 0; i < nr; i++) {
 		if (rps[i].proto != proto)
@@ -828,15 +1099,16 @@ static int choose(const struct ike_prop *rps, unsigned nr, const struct iked_pro
 		if (proto != IKE_PROTO_IKE && rps[i].spisize != 4)
 			continue;
 		for (unsigned j = 0; j < no; j++)
-			if (match_prop(&rps[i], &ours[j], proto, s))
+			if (match_prop(&rps[i], &ours[j], proto, child_dh, s))
 				return (int)i;
 	}
 	return -1;
 }
 
-/* The chosen suite as a one-proposal SA payload. */
+/* The chosen suite as a one-proposal SA payload; ikespi: our new IKE
+ * SPI when the IKE SA is being rekeyed (else NULL). */
 static void chosen_prop(const struct ike_prop *rp, const struct suite *s, uint8_t proto,
-			uint32_t spi, struct ike_prop *o)
+			uint32_t spi, const uint8_t *ikespi, struct ike_prop *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->num = rp->num;
@@ -844,6 +1116,9 @@ static void chosen_prop(const struct ike_prop *rp, const struct suite *s, uint8_
 	if (proto != IKE_PROTO_IKE) {
 		o->spisize = 4;
 		put_be32(o->spi, spi);
+	} else if (ikespi) {
+		o->spisize = 8;
+		memcpy(o->spi, ikespi, 8);
 	}
 	if (proto != IKE_PROTO_AH)
 		o->xf[o->nxf++] = (struct ike_xf){
@@ -852,9 +1127,9 @@ static void chosen_prop(const struct ike_prop *rp, const struct suite *s, uint8_
 		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_PRF, s->prf, 0};
 	if (s->integ != AUTH_NONE)
 		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_INTEG, s->integ, 0};
-	if (proto == IKE_PROTO_IKE)
+	if (proto == IKE_PROTO_IKE || s->group)
 		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_DH, s->group, 0};
-	else
+	if (proto != IKE_PROTO_IKE)
 		o->xf[o->nxf++] = (struct ike_xf){IKE_XF_ESN, (uint16_t)s->esn, 0};
 }
 
@@ -1039,44 +1314,148 @@ static const char *check_auth(const struct ike_sa *sa, const struct ike_msg *m, 
 
 /* ---- installing a CHILD_SA ---- */
 
-static bool install_child(struct ike_sa *sa)
+/* KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (2.17): the exchange's
+ * initiator to responder encryption and integrity keys, then the other
+ * way.  exch_ini: we began the exchange that made c.  False when the
+ * kernel refused (c is then removed). */
+static bool install_child(struct ike_sa *sa, struct child *c, bool exch_ini, const uint8_t *ni,
+			  size_t nilen, const uint8_t *nr, size_t nrlen, const uint8_t *g,
+			  size_t glen)
 {
 	struct iked *d = sa->d;
-	struct child *c = &sa->child;
 	unsigned el = child_enckeylen(c), al = child_authkeylen(c);
-	uint8_t km[2 * (36 + 64)], nn[2 * 256];
-	memcpy(nn, sa->ni, sa->nilen);
-	memcpy(nn + sa->nilen, sa->nr, sa->nrlen);
-	/* KEYMAT = prf+(SK_d, Ni | Nr): i->r encryption, integrity, then r->i */
-	if (ike_prfplus(sa->prf, sa->sk_d, ike_prf_len(sa->prf), nn, sa->nilen + sa->nrlen, km,
-			2 * ((size_t)el + al)) < 0)
-		return false;
+	uint8_t km[2 * (36 + 64)], seed[IKE_DH_MAX + 2 * 256];
+	if (glen)
+		memcpy(seed, g, glen);
+	memcpy(seed + glen, ni, nilen);
+	memcpy(seed + glen + nilen, nr, nrlen);
+	int rc = ike_prfplus(sa->prf, sa->sk_d, ike_prf_len(sa->prf), seed, glen + nilen + nrlen,
+			     km, 2 * ((size_t)el + al)) < 0
+		     ? -EINVAL
+		     : 0;
+	OPENSSL_cleanse(seed, sizeof(seed));
 	const uint8_t *ie = km, *ia = km + el, *re = km + el + al, *ra = km + 2 * el + al;
-	const uint8_t *oe = sa->initiator ? ie : re, *oa = sa->initiator ? ia : ra;
-	const uint8_t *ine = sa->initiator ? re : ie, *ina = sa->initiator ? ra : ia;
-	int rc = pf_install(d, sa, SADB_UPDATE, c->spi_in, &sa->peer, &sa->local, ine, ina);
+	const uint8_t *oe = exch_ini ? ie : re, *oa = exch_ini ? ia : ra;
+	const uint8_t *ine = exch_ini ? re : ie, *ina = exch_ini ? ra : ia;
+	c->ours = exch_ini;
 	if (!rc)
-		rc = pf_install(d, sa, SADB_ADD, c->spi_out, &sa->local, &sa->peer, oe, oa);
+		rc = pf_install(d, sa, c, SADB_UPDATE, c->spi_in, &sa->peer, &sa->local, ine, ina);
+	if (!rc)
+		rc = pf_install(d, sa, c, SADB_ADD, c->spi_out, &sa->local, &sa->peer, oe, oa);
 	OPENSSL_cleanse(km, sizeof(km));
 	if (!rc)
 		rc = pf_flows(d, c->satype, &c->sel, &c->mask, &sa->local, &sa->peer);
 	if (rc) {
 		say(d, "%s: the kernel refused the CHILD_SA: %s", sa_pol(sa)->name, strerror(-rc));
-		child_down(sa, "a refusal");
+		child_remove(c, "a refusal");
 		return false;
 	}
 	c->up = true;
+	child_keys(c, sa);
+	hmap_add(&d->by_child, c->key_in, sizeof(c->key_in), c);
+	hmap_add(&d->by_child, c->key_out, sizeof(c->key_out), c);
 	d->st.children++;
 	char a[ADDR_STRLEN];
-	say(d, "%s: CHILD_SA %s %s in 0x%08x out 0x%08x with %s", sa_pol(sa)->name,
-	    pfkey_name(PFN_SATYPE, c->satype), c->transport ? "transport" : "tunnel", c->spi_in,
-	    c->spi_out, addr_fmt(&sa->peer, a));
+	say(d, "%s: CHILD_SA %s %s%s in 0x%08x out 0x%08x with %s", sa_pol(sa)->name,
+	    pfkey_name(PFN_SATYPE, c->satype), c->transport ? "transport" : "tunnel",
+	    sa->natt && c->satype == SADB_SATYPE_ESP ? " udpencap" : "", c->spi_in, c->spi_out,
+	    addr_fmt(&sa->peer, a));
 	return true;
+}
+
+/* ---- NAT detection (2.23) and cookies (2.6) ---- */
+
+/* SHA-1(SPIi | SPIr | IP | port) */
+static void nat_hash(const uint8_t *spi_i, const uint8_t *spi_r, const struct ipaddr *a,
+		     uint16_t port, uint8_t out[20])
+{
+	uint8_t b[16 + 16 + 2];
+	size_t n = addr_len(a->af);
+	memcpy(b, spi_i, 8);
+	memcpy(b + 8, spi_r, 8);
+	memcpy(b + 16, a->a, n);
+	put_be16(b + 16 + n, port);
+	if (ike_sha1(b, 18 + n, out) < 0)
+		memset(out, 0, 20);
+}
+
+/* Both NAT_DETECTION notifies of a message we send from (src, sport) to
+ * (dst, dport). */
+static void nat_notifies(struct ike_buf *m, const uint8_t *spi_i, const uint8_t *spi_r,
+			 const struct ipaddr *src, uint16_t sport, const struct ipaddr *dst,
+			 uint16_t dport)
+{
+	uint8_t h[20];
+	nat_hash(spi_i, spi_r, src, sport, h);
+	ikeb_notify(m, 0, NULL, 0, N_NAT_DETECTION_SOURCE_IP, h, 20);
+	nat_hash(spi_i, spi_r, dst, dport, h);
+	ikeb_notify(m, 0, NULL, 0, N_NAT_DETECTION_DESTINATION_IP, h, 20);
+}
+
+/* What the NAT_DETECTION notifies of a message that came from (from,
+ * sport) to (to, dport) say: false when it had none of either kind (the
+ * peer does no NAT-T); else *peer_nat when no source hash is the one of
+ * where it came from, *local_nat when the destination hash is not ours. */
+static bool nat_check(const struct ike_msg *m, const uint8_t *spi_i, const uint8_t *spi_r,
+		      const struct ipaddr *from, uint16_t sport, const struct ipaddr *to,
+		      uint16_t dport, bool *peer_nat, bool *local_nat)
+{
+	uint8_t hs[20], hd[20];
+	nat_hash(spi_i, spi_r, from, sport, hs);
+	nat_hash(spi_i, spi_r, to, dport, hd);
+	bool any_s = false, any_d = false, match_s = false, match_d = false;
+	for (unsigned i = 0; i < m->npl; i++) {
+		struct ike_notify n;
+		if (m->pl[i].type != IKE_PL_N ||
+		    ike_parse_notify(m->pl[i].body, m->pl[i].len, &n) < 0)
+			continue;
+		if (n.type == N_NAT_DETECTION_SOURCE_IP) {
+			any_s = true;
+			match_s |= n.datalen == 20 && memcmp(n.data, hs, 20) == 0;
+		} else if (n.type == N_NAT_DETECTION_DESTINATION_IP) {
+			any_d = true;
+			match_d |= n.datalen == 20 && memcmp(n.data, hd, 20) == 0;
+		}
+	}
+	*peer_nat = any_s && !match_s;
+	*local_nat = any_d && !match_d;
+	return any_s && any_d;
+}
+
+/* Cookie = version 0 | HMAC-SHA-256(secret, Ni | IPi | SPIi): stateless,
+ * so that a flood of IKE_SA_INIT from forged addresses costs nothing. */
+static void make_cookie(const struct iked *d, const uint8_t *ni, size_t nilen,
+			const struct ipaddr *from, const uint8_t *spi_i,
+			uint8_t out[IKED_COOKIE_LEN])
+{
+	uint8_t b[256 + 16 + 8];
+	size_t n = addr_len(from->af);
+	memcpy(b, ni, nilen);
+	memcpy(b + nilen, from->a, n);
+	memcpy(b + nilen + n, spi_i, 8);
+	out[0] = 0;
+	if (ike_prf(PRF_HMAC_SHA2_256, d->cookie_secret, sizeof(d->cookie_secret), b, nilen + n + 8,
+		    out + 1) < 0)
+		memset(out + 1, 0, IKED_COOKIE_LEN - 1);
+}
+
+/* The data of the first notify of a type, or NULL. */
+static const struct ike_notify *find_notify(const struct ike_msg *m, uint16_t type,
+					    struct ike_notify *out)
+{
+	for (unsigned i = 0; i < m->npl; i++)
+		if (m->pl[i].type == IKE_PL_N &&
+		    ike_parse_notify(m->pl[i].body, m->pl[i].len, out) == 0 && out->type == type)
+			return out;
+	return NULL;
 }
 
 /* ---- exchanges: initiator ---- */
 
-static void send_sa_init(struct ike_sa *sa)
+/* IKE_SA_INIT: fresh makes a new DH value and nonce (a first try, or
+ * another group after INVALID_KE_PAYLOAD); a retry with a cookie keeps
+ * them (2.6: all other payloads unchanged). */
+static void send_sa_init(struct ike_sa *sa, bool fresh)
 {
 	struct iked *d = sa->d;
 	const struct iked_policy *p = sa_pol(sa);
@@ -1084,11 +1463,14 @@ static void send_sa_init(struct ike_sa *sa)
 	hdr_for(sa, &h, IKE_SA_INIT, false, 0);
 	struct ike_buf *m = xmalloc(sizeof(*m));
 	ikeb_init(m, &h);
+	if (sa->cookielen)
+		ikeb_notify(m, 0, NULL, 0, N_COOKIE, sa->cookie, sa->cookielen);
 	struct ike_prop props[IKED_MAX_PROPS];
-	unsigned n = build_props(p->ike, p->nike, IKE_PROTO_IKE, 0, &sa->group, props);
+	unsigned n = build_props(p->ike, p->nike, IKE_PROTO_IKE, 0, &sa->group, false, props);
 	ikeb_sa(m, props, n);
 	uint8_t pub[IKE_DH_MAX];
-	rng_bytes(&d->rng, sa->dhpriv, ike_dh_privlen(sa->group));
+	if (fresh)
+		rng_bytes(&d->rng, sa->dhpriv, ike_dh_privlen(sa->group));
 	if (ike_dh_public(sa->group, sa->dhpriv, pub) < 0) {
 		say(d, "%s: cannot make a DH value for group %u", p->name, sa->group);
 		sa_kill(sa, "an error");
@@ -1096,16 +1478,23 @@ static void send_sa_init(struct ike_sa *sa)
 		return;
 	}
 	ikeb_ke(m, sa->group, pub, ike_dh_publen(sa->group));
-	sa->nilen = IKED_NONCE_LEN;
-	rng_bytes(&d->rng, sa->ni, sa->nilen);
+	if (fresh) {
+		sa->nilen = IKED_NONCE_LEN;
+		rng_bytes(&d->rng, sa->ni, sa->nilen);
+	}
 	ikeb_nonce(m, sa->ni, sa->nilen);
+	if (d->us_natt) {
+		static const uint8_t zero[8];
+		nat_notifies(m, sa->spi_i, zero, &sa->local, IKE_PORT, &sa->peer, IKE_PORT);
+	}
 	ikeb_finish(m);
 	free(sa->msg1);
 	sa->msg1 = xmalloc(m->len);
 	memcpy(sa->msg1, m->b, m->len);
 	sa->msg1len = m->len;
-	sa->state = S_INIT_SENT;
+	set_state(sa, S_INIT_SENT);
 	sa->next_msgid = 1;
+	sa->rq = RQ_SA_INIT;
 	send_request(sa, m);
 	free(m);
 }
@@ -1124,14 +1513,18 @@ static void initiate(struct iked *d, unsigned pol, const struct ipaddr *local,
 	char a[ADDR_STRLEN];
 	say(d, "%s: IKE_SA_INIT to %s, SPIi 0x%016llx", p->name, addr_fmt(peer, a),
 	    (unsigned long long)spi64(sa->spi_i));
-	send_sa_init(sa);
+	send_sa_init(sa, true);
 }
 
 static void send_auth(struct ike_sa *sa)
 {
 	struct iked *d = sa->d;
 	const struct iked_policy *p = sa_pol(sa);
-	struct child *c = &sa->child;
+	struct child *c = child_new(sa);
+	if (!c) {
+		sa_kill(sa, "an error");
+		return;
+	}
 	c->satype = p->satype;
 	c->transport = p->transport;
 	c->spi_in = pf_getspi(d, p->satype, &sa->peer, &sa->local);
@@ -1151,7 +1544,7 @@ static void send_auth(struct ike_sa *sa)
 		ikeb_notify(in, 0, NULL, 0, N_USE_TRANSPORT_MODE, NULL, 0);
 	struct ike_prop props[IKED_MAX_PROPS];
 	uint8_t proto = p->satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP;
-	unsigned n = build_props(p->child, p->nchild, proto, c->spi_in, NULL, props);
+	unsigned n = build_props(p->child, p->nchild, proto, c->spi_in, NULL, false, props);
 	ikeb_sa(in, props, n);
 	struct ike_ts tsi = ts_of(&p->src, p->src_plen, p->proto, p->sport);
 	struct ike_ts tsr = ts_of(&p->dst, p->dst_plen, p->proto, p->dport);
@@ -1163,7 +1556,10 @@ static void send_auth(struct ike_sa *sa)
 		say(d, "%s: IKE_AUTH does not fit in a message", p->name);
 		sa_kill(sa, "an error");
 	} else {
-		sa->state = S_AUTH_SENT;
+		set_state(sa, S_AUTH_SENT);
+		sa->rq = RQ_AUTH;
+		if (sa->natt)
+			sa->peer_port = IKE_NATT_PORT; /* from here on, 4500 (2.23) */
 		send_request(sa, m);
 	}
 	OPENSSL_cleanse(in, sizeof(*in));
@@ -1218,11 +1614,27 @@ static void drop(struct iked *d, const struct ipaddr *from, const char *why)
 }
 
 static void ini_init_response(struct ike_sa *sa, const uint8_t *b, size_t len,
-			      const struct ike_msg *m)
+			      const struct ike_msg *m, uint16_t sport)
 {
 	struct iked *d = sa->d;
 	const struct iked_policy *p = sa_pol(sa);
 	struct ike_notify n;
+	if (find_notify(m, N_COOKIE, &n) && !ike_find(m, IKE_PL_SA)) {
+		d->st.cookies++;
+		if (n.datalen < 1 || n.datalen > sizeof(sa->cookie) || sa->cookie_tries >= 2) {
+			say(d, "%s: the peer asks for a cookie again (or a bad one): giving up",
+			    p->name);
+			sa_kill(sa, "a failed negotiation");
+			return;
+		}
+		say(d, "%s: the peer asks for a cookie: IKE_SA_INIT again with it", p->name);
+		sa->cookie_tries++;
+		memcpy(sa->cookie, n.data, n.datalen);
+		sa->cookielen = n.datalen;
+		sa->retry_gen++;
+		send_sa_init(sa, false);
+		return;
+	}
 	uint16_t err = error_notify(m, &n);
 	if (err == N_INVALID_KE_PAYLOAD && n.datalen == 2) {
 		uint16_t g = get_be16(n.data);
@@ -1241,7 +1653,7 @@ static void ini_init_response(struct ike_sa *sa, const uint8_t *b, size_t len,
 		sa->ke_tries++;
 		sa->group = g;
 		sa->retry_gen++;
-		send_sa_init(sa);
+		send_sa_init(sa, true);
 		return;
 	}
 	if (err) {
@@ -1258,7 +1670,7 @@ static void ini_init_response(struct ike_sa *sa, const uint8_t *b, size_t len,
 	const uint8_t *kd;
 	size_t kdlen;
 	if (!sap || !ke || !no || ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 ||
-	    nrp != 1 || choose(rp, 1, p->ike, p->nike, IKE_PROTO_IKE, &s) != 0 ||
+	    nrp != 1 || choose(rp, 1, p->ike, p->nike, IKE_PROTO_IKE, false, &s) != 0 ||
 	    ike_parse_ke(ke->body, ke->len, &g, &kd, &kdlen) < 0 || g != sa->group ||
 	    s.group != sa->group || no->len < 16 || no->len > sizeof(sa->nr)) {
 		drop(d, &sa->peer,
@@ -1268,6 +1680,10 @@ static void ini_init_response(struct ike_sa *sa, const uint8_t *b, size_t len,
 	memcpy(sa->spi_r, m->h.rspi, 8);
 	memcpy(sa->nr, no->body, no->len);
 	sa->nrlen = no->len;
+	bool peer_nat, local_nat;
+	if (d->us_natt && nat_check(m, sa->spi_i, sa->spi_r, &sa->peer, sport, &sa->local, IKE_PORT,
+				    &peer_nat, &local_nat))
+		nat_found(sa, peer_nat, local_nat);
 	sa->encr = s.encr;
 	sa->encr_bits = s.encr_bits;
 	sa->prf = s.prf;
@@ -1280,7 +1696,7 @@ static void ini_init_response(struct ike_sa *sa, const uint8_t *b, size_t len,
 		sa_kill(sa, "a failed negotiation");
 		return;
 	}
-	int rc = derive_keys(sa, shared, slen);
+	int rc = derive_keys(sa, shared, slen, NULL);
 	OPENSSL_cleanse(shared, sizeof(shared));
 	OPENSSL_cleanse(sa->dhpriv, sizeof(sa->dhpriv));
 	if (rc < 0) {
@@ -1305,6 +1721,7 @@ static void ini_auth_response(struct ike_sa *sa, const struct ike_msg *m)
 	sa->retry_gen++;
 	free(sa->req);
 	sa->req = NULL;
+	sa->rq = RQ_NONE;
 	uint16_t err = error_notify(m, NULL);
 	if (err == N_AUTHENTICATION_FAILED || err == N_INVALID_SYNTAX) {
 		fail_notify(sa, err, "IKE_AUTH");
@@ -1319,19 +1736,15 @@ static void ini_auth_response(struct ike_sa *sa, const struct ike_msg *m)
 		sa_kill(sa, "a failed authentication");
 		return;
 	}
-	sa->state = S_ESTABLISHED;
-	sa->established_at = d->w->sim->now;
-	d->st.established++;
-	char a[ADDR_STRLEN];
-	say(d, "%s: IKE SA 0x%016llx/0x%016llx established with %s (%s), %s", p->name,
-	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
-	    addr_fmt(&sa->peer, a), idtxt, ws_encr(sa));
+	established(sa, idtxt);
+	struct child *c = sa->nch ? sa->ch[0] : NULL;
+	if (!c)
+		return;
 	if (err) { /* the CHILD_SA failed, the IKE SA stands (2.21.2) */
 		fail_notify(sa, err, "the CHILD_SA");
-		child_down(sa, "a failed negotiation");
+		child_remove(c, "a failed negotiation");
 		return;
 	}
-	struct child *c = &sa->child;
 	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ti = ike_find(m, IKE_PL_TSI),
 				 *tr = ike_find(m, IKE_PL_TSR);
 	struct ike_prop rp[IKE_MAX_PROPS];
@@ -1342,13 +1755,13 @@ static void ini_auth_response(struct ike_sa *sa, const struct ike_msg *m)
 	want_i = ts_of(&p->src, p->src_plen, p->proto, p->sport);
 	want_r = ts_of(&p->dst, p->dst_plen, p->proto, p->dport);
 	if (!sap || !ti || !tr || ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 ||
-	    nrp != 1 || choose(rp, 1, p->child, p->nchild, proto, &s) != 0 ||
+	    nrp != 1 || choose(rp, 1, p->child, p->nchild, proto, false, &s) != 0 ||
 	    ike_parse_ts(ti->body, ti->len, tsi, IKE_MAX_TS, &nti) < 0 ||
 	    ike_parse_ts(tr->body, tr->len, tsr, IKE_MAX_TS, &ntr) < 0 || !nti || !ntr ||
 	    !ts_narrow(&tsi[0], &want_i, &ni) || !ts_narrow(&tsr[0], &want_r, &nr) ||
 	    p->transport != has_notify(m, N_USE_TRANSPORT_MODE) || !child_flow(c, &ni, &nr)) {
 		say(d, "%s: the CHILD_SA in the IKE_AUTH response is not one we proposed", p->name);
-		child_down(sa, "a failed negotiation");
+		child_remove(c, "a failed negotiation");
 		return;
 	}
 	c->encr = s.encr;
@@ -1356,19 +1769,10 @@ static void ini_auth_response(struct ike_sa *sa, const struct ike_msg *m)
 	c->integ = s.integ;
 	c->esn = s.esn == 1;
 	c->spi_out = get_be32(rp[0].spi);
-	install_child(sa);
+	install_child(sa, c, true, sa->ni, sa->nilen, sa->nr, sa->nrlen, NULL, 0);
 }
 
 /* ---- exchanges: responder ---- */
-
-/* The policy for a peer at `from` reaching us at `to`: one naming that
- * peer first, then one with `peer any`. */
-static size_t peer_key(const struct ipaddr *a, uint8_t *key)
-{
-	key[0] = a->af;
-	memcpy(key + 1, a->a, addr_len(a->af));
-	return 1 + addr_len(a->af);
-}
 
 /* The first policy naming this peer (index + 1; 0: none), for the
  * chain of next_same_peer. */
@@ -1422,8 +1826,8 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 	struct ike_sa *o = sa_by_key(d, m->h.ispi, false);
 	if (o && o->state != S_DEAD && addr_eq(&o->peer, from) && o->msg1len == len &&
 	    memcmp(o->msg1, b, len) == 0) {
-		if (o->resp)
-			send_raw(o, o->resp, o->resplen);
+		if (o->resp && o->msg2) /* on port 500, whatever came after */
+			send_via(o, o->msg2, o->msg2len, false, sport);
 		return;
 	}
 	int pol = find_policy(d, from, to);
@@ -1445,8 +1849,25 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 		drop(d, from, "an IKE_SA_INIT request without a valid SA, KE and nonce");
 		return;
 	}
+	/* Under load, a cookie first (2.6): no state until the peer shows
+	 * it can receive at its address. */
+	if (d->set.cookie_threshold && d->halfopen >= d->set.cookie_threshold) {
+		uint8_t want[IKED_COOKIE_LEN];
+		struct ike_notify cn;
+		make_cookie(d, no->body, no->len, from, m->h.ispi, want);
+		bool ok = m->npl && m->pl[0].type == IKE_PL_N && find_notify(m, N_COOKIE, &cn) &&
+			  cn.data == m->pl[0].body + 4 && cn.datalen == sizeof(want) &&
+			  CRYPTO_memcmp(cn.data, want, sizeof(want)) == 0;
+		if (!ok) {
+			d->st.cookies++;
+			say(d, "%s: %u half-open IKE SAs: a cookie for %s", p->name, d->halfopen,
+			    addr_fmt(from, a));
+			init_notify(d, m, from, sport, to, N_COOKIE, want, sizeof(want));
+			return;
+		}
+	}
 	struct suite s;
-	int chosen = choose(rp, nrp, p->ike, p->nike, IKE_PROTO_IKE, &s);
+	int chosen = choose(rp, nrp, p->ike, p->nike, IKE_PROTO_IKE, false, &s);
 	if (chosen < 0) {
 		d->st.no_proposal++;
 		say(d, "%s: no proposal of %s's IKE_SA_INIT is acceptable: NO_PROPOSAL_CHOSEN",
@@ -1488,7 +1909,7 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 	OPENSSL_cleanse(sa->dhpriv, sizeof(sa->dhpriv));
 	sa->nrlen = IKED_NONCE_LEN;
 	rng_bytes(&d->rng, sa->nr, sa->nrlen);
-	int rc = derive_keys(sa, shared, slen);
+	int rc = derive_keys(sa, shared, slen, NULL);
 	OPENSSL_cleanse(shared, sizeof(shared));
 	if (rc < 0) {
 		sa_kill(sa, "an error");
@@ -1499,10 +1920,15 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 	struct ike_buf *r = xmalloc(sizeof(*r));
 	ikeb_init(r, &h);
 	struct ike_prop one;
-	chosen_prop(&rp[chosen], &s, IKE_PROTO_IKE, 0, &one);
+	chosen_prop(&rp[chosen], &s, IKE_PROTO_IKE, 0, NULL, &one);
 	ikeb_sa(r, &one, 1);
 	ikeb_ke(r, sa->group, pub, ike_dh_publen(sa->group));
 	ikeb_nonce(r, sa->nr, sa->nrlen);
+	bool peer_nat = false, local_nat = false;
+	bool nat = d->us_natt &&
+		   nat_check(m, sa->spi_i, zero8, from, sport, to, IKE_PORT, &peer_nat, &local_nat);
+	if (nat)
+		nat_notifies(r, sa->spi_i, sa->spi_r, to, IKE_PORT, from, sport);
 	ikeb_finish(r);
 	sa->msg1 = xmalloc(len);
 	memcpy(sa->msg1, b, len);
@@ -1510,10 +1936,13 @@ static void rsp_sa_init(struct iked *d, const uint8_t *b, size_t len, const stru
 	sa->msg2 = xmalloc(r->len);
 	memcpy(sa->msg2, r->b, r->len);
 	sa->msg2len = r->len;
-	sa->state = S_INIT_DONE;
+	set_state(sa, S_INIT_DONE);
 	sa->peer_msgid = 1;
 	send_response(sa, r);
 	free(r);
+	arm(sa, T_HALFOPEN, IKED_HALFOPEN);
+	if (nat) /* after the answer, which goes on port 500 */
+		nat_found(sa, peer_nat, local_nat);
 }
 
 static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
@@ -1541,15 +1970,10 @@ static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
 	ikeb_typed(in, IKE_PL_IDR, idb[0], idb + 4, idlen - 4);
 	psk_auth(sa, false, idb, idlen, auth);
 	ikeb_typed(in, IKE_PL_AUTH, IKE_AUTH_PSK, auth, ike_prf_len(sa->prf));
-	sa->state = S_ESTABLISHED;
-	sa->established_at = d->w->sim->now;
-	d->st.established++;
-	say(d, "%s: IKE SA 0x%016llx/0x%016llx established with %s (%s), %s", p->name,
-	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
-	    addr_fmt(&sa->peer, a), idtxt, ws_encr(sa));
+	established(sa, idtxt);
 
 	/* The CHILD_SA: a proposal we accept, selectors narrowed to ours. */
-	struct child *c = &sa->child;
+	struct child tmp = {.sa = sa}, *c = &tmp;
 	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *ti = ike_find(m, IKE_PL_TSI),
 				 *tr = ike_find(m, IKE_PL_TSR);
 	struct ike_prop rp[IKE_MAX_PROPS];
@@ -1563,7 +1987,7 @@ static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
 	    ike_parse_ts(ti->body, ti->len, tsi, IKE_MAX_TS, &nti) < 0 ||
 	    ike_parse_ts(tr->body, tr->len, tsr, IKE_MAX_TS, &ntr) < 0) {
 		fail = N_INVALID_SYNTAX;
-	} else if ((chosen = choose(rp, nrp, p->child, p->nchild, proto, &s)) < 0 ||
+	} else if ((chosen = choose(rp, nrp, p->child, p->nchild, proto, false, &s)) < 0 ||
 		   p->transport != has_notify(m, N_USE_TRANSPORT_MODE)) {
 		fail = N_NO_PROPOSAL_CHOSEN;
 		d->st.no_proposal++;
@@ -1577,7 +2001,11 @@ static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
 			d->st.ts_unacceptable++;
 		}
 	}
-	if (!fail) {
+	if (!fail && !(c = child_new(sa))) {
+		fail = N_NO_ADDITIONAL_SAS;
+	} else if (!fail) {
+		c->sel = tmp.sel;
+		c->mask = tmp.mask;
 		c->satype = p->satype;
 		c->transport = p->transport;
 		c->encr = s.encr;
@@ -1586,8 +2014,13 @@ static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
 		c->esn = s.esn == 1;
 		c->spi_out = get_be32(rp[chosen].spi);
 		c->spi_in = pf_getspi(d, p->satype, &sa->peer, &sa->local);
-		if (!c->spi_in || !install_child(sa))
+		if (!c->spi_in) {
+			child_remove(c, "a refusal");
 			fail = N_TEMPORARY_FAILURE;
+		} else if (!install_child(sa, c, false, sa->ni, sa->nilen, sa->nr, sa->nrlen, NULL,
+					  0)) {
+			fail = N_TEMPORARY_FAILURE;
+		}
 	}
 	if (fail) {
 		say(d, "%s: CHILD_SA refused: %s", p->name, ike_notify_name(fail));
@@ -1596,7 +2029,7 @@ static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
 		if (p->transport)
 			ikeb_notify(in, 0, NULL, 0, N_USE_TRANSPORT_MODE, NULL, 0);
 		struct ike_prop one;
-		chosen_prop(&rp[chosen], &s, proto, c->spi_in, &one);
+		chosen_prop(&rp[chosen], &s, proto, c->spi_in, NULL, &one);
 		ikeb_sa(in, &one, 1);
 		ikeb_ts(in, IKE_PL_TSI, &ni, 1);
 		ikeb_ts(in, IKE_PL_TSR, &nr, 1);
@@ -1605,6 +2038,683 @@ static void rsp_auth(struct ike_sa *sa, const struct ike_msg *m)
 		send_response(sa, r);
 out:
 	sa->peer_msgid = m->h.msgid + 1;
+	OPENSSL_cleanse(in, sizeof(*in));
+	free(in);
+	free(r);
+}
+
+/* ---- an established IKE SA: timers and the work that waits ---- */
+
+static void established(struct ike_sa *sa, const char *idtxt)
+{
+	struct iked *d = sa->d;
+	char a[ADDR_STRLEN];
+	set_state(sa, S_ESTABLISHED);
+	sa->established_at = sa->last_recv = d->w->sim->now;
+	d->st.established++;
+	say(d, "%s: IKE SA 0x%016llx/0x%016llx established with %s (%s), %s", sa_pol(sa)->name,
+	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
+	    addr_fmt(&sa->peer, a), idtxt, ws_encr(sa));
+	arm_established(sa);
+}
+
+struct timer_ev {
+	struct iked *d;
+	uint64_t serial;
+	enum timer_kind kind;
+};
+
+static void on_timer(struct sim *s, void *arg);
+
+static void arm(struct ike_sa *sa, enum timer_kind kind, uint64_t after)
+{
+	struct timer_ev *ev = xmalloc(sizeof(*ev));
+	*ev = (struct timer_ev){sa->d, sa->serial, kind};
+	sim_after(sa->d->w->sim, after, on_timer, free, ev);
+}
+
+/* The timers of an IKE SA that is up: liveness checks, NAT keepalives
+ * when we are behind the NAT, and its rekey (at 90 % of ikelifetime
+ * where it was initiated, 95 % at the other end, as CHILD_SAs). */
+static void arm_established(struct ike_sa *sa)
+{
+	const struct iked_policy *p = sa_pol(sa);
+	if (sa->d->set.dpd_interval)
+		arm(sa, T_LIVENESS, sa->d->set.dpd_interval * NS_PER_SEC);
+	if (sa->nat_local)
+		arm(sa, T_KEEPALIVE, IKED_KEEPALIVE);
+	if (p->ikelifetime)
+		arm(sa, T_IKE_REKEY, soft_of(p->ikelifetime, sa->initiator) * NS_PER_SEC);
+}
+
+/* The bytes the kernel counted on an inbound SA (SADB_GET), to tell a
+ * quiet peer from one whose ESP still flows. */
+static uint64_t pf_bytes(struct iked *d, const struct child *c)
+{
+	struct pfkey_buf pb;
+	pfkb_init(&pb, SADB_GET, c->satype, ++d->seq, d->ps->pid);
+	pfkb_sa(&pb, SADB_EXT_SA, c->spi_in, 0, SADB_SASTATE_MATURE, 0, 0, 0);
+	pfkb_address(&pb, SADB_EXT_ADDRESS_DST, &c->sa->local, 0);
+	d->reply_bytes = 0;
+	return pf_send(d, &pb) < 0 ? 0 : d->reply_bytes;
+}
+
+static void on_timer(struct sim *s, void *arg)
+{
+	struct timer_ev ev = *(struct timer_ev *)arg;
+	free(arg);
+	struct iked *d = ev.d;
+	struct ike_sa *sa = sa_by_serial(d, ev.serial);
+	if (!sa || sa->state == S_DEAD)
+		return;
+	switch (ev.kind) {
+	case T_HALFOPEN:
+		if (sa->state == S_INIT_DONE) {
+			d->st.halfopen_expired++;
+			say(d, "%s: no IKE_AUTH 300 s after IKE_SA_INIT: the half-open SA goes",
+			    sa_pol(sa)->name);
+			sa_kill(sa, "a half-open SA");
+		}
+		return;
+	case T_KEEPALIVE:
+		if (sa->state == S_ESTABLISHED && !sa->moved && d->us_natt) {
+			static const uint8_t ka = 0xff;
+			struct udp_send_opts o = {.src = &sa->local};
+			if (udp_sendto(d->us_natt, &sa->peer, sa->peer_port, &ka, 1, &o) >= 0)
+				d->st.keepalives++;
+			arm(sa, T_KEEPALIVE, IKED_KEEPALIVE);
+		}
+		return;
+	case T_REPLACED: sa_kill(sa, "a replaced IKE SA"); return;
+	case T_IKE_REKEY:
+		if (sa->state == S_ESTABLISHED && !sa->moved) {
+			sa->rekey_ike_due = true;
+			kick(sa);
+		}
+		return;
+	case T_LIVENESS:
+		if (sa->state != S_ESTABLISHED || sa->moved || !d->set.dpd_interval)
+			return;
+		/* A check once nothing came from the peer, neither IKE nor ESP,
+		 * for the interval; else the next look when it would be so. */
+		uint64_t ival = d->set.dpd_interval * NS_PER_SEC;
+		for (unsigned i = 0; i < sa->nch; i++) {
+			struct child *c = sa->ch[i];
+			uint64_t bytes = c->up ? pf_bytes(d, c) : c->bytes_seen;
+			if (bytes != c->bytes_seen) /* ESP came: alive (as of now) */
+				sa->last_recv = s->now;
+			c->bytes_seen = bytes;
+		}
+		uint64_t quiet_for = s->now - sa->last_recv;
+		if (quiet_for >= ival) {
+			sa->liveness_due = true;
+			kick(sa);
+			arm(sa, T_LIVENESS, ival);
+		} else {
+			arm(sa, T_LIVENESS, ival - quiet_for);
+		}
+		return;
+	}
+}
+
+/* ---- INFORMATIONAL (1.4, 2.4): DELETE and liveness ---- */
+
+static int send_info(struct ike_sa *sa, enum req_kind kind, struct ike_buf *in)
+{
+	struct ike_hdr h;
+	struct ike_buf *m = xmalloc(sizeof(*m));
+	hdr_for(sa, &h, INFORMATIONAL, false, sa->next_msgid);
+	int rc = seal(sa, &h, in, m);
+	if (rc == 0) {
+		sa->next_msgid++;
+		sa->rq = kind;
+		send_request(sa, m);
+	}
+	free(m);
+	return rc;
+}
+
+/* Start the next piece of waiting work, if the window is free:
+ * DELETEs first (an old CHILD_SA costs the peer memory), then rekeys,
+ * then a liveness check. */
+static void kick(struct ike_sa *sa)
+{
+	if (sa->state != S_ESTABLISHED || sa->rq != RQ_NONE)
+		return;
+	struct iked *d = sa->d;
+	struct ike_buf *in = xmalloc(sizeof(*in));
+	ikeb_init_chain(in);
+	if (sa->delete_due) {
+		sa->delete_due = false;
+		ikeb_delete(in, IKE_PROTO_IKE, NULL, 0);
+		d->st.ike_deletes++;
+		say(d, "%s: DELETE of IKE SA 0x%016llx/0x%016llx", sa_pol(sa)->name,
+		    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r));
+		if (send_info(sa, RQ_DELETE_IKE, in) < 0)
+			sa_kill(sa, "an error");
+	} else if (sa->ndel) {
+		memcpy(sa->rq_del, sa->del_spi, sa->ndel * sizeof(*sa->del_spi));
+		sa->rq_ndel = sa->ndel;
+		sa->ndel = 0;
+		ikeb_delete(in, sa->del_satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP,
+			    sa->rq_del, sa->rq_ndel);
+		(void)send_info(sa, RQ_DELETE_CHILD, in);
+	} else if (sa->rekey_ike_due) {
+		sa->rekey_ike_due = false;
+		send_rekey_ike(sa);
+	} else {
+		for (unsigned i = 0; i < sa->nch; i++) {
+			struct child *c = sa->ch[i];
+			if (c->rekey_due) {
+				c->rekey_due = false;
+				if (c->up && !c->replaced) {
+					send_rekey_child(sa, c);
+					goto out;
+				}
+			}
+		}
+		if (sa->liveness_due) {
+			sa->liveness_due = false;
+			d->st.liveness++;
+			say(d, "%s: nothing from the peer for %llu s: a liveness check",
+			    sa_pol(sa)->name,
+			    (unsigned long long)((d->w->sim->now - sa->last_recv) / NS_PER_SEC));
+			(void)send_info(sa, RQ_LIVENESS, in);
+		}
+	}
+out:
+	free(in);
+}
+
+/* Our inbound SPI of a pair to announce in a DELETE (1.4.1). */
+static void queue_delete_spi(struct ike_sa *sa, uint8_t satype, uint32_t spi)
+{
+	if (sa->ndel < IKED_MAX_DELS && (!sa->ndel || sa->del_satype == satype)) {
+		sa->del_satype = satype;
+		sa->del_spi[sa->ndel++] = spi;
+	} else {
+		say(sa->d, "%s: %u DELETEs waiting already: 0x%08x goes unannounced",
+		    sa_pol(sa)->name, sa->ndel, spi);
+	}
+}
+
+/* A CHILD_SA to announce in a DELETE; the CHILD_SA itself stays until
+ * the DELETE is answered when keep, else it goes now. */
+static void queue_delete(struct ike_sa *sa, struct child *c, bool keep)
+{
+	queue_delete_spi(sa, c->satype, c->spi_in);
+	c->replaced = true;
+	if (!keep)
+		child_remove(c, "its lifetime");
+	kick(sa);
+}
+
+/* The peer's INFORMATIONAL request: DELETEs and liveness checks. */
+static void rsp_info(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	struct ike_buf *in = xmalloc(sizeof(*in)), *r = xmalloc(sizeof(*r));
+	ikeb_init_chain(in);
+	bool kill = false;
+	for (unsigned i = 0; i < m->npl; i++) {
+		struct ike_delete del;
+		if (m->pl[i].type != IKE_PL_D)
+			continue;
+		if (ike_parse_delete(m->pl[i].body, m->pl[i].len, &del) < 0) {
+			say(d, "%s: a malformed Delete payload: ignored", sa_pol(sa)->name);
+			continue;
+		}
+		if (del.proto == IKE_PROTO_IKE) {
+			kill = true;
+			continue;
+		}
+		uint8_t satype = del.proto == IKE_PROTO_AH ? SADB_SATYPE_AH : SADB_SATYPE_ESP;
+		uint32_t ours[IKED_MAX_CHILDREN];
+		unsigned n = 0;
+		for (unsigned k = 0; k < del.nspi; k++) {
+			struct child *c = child_by_out(sa, satype, get_be32(del.spis + 4 * k));
+			if (!c)
+				continue;
+			if (n < IKED_MAX_CHILDREN)
+				ours[n++] = c->spi_in;
+			child_remove(c, "the peer's DELETE");
+		}
+		if (n) /* our halves of the pairs (1.4.1) */
+			ikeb_delete(in, del.proto, ours, n);
+	}
+	struct ike_hdr h;
+	hdr_for(sa, &h, INFORMATIONAL, true, m->h.msgid);
+	if (seal(sa, &h, in, r) == 0)
+		send_response(sa, r);
+	sa->peer_msgid = m->h.msgid + 1;
+	if (kill) {
+		d->st.ike_deletes++;
+		say(d, "%s: the peer deleted IKE SA 0x%016llx/0x%016llx", sa_pol(sa)->name,
+		    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r));
+		sa_kill(sa, "the peer's DELETE");
+	}
+	free(in);
+	free(r);
+}
+
+static void ini_info_response(struct ike_sa *sa, const struct ike_msg *m)
+{
+	(void)m;
+	enum req_kind kind = sa->rq;
+	sa->rq = RQ_NONE;
+	if (kind == RQ_DELETE_IKE) {
+		sa_kill(sa, "our DELETE");
+		return;
+	}
+	if (kind == RQ_DELETE_CHILD) {
+		for (unsigned i = 0; i < sa->rq_ndel; i++) {
+			struct child *c = child_by_spi(sa->d, sa->rq_del[i], &sa->local);
+			if (c && c->sa == sa)
+				child_remove(c, "our DELETE");
+		}
+		sa->rq_ndel = 0;
+	}
+	kick(sa);
+}
+
+/* ---- CREATE_CHILD_SA (1.3): rekeying CHILD_SAs and the IKE SA ---- */
+
+/* A DH value for a CREATE_CHILD_SA, into the KE payload of in. */
+static int rq_ke(struct ike_sa *sa, uint16_t group, struct ike_buf *in)
+{
+	uint8_t pub[IKE_DH_MAX];
+	sa->rq_group = group;
+	rng_bytes(&sa->d->rng, sa->rq_dh, ike_dh_privlen(group));
+	if (ike_dh_public(group, sa->rq_dh, pub) < 0)
+		return -1;
+	ikeb_ke(in, group, pub, ike_dh_publen(group));
+	return 0;
+}
+
+static void send_ccsa(struct ike_sa *sa, enum req_kind kind, struct ike_buf *in)
+{
+	struct ike_hdr h;
+	struct ike_buf *m = xmalloc(sizeof(*m));
+	hdr_for(sa, &h, CREATE_CHILD_SA, false, sa->next_msgid);
+	if (seal(sa, &h, in, m) == 0) {
+		sa->next_msgid++;
+		sa->rq = kind;
+		send_request(sa, m);
+	} else {
+		say(sa->d, "%s: CREATE_CHILD_SA does not fit in a message", sa_pol(sa)->name);
+	}
+	free(m);
+}
+
+/* 1.3.3: N(REKEY_SA), SA, Ni, [KEi], TSi, TSr */
+static void send_rekey_child(struct ike_sa *sa, struct child *old)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	uint32_t spi = pf_getspi(d, old->satype, &sa->peer, &sa->local);
+	if (!spi) {
+		say(d, "%s: GETSPI refused: the CHILD_SA is not rekeyed", p->name);
+		return;
+	}
+	struct ike_buf *in = xmalloc(sizeof(*in));
+	ikeb_init_chain(in);
+	uint8_t proto = old->satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP, ospi[4];
+	put_be32(ospi, old->spi_in);
+	ikeb_notify(in, proto, ospi, 4, N_REKEY_SA, NULL, 0);
+	if (old->transport)
+		ikeb_notify(in, 0, NULL, 0, N_USE_TRANSPORT_MODE, NULL, 0);
+	struct ike_prop props[IKED_MAX_PROPS];
+	ikeb_sa(in, props, build_props(p->child, p->nchild, proto, spi, NULL, true, props));
+	rng_bytes(&d->rng, sa->rq_nonce, sizeof(sa->rq_nonce));
+	ikeb_nonce(in, sa->rq_nonce, sizeof(sa->rq_nonce));
+	sa->rq_group = 0;
+	if (p->child[0].ngroup && rq_ke(sa, p->child[0].group[0], in) < 0) {
+		pf_delete(d, old->satype, spi, &sa->local);
+		free(in);
+		return;
+	}
+	struct ike_ts tsi =
+	    ts_of(&old->sel.src, old->mask.src_plen, old->sel.proto, old->sel.sport);
+	struct ike_ts tsr =
+	    ts_of(&old->sel.dst, old->mask.dst_plen, old->sel.proto, old->sel.dport);
+	ikeb_ts(in, IKE_PL_TSI, &tsi, 1);
+	ikeb_ts(in, IKE_PL_TSR, &tsr, 1);
+	sa->rq_old = old;
+	sa->rq_spi = spi;
+	say(d, "%s: rekeying CHILD_SA in 0x%08x out 0x%08x", p->name, old->spi_in, old->spi_out);
+	send_ccsa(sa, RQ_REKEY_CHILD, in);
+	OPENSSL_cleanse(in, sizeof(*in));
+	free(in);
+}
+
+/* The shared secret of a CREATE_CHILD_SA's KE payloads; 0 bytes without PFS. */
+static int ccsa_shared(struct ike_sa *sa, uint16_t group, const uint8_t *priv,
+		       const struct ike_payload *ke, uint8_t *shared, size_t *slen)
+{
+	*slen = 0;
+	if (!group)
+		return 0;
+	uint16_t g;
+	const uint8_t *kd;
+	size_t kdlen;
+	if (!ke || ike_parse_ke(ke->body, ke->len, &g, &kd, &kdlen) < 0 || g != group)
+		return -1;
+	(void)sa;
+	return ike_dh_shared(group, priv, kd, kdlen, shared, slen);
+}
+
+/* Our DH value and the shared secret for the peer's KE data. */
+static bool dh_answer(struct iked *d, uint16_t group, uint8_t *priv, uint8_t *pub,
+		      const uint8_t *kd, size_t kdlen, uint8_t *shared, size_t *slen)
+{
+	rng_bytes(&d->rng, priv, ike_dh_privlen(group));
+	return ike_dh_public(group, priv, pub) == 0 &&
+	       ike_dh_shared(group, priv, kd, kdlen, shared, slen) == 0;
+}
+
+/* A CHILD_SA like old (its flow, mode) with the suite s. */
+static struct child *child_like(struct ike_sa *sa, const struct child *old, const struct suite *s)
+{
+	struct child *c = child_new(sa);
+	if (!c)
+		return NULL;
+	c->satype = old->satype;
+	c->transport = old->transport;
+	c->sel = old->sel;
+	c->mask = old->mask;
+	c->encr = s->encr;
+	c->encr_bits = s->encr_bits;
+	c->integ = s->integ;
+	c->group = s->group;
+	c->esn = s->esn == 1;
+	return c;
+}
+
+static void ini_rekey_child_response(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct child *old = sa->rq_old;
+	sa->rq = RQ_NONE;
+	sa->rq_old = NULL;
+	uint16_t err = error_notify(m, NULL);
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *no = ike_find(m, IKE_PL_NONCE);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp;
+	struct suite s;
+	uint8_t proto = p->satype == SADB_SATYPE_AH ? IKE_PROTO_AH : IKE_PROTO_ESP;
+	uint8_t shared[IKE_DH_MAX];
+	size_t slen = 0;
+	struct child *c = NULL;
+	if (err) {
+		fail_notify(sa, err, "CREATE_CHILD_SA");
+	} else if (!old || !sap || !no || no->len < 16 || no->len > 256 ||
+		   ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 || nrp != 1 ||
+		   choose(rp, 1, p->child, p->nchild, proto, true, &s) != 0 ||
+		   s.group != sa->rq_group ||
+		   ccsa_shared(sa, s.group, sa->rq_dh, ike_find(m, IKE_PL_KE), shared, &slen) < 0) {
+		say(d,
+		    "%s: the CREATE_CHILD_SA response is not one we can take: DELETE of what "
+		    "the peer made",
+		    p->name);
+		queue_delete_spi(sa, p->satype, sa->rq_spi);
+	} else if ((c = child_like(sa, old, &s))) {
+		c->spi_in = sa->rq_spi;
+		c->spi_out = get_be32(rp[0].spi);
+		sa->rq_spi = 0;
+		if (install_child(sa, c, true, sa->rq_nonce, sizeof(sa->rq_nonce), no->body,
+				  no->len, shared, slen)) {
+			d->st.child_rekeys++;
+			queue_delete(sa, old, true);
+		}
+	}
+	if (sa->rq_spi) /* the larval SA of a rekey that did not happen */
+		pf_delete(d, p->satype, sa->rq_spi, &sa->local);
+	sa->rq_spi = 0;
+	OPENSSL_cleanse(shared, sizeof(shared));
+	OPENSSL_cleanse(sa->rq_dh, sizeof(sa->rq_dh));
+	kick(sa);
+}
+
+/* 1.3.2: SA (the IKE proposals with our new SPI), Ni, KEi */
+static void send_rekey_ike(struct ike_sa *sa)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct ike_buf *in = xmalloc(sizeof(*in));
+	ikeb_init_chain(in);
+	do
+		rng_bytes(&d->rng, sa->rq_ikespi, 8);
+	while (sa_by_key(d, sa->rq_ikespi, true));
+	struct ike_prop props[IKED_MAX_PROPS];
+	unsigned n = build_props(p->ike, p->nike, IKE_PROTO_IKE, 0, &sa->group, false, props);
+	for (unsigned i = 0; i < n; i++) {
+		props[i].spisize = 8;
+		memcpy(props[i].spi, sa->rq_ikespi, 8);
+	}
+	ikeb_sa(in, props, n);
+	rng_bytes(&d->rng, sa->rq_nonce, sizeof(sa->rq_nonce));
+	ikeb_nonce(in, sa->rq_nonce, sizeof(sa->rq_nonce));
+	if (rq_ke(sa, sa->group, in) < 0) {
+		free(in);
+		return;
+	}
+	say(d, "%s: rekeying IKE SA 0x%016llx/0x%016llx", p->name,
+	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r));
+	send_ccsa(sa, RQ_REKEY_IKE, in);
+	OPENSSL_cleanse(in, sizeof(*in));
+	free(in);
+}
+
+/* The IKE SA that replaces old: keys from old's SK_d (2.18), its
+ * CHILD_SAs and waiting DELETEs moved over; old then waits for its own
+ * DELETE (sent by whoever began the rekey). */
+static struct ike_sa *ike_successor(struct ike_sa *old, bool initiator, const uint8_t *spi_i,
+				    const uint8_t *spi_r, const struct suite *s, const uint8_t *ni,
+				    size_t nilen, const uint8_t *nr, size_t nrlen,
+				    const uint8_t *shared, size_t slen)
+{
+	struct iked *d = old->d;
+	struct ike_sa *sa =
+	    sa_new(d, old->pol, initiator, &old->local, &old->peer, old->peer_port, spi_i);
+	if (!sa)
+		return NULL;
+	if (spi_r)
+		memcpy(sa->spi_r, spi_r, 8);
+	sa->encr = s->encr;
+	sa->encr_bits = s->encr_bits;
+	sa->prf = s->prf;
+	sa->integ = s->integ;
+	sa->group = s->group;
+	ike_encr_info(sa->encr, sa->encr_bits, &sa->ei);
+	memcpy(sa->ni, ni, nilen);
+	sa->nilen = nilen;
+	memcpy(sa->nr, nr, nrlen);
+	sa->nrlen = nrlen;
+	sa->natt = old->natt;
+	sa->nat_local = old->nat_local;
+	sa->peer_float = old->peer_float;
+	if (derive_keys(sa, shared, slen, old) < 0) {
+		sa_kill(sa, "an error");
+		return NULL;
+	}
+	if (initiator)
+		table_add(sa);
+	for (unsigned i = 0; i < old->nch; i++) {
+		old->ch[i]->sa = sa;
+		sa->ch[sa->nch++] = old->ch[i];
+	}
+	old->nch = 0;
+	memcpy(sa->del_spi, old->del_spi, sizeof(old->del_spi));
+	sa->ndel = old->ndel;
+	sa->del_satype = old->del_satype;
+	old->ndel = 0;
+	old->moved = true;
+	arm(old, T_REPLACED, IKED_DELETE_WAIT); /* in case its DELETE never comes */
+	if (d->pols[old->pol]->cur_sa == old->serial)
+		d->pols[old->pol]->cur_sa = sa->serial;
+	set_state(sa, S_ESTABLISHED);
+	sa->established_at = sa->last_recv = d->w->sim->now;
+	d->st.ike_rekeys++;
+	say(d, "%s: IKE SA 0x%016llx/0x%016llx replaces 0x%016llx/0x%016llx", sa_pol(sa)->name,
+	    (unsigned long long)spi64(sa->spi_i), (unsigned long long)spi64(sa->spi_r),
+	    (unsigned long long)spi64(old->spi_i), (unsigned long long)spi64(old->spi_r));
+	arm_established(sa);
+	return sa;
+}
+
+static void ini_rekey_ike_response(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	sa->rq = RQ_NONE;
+	uint16_t err = error_notify(m, NULL);
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *no = ike_find(m, IKE_PL_NONCE);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp;
+	struct suite s;
+	uint8_t shared[IKE_DH_MAX];
+	size_t slen = 0;
+	if (err) {
+		fail_notify(sa, err, "the IKE SA rekey");
+	} else if (!sap || !no || no->len < 16 || no->len > 256 ||
+		   ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 || nrp != 1 ||
+		   rp[0].spisize != 8 ||
+		   choose(rp, 1, p->ike, p->nike, IKE_PROTO_IKE, false, &s) != 0 ||
+		   s.group != sa->rq_group ||
+		   ccsa_shared(sa, s.group, sa->rq_dh, ike_find(m, IKE_PL_KE), shared, &slen) < 0) {
+		say(d, "%s: the IKE SA rekey response is not one we can take", p->name);
+	} else if (ike_successor(sa, true, sa->rq_ikespi, rp[0].spi, &s, sa->rq_nonce,
+				 sizeof(sa->rq_nonce), no->body, no->len, shared, slen)) {
+		sa->delete_due = true;
+	}
+	OPENSSL_cleanse(shared, sizeof(shared));
+	OPENSSL_cleanse(sa->rq_dh, sizeof(sa->rq_dh));
+	kick(sa);
+}
+
+/* The peer's CREATE_CHILD_SA: a CHILD_SA rekey (REKEY_SA), an IKE SA
+ * rekey (an IKE proposal), or a new CHILD_SA, which this daemon does not
+ * make beside a policy's own (NO_ADDITIONAL_SAS). */
+static void rsp_ccsa(struct ike_sa *sa, const struct ike_msg *m)
+{
+	struct iked *d = sa->d;
+	const struct iked_policy *p = sa_pol(sa);
+	struct ike_buf *in = xmalloc(sizeof(*in)), *r = xmalloc(sizeof(*r));
+	ikeb_init_chain(in);
+	const struct ike_payload *sap = ike_find(m, IKE_PL_SA), *no = ike_find(m, IKE_PL_NONCE),
+				 *ke = ike_find(m, IKE_PL_KE);
+	struct ike_prop rp[IKE_MAX_PROPS];
+	unsigned nrp = 0;
+	struct ike_notify rn;
+	bool rekey_child = find_notify(m, N_REKEY_SA, &rn) != NULL;
+	uint16_t fail = 0;
+	struct suite s = {0};
+	int chosen = -1;
+	uint8_t shared[IKE_DH_MAX], pub[IKE_DH_MAX], nr[IKED_NONCE_LEN], dh[IKE_DHPRIV_MAX];
+	size_t slen = 0;
+	uint16_t keg = 0;
+	const uint8_t *kd = NULL;
+	size_t kdlen = 0;
+	bool have_ke = ke && ike_parse_ke(ke->body, ke->len, &keg, &kd, &kdlen) == 0;
+	rng_bytes(&d->rng, nr, sizeof(nr));
+	if (!sap || !no || no->len < 16 || no->len > 256 ||
+	    ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 || !nrp) {
+		fail = N_INVALID_SYNTAX;
+	} else if (rekey_child) {
+		uint8_t proto = rn.proto;
+		uint8_t satype = proto == IKE_PROTO_AH ? SADB_SATYPE_AH : SADB_SATYPE_ESP;
+		struct child *old =
+		    rn.spisize == 4 ? child_by_out(sa, satype, get_be32(rn.spi)) : NULL;
+		struct child *c = NULL;
+		if (!old || old->replaced) {
+			fail = N_CHILD_SA_NOT_FOUND;
+		} else if ((chosen = choose(rp, nrp, p->child, p->nchild, proto, true, &s)) < 0 ||
+			   old->transport != has_notify(m, N_USE_TRANSPORT_MODE)) {
+			fail = N_NO_PROPOSAL_CHOSEN;
+			d->st.no_proposal++;
+		} else if (s.group && !have_ke) {
+			fail = N_INVALID_SYNTAX;
+		} else if (s.group && keg != s.group) {
+			fail = N_INVALID_KE_PAYLOAD;
+		} else if (s.group && !dh_answer(d, s.group, dh, pub, kd, kdlen, shared, &slen)) {
+			fail = N_INVALID_SYNTAX;
+		} else if (!(c = child_like(sa, old, &s))) {
+			fail = N_NO_ADDITIONAL_SAS;
+		} else {
+			c->spi_out = get_be32(rp[chosen].spi);
+			c->spi_in = pf_getspi(d, c->satype, &sa->peer, &sa->local);
+			if (!c->spi_in) {
+				child_remove(c, "a refusal");
+				fail = N_TEMPORARY_FAILURE;
+			} else if (!install_child(sa, c, false, no->body, no->len, nr, sizeof(nr),
+						  shared, slen)) {
+				fail = N_TEMPORARY_FAILURE;
+			} else {
+				d->st.child_rekeys++;
+				old->replaced = true; /* the initiator DELETEs it */
+				if (c->transport)
+					ikeb_notify(in, 0, NULL, 0, N_USE_TRANSPORT_MODE, NULL, 0);
+				struct ike_prop one;
+				chosen_prop(&rp[chosen], &s, proto, c->spi_in, NULL, &one);
+				ikeb_sa(in, &one, 1);
+				ikeb_nonce(in, nr, sizeof(nr));
+				if (s.group)
+					ikeb_ke(in, s.group, pub, ike_dh_publen(s.group));
+				struct ike_ts tsi = ts_of(&c->sel.dst, c->mask.dst_plen,
+							  c->sel.proto, c->sel.dport);
+				struct ike_ts tsr = ts_of(&c->sel.src, c->mask.src_plen,
+							  c->sel.proto, c->sel.sport);
+				ikeb_ts(in, IKE_PL_TSI, &tsi, 1);
+				ikeb_ts(in, IKE_PL_TSR, &tsr, 1);
+			}
+		}
+	} else if (rp[0].proto == IKE_PROTO_IKE) {
+		struct ike_sa *nsa = NULL;
+		if (sa->moved || sa->rq == RQ_REKEY_IKE) {
+			fail = N_TEMPORARY_FAILURE; /* 2.25: we are rekeying it ourselves */
+		} else if ((chosen = choose(rp, nrp, p->ike, p->nike, IKE_PROTO_IKE, false, &s)) <
+			       0 ||
+			   rp[chosen].spisize != 8) {
+			fail = N_NO_PROPOSAL_CHOSEN;
+			d->st.no_proposal++;
+		} else if (!have_ke) {
+			fail = N_INVALID_SYNTAX;
+		} else if (keg != s.group) {
+			fail = N_INVALID_KE_PAYLOAD;
+		} else if (!dh_answer(d, s.group, dh, pub, kd, kdlen, shared, &slen)) {
+			fail = N_INVALID_SYNTAX;
+		} else if (!(nsa = ike_successor(sa, false, rp[chosen].spi, NULL, &s, no->body,
+						 no->len, nr, sizeof(nr), shared, slen))) {
+			fail = N_TEMPORARY_FAILURE;
+		} else {
+			struct ike_prop one;
+			chosen_prop(&rp[chosen], &s, IKE_PROTO_IKE, 0, nsa->spi_r, &one);
+			ikeb_sa(in, &one, 1);
+			ikeb_nonce(in, nr, sizeof(nr));
+			ikeb_ke(in, s.group, pub, ike_dh_publen(s.group));
+		}
+	} else {
+		fail = N_NO_ADDITIONAL_SAS;
+	}
+	if (fail) {
+		/* INVALID_KE_PAYLOAD names the group we chose (1.3, 2.7) */
+		uint8_t want[2];
+		put_be16(want, s.group);
+		say(d, "%s: the peer's CREATE_CHILD_SA refused: %s", p->name,
+		    ike_notify_name(fail));
+		if (fail == N_INVALID_KE_PAYLOAD)
+			d->st.invalid_ke++;
+		ikeb_init_chain(in); /* an error notify alone */
+		ikeb_notify(in, 0, NULL, 0, fail, want, fail == N_INVALID_KE_PAYLOAD ? 2 : 0);
+	}
+	struct ike_hdr h;
+	hdr_for(sa, &h, CREATE_CHILD_SA, true, m->h.msgid);
+	if (seal(sa, &h, in, r) == 0)
+		send_response(sa, r);
+	sa->peer_msgid = m->h.msgid + 1;
+	OPENSSL_cleanse(shared, sizeof(shared));
+	OPENSSL_cleanse(dh, sizeof(dh));
 	OPENSSL_cleanse(in, sizeof(*in));
 	free(in);
 	free(r);
@@ -1623,7 +2733,7 @@ static struct ike_sa *find_sa(struct iked *d, const struct ike_hdr *h)
 }
 
 static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ipaddr *from,
-		   uint16_t sport, const struct ipaddr *to)
+		   uint16_t sport, const struct ipaddr *to, uint16_t dport)
 {
 	struct ike_msg *m = xmalloc(sizeof(*m));
 	struct ike_perr e;
@@ -1634,7 +2744,10 @@ static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ip
 	}
 	bool response = m->h.flags & IKE_FLAG_R;
 	if (m->h.exchange == IKE_SA_INIT && !response) {
-		rsp_sa_init(d, b, len, m, from, sport, to);
+		if (dport == IKE_PORT)
+			rsp_sa_init(d, b, len, m, from, sport, to);
+		else
+			drop(d, from, "IKE_SA_INIT on port 4500 (this daemon starts on 500)");
 		goto out;
 	}
 	struct ike_sa *sa = find_sa(d, &m->h);
@@ -1644,7 +2757,7 @@ static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ip
 	}
 	if (m->h.exchange == IKE_SA_INIT) {
 		if (sa->state == S_INIT_SENT && m->h.msgid == 0)
-			ini_init_response(sa, b, len, m);
+			ini_init_response(sa, b, len, m, sport);
 		else
 			drop(d, from, "an IKE_SA_INIT response out of turn");
 		goto out;
@@ -1668,13 +2781,36 @@ static void handle(struct iked *d, const uint8_t *b, size_t len, const struct ip
 		drop(d, from, why);
 		goto out;
 	}
-	if (m->h.exchange == IKE_AUTH && !response && sa->state == S_INIT_DONE)
+	/* An authentic message: the peer is alive, and behind a NAT it is
+	 * where this one came from (2.23). */
+	sa->last_recv = d->w->sim->now;
+	if (sa->natt && dport == IKE_NATT_PORT && addr_eq(from, &sa->peer))
+		sa->peer_port = sport;
+	if (response) { /* the exchange is over: no more retransmissions */
+		sa->retry_gen++;
+		free(sa->req);
+		sa->req = NULL;
+	}
+	uint8_t x = m->h.exchange;
+	bool up = sa->state == S_ESTABLISHED;
+	if (x == IKE_AUTH && !response && sa->state == S_INIT_DONE)
 		rsp_auth(sa, m);
-	else if (m->h.exchange == IKE_AUTH && response && sa->state == S_AUTH_SENT)
+	else if (x == IKE_AUTH && response && sa->rq == RQ_AUTH)
 		ini_auth_response(sa, m);
+	else if (x == INFORMATIONAL && !response && up)
+		rsp_info(sa, m);
+	else if (x == INFORMATIONAL && response &&
+		 (sa->rq == RQ_DELETE_CHILD || sa->rq == RQ_DELETE_IKE || sa->rq == RQ_LIVENESS))
+		ini_info_response(sa, m);
+	else if (x == CREATE_CHILD_SA && !response && up)
+		rsp_ccsa(sa, m);
+	else if (x == CREATE_CHILD_SA && response && sa->rq == RQ_REKEY_CHILD)
+		ini_rekey_child_response(sa, m);
+	else if (x == CREATE_CHILD_SA && response && sa->rq == RQ_REKEY_IKE)
+		ini_rekey_ike_response(sa, m);
 	else {
 		char text[96];
-		snprintf(text, sizeof(text), "%s %s: an exchange this daemon does not take yet",
+		snprintf(text, sizeof(text), "%s %s: not an exchange this IKE SA expects now",
 			 ike_exchange_name(m->h.exchange), response ? "response" : "request");
 		drop(d, from, text);
 	}
@@ -1686,18 +2822,25 @@ out:
 	free(m);
 }
 
+/* Port 500, and 4500 where IKE comes after the non-ESP marker (the
+ * kernel took ESP and keepalives already). */
 static void on_udp(struct udp_sock *s, void *arg)
 {
 	struct iked *d = arg;
-	uint8_t *buf = xmalloc(IKE_MSG_MAX + 1);
+	bool natt = s == d->us_natt;
+	size_t skip = natt ? 4 : 0;
+	uint8_t *buf = xmalloc(IKE_MSG_MAX + 5);
 	struct ipaddr src, dst;
 	uint16_t sport;
 	ssize_t len;
-	while ((len = udp_recvmsg(s, buf, IKE_MSG_MAX + 1, &src, &sport, &dst)) >= 0) {
-		if (len > IKE_MSG_MAX)
+	while ((len = udp_recvmsg(s, buf, IKE_MSG_MAX + 5, &src, &sport, &dst)) >= 0) {
+		if (natt && (len < 4 || get_be32(buf) != 0))
+			drop(d, &src, "on port 4500 without the non-ESP marker");
+		else if ((size_t)len - skip > IKE_MSG_MAX)
 			drop(d, &src, "longer than 8192 bytes");
 		else
-			handle(d, buf, (size_t)len, &src, sport, &dst);
+			handle(d, buf + skip, (size_t)len - skip, &src, sport, &dst,
+			       natt ? IKE_NATT_PORT : IKE_PORT);
 	}
 	free(buf);
 }
@@ -1722,9 +2865,16 @@ static void on_acquire(struct sim *s, void *arg)
 		const struct iked_policy *p = &d->pols[i]->p;
 		if (p->mode == IKED_PASSIVE)
 			continue;
-		const struct ike_sa *cur = sa_by_serial(d, d->pols[i]->cur_sa);
-		if (cur && cur->state != S_DEAD && (cur->state != S_ESTABLISHED || cur->child.up))
+		struct ike_sa *cur = sa_by_serial(d, d->pols[i]->cur_sa);
+		if (cur && cur->state != S_DEAD &&
+		    (cur->state != S_ESTABLISHED || child_current(cur)))
 			return; /* under way, or up */
+		if (cur && cur->state == S_ESTABLISHED && !cur->delete_due) {
+			/* up without a CHILD_SA (it expired unreplaced): a new IKE SA,
+			 * and the old one deleted */
+			cur->delete_due = true;
+			kick(cur);
+		}
 		struct ipaddr local = ev->src;
 		if (p->has_local)
 			local = p->local;
@@ -1735,6 +2885,37 @@ static void on_acquire(struct sim *s, void *arg)
 		d->st.acquires++;
 		initiate(d, i, &local, &p->peer);
 		return;
+	}
+}
+
+/* SADB_EXPIRE of one of our CHILD_SAs' SAs: soft, rekey it (unless a
+ * newer one replaced it already); hard, the kernel deleted that SA, so
+ * its partner goes too and the peer hears of it in a DELETE. */
+struct exp_ev {
+	struct iked *d;
+	uint32_t spi;
+	bool hard;
+	struct ipaddr dst;
+};
+
+static void on_expire(struct sim *s, void *arg)
+{
+	struct exp_ev ev = *(struct exp_ev *)arg;
+	free(arg);
+	(void)s;
+	struct child *c = child_by_spi(ev.d, ev.spi, &ev.dst);
+	if (!c || !c->up)
+		return;
+	struct ike_sa *sa = c->sa;
+	if (sa->state != S_ESTABLISHED)
+		return;
+	say(ev.d, "%s: SADB_EXPIRE %s of SA 0x%08x", sa_pol(sa)->name, ev.hard ? "hard" : "soft",
+	    ev.spi);
+	if (ev.hard) {
+		queue_delete(sa, c, false);
+	} else if (!c->replaced && !c->rekey_tried) {
+		c->rekey_tried = c->rekey_due = true;
+		kick(sa);
 	}
 }
 
@@ -1756,6 +2937,25 @@ static void on_pfkey(struct pfkey_sock *s, void *arg)
 				pfkey_get_sa(&m, SADB_EXT_SA, &sa);
 				d->reply_spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
 			}
+			if (type == SADB_GET && !m.hdr.sadb_msg_errno &&
+			    pfkey_has(&m, SADB_EXT_LIFETIME_CURRENT)) {
+				struct sadb_lifetime lt;
+				pfkey_get_lifetime(&m, SADB_EXT_LIFETIME_CURRENT, &lt);
+				d->reply_bytes = lt.sadb_lifetime_bytes;
+			}
+			continue;
+		}
+		if (type == SADB_EXPIRE && !m.hdr.sadb_msg_errno && pfkey_has(&m, SADB_EXT_SA) &&
+		    pfkey_has(&m, SADB_EXT_ADDRESS_DST)) {
+			struct exp_ev *ev = xcalloc(1, sizeof(*ev));
+			struct sadb_sa sa;
+			uint16_t port;
+			pfkey_get_sa(&m, SADB_EXT_SA, &sa);
+			ev->d = d;
+			ev->spi = get_be32((const uint8_t *)&sa.sadb_sa_spi);
+			ev->hard = pfkey_has(&m, SADB_EXT_LIFETIME_HARD);
+			pfkey_get_address(&m, SADB_EXT_ADDRESS_DST, &ev->dst, &port);
+			sim_after(d->w->sim, 0, on_expire, free, ev);
 			continue;
 		}
 		if (type == SADB_ACQUIRE && !m.hdr.sadb_msg_errno &&
@@ -1801,6 +3001,7 @@ void iked_world_free(struct iked_world *w)
 		hmap_free(&d->by_peer);
 		hmap_free(&d->by_spi);
 		hmap_free(&d->by_serial);
+		hmap_free(&d->by_child);
 		OPENSSL_cleanse(&d->rng, sizeof(d->rng));
 		free(d);
 	}
@@ -1821,6 +3022,18 @@ struct iked *iked_find(const struct iked_world *w, const struct node *n)
 	return NULL;
 }
 
+/* As iked's sockets: IKE itself is never protected by the SPD. */
+static void bypass_ipsec(struct node *n, struct udp_sock *us)
+{
+	int bypass = IPSEC_LEVEL_BYPASS;
+	for (int opt = IP_AUTH_LEVEL; opt <= IP_ESP_NETWORK_LEVEL; opt++) {
+		(void)seclevel_set(n, &us->sl, SOL_IPPROTO_IP, opt, &bypass, sizeof(bypass), true);
+		(void)seclevel_set(n, &us->sl, SOL_IPPROTO_IPV6,
+				   opt - IP_AUTH_LEVEL + IPV6_AUTH_LEVEL, &bypass, sizeof(bypass),
+				   true);
+	}
+}
+
 struct iked *iked_get(struct iked_world *w, struct node *n, char *err, size_t errcap)
 {
 	struct iked *d = iked_find(w, n);
@@ -1833,26 +3046,39 @@ struct iked *iked_get(struct iked_world *w, struct node *n, char *err, size_t er
 		udp_close(us);
 		return NULL;
 	}
-	/* As iked's sockets: IKE itself is never protected by the SPD. */
-	int bypass = IPSEC_LEVEL_BYPASS;
-	for (int opt = IP_AUTH_LEVEL; opt <= IP_ESP_NETWORK_LEVEL; opt++) {
-		(void)seclevel_set(n, &us->sl, SOL_IPPROTO_IP, opt, &bypass, sizeof(bypass), true);
-		(void)seclevel_set(n, &us->sl, SOL_IPPROTO_IPV6,
-				   opt - IP_AUTH_LEVEL + IPV6_AUTH_LEVEL, &bypass, sizeof(bypass),
-				   true);
-	}
+	bypass_ipsec(n, us);
 	d = xcalloc(1, sizeof(*d));
 	d->w = w;
 	d->n = n;
 	d->us = us;
 	us->on_recv = on_udp;
 	us->cb_arg = d;
+	d->set.dpd_interval = IKED_DPD_DEFAULT;
+	d->set.cookie_threshold = IKED_COOKIE_DEFAULT;
+	/* Port 4500 for NAT-T, as iked binds it: IKE behind the non-ESP
+	 * marker comes here, ESP and keepalives stay in the kernel. */
+	d->us_natt = udp_open(n);
+	if (udp_bind(d->us_natt, NULL, IKE_NATT_PORT) < 0) {
+		udp_close(d->us_natt);
+		d->us_natt = NULL;
+		node_trace(n, "iked: UDP port 4500 is taken: no NAT traversal");
+	} else {
+		d->us_natt->on_recv = on_udp;
+		d->us_natt->cb_arg = d;
+	}
 	d->ps = pfkey_open(n);
 	d->ps->on_queue = on_pfkey;
 	d->ps->on_queue_arg = d;
 	char stream[128];
 	snprintf(stream, sizeof(stream), "iked:%s", n->name);
 	rng_seed(&d->rng, w->sim->seed, stream);
+	struct rng cr; /* a stream of its own: the cookie secret moves no SPI or nonce */
+	snprintf(stream, sizeof(stream), "iked-cookie:%s", n->name);
+	rng_seed(&cr, w->sim->seed, stream);
+	rng_bytes(&cr, d->cookie_secret, sizeof(d->cookie_secret));
+	OPENSSL_cleanse(&cr, sizeof(cr));
+	if (d->us_natt)
+		bypass_ipsec(n, d->us_natt);
 	static const uint8_t satypes[] = {SADB_SATYPE_ESP, SADB_SATYPE_AH};
 	for (size_t i = 0; i < ARRAY_LEN(satypes); i++) {
 		struct pfkey_buf pb;
@@ -1863,11 +3089,6 @@ struct iked *iked_get(struct iked_world *w, struct node *n, char *err, size_t er
 	w->ds[w->nds++] = d;
 	return d;
 }
-
-struct start_ev {
-	struct iked *d;
-	unsigned pol;
-};
 
 static void on_start(struct sim *s, void *arg)
 {
@@ -1931,6 +3152,43 @@ void iked_set_quiet(struct iked *d)
 	d->quiet = true;
 }
 
+void iked_apply_settings(struct iked *d, const struct iked_settings *set)
+{
+	if (set->has_dpd)
+		d->set.dpd_interval = set->dpd_interval;
+	if (set->has_cookie)
+		d->set.cookie_threshold = set->cookie_threshold;
+}
+
+static const char *const stat_names[] = {
+#define IKED_STAT_NAME(name, what) #name,
+    IKED_STATS(IKED_STAT_NAME)
+#undef IKED_STAT_NAME
+};
+
+int iked_stat_index(const char *name)
+{
+	for (int i = 0; i < IKED_NSTATS; i++)
+		if (strcmp(name, stat_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *iked_stat_name(int index)
+{
+	return index >= 0 && index < IKED_NSTATS ? stat_names[index] : NULL;
+}
+
+uint64_t iked_stat_value(const struct iked *d, int index)
+{
+	const uint64_t v[] = {
+#define IKED_STAT_VALUE(name, what) d->st.name,
+	    IKED_STATS(IKED_STAT_VALUE)
+#undef IKED_STAT_VALUE
+	};
+	return index >= 0 && index < IKED_NSTATS ? v[index] : 0;
+}
+
 const struct iked_stats *iked_stats(const struct iked *d)
 {
 	return &d->st;
@@ -1954,16 +3212,25 @@ void iked_show(const struct iked *d, FILE *f)
 				iked_alg_name(IKE_XF_PRF, sa->prf, 0),
 				iked_alg_name(IKE_XF_INTEG, sa->integ, 0),
 				iked_alg_name(IKE_XF_DH, sa->group, 0));
+		if (sa->natt)
+			fprintf(f, " natt%s port %u", sa->nat_local ? " (we are behind a NAT)" : "",
+				sa->peer_port);
 		fputc('\n', f);
-		const struct child *c = &sa->child;
-		if (c->up)
-			fprintf(f, "  childsa %s %s in 0x%08x out 0x%08x enc %s auth %s%s\n",
+		for (unsigned k = 0; k < sa->nch; k++) {
+			const struct child *c = sa->ch[k];
+			if (!c->up)
+				continue;
+			fprintf(f, "  childsa %s %s in 0x%08x out 0x%08x enc %s auth %s%s%s%s%s\n",
 				pfkey_name(PFN_SATYPE, c->satype),
 				c->transport ? "transport" : "tunnel", c->spi_in, c->spi_out,
 				c->satype == SADB_SATYPE_ESP
 				    ? iked_alg_name(IKE_XF_ENCR, c->encr, c->encr_bits)
 				    : "none",
-				iked_alg_name(IKE_XF_INTEG, c->integ, 0), c->esn ? " esn" : "");
+				iked_alg_name(IKE_XF_INTEG, c->integ, 0), c->esn ? " esn" : "",
+				c->group ? " group " : "",
+				c->group ? iked_alg_name(IKE_XF_DH, c->group, 0) : "",
+				c->replaced ? " (replaced)" : "");
+		}
 	}
 }
 

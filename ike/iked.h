@@ -40,6 +40,8 @@ struct iked_prop {
 	uint16_t group[IKED_MAX_ALGS];
 	unsigned ngroup;
 	bool esn; /* a CHILD_SA proposal: ESN (else none) */
+		  /* a CHILD_SA proposal's groups are for PFS: a DH exchange in each
+		   * CREATE_CHILD_SA (none in IKE_AUTH, whose keys come from the IKE SA) */
 };
 
 enum iked_mode {
@@ -73,20 +75,53 @@ struct iked_policy {
 	unsigned psklen;
 };
 
+/* The daemon's counters: the name `expect NODE ike NAME` and `show NODE
+ * ike` use, and what each counts. */
+#define IKED_STATS(X)                                                             \
+	X(acquires, "SADB_ACQUIREs that started a negotiation")                   \
+	X(initiated, "IKE_SA_INIT exchanges started")                             \
+	X(established, "IKE SAs established (IKE_AUTH done)")                     \
+	X(children, "CHILD_SAs installed, a pair each (rekeyed ones included)")   \
+	X(child_rekeys, "CHILD_SAs replaced by CREATE_CHILD_SA")                  \
+	X(ike_rekeys, "IKE SAs replaced by CREATE_CHILD_SA")                      \
+	X(auth_failures, "AUTHENTICATION_FAILED, sent or received")               \
+	X(no_proposal, "NO_PROPOSAL_CHOSEN, sent or received")                    \
+	X(ts_unacceptable, "TS_UNACCEPTABLE, sent or received")                   \
+	X(invalid_ke, "INVALID_KE_PAYLOAD, sent or received")                     \
+	X(cookies, "COOKIE notifies, sent or received")                           \
+	X(nat_detected, "IKE SAs that found a NAT between the peers")             \
+	X(keepalives, "NAT keepalives sent")                                      \
+	X(liveness, "liveness checks sent (empty INFORMATIONAL requests)")        \
+	X(dead_peers, "established IKE SAs closed: the peer stopped answering")   \
+	X(retransmits, "requests sent again")                                     \
+	X(timeouts, "exchanges given up")                                         \
+	X(halfopen_expired, "responder IKE SAs closed: no IKE_AUTH within 300 s") \
+	X(deletes, "CHILD_SAs deleted")                                           \
+	X(ike_deletes, "IKE SAs deleted by INFORMATIONAL, sent or received")      \
+	X(capped, "IKE SAs refused at the daemon's cap (4096)")                   \
+	X(dropped, "messages dropped: malformed, unknown SA, bad ICV, out of turn")
+
 struct iked_stats {
-	uint64_t acquires;      /* SADB_ACQUIREs that started a negotiation */
-	uint64_t initiated;     /* IKE_SA_INIT exchanges started */
-	uint64_t established;   /* IKE SAs established */
-	uint64_t children;      /* CHILD_SAs installed (a pair each) */
-	uint64_t auth_failures; /* AUTHENTICATION_FAILED, sent or received */
-	uint64_t no_proposal;   /* NO_PROPOSAL_CHOSEN, sent or received */
-	uint64_t ts_unacceptable;
-	uint64_t invalid_ke;  /* INVALID_KE_PAYLOAD, sent or received */
-	uint64_t retransmits; /* requests sent again */
-	uint64_t timeouts;    /* exchanges given up */
-	uint64_t deletes;     /* CHILD_SAs deleted */
-	uint64_t dropped;     /* messages dropped: malformed, unknown SA, bad ICV */
+#define IKED_STAT_FIELD(name, what) uint64_t name;
+	IKED_STATS(IKED_STAT_FIELD)
+#undef IKED_STAT_FIELD
 };
+
+enum {
+#define IKED_STAT_ENUM(name, what) IKED_STAT_##name,
+	IKED_STATS(IKED_STAT_ENUM)
+#undef IKED_STAT_ENUM
+	    IKED_NSTATS
+};
+
+/* The daemon-wide settings of iked.conf's `set` lines. */
+struct iked_settings {
+	uint64_t dpd_interval;     /* seconds between liveness checks of a quiet peer; 0: none */
+	unsigned cookie_threshold; /* half-open IKE SAs at which cookies are asked; 0: never */
+	bool has_dpd, has_cookie;  /* said in the file (else the daemon keeps what it has) */
+};
+#define IKED_DPD_DEFAULT    60 /* iked's IKED_IKE_SA_ALIVE_TIMEOUT */
+#define IKED_COOKIE_DEFAULT 64
 
 struct iked_world *iked_world_new(struct sim *s);
 /* After the simulation: the sockets belong to the nodes. */
@@ -100,7 +135,12 @@ struct iked *iked_find(const struct iked_world *w, const struct node *n);
  * flows now, and `active` ones start negotiating at the current time. */
 int iked_add_policy(struct iked *d, const struct iked_policy *p, char *err, size_t errcap);
 void iked_set_quiet(struct iked *d);
+void iked_apply_settings(struct iked *d, const struct iked_settings *set);
 const struct iked_stats *iked_stats(const struct iked *d);
+/* A counter by name (IKED_STATS), -1 when there is none. */
+int iked_stat_index(const char *name);
+uint64_t iked_stat_value(const struct iked *d, int index);
+const char *iked_stat_name(int index);
 /* ikectl show sa: the IKE SAs and their CHILD_SAs. */
 void iked_show(const struct iked *d, FILE *f);
 

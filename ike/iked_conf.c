@@ -315,11 +315,6 @@ static void parse_prop(struct parser *p, const struct words *ws, unsigned *i, bo
 		pr->group[pr->ngroup++] = 19;
 		pr->group[pr->ngroup++] = 14;
 	}
-	if (child && pr->ngroup) {
-		perr(p, "childsa group (PFS) needs CREATE_CHILD_SA, which ipsecsim's daemon does "
-			"not do yet");
-		return;
-	}
 }
 
 static void default_props(struct iked_policy *pol)
@@ -613,8 +608,35 @@ static void parse_ikev2(struct parser *p, const struct words *ws, struct iked_po
 	default_props(pol);
 }
 
+/* set dpd_check_interval TIME | set cookie_threshold N */
+static void parse_set(struct parser *p, const struct words *ws, struct iked_settings *set)
+{
+	uint64_t v = 0;
+	if (ws->n != 3) {
+		perr(p, "usage: set dpd_check_interval TIME or set cookie_threshold N");
+	} else if (strcmp(ws->w[1], "dpd_check_interval") == 0) {
+		if (parse_secs(ws->w[2], &v) < 0 || v > 86400)
+			perr(p, "set dpd_check_interval: '%.64s' is not a time up to 1d (0: none)",
+			     ws->w[2]);
+		set->dpd_interval = v;
+		set->has_dpd = true;
+	} else if (strcmp(ws->w[1], "cookie_threshold") == 0) {
+		if (parse_scaled(ws->w[2], "", NULL, &v) < 0 || v > 65535)
+			perr(p,
+			     "set cookie_threshold: '%.64s' is not a count up to 65535 (0: never)",
+			     ws->w[2]);
+		set->cookie_threshold = (unsigned)v;
+		set->has_cookie = true;
+	} else {
+		perr(p,
+		     "set %.64s: ipsecsim's daemon has set dpd_check_interval and set "
+		     "cookie_threshold",
+		     ws->w[1]);
+	}
+}
+
 int iked_conf_parse(const char *path, const struct conf_options *opts, struct iked_policy **out,
-		    unsigned *n)
+		    unsigned *n, struct iked_settings *set)
 {
 	*out = NULL;
 	*n = 0;
@@ -639,6 +661,8 @@ int iked_conf_parse(const char *path, const struct conf_options *opts, struct ik
 				perr(&p, "a macro is NAME = \"value\"");
 			else
 				lex_set_macro(lx, ws.w[0], ws.w[2]);
+		} else if (strcmp(ws.w[0], "set") == 0) {
+			parse_set(&p, &ws, set);
 		} else if (strcmp(ws.w[0], "include") == 0) {
 			if (ws.n != 2)
 				perr(&p, "include \"file\"");
@@ -662,8 +686,8 @@ int iked_conf_parse(const char *path, const struct conf_options *opts, struct ik
 			OPENSSL_cleanse(&pol, sizeof(pol));
 		} else {
 			perr(&p,
-			     "unknown word '%.64s': an iked.conf statement is ikev2, include or "
-			     "NAME = value",
+			     "unknown word '%.64s': an iked.conf statement is ikev2, set, include "
+			     "or NAME = value",
 			     ws.w[0]);
 		}
 		words_free(&ws);

@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ike/iked.h"
 #include "../ipsec/pfkey.h"
 #include "../ipsec/show.h"
 #include "../stack/node.h"
 #include "../stack/util.h"
-#include "../ike/iked.h"
 #include "keymgr.h"
 #include "link.h"
 #include "scenario.h"
@@ -84,10 +84,13 @@ static int parse_target(struct scenario *sc, const struct scn_stmt *st, unsigned
 		e->kind = TGT_IKE;
 		e->stat = scn_ike_stat(st->tok[i + 2]);
 		if (e->stat < 0) {
+			char names[1024] = "";
+			for (int k = 0; iked_stat_name(k); k++)
+				snprintf(names + strlen(names), sizeof(names) - strlen(names),
+					 "%s%s", k ? ", " : "", iked_stat_name(k));
 			scn_error(sc, st,
-				  "usage: expect NODE ike established|children|auth_failures|"
-				  "no_proposal|ts_unacceptable|invalid_ke|retransmits|timeouts|"
-				  "deletes|dropped|initiated|acquires OP VALUE");
+				  "usage: expect NODE ike COUNTER OP VALUE; '%s' is none of %s",
+				  st->tok[i + 2], names);
 			return -1;
 		}
 		e->iked = sc->ikeds ? iked_find(sc->ikeds, e->node) : NULL;

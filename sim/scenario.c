@@ -248,6 +248,8 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 		return scn_action_inject(sc, st, 3, at);
 	if (strcmp(what, "advertise") == 0)
 		return scn_action_advertise(sc, st, 3, at);
+	if (strcmp(what, "impair") == 0)
+		return scn_action_impair(sc, st, 3, at);
 	if (strcmp(what, "sysctl") == 0) {
 		struct scn_sysctl_ev *e = xmalloc(sizeof(*e));
 		if (scn_parse_sysctl(sc, st, 3, &e->n, &e->id, &e->value) < 0) {
@@ -259,7 +261,7 @@ static int stmt_at(struct scenario *sc, const struct scn_stmt *st)
 	}
 	scn_error(sc, st,
 		  "unknown action '%s' (ping, udp, raw, tcp, expect, show, pfkey, setsockopt, "
-		  "replay, inject, sysctl, advertise)",
+		  "replay, inject, sysctl, advertise, impair)",
 		  what);
 	return -1;
 }

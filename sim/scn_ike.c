@@ -41,7 +41,8 @@ int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
 		return -1;
 	struct iked_policy *pols;
 	unsigned npols;
-	int rc = iked_conf_parse(file ? path : NULL, &o, &pols, &npols);
+	struct iked_settings set = {0};
+	int rc = iked_conf_parse(file ? path : NULL, &o, &pols, &npols, &set);
 	free(defs);
 	if (rc < 0) {
 		iked_conf_free(pols, npols);
@@ -58,6 +59,7 @@ int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
 	}
 	if (quiet)
 		iked_set_quiet(d);
+	iked_apply_settings(d, &set);
 	for (unsigned k = 0; k < npols && !rc; k++)
 		if (iked_add_policy(d, &pols[k], err, sizeof(err)) < 0) {
 			scn_error(sc, st, "%s", err);
@@ -69,25 +71,14 @@ int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
 	return rc;
 }
 
-static const char *const stat_words[] = {
-    "acquires",        "initiated",  "established", "children", "auth_failures", "no_proposal",
-    "ts_unacceptable", "invalid_ke", "retransmits", "timeouts", "deletes",       "dropped"};
-
 int scn_ike_stat(const char *word)
 {
-	for (size_t i = 0; i < ARRAY_LEN(stat_words); i++)
-		if (strcmp(word, stat_words[i]) == 0)
-			return (int)i;
-	return -1;
+	return iked_stat_index(word);
 }
 
 uint64_t scn_ike_value(const struct iked *d, int stat)
 {
-	const struct iked_stats *s = iked_stats(d);
-	const uint64_t v[] = {s->acquires,      s->initiated,   s->established,     s->children,
-			      s->auth_failures, s->no_proposal, s->ts_unacceptable, s->invalid_ke,
-			      s->retransmits,   s->timeouts,    s->deletes,         s->dropped};
-	return v[stat];
+	return iked_stat_value(d, stat);
 }
 
 void scn_ike_finish(struct scenario *sc)

@@ -276,22 +276,24 @@ int scn_stmt_link(struct scenario *sc, const struct scn_stmt *st)
 }
 
 /* impair LINK [from NODE[.IFACE]] PARAMS: change one direction or all. */
-int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st)
+/* impair LINK [from NODE[.IFACE]] PARAM VALUE ..., its words from
+ * st->tok[b]; dry: check only (an `at` action, applied later). */
+static int impair_run(struct scenario *sc, const struct scn_stmt *st, unsigned b, bool dry)
 {
-	if (st->ntok < 4) {
+	if (st->ntok < b + 3) {
 		scn_error(sc, st, "usage: impair LINK [from NODE[.IFACE]] PARAM VALUE ...");
 		return -1;
 	}
-	struct link *l = sim_find_link(sc->sim, st->tok[1]);
+	struct link *l = sim_find_link(sc->sim, st->tok[b]);
 	if (!l) {
-		scn_error(sc, st, "unknown link '%s'", st->tok[1]);
+		scn_error(sc, st, "unknown link '%s'", st->tok[b]);
 		return -1;
 	}
-	unsigned i = 2;
+	unsigned i = b + 1;
 	struct link_port *only = NULL;
-	if (strcmp(st->tok[2], "from") == 0) {
+	if (strcmp(st->tok[b + 1], "from") == 0) {
 		char buf[128];
-		snprintf(buf, sizeof(buf), "%s", st->tok[3]);
+		snprintf(buf, sizeof(buf), "%s", st->tok[b + 2]);
 		char *dot = strchr(buf, '.');
 		if (dot)
 			*dot = '\0';
@@ -309,21 +311,52 @@ int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st)
 			}
 		}
 		if (!only) {
-			scn_error(sc, st, "%s is not attached to %s", st->tok[3], l->name);
+			scn_error(sc, st, "%s is not attached to %s", st->tok[b + 2], l->name);
 			return -1;
 		}
-		i = 4;
+		i = b + 3;
 	}
 	for (unsigned k = 0; k < l->nports; k++) {
 		struct link_port *port = &l->ports[k];
 		if (only && port != only)
 			continue;
 		bool mtu_set;
-		if (parse_params(sc, st, i, &port->p, &mtu_set) < 0)
+		struct link_params scratch = port->p;
+		if (parse_params(sc, st, i, dry ? &scratch : &port->p, &mtu_set) < 0)
 			return -1;
-		if (mtu_set)
+		if (mtu_set && !dry)
 			port->ifp->mtu = port->p.mtu;
 	}
+	return 0;
+}
+
+int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st)
+{
+	return impair_run(sc, st, 1, false);
+}
+
+struct impair_ev {
+	struct scenario *sc;
+	const struct scn_stmt *st;
+	unsigned b;
+};
+
+static void impair_ev(struct sim *s, void *arg)
+{
+	struct impair_ev e = *(struct impair_ev *)arg;
+	free(arg);
+	(void)s;
+	(void)impair_run(e.sc, e.st, e.b, false); /* checked when read */
+}
+
+/* at TIME impair LINK ...: a link that changes (or goes dark) mid-run. */
+int scn_action_impair(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at)
+{
+	if (impair_run(sc, st, i, true) < 0)
+		return -1;
+	struct impair_ev *e = xmalloc(sizeof(*e));
+	*e = (struct impair_ev){sc, st, i};
+	sim_at(sc->sim, at, impair_ev, free, e);
 	return 0;
 }
 

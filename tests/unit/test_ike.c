@@ -260,6 +260,60 @@ static void test_sa_and_ts(void)
 	free(m);
 }
 
+static void test_delete(void)
+{
+	struct ike_buf *m = calloc(1, sizeof(*m));
+	static const uint32_t spis[] = {0x01020304, 0xa0b0c0d0};
+	struct ike_delete d;
+	ikeb_init_chain(m);
+	ikeb_delete(m, IKE_PROTO_ESP, spis, 2);
+	CU_ASSERT_EQUAL(ikeb_first(m), IKE_PL_D);
+	const uint8_t *body = m->b + 5;
+	size_t blen = m->len - 5;
+	CU_ASSERT_EQUAL(blen, 4 + 8);
+	CU_ASSERT_EQUAL(ike_parse_delete(body, blen, &d), 0);
+	CU_ASSERT_EQUAL(d.proto, IKE_PROTO_ESP);
+	CU_ASSERT_EQUAL(d.nspi, 2);
+	CU_ASSERT_EQUAL(get_be32(d.spis + 4), 0xa0b0c0d0);
+	/* every truncation, a byte too many, a count past the SPIs */
+	for (size_t l = 0; l < blen; l++)
+		CU_ASSERT_EQUAL(ike_parse_delete(body, l, &d), -1);
+	uint8_t bad[16];
+	memcpy(bad, body, blen);
+	bad[blen] = 0;
+	CU_ASSERT_EQUAL(ike_parse_delete(bad, blen + 1, &d), -1);
+	bad[3] = 3;
+	CU_ASSERT_EQUAL(ike_parse_delete(bad, blen, &d), -1);
+	/* an ESP SPI size other than 4, an unknown protocol */
+	memcpy(bad, body, blen);
+	bad[1] = 8;
+	CU_ASSERT_EQUAL(ike_parse_delete(bad, blen, &d), -1);
+	memcpy(bad, body, blen);
+	bad[0] = 4;
+	CU_ASSERT_EQUAL(ike_parse_delete(bad, blen, &d), -1);
+	/* the IKE SA's: no SPI at all */
+	ikeb_init_chain(m);
+	ikeb_delete(m, IKE_PROTO_IKE, NULL, 0);
+	CU_ASSERT_EQUAL(m->len - 5, 4);
+	CU_ASSERT_EQUAL(ike_parse_delete(m->b + 5, 4, &d), 0);
+	CU_ASSERT_EQUAL(d.proto, IKE_PROTO_IKE);
+	memcpy(bad, m->b + 5, 4);
+	bad[3] = 1;
+	CU_ASSERT_EQUAL(ike_parse_delete(bad, 4, &d), -1);
+	free(m);
+}
+
+static void test_sha1(void)
+{
+	/* FIPS 180 "abc" */
+	static const uint8_t want[20] = {0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81,
+					 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50,
+					 0xc2, 0x6c, 0x9c, 0xd0, 0xd8, 0x9d};
+	uint8_t got[20];
+	CU_ASSERT_EQUAL(ike_sha1((const uint8_t *)"abc", 3, got), 0);
+	CU_ASSERT_EQUAL(memcmp(got, want, 20), 0);
+}
+
 void suite_ike(void)
 {
 	static const struct unit_test tests[] = {
@@ -270,6 +324,8 @@ void suite_ike(void)
 	    {"AES-CBC RFC 3602 case 1, AES-GCM tag and AAD", test_ciphers},
 	    {"message lengths refused from both sides", test_parse_bounds},
 	    {"SA and TS payloads round trip, truncations refused", test_sa_and_ts},
+	    {"Delete payloads round trip, malformed ones refused", test_delete},
+	    {"SHA-1 for NAT detection, FIPS 180 abc", test_sha1},
 	    {NULL, NULL}};
 	unit_add_suite("ike", tests);
 }

@@ -224,7 +224,7 @@ static void test_errors_name_file_and_line(void)
 	     "families"},
 	    {"node a\nat 1s dance a\n", "out/unit/t.scn:2: unknown action 'dance' (ping, udp, "
 					"raw, tcp, expect, show, pfkey, setsockopt, replay, "
-					"inject, sysctl, advertise)"},
+					"inject, sysctl, advertise, impair)"},
 	    /* A continued statement is reported at its first line. */
 	    {"node a b\nlink l a=10.0.0.1/24 \\\n  b=10.0.0.2/24 \\\n  delay fast\n",
 	     "out/unit/t.scn:2: bad value 'fast' for delay: "
