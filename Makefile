@@ -22,7 +22,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 FUZZ_BUILD := build-fuzz
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=all
-FUZZERS    := scenario conf safile pfkey packet capture
+FUZZERS    := scenario conf safile pfkey packet capture ike
 FUZZ_SECONDS ?= 60
 
 LIB_SRCS := $(wildcard stack/*.c) $(wildcard sim/*.c) $(wildcard ipsec/*.c) $(wildcard pf/*.c) \

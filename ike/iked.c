@@ -605,7 +605,10 @@ static int unseal(struct ike_sa *sa, const uint8_t *b, struct ike_msg *m, uint8_
 	const uint8_t *ek = from_ini ? sa->sk_ei : sa->sk_er;
 	const uint8_t *ak = from_ini ? sa->sk_ai : sa->sk_ar;
 	unsigned icv = ei->aead ? ei->icvlen : ike_integ_icvlen(sa->integ);
-	if (sk->len < ei->ivlen + icv + 1 || (sk->len - ei->ivlen - icv) % ei->block) {
+	/* CBC takes whole blocks; an AEAD cipher any length (we pad to 4 bytes
+	 * when we send; strongSwan does not pad at all, as RFC 5282 allows) */
+	unsigned block = ei->aead ? 1 : ei->block;
+	if (sk->len < ei->ivlen + icv + 1 || (sk->len - ei->ivlen - icv) % block) {
 		*why = "the Encrypted payload's length does not fit its cipher";
 		return -1;
 	}

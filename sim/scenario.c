@@ -337,6 +337,7 @@ static const struct {
     {"pfkey", stmt_pfkey},       {"drop", scn_stmt_drop},     {"tamper", scn_stmt_tamper},
     {"keymgr", scn_stmt_keymgr}, {"pf", scn_stmt_pf},         {"testcase", stmt_testcase},
     {"bridge", scn_stmt_bridge}, {"report", scn_stmt_report}, {"ikev2", scn_stmt_ikev2},
+    {"external", scn_stmt_external},
 };
 
 /* name, seed and end shape the build, so they are read first. */
@@ -551,6 +552,11 @@ int scenario_run(struct scenario *sc, scn_progress_fn progress, void *arg)
 	struct sim *s = sc->sim;
 	char t[32];
 	fprintf(sc->out, "scenario %s (seed %llu)\n", sc->name, (unsigned long long)sc->seed);
+	for (unsigned i = 0; i < s->nsources; i++)
+		fprintf(sc->out,
+			"note: external endpoint %s: this run follows the wall clock and is not "
+			"deterministic\n",
+			s->sources[i].what);
 	if (sc->built_len)
 		fwrite(sc->built_out, 1, sc->built_len, sc->out);
 	for (unsigned i = 0; i < sc->nexpects; i++) {

@@ -282,6 +282,7 @@ int scn_stmt_report(struct scenario *sc, const struct scn_stmt *st);
 void scn_xml_text(FILE *f, const char *s);
 void scn_bridges_free(struct scenario *sc);
 int scn_stmt_impair(struct scenario *sc, const struct scn_stmt *st);
+int scn_stmt_external(struct scenario *sc, const struct scn_stmt *st);
 int scn_action_impair(struct scenario *sc, const struct scn_stmt *st, unsigned i, uint64_t at);
 int scn_stmt_route(struct scenario *sc, const struct scn_stmt *st);
 int scn_stmt_capture(struct scenario *sc, const struct scn_stmt *st);

@@ -19,6 +19,7 @@
 #include "../stack/sysctl.h"
 #include "../stack/util.h"
 #include "capture.h"
+#include "external.h"
 #include "link.h"
 
 static struct node *need_node(struct scenario *sc, const struct scn_stmt *st, const char *name)
@@ -357,6 +358,49 @@ int scn_action_impair(struct scenario *sc, const struct scn_stmt *st, unsigned i
 	struct impair_ev *e = xmalloc(sizeof(*e));
 	*e = (struct impair_ev){sc, st, i};
 	sim_at(sc->sim, at, impair_ev, free, e);
+	return 0;
+}
+
+/* external NODE tap DEV: NODE's one interface is a real host behind the
+ * TAP device DEV (sim/external.c); the run becomes real-time. */
+int scn_stmt_external(struct scenario *sc, const struct scn_stmt *st)
+{
+	if (st->ntok != 4 || strcmp(st->tok[2], "tap") != 0) {
+		scn_error(sc, st, "usage: external NODE tap DEVICE");
+		return -1;
+	}
+	struct node *n = need_node(sc, st, st->tok[1]);
+	if (!n)
+		return -1;
+	if (!sc->has_end) {
+		scn_error(sc, st,
+			  "external %s: a run that follows the wall clock needs an end (end TIME)",
+			  n->name);
+		return -1;
+	}
+	if (n->nifaces != 1 || !n->ifaces[0]->port) {
+		scn_error(sc, st,
+			  "external %s: the node must have exactly one interface, on a link "
+			  "(write the link first: link NAME ... %s= ...)",
+			  n->name, n->name);
+		return -1;
+	}
+	struct iface *ifp = n->ifaces[0];
+	if (ifp->naddrs) {
+		scn_error(sc, st,
+			  "external %s: the real host has its own addresses; give %s= no address",
+			  n->name, n->name);
+		return -1;
+	}
+	if (ifp->tap_out) {
+		scn_error(sc, st, "external %s: already on a TAP device", n->name);
+		return -1;
+	}
+	char err[256];
+	if (external_attach(sc->sim, ifp, st->tok[3], err, sizeof(err)) < 0) {
+		scn_error(sc, st, "external %s: %s", n->name, err);
+		return -1;
+	}
 	return 0;
 }
 

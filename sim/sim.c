@@ -1,8 +1,10 @@
 #include "sim.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../stack/node.h"
 #include "../stack/util.h"
@@ -35,7 +37,49 @@ void sim_free(struct sim *s)
 	hmap_free(&s->node_names);
 	hmap_free(&s->link_names);
 	hmap_free(&s->macs);
+	for (unsigned i = 0; i < s->nsources; i++)
+		if (s->sources[i].close)
+			s->sources[i].close(s->sources[i].arg);
+	free(s->sources);
 	free(s);
+}
+
+void sim_add_source(struct sim *s, const struct sim_source *src)
+{
+	s->sources = xgrow(s->sources, s->nsources, sizeof(*s->sources));
+	s->sources[s->nsources++] = *src;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+#define SIM_MAX_SOURCES 16
+
+/* Wait, on the wall clock, until virtual time `target` or a source is
+ * readable; then the clock moves to the wall's time (never past target,
+ * never back) and the readable sources run.  False once target is due. */
+static bool wait_sources(struct sim *s, uint64_t target)
+{
+	uint64_t virt = wall_ns() - s->wall0;
+	if (virt >= target)
+		return false;
+	struct pollfd pfd[SIM_MAX_SOURCES];
+	unsigned n = MIN(s->nsources, SIM_MAX_SOURCES);
+	for (unsigned i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){.fd = s->sources[i].fd, .events = POLLIN};
+	uint64_t wait_ms = (target - virt + 999999) / 1000000;
+	int rc = poll(pfd, n, (int)MIN(wait_ms, 100));
+	virt = wall_ns() - s->wall0;
+	if (virt > s->now)
+		s->now = MIN(virt, target);
+	for (unsigned i = 0; rc > 0 && i < n; i++)
+		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+			s->sources[i].ready(s, s->sources[i].arg);
+	return true;
 }
 
 void sim_at(struct sim *s, uint64_t when, event_fn fn, event_dtor dtor, void *arg)
@@ -58,7 +102,16 @@ uint64_t sim_run(struct sim *s, uint64_t until, sim_progress_fn progress, void *
 	uint64_t ran = 0;
 	struct event ev;
 
-	while (s->heap.n && evheap_peek_time(&s->heap) <= until) {
+	if (s->nsources && !s->wall0)
+		s->wall0 = wall_ns() - s->now;
+	for (;;) {
+		uint64_t next = s->heap.n ? evheap_peek_time(&s->heap) : UINT64_MAX;
+		/* Real time: the wall clock catches up with the next event (or
+		 * the end), and what the sources bring comes in between. */
+		if (s->nsources && until != UINT64_MAX && wait_sources(s, MIN(next, until)))
+			continue;
+		if (!s->heap.n || next > until)
+			break;
 		if (s->max_events && s->events_run + ran >= s->max_events) {
 			s->at_limit = true;
 			s->events_run += ran;

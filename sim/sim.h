@@ -64,12 +64,32 @@ struct sim {
 	void *crypto;
 	void (*crypto_free)(void *crypto);
 
+	/* Real-time sources (sim_add_source): with any, sim_run follows the
+	 * wall clock, polling their descriptors between events. */
+	struct sim_source *sources;
+	unsigned nsources;
+	uint64_t wall0; /* CLOCK_MONOTONIC ns at virtual time 0; 0: not started */
+
 	const struct sim_watch *watch; /* NULL: nobody watches */
 	FILE *out;   /* what a run tells its user (ping lines, verdicts) */
 	FILE *trace; /* one line per notable stack event, drops included; may be NULL */
 };
 
+/* A descriptor outside the simulation (a TAP device): when it is
+ * readable, ready(s, arg) runs at the virtual time that matches the wall
+ * clock; close(arg) at sim_free. */
+struct sim_source {
+	int fd;
+	void (*ready)(struct sim *s, void *arg);
+	void (*close)(void *arg);
+	void *arg;
+	char what[64]; /* for the run's note: "peer on TAP iss0" */
+};
+
 struct sim *sim_new(uint64_t seed);
+/* Add a real-time source: from now on the run follows the wall clock and
+ * is not deterministic. */
+void sim_add_source(struct sim *s, const struct sim_source *src);
 /* Free everything: pending events (through their destructors), nodes, links,
  * and captures (which closes their files). */
 void sim_free(struct sim *s);

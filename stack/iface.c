@@ -151,6 +151,10 @@ void iface_receive(struct iface *ifp, struct pkt *frame)
 	struct sim *s = ifp->node->sim;
 	for (unsigned i = 0; i < ifp->ncaps; i++)
 		capture_write(ifp->caps[i], s->now, frame->data, frame->len);
+	if (ifp->tap_out) {
+		ifp->tap_out(ifp, frame);
+		return;
+	}
 	frame->rcvif = ifp;
 	ether_input(ifp, frame);
 }

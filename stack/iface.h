@@ -43,6 +43,10 @@ struct iface {
 	struct capture **caps; /* captures of this interface */
 	unsigned ncaps;
 	struct bridge_port *bport; /* the bridge it is a member of, or NULL */
+	/* An interface that stands for a real host (sim/external.c): what the
+	 * link delivers goes to tap_out instead of the node's stack. */
+	void (*tap_out)(struct iface *ifp, struct pkt *frame);
+	void *tap_arg;
 };
 
 /* Create an interface on the node; the MAC is derived from node and name. */

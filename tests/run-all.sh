@@ -160,7 +160,7 @@ if [ -n "$FUZZ" ]; then
 		>"$OUT/fuzz-seeds.log" 2>&1; then
 		fail 1 "fuzz seeds: tests/fuzz/seeds.sh failed, see $OUT/fuzz-seeds.log"
 	fi
-	for h in scenario conf safile pfkey packet capture; do
+	for h in scenario conf safile pfkey packet capture ike; do
 		log="$OUT/fuzz-$h.log"
 		dict=
 		[ -f "tests/fuzz/$h.dict" ] && dict="-dict=tests/fuzz/$h.dict"

@@ -138,7 +138,9 @@ static int espsa_line(struct loader *l, char *text, unsigned line, bool esn_mark
 	const struct tdb *have = ekl >= 0 && akl >= 0 && l->n->ipsec
 				     ? sad_lookup(&l->n->ipsec->sad, &dst, (uint32_t)spi, IPPROTO_ESP)
 				     : NULL;
-	if (have && have->encalg == enc && have->authalg == auth &&
+	/* (An AEAD SA's authentication is its cipher's: no auth key, whatever
+	 * the kernel calls its authalg.) */
+	if (have && have->encalg == enc && (have->authalg == auth || (!akl && !have->authkeylen)) &&
 	    have->enckeylen == (uint16_t)ekl && have->authkeylen == (uint16_t)akl &&
 	    (!ekl || CRYPTO_memcmp(have->enckey, ek, (size_t)ekl) == 0) &&
 	    (!akl || CRYPTO_memcmp(have->authkey, ak, (size_t)akl) == 0)) {

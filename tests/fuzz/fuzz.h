@@ -32,6 +32,24 @@ struct fuzz_record {
  * when there is none. */
 bool fuzz_next_record(const uint8_t **data, size_t *size, struct fuzz_record *r);
 
+/* Packets, for the harnesses that build their own (fuzz-packet, fuzz-ike). */
+struct ipaddr;
+struct iface;
+struct node;
+struct pkt;
+void fuzz_addr(struct ipaddr *x, const char *s); /* aborts on a bad one */
+/* The interface of n with address x (NULL: none), or named by its address
+ * (aborts: the fixture is not what the harness says). */
+struct iface *fuzz_iface_with(struct node *n, const struct ipaddr *x);
+struct iface *fuzz_iface_of(struct node *n, const char *addr);
+/* The checksum (and UDP's length) of an ICMP, ICMPv6, UDP or TCP body. */
+void fuzz_l4_cksum(uint8_t *l4, size_t len, const struct ipaddr *src, const struct ipaddr *dst,
+		   uint8_t proto);
+/* An IP packet of src's family from src to dst carrying proto and the
+ * bytes (their transport checksum made good). */
+struct pkt *fuzz_build_ip(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto,
+			  const uint8_t *d, size_t len);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

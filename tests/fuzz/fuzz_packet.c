@@ -61,32 +61,6 @@ struct world {
 	unsigned nsas;
 };
 
-static void addr_set(struct ipaddr *x, const char *s)
-{
-	if (addr_parse(s, x) != 0)
-		abort();
-}
-
-/* The interface of n that has the address x, or NULL. */
-static struct iface *iface_with(struct node *n, const struct ipaddr *x)
-{
-	for (unsigned i = 0; i < n->nifaces; i++)
-		for (unsigned j = 0; j < n->ifaces[i]->naddrs; j++)
-			if (addr_eq(&n->ifaces[i]->addrs[j].addr, x))
-				return n->ifaces[i];
-	return NULL;
-}
-
-static struct iface *iface_of(struct node *n, const char *addr)
-{
-	struct ipaddr x;
-	addr_set(&x, addr);
-	struct iface *ifp = iface_with(n, &x);
-	if (!ifp)
-		abort(); /* the fixture is not what this file says */
-	return ifp;
-}
-
 static bool world_load(struct world *w)
 {
 	char out[96];
@@ -98,12 +72,12 @@ static bool world_load(struct world *w)
 	w->s = w->sc->sim;
 	w->a = sim_find_node(w->s, "a");
 	w->b = sim_find_node(w->s, "b");
-	w->aif[0] = iface_of(w->a, "192.0.2.1");
-	w->aif[1] = iface_of(w->a, "198.51.100.1");
-	w->bif[0] = iface_of(w->b, "192.0.2.2");
-	w->bif[1] = iface_of(w->b, "198.51.100.2");
+	w->aif[0] = fuzz_iface_of(w->a, "192.0.2.1");
+	w->aif[1] = fuzz_iface_of(w->a, "198.51.100.1");
+	w->bif[0] = fuzz_iface_of(w->b, "192.0.2.2");
+	w->bif[1] = fuzz_iface_of(w->b, "198.51.100.2");
 	for (struct tdb *t = w->a->ipsec->sad.head; t && w->nsas < MAX_SAS; t = t->next)
-		if (iface_with(w->b, &t->dst))
+		if (fuzz_iface_with(w->b, &t->dst))
 			w->sas[w->nsas++] = t;
 	w->s->max_events = 200000;
 	sim_run(w->s, SETTLE_NS, NULL, NULL);
@@ -117,57 +91,6 @@ static void frame_to_b(struct world *w, unsigned link, struct pkt *p, uint16_t t
 	memcpy(h.src, w->aif[link]->mac, 6);
 	ether_emit(pkt_push(p, 14), &h);
 	iface_receive(w->bif[link], p);
-}
-
-/* The transport checksum of a built packet, where its protocol has one. */
-static void fix_cksum(uint8_t *l4, size_t len, const struct ipaddr *src, const struct ipaddr *dst,
-		      uint8_t proto)
-{
-	size_t at = proto == IPPROTO_UDP ? 6 : proto == IPPROTO_TCP ? 16 : 2;
-	if ((proto != IPPROTO_ICMP && proto != IPPROTO_ICMPV6 && proto != IPPROTO_UDP &&
-	     proto != IPPROTO_TCP) ||
-	    len < at + 2)
-		return;
-	if (proto == IPPROTO_UDP && len >= 8) { /* its length field too */
-		l4[4] = (uint8_t)(len >> 8);
-		l4[5] = (uint8_t)len;
-	}
-	l4[at] = l4[at + 1] = 0;
-	uint32_t sum = cksum_add(0, l4, len);
-	if (proto != IPPROTO_ICMP)
-		sum += cksum_pseudo(src, dst, proto, (uint32_t)len);
-	uint16_t c = cksum_fold(sum);
-	if (proto == IPPROTO_UDP && c == 0)
-		c = 0xffff;
-	l4[at] = (uint8_t)(c >> 8);
-	l4[at + 1] = (uint8_t)c;
-}
-
-/* An IP packet of the family from src to dst carrying proto and the bytes. */
-static struct pkt *build_ip(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto,
-			    const uint8_t *d, size_t len)
-{
-	size_t hl = src->af == ADDR_V4 ? 20 : 40;
-	if (len > 65535 - hl)
-		len = 65535 - hl;
-	struct pkt *p = pkt_alloc(PKT_HEADROOM, hl + len);
-	memcpy(p->data + hl, d, len);
-	fix_cksum(p->data + hl, len, src, dst, proto);
-	if (src->af == ADDR_V4) {
-		struct ip4_hdr h = {.hlen = 20,
-				    .len = (uint16_t)(hl + len),
-				    .id = (uint16_t)len,
-				    .ttl = 64,
-				    .proto = proto,
-				    .src = *src,
-				    .dst = *dst};
-		ip4_emit(p->data, &h);
-	} else {
-		struct ip6_hdr h = {
-		    .plen = (uint16_t)len, .nxt = proto, .hlim = 64, .src = *src, .dst = *dst};
-		ip6_emit(p->data, &h);
-	}
-	return p;
 }
 
 /* Seal a packet; true when what it carries is IPsec of its own (ESP, AH,
@@ -185,10 +108,10 @@ static bool seal(struct world *w, unsigned which, const uint8_t *d, size_t len)
 	    (proto == IPPROTO_UDP && len >= 4 && (get_be16(d) == 4500 || get_be16(d + 2) == 4500));
 	struct ipaddr src = t->src, dst = t->dst;
 	if (t->flags & TDBF_TUNNELING) { /* the inner packet: to an address behind b */
-		addr_set(&src, v6 ? "2001:db8:1::1" : "10.1.0.1");
-		addr_set(&dst, v6 ? "2001:db8:2::1" : "10.2.0.1");
+		fuzz_addr(&src, v6 ? "2001:db8:1::1" : "10.1.0.1");
+		fuzz_addr(&dst, v6 ? "2001:db8:2::1" : "10.2.0.1");
 	}
-	struct pkt *p = build_ip(&src, &dst, proto, d, len);
+	struct pkt *p = fuzz_build_ip(&src, &dst, proto, d, len);
 	ipsec_process(w->a, p, t);
 	return nested;
 }

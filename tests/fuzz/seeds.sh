@@ -13,6 +13,9 @@
 #   packet    packets sealed with each SA of tests/fuzz/packet.scn (UDP,
 #             TCP, ICMP, raw; small and in fragments), the demo's frames,
 #             and the RFC vectors' plaintexts sealed
+#   ike       the IKE messages of the IKE scenarios' captures (to port 500,
+#             and to 4500 behind the marker), and sealed INFORMATIONAL and
+#             CREATE_CHILD_SA requests of every kind the daemon takes
 #   capture   the demo's and the IPv6 VPN's captures, pcap and pcapng,
 #             their plaintext protected with every SPI of
 #             tests/fuzz/capture.conf (ipsecsim encap), and the RFC
@@ -145,4 +148,69 @@ for i, p in enumerate(p for p in plain if p[0] >> 4 == 4):
     hl = (p[0] & 15) * 4
     body += seal(i, p[9], 0, p[hl:])
 open(out + "/vectors-sealed", "wb").write(body)
+PY
+
+# ike: the record format of fuzz_ike.c
+mkdir -p "$DIR/ike"
+for sc in ike-tunnel ike-negotiation ike-natt; do
+	./ipsecsim run -o "$run/$sc" "scenarios/$sc.scn" >/dev/null
+done
+/usr/bin/python3 - "$DIR/ike" "$run" <<'PY'
+import struct, sys
+out, run = sys.argv[1], sys.argv[2]
+def rec(op, b):
+    return bytes([op]) + struct.pack(">H", len(b)) + b
+def pl(np, body):  # a payload: the next one's type, then its own
+    return bytes([np, 0]) + struct.pack(">H", 4 + len(body)) + body
+def ike_msgs(pcap):
+    data, off, msgs = open(pcap, "rb").read(), 24, []
+    while off + 16 <= len(data):
+        caplen = struct.unpack("<I", data[off + 8:off + 12])[0]
+        f = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        if len(f) < 42 or f[12:14] != b"\x08\x00" or f[23] != 17:
+            continue
+        hl = (f[14] & 15) * 4
+        udp = f[14 + hl:]
+        sport, dport = struct.unpack(">HH", udp[:4])
+        body = udp[8:]
+        if dport == 500 or sport == 500:
+            msgs.append(rec(0, body))
+        elif dport == 4500 and body[:4] == bytes(4):
+            msgs.append(rec(1, body[4:]))
+    return msgs
+for sc in ("ike-tunnel", "ike-negotiation", "ike-natt"):
+    msgs = ike_msgs("%s/%s/wan.pcap" % (run, sc))
+    open("%s/%s" % (out, sc), "wb").write(b"".join(msgs[:24]))
+    for i, m in enumerate(msgs[:12]):
+        open("%s/%s-%02d" % (out, sc, i), "wb").write(m + rec(3, b"\x10"))
+N, D, SA, KE, NONCE, TSI, TSR = 41, 42, 33, 34, 40, 44, 45
+def sealed(x, first, chain):
+    return rec(2, bytes([x, first]) + chain)
+def prop(proto, spi, xfs):
+    t = b""
+    for i, (ty, tid, kl) in enumerate(xfs):
+        attr = struct.pack(">HH", 0x800e, kl) if kl else b""
+        t += struct.pack(">BBHBBH", 0 if i == len(xfs) - 1 else 3, 0, 8 + len(attr), ty, 0, tid) + attr
+    return struct.pack(">BBHBBBB", 0, 0, 8 + len(spi) + len(t), 1, proto, len(spi), len(xfs)) + spi + t
+ts = struct.pack(">B3x", 1) + struct.pack(">BBHHH", 7, 0, 16, 0, 65535) + bytes([192, 0, 2, 1]) * 2
+tsb = struct.pack(">B3x", 1) + struct.pack(">BBHHH", 7, 0, 16, 0, 65535) + bytes([192, 0, 2, 2]) * 2
+nonce = bytes(range(32))
+ke19 = struct.pack(">HH", 19, 0) + bytes(64)
+ke31 = struct.pack(">HH", 31, 0) + bytes(range(1, 33))
+child = prop(3, b"\x00\x00\x12\x34", [(1, 20, 128), (4, 19, 0), (5, 0, 0)])
+ike = prop(1, bytes(range(8)), [(1, 20, 128), (2, 5, 0), (4, 31, 0)])
+rekey_sa = struct.pack(">BBH", 3, 4, 16393) + b"\x00\x00\x00\x01"
+seeds = {
+    "info-empty": sealed(37, 0, b""),
+    "info-delete-esp": sealed(37, D, pl(0, struct.pack(">BBH", 3, 4, 2) + b"\x11\x22\x33\x44" + b"\x00\x00\x01\x00")),
+    "info-delete-ike": sealed(37, D, pl(0, struct.pack(">BBH", 1, 0, 0))),
+    "info-notify": sealed(37, N, pl(0, struct.pack(">BBH", 0, 0, 16384))),
+    "ccsa-rekey-child": sealed(36, N, pl(SA, rekey_sa) + pl(NONCE, child) + pl(KE, nonce) + pl(TSI, ke19) + pl(TSR, ts) + pl(0, tsb)),
+    "ccsa-rekey-ike": sealed(36, SA, pl(NONCE, ike) + pl(KE, nonce) + pl(0, ke31)),
+    "ccsa-new-child": sealed(36, SA, pl(NONCE, child) + pl(TSI, nonce) + pl(TSR, ts) + pl(0, tsb)),
+    "response-info": rec(6, bytes([37, 0])),
+}
+for name, body in seeds.items():
+    open("%s/%s" % (out, name), "wb").write(body + rec(3, b"\x50"))
 PY

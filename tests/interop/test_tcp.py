@@ -75,6 +75,7 @@ FLAGS_ALLOWED = {
                         "window_full"},
     # full-size segments too big for the tunnel until path MTU discovery
     "natt-road-warrior": LOSS,
+    "ike-natt": LOSS,  # the same, in the CHILD_SA the road warrior negotiated
     "pf-enc0-binat": LOSS,
     "pf-gateway": LOSS | {"window_full"},
     # the client's window updates in FIN_WAIT_1 carry the FIN again, as
