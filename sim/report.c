@@ -838,6 +838,13 @@ int scn_report_write(struct scn_report *r)
 	escf(f, "%s (seed %llu), %s s of virtual time", sc->name, (unsigned long long)sc->seed,
 	     sim_fmt_time(sc->sim->now, t));
 	fputs("</h1>\n", f);
+	for (unsigned i = 0; i < sc->sim->nsources; i++) {
+		fputs("<p>", f);
+		escf(f, "External endpoint %s: this run followed the wall clock and is not "
+			"deterministic.",
+		     sc->sim->sources[i].what);
+		fputs("</p>\n", f);
+	}
 	write_verdicts(f, sc);
 	write_topology(f, r, &lo);
 	write_ladder(f, r);

@@ -785,6 +785,16 @@ int scenario_write_junit(struct scenario *sc, const char *path)
 	fprintf(f, "<testsuites tests=\"%u\" failures=\"%u\">\n", tests, failed);
 	fprintf(f, "  <testsuite name=\"%s\" tests=\"%u\" failures=\"%u\" errors=\"0\">\n",
 		sc->name, tests, failed);
+	if (sc->sim->nsources) { /* a run that followed the wall clock says so */
+		fputs("    <properties>\n      <property name=\"deterministic\" value=\"false\"/>\n",
+		      f);
+		for (unsigned i = 0; i < sc->sim->nsources; i++) {
+			fputs("      <property name=\"external\" value=\"", f);
+			scn_xml_text(f, sc->sim->sources[i].what);
+			fputs("\"/>\n", f);
+		}
+		fputs("    </properties>\n", f);
+	}
 	for (unsigned i = 0; i < sc->nexpects;) {
 		const struct scn_expect *e = &sc->expects[i];
 		char buf[48];

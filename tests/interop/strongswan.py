@@ -55,6 +55,27 @@ def sh(*args, check=True, **kw):
     return subprocess.run(args, capture_output=True, text=True, check=check, timeout=60, **kw)
 
 
+def start_charon(ns, d, procs):
+    """charon in namespace ns with d/strongswan.conf, whose vici socket is
+    d/charon.vici; its process goes to procs (to be stopped by the caller).
+    Returns once the socket is there."""
+    env = dict(os.environ, STRONGSWAN_CONF=str(d / "strongswan.conf"))
+    log = open(d / "charon.out", "w")
+    # a private /run: charon writes its pid file there
+    p = subprocess.Popen(["ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c",
+                          f"mount -t tmpfs tmpfs /run && exec {CHARON}"],
+                         env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    procs.append(p)
+    for _ in range(200):
+        if (d / "charon.vici").exists():
+            return
+        if p.poll() is not None:
+            raise RuntimeError(f"charon in {ns} exited: {(d / 'charon.out').read_text()}")
+        time.sleep(0.05)
+    raise RuntimeError(f"charon in {ns} did not open its vici socket")
+
+
 class Peers:
     def __init__(self, base, proposal):
         self.base = base
@@ -166,21 +187,7 @@ secrets {{
   }}
 }}
 """)
-        env = dict(os.environ, STRONGSWAN_CONF=str(d / "strongswan.conf"))
-        log = open(d / "charon.out", "w")
-        # a private /run: charon writes its pid file there
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns[side], "unshare", "-m", "sh", "-c",
-                              f"mount -t tmpfs tmpfs /run && exec {CHARON}"],
-                             env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.procs.append(p)
-        for _ in range(200):
-            if (d / "charon.vici").exists():
-                return
-            if p.poll() is not None:
-                raise RuntimeError(f"charon {side} exited: {(d / 'charon.out').read_text()}")
-            time.sleep(0.05)
-        raise RuntimeError(f"charon {side} did not open its vici socket")
+        start_charon(self.ns[side], d, self.procs)
 
     # ---- using them ----
 
