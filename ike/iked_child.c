@@ -548,6 +548,8 @@ void ik_ini_rekey_ike_response(struct ike_sa *sa, const struct ike_msg *m)
 	size_t slen = 0;
 	if (err) {
 		ik_fail_notify(sa, err, "the IKE SA rekey");
+		if (err == N_TEMPORARY_FAILURE) /* the peer is busy: again in 2 to 5 s */
+			ik_arm(sa, T_IKE_REKEY, 2 * NS_PER_SEC + rng_below(&d->rng, 3 * NS_PER_SEC));
 	} else if (!sap || !no || no->len < 16 || no->len > 256 ||
 		   ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 || nrp != 1 ||
 		   rp[0].spisize != 8 ||
@@ -643,8 +645,10 @@ void ik_rsp_ccsa(struct ike_sa *sa, const struct ike_msg *m)
 		}
 	} else if (rp[0].proto == IKE_PROTO_IKE) {
 		struct ike_sa *nsa = NULL;
-		if (sa->moved || sa->rq == RQ_REKEY_IKE) {
-			fail = N_TEMPORARY_FAILURE; /* 2.25: we are rekeying it ourselves */
+		if (sa->moved || sa->rq != RQ_NONE) {
+			/* 2.25: not while an exchange of ours is under way on it
+			 * (our own rekey of it, or one of its CHILD_SAs') */
+			fail = N_TEMPORARY_FAILURE;
 		} else if ((chosen = ik_choose(rp, nrp, p->ike, p->nike, IKE_PROTO_IKE, false,
 					       &s)) < 0 ||
 			   rp[chosen].spisize != 8) {

@@ -665,3 +665,37 @@ def test_at_impair_errors(ipsecsim, tmp_path):
                                      f"{scn}:4: usage: impair LINK [from NODE[.IFACE]] "
                                      "PARAM VALUE ...",
                                      f"{scn}:5: c is not attached to l"]
+
+
+def test_ike_rekeys_at_once_then_one_after_the_other(ipsecsim, tmp_path):
+    """Both ends rekey the IKE SA at the same moment (gw2's 19 s at 95 %
+    and gw1's 20 s at 90 % fall together): each refuses the other's with
+    TEMPORARY_FAILURE (RFC 7296 2.25), each tries again after a random 2
+    to 5 s, and the first to go (gw2) makes the new IKE SA, whose
+    initiator it is; not a ping is lost."""
+    scn = tmp_path / "c.scn"
+    scn.write_text("""node gw1 gw2
+link wan gw1=192.0.2.1/24 gw2=192.0.2.2/24 delay 5ms
+ikev2 gw1 {
+	ikev2 "a" active esp transport from 192.0.2.1 to 192.0.2.2 ikelifetime 20s psk "k"
+}
+ikev2 gw2 {
+	ikev2 "b" passive esp transport from 192.0.2.2 to 192.0.2.1 ikelifetime 19s psk "k"
+}
+at 1s ping gw1 192.0.2.2 count 30 interval 1s quiet as p
+end 32s
+show gw1 ike
+expect p received == 30
+expect gw1 ike ike_rekeys == 1
+expect gw2 ike ike_rekeys == 1
+expect gw1 ike ike_deletes == 1
+""")
+    r = run(ipsecsim, "run", "-o", tmp_path / "out", scn)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = [l.split(": ", 2)[2] for l in r.stdout.splitlines() if ": iked: " in l]
+    assert lines[5:9] == [
+        "b: rekeying IKE SA 0xea542fa50703c8e1/0x12eeb1c561e5fc8e",
+        "a: rekeying IKE SA 0xea542fa50703c8e1/0x12eeb1c561e5fc8e",
+        "a: the peer's CREATE_CHILD_SA refused: TEMPORARY_FAILURE",
+        "b: the peer's CREATE_CHILD_SA refused: TEMPORARY_FAILURE"]
+    assert "iked_sas: 0xd5b86e4e485c9eb2 rspi 0x118432d105f1f30a a responder " in r.stdout
