@@ -51,8 +51,10 @@ static void arm_established(struct ike_sa *sa)
 		ik_arm(sa, T_LIVENESS, sa->d->set.dpd_interval * NS_PER_SEC);
 	if (sa->nat_local)
 		ik_arm(sa, T_KEEPALIVE, IKED_KEEPALIVE);
-	if (p->ikelifetime)
-		ik_arm(sa, T_IKE_REKEY, ik_soft_of(p->ikelifetime, sa->initiator) * NS_PER_SEC);
+	if (p->ikelifetime) { /* (under 3 s, at the lifetime itself) */
+		uint64_t at = ik_soft_of(p->ikelifetime, sa->initiator);
+		ik_arm(sa, T_IKE_REKEY, (at ? at : p->ikelifetime) * NS_PER_SEC);
+	}
 }
 
 /* The bytes the kernel counted on an inbound SA (SADB_GET), to tell a
@@ -182,12 +184,15 @@ void ik_kick(struct ike_sa *sa)
 				}
 			}
 		}
+		uint64_t quiet_for = d->w->sim->now - sa->last_recv;
+		if (sa->liveness_due &&
+		    quiet_for < d->set.dpd_interval * NS_PER_SEC) /* heard of since it was due */
+			sa->liveness_due = false;
 		if (sa->liveness_due) {
 			sa->liveness_due = false;
 			d->st.liveness++;
 			ik_say(d, "%s: nothing from the peer for %llu s: a liveness check",
-			       ik_sa_pol(sa)->name,
-			       (unsigned long long)((d->w->sim->now - sa->last_recv) / NS_PER_SEC));
+			       ik_sa_pol(sa)->name, (unsigned long long)(quiet_for / NS_PER_SEC));
 			(void)send_info(sa, RQ_LIVENESS, in);
 		}
 	}
