@@ -4,8 +4,9 @@ network namespace where charon runs with its user-space ESP
 (kernel-libipsec, which sends ESP in UDP 4500: it makes charon's
 NAT_DETECTION say there is a NAT, which our daemon then finds).
 
-Our daemon initiates, rekeys the CHILD_SA (with PFS, ecp256) at 6 s and the
-IKE SA at 8 s; h1 behind it pings strongSwan's inner address twice a second,
+Our daemon initiates, rekeys the IKE SA at 5 s and 10 s and the CHILD_SA
+(with PFS, ecp256) at 6 s, over the first new IKE SA (so that its keys,
+from the old SK_d and a new DH, are put to use); h1 behind it pings strongSwan's inner address twice a second,
 and strongSwan pings h1 back at 10 s.  The scenario's own attacks work on
 the real peer's traffic: strongSwan's 5th datagram on port 4500 (the reply
 to the 4th ping) is dropped, its 3rd replayed at 4 s (our gateway counts
@@ -44,7 +45,7 @@ capture wan wan.pcap
 ikev2 gw {{
 	ikev2 "real" active esp from {LAN} to {SS_INNER} peer {SS_OUTER} \\
 		ikesa enc aes-128-gcm prf hmac-sha2-256 group curve25519 \\
-		childsa enc aes-128-gcm group ecp256 ikelifetime 10s lifetime 8s \\
+		childsa enc aes-128-gcm group ecp256 ikelifetime 7s lifetime 8s \\
 		srcid sim.example dstid strongswan.example psk "{PSK}"
 }}
 at 1s ping h1 {SS_INNER} count 18 interval 500ms quiet as out
@@ -57,7 +58,7 @@ expect out received == 16
 expect gw ike established == 1
 expect gw ike nat_detected == 1
 expect gw ike child_rekeys == 1
-expect gw ike ike_rekeys == 1
+expect gw ike ike_rekeys == 2
 expect gw ike dropped == 0
 expect gw esp.replay == 1
 expect wan link.tampered == 1
@@ -216,8 +217,8 @@ def test_live_ikev2_with_strongswan(ipsecsim, tmp_path):
     # our CHILD_SA (from the CHILD_SA rekey): the same keys on both sides
     table = [l.split(",")[:2] for l in (tmp_path / "out" / "ikev2_decryption_table")
              .read_text().splitlines() if not l.startswith("#")]
-    assert len(table) == 2
-    assert ike == [tuple(table[1])]
+    assert len(table) == 3
+    assert ike == [tuple(table[2])]
     ours = re.findall(r"childsa esp tunnel in 0x([0-9a-f]{8}) out 0x([0-9a-f]{8})", out)
     assert len(ours) == 1 and len(children) == 1
     spi_in, spi_out = (int(x, 16) for x in ours[0])
