@@ -88,6 +88,11 @@ int external_attach(struct sim *s, struct iface *ifp, const char *dev, char *err
 		close(fd);
 		return -1;
 	}
+	if (s->nsources >= SIM_MAX_SOURCES) {
+		snprintf(err, cap, "at most %d external endpoints in a run", SIM_MAX_SOURCES);
+		close(fd);
+		return -1;
+	}
 	struct ext *e = xcalloc(1, sizeof(*e));
 	e->ifp = ifp;
 	e->fd = fd;
@@ -96,8 +101,7 @@ int external_attach(struct sim *s, struct iface *ifp, const char *dev, char *err
 	ifp->tap_arg = e;
 	struct sim_source src = {.fd = fd, .ready = ext_ready, .close = ext_close, .arg = e};
 	snprintf(src.what, sizeof(src.what), "%s on TAP %s", ifp->node->name, dev);
-	sim_add_source(s, &src);
-	return 0;
+	return sim_add_source(s, &src); /* room checked above */
 }
 
 const struct external_stats *external_stats(const struct iface *ifp)

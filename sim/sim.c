@@ -44,10 +44,13 @@ void sim_free(struct sim *s)
 	free(s);
 }
 
-void sim_add_source(struct sim *s, const struct sim_source *src)
+int sim_add_source(struct sim *s, const struct sim_source *src)
 {
+	if (s->nsources >= SIM_MAX_SOURCES)
+		return -1;
 	s->sources = xgrow(s->sources, s->nsources, sizeof(*s->sources));
 	s->sources[s->nsources++] = *src;
+	return 0;
 }
 
 static uint64_t wall_ns(void)
@@ -56,8 +59,6 @@ static uint64_t wall_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
-
-#define SIM_MAX_SOURCES 16
 
 /* Wait, on the wall clock, until virtual time `target` or a source is
  * readable; then the clock moves to the wall's time (never past target,

@@ -88,8 +88,9 @@ struct sim_source {
 
 struct sim *sim_new(uint64_t seed);
 /* Add a real-time source: from now on the run follows the wall clock and
- * is not deterministic. */
-void sim_add_source(struct sim *s, const struct sim_source *src);
+ * is not deterministic.  -1 beyond SIM_MAX_SOURCES. */
+#define SIM_MAX_SOURCES 16
+int sim_add_source(struct sim *s, const struct sim_source *src);
 /* Free everything: pending events (through their destructors), nodes, links,
  * and captures (which closes their files). */
 void sim_free(struct sim *s);
