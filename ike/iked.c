@@ -1002,7 +1002,6 @@ static void on_pfkey(struct pfkey_sock *s, void *arg)
 			continue;
 		uint8_t type = m.hdr.sadb_msg_type;
 		if (m.hdr.sadb_msg_pid == d->ps->pid) {
-			d->reply_errno = m.hdr.sadb_msg_errno;
 			if (type == SADB_GETSPI && !m.hdr.sadb_msg_errno &&
 			    pfkey_has(&m, SADB_EXT_SA)) {
 				struct sadb_sa sa;

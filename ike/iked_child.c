@@ -508,7 +508,6 @@ static struct ike_sa *ike_successor(struct ike_sa *old, bool initiator, const ui
 	sa->nrlen = nrlen;
 	sa->natt = old->natt;
 	sa->nat_local = old->nat_local;
-	sa->peer_float = old->peer_float;
 	if (ik_derive_keys(sa, shared, slen, old) < 0) {
 		ik_sa_kill(sa, "an error");
 		return NULL;
@@ -554,7 +553,8 @@ void ik_ini_rekey_ike_response(struct ike_sa *sa, const struct ike_msg *m)
 	if (err) {
 		ik_fail_notify(sa, err, "the IKE SA rekey");
 		if (err == N_TEMPORARY_FAILURE) /* the peer is busy: again in 2 to 5 s */
-			ik_arm(sa, T_IKE_REKEY, 2 * NS_PER_SEC + rng_below(&d->rng, 3 * NS_PER_SEC));
+			ik_arm(sa, T_IKE_REKEY,
+			       2 * NS_PER_SEC + rng_below(&d->rng, 3 * NS_PER_SEC));
 	} else if (!sap || !no || no->len < 16 || no->len > 256 ||
 		   ike_parse_sa(sap->body, sap->len, rp, IKE_MAX_PROPS, &nrp) < 0 || nrp != 1 ||
 		   rp[0].spisize != 8 ||

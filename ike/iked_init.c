@@ -558,7 +558,6 @@ static void nat_found(struct ike_sa *sa, bool peer_nat, bool local_nat)
 	char a[ADDR_STRLEN];
 	sa->natt = true;
 	sa->nat_local = local_nat;
-	sa->peer_float = peer_nat;
 	sa->d->st.nat_detected++;
 	ik_say(sa->d, "%s: a NAT %s: IKE and ESP go in UDP port 4500 to %s", ik_sa_pol(sa)->name,
 	       local_nat && peer_nat ? "on both sides"

@@ -102,9 +102,8 @@ struct ike_sa {
 	uint8_t spi_i[8], spi_r[8];
 	struct ipaddr local, peer;
 	uint16_t peer_port;
-	bool natt;       /* a NAT between us: IKE on 4500, the CHILD_SAs in UDP */
-	bool nat_local;  /* ... and on our side: we send the keepalives */
-	bool peer_float; /* ... on the peer's side: its address and port follow its messages */
+	bool natt;      /* a NAT between us: IKE on 4500, the CHILD_SAs in UDP */
+	bool nat_local; /* ... and on our side: we send the keepalives */
 	uint8_t cookie[64];
 	size_t cookielen;
 	unsigned cookie_tries;
@@ -161,7 +160,6 @@ struct iked {
 	uint32_t seq;
 	uint32_t reply_spi;
 	uint64_t reply_bytes;
-	int reply_errno;
 	struct hmap by_child;    /* SPI and destination -> CHILD_SA (both of its SAs) */
 	struct pol_state **pols; /* each allocated alone: the peer index keeps keys in them */
 	unsigned npols;

@@ -315,6 +315,12 @@ int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st);
 int scn_ike_stat(const char *word); /* "established" -> its index; -1 */
 uint64_t scn_ike_value(const struct iked *d, int stat);
 void scn_ike_finish(struct scenario *sc); /* the ikev2_decryption_table file */
+/* The shape of ipsec, pf and ikev2: STATEMENT NODE [WORDS] { ... } or
+ * STATEMENT NODE [WORDS] file FILE, the brace or `file` at st->tok[i]: the
+ * node, and FILE's word (NULL for a block).  -1 after reporting the usage
+ * or an unknown node. */
+int scn_node_block(struct scenario *sc, const struct scn_stmt *st, unsigned i, const char *usage,
+		   struct node **n, const char **file);
 struct conf_define;
 struct conf_options;
 /* How to read an ipsec or ikev2 block (file NULL: the statement's body) or

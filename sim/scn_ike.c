@@ -17,27 +17,17 @@
 
 int scn_stmt_ikev2(struct scenario *sc, const struct scn_stmt *st)
 {
-	unsigned i = 2;
 	bool quiet = st->ntok > 2 && strcmp(st->tok[2], "quiet") == 0;
-	if (quiet)
-		i++;
-	bool block = st->ntok == i + 1 && strcmp(st->tok[i], "{") == 0;
-	bool file = st->ntok == i + 2 && strcmp(st->tok[i], "file") == 0;
-	if (!block && !file) {
-		scn_error(sc, st,
-			  "usage: ikev2 NODE [quiet] { ... } or ikev2 NODE [quiet] file FILE");
+	struct node *n;
+	const char *file;
+	if (scn_node_block(sc, st, quiet ? 3 : 2,
+			   "ikev2 NODE [quiet] { ... } or ikev2 NODE [quiet] file FILE", &n,
+			   &file) < 0)
 		return -1;
-	}
-	struct node *n = sim_find_node(sc->sim, st->tok[1]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
-		return -1;
-	}
 	char path[4096];
 	struct conf_options o;
 	struct conf_define *defs;
-	if (scn_conf_source(sc, st, file ? st->tok[i + 1] : NULL, path, sizeof(path), &o, &defs) <
-	    0)
+	if (scn_conf_source(sc, st, file, path, sizeof(path), &o, &defs) < 0)
 		return -1;
 	struct iked_policy *pols;
 	unsigned npols;

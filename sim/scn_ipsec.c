@@ -46,6 +46,24 @@ static struct conf_define *conf_defines(struct scenario *sc, const struct scn_st
 	return d;
 }
 
+int scn_node_block(struct scenario *sc, const struct scn_stmt *st, unsigned i, const char *usage,
+		   struct node **n, const char **file)
+{
+	bool block = st->ntok == i + 1 && strcmp(st->tok[i], "{") == 0;
+	bool named = st->ntok == i + 2 && strcmp(st->tok[i], "file") == 0;
+	if (!block && !named) {
+		scn_error(sc, st, "usage: %s", usage);
+		return -1;
+	}
+	*n = sim_find_node(sc->sim, st->tok[1]);
+	if (!*n) {
+		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
+		return -1;
+	}
+	*file = named ? st->tok[i + 1] : NULL;
+	return 0;
+}
+
 int scn_conf_source(struct scenario *sc, const struct scn_stmt *st, const char *file,
 		    char *path, size_t cap, struct conf_options *o, struct conf_define **defs)
 {
@@ -75,21 +93,14 @@ int scn_conf_source(struct scenario *sc, const struct scn_stmt *st, const char *
 
 int scn_stmt_ipsec(struct scenario *sc, const struct scn_stmt *st)
 {
-	bool block = st->ntok == 3 && strcmp(st->tok[2], "{") == 0;
-	bool file = st->ntok == 4 && strcmp(st->tok[2], "file") == 0;
-	if (!block && !file) {
-		scn_error(sc, st, "usage: ipsec NODE { ... } or ipsec NODE file FILE");
+	struct node *n;
+	const char *file;
+	if (scn_node_block(sc, st, 2, "ipsec NODE { ... } or ipsec NODE file FILE", &n, &file) < 0)
 		return -1;
-	}
-	struct node *n = sim_find_node(sc->sim, st->tok[1]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
-		return -1;
-	}
 	char path[4096];
 	struct conf_options o;
 	struct conf_define *defs;
-	if (scn_conf_source(sc, st, file ? st->tok[3] : NULL, path, sizeof(path), &o, &defs) < 0)
+	if (scn_conf_source(sc, st, file, path, sizeof(path), &o, &defs) < 0)
 		return -1;
 	struct conf conf;
 	int rc = conf_parse(file ? path : NULL, &o, &conf);

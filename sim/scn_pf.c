@@ -18,21 +18,15 @@
 
 int scn_stmt_pf(struct scenario *sc, const struct scn_stmt *st)
 {
-	bool block = st->ntok == 3 && strcmp(st->tok[2], "{") == 0;
-	bool file = st->ntok == 4 && strcmp(st->tok[2], "file") == 0;
-	if (!block && !file) {
-		scn_error(sc, st, "usage: pf NODE { pf.conf rules } or pf NODE file FILE");
+	struct node *n;
+	const char *file;
+	if (scn_node_block(sc, st, 2, "pf NODE { pf.conf rules } or pf NODE file FILE", &n, &file) <
+	    0)
 		return -1;
-	}
-	struct node *n = sim_find_node(sc->sim, st->tok[1]);
-	if (!n) {
-		scn_error(sc, st, "unknown node '%s'", st->tok[1]);
-		return -1;
-	}
 	char path[4096];
 	struct pf_conf_options o = {.err = sc->err};
 	if (file) {
-		scn_path_near(st, st->tok[3], path, sizeof(path));
+		scn_path_near(st, file, path, sizeof(path));
 		o.path = path;
 	} else {
 		o.text = st->body;

@@ -224,7 +224,8 @@ static int run_one(const char *file, struct scn_options *o, const struct run_fla
 	}
 	if (!fl->quiet) {
 		for (unsigned i = 0; i < sc->nwritten; i++)
-			if (!fl->junit_internal || strcmp(sc->written[i], fl->junit) != 0)
+			if (!fl->junit_internal || !fl->junit ||
+			    strcmp(sc->written[i], fl->junit) != 0)
 				printf("wrote %s\n", sc->written[i]);
 	}
 	struct rusage_figures fig = {sc->sim->nnodes, sc->sim->nlinks, sc->sim->events_run};
@@ -327,6 +328,10 @@ static int parse_seeds(const char *spec, uint64_t **seeds, unsigned *n)
 	return *n ? 0 : -1;
 }
 
+/* The scratch directory of a multi-run, and a run's file in it. */
+#define RUN_TMP  256
+#define RUN_PATH (RUN_TMP + 32)
+
 static void tmp_path(char *buf, size_t cap, const char *dir, unsigned k, const char *what)
 {
 	snprintf(buf, cap, "%s/%u.%s", dir, k, what);
@@ -370,7 +375,7 @@ static char *slurp(const char *path)
 struct multi {
 	struct run_item *items;
 	unsigned nitems;
-	char tmp[64];
+	char tmp[RUN_TMP];
 	unsigned jobs;
 	const char *junit, *summary;
 	bool seeds;
@@ -380,7 +385,7 @@ static void start_item(struct multi *m, unsigned k, struct scn_options *base,
 		       const struct run_flags *flags)
 {
 	struct run_item *it = &m->items[k];
-	char log[128], err[128], junit[128], verdicts[128];
+	char log[RUN_PATH], err[RUN_PATH], junit[RUN_PATH], verdicts[RUN_PATH];
 	tmp_path(log, sizeof(log), m->tmp, k, "out");
 	tmp_path(err, sizeof(err), m->tmp, k, "err");
 	tmp_path(junit, sizeof(junit), m->tmp, k, "xml");
@@ -494,8 +499,8 @@ static int merge_runs_junit(struct multi *m)
 	char **paths = xcalloc(m->nitems ? m->nitems : 1, sizeof(*paths));
 	const uint64_t **seeds = xcalloc(m->nitems ? m->nitems : 1, sizeof(*seeds));
 	for (unsigned k = 0; k < m->nitems; k++) {
-		paths[k] = xmalloc(128);
-		tmp_path(paths[k], 128, m->tmp, k, "xml");
+		paths[k] = xmalloc(RUN_PATH);
+		tmp_path(paths[k], RUN_PATH, m->tmp, k, "xml");
 		seeds[k] = m->items[k].has_seed ? &m->items[k].seed : NULL;
 	}
 	/* a run that died before writing has no file: its status says so */
@@ -577,7 +582,7 @@ static int summarize(struct multi *m)
 		} *t = NULL;
 		unsigned nt = 0;
 		for (unsigned r = k; r < end; r++) {
-			char p[128];
+			char p[RUN_PATH];
 			tmp_path(p, sizeof(p), m->tmp, r, "tsv");
 			char *s = slurp(p);
 			unlink(p);
@@ -668,7 +673,7 @@ static void print_ready(struct multi *m)
 			continue;
 		if (!it->done)
 			return;
-		char p[128];
+		char p[RUN_PATH];
 		tmp_path(p, sizeof(p), m->tmp, k, "out");
 		drain(p, stdout);
 		fflush(stdout);
@@ -700,9 +705,17 @@ static int run_many(char **args, unsigned nargs, struct scn_options *o, const st
 								.has_seed = nseeds > 0,
 								.seed = nseeds ? seeds[s] : 0};
 		}
-	snprintf(m.tmp, sizeof(m.tmp), "/tmp/ipsecsim-run-XXXXXX");
+	/* The runs' own output, before it is printed in order: in $TMPDIR,
+	 * as mktemp(1) would. */
+	const char *tmpdir = getenv("TMPDIR");
+	tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+	if ((size_t)snprintf(m.tmp, sizeof(m.tmp), "%s/ipsecsim-run-XXXXXX", tmpdir) >=
+	    sizeof(m.tmp)) {
+		fprintf(stderr, "ipsecsim run: TMPDIR %s is too long\n", tmpdir);
+		return EXIT_USAGE;
+	}
 	if (!mkdtemp(m.tmp)) {
-		fprintf(stderr, "ipsecsim run: cannot make a directory in /tmp: %s\n",
+		fprintf(stderr, "ipsecsim run: cannot make a directory in %s: %s\n", tmpdir,
 			strerror(errno));
 		return EXIT_USAGE;
 	}

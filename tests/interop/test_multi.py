@@ -191,3 +191,30 @@ def test_junit_files_validate_against_the_schema(ipsecsim, tmp_path):
     bad = etree.fromstring(b'<testsuites><testsuite tests="1"><testcase/></testsuite>'
                            b'</testsuites>')
     assert not schema.validate(bad)
+
+
+def test_runs_keep_their_output_in_tmpdir(ipsecsim, tmp_path):
+    """The runs' output waits in a directory of $TMPDIR (as mktemp(1)), and
+    only there: with a TMPDIR that does not exist nothing runs, and the
+    message names it; with one that does, it is left empty afterwards.
+    Without --junit too: each run's child crashed there once (it compared
+    the files it wrote with a JUnit path it did not have)."""
+    import os
+    import subprocess
+    d = make_dir(tmp_path, {"a": PING.format(loss=0, replies=20),
+                            "b": PING.format(loss=0, replies=20)})
+    env = dict(os.environ, TMPDIR=str(tmp_path / "nowhere"))
+    r = subprocess.run([str(ipsecsim), "run", "-o", str(tmp_path / "o"), str(d)], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr == (f"ipsecsim run: cannot make a directory in {tmp_path}/nowhere: "
+                        "No such file or directory\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
+    r = subprocess.run([str(ipsecsim), "run", "-o", str(tmp_path / "o"), str(d)], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("runs: 2, 2 held, 0 failed, 0 did not load or stopped\n")
+    assert r.stdout.count("end at 3.000000000 s: 2 expectations, 2 held, 0 failed") == 2
+    assert list(scratch.iterdir()) == []
